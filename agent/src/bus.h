@@ -1,0 +1,46 @@
+/*
+ * bus.h - Modbus polling, one worker thread per [bus].
+ *
+ * libmodbus calls block, so each bus (a serial line or a TCP endpoint) has
+ * its own thread with its own schedule: a dead slave costs its own bus some
+ * timeouts and never delays another bus.  Workers hand readings to the main
+ * loop through a mutex-protected queue and an eventfd.
+ */
+#ifndef EMBER_BUS_H
+#define EMBER_BUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "sensor.h"
+
+struct bus_reading {
+    int sensor; /* index into conf.sensors */
+    enum poll_status status;
+    double value;
+    int64_t ts_ms;   /* real time the answer (or failure) came */
+    int64_t mono_us; /* same instant on the monotonic clock */
+};
+
+struct bus_stats {
+    uint64_t polls;    /* device polls attempted */
+    uint64_t failures; /* device polls that failed */
+    uint64_t late;     /* polls started later than a tenth of their interval */
+    int64_t busy_us;   /* time spent in Modbus transactions */
+    int64_t since_us;  /* when counting started */
+};
+
+struct bus_set;
+
+/* Builds read plans and starts one thread per bus.  Returns 0 or -errno. */
+int bus_start(struct bus_set **out, const struct conf *c);
+/* Stops and joins every worker; safe on NULL. */
+void bus_stop(struct bus_set *bs);
+/* Readable when readings are queued. */
+int bus_fd(const struct bus_set *bs);
+/* Moves up to max queued readings to out; returns how many. */
+size_t bus_drain(struct bus_set *bs, struct bus_reading *out, size_t max);
+void bus_get_stats(struct bus_set *bs, int bus, struct bus_stats *st);
+
+#endif

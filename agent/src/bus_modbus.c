@@ -1,0 +1,477 @@
+/*
+ * bus_modbus.c - per-bus worker threads built on libmodbus.
+ *
+ * This is the only file that includes <modbus.h>.
+ */
+#include "bus.h"
+
+#include <errno.h>
+#include <modbus.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+#define MAX_BLOCKS 32
+#define QUEUE_MAX 65536
+
+struct dev_plan {
+    const struct conf_device *dev;
+    int nsensors;
+    int *sensors; /* conf.sensors indices */
+    const struct point **pts;
+    int *block_of, *offset_of;
+    struct read_block blocks[MAX_BLOCKS];
+    int nblocks;
+    int64_t next_due_ms;
+};
+
+struct bus_worker {
+    struct bus_set *set;
+    const struct conf_bus *cb;
+    int index;
+    struct dev_plan *devs;
+    int ndevs;
+    modbus_t *ctx;
+    bool connected;
+    bool warned_rs485;
+    int64_t connect_after_ms; /* back-off: no connect attempt before this */
+    int64_t backoff_ms;
+    int wake_fd; /* eventfd: stop request */
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t stats_lock;
+    struct bus_stats stats;
+};
+
+struct bus_set {
+    struct bus_worker *w;
+    int n;
+    int event_fd;
+    atomic_int stopping;
+    pthread_mutex_t lock;
+    struct bus_reading *queue;
+    size_t qlen;
+    uint64_t dropped;
+};
+
+static void
+post(struct bus_set *bs, const struct bus_reading *r, size_t n)
+{
+    uint64_t one = 1;
+
+    pthread_mutex_lock(&bs->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (bs->qlen == QUEUE_MAX) {
+            bs->dropped++; /* the loop is wedged; the watchdog will act */
+            continue;
+        }
+        bs->queue[bs->qlen++] = r[i];
+    }
+    pthread_mutex_unlock(&bs->lock);
+    if (write(bs->event_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        log_warn("bus: eventfd write");
+}
+
+size_t
+bus_drain(struct bus_set *bs, struct bus_reading *out, size_t max)
+{
+    uint64_t v;
+    size_t n;
+
+    if (read(bs->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        log_warn("bus: eventfd read");
+    pthread_mutex_lock(&bs->lock);
+    n = bs->qlen < max ? bs->qlen : max;
+    memcpy(out, bs->queue, n * sizeof(*out));
+    memmove(bs->queue, bs->queue + n, (bs->qlen - n) * sizeof(*out));
+    bs->qlen -= n;
+    if (bs->qlen > 0) {
+        v = 1;
+        if (write(bs->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+            log_warn("bus: eventfd write");
+    }
+    pthread_mutex_unlock(&bs->lock);
+    return n;
+}
+
+int
+bus_fd(const struct bus_set *bs)
+{
+    return bs->event_fd;
+}
+
+void
+bus_get_stats(struct bus_set *bs, int bus, struct bus_stats *st)
+{
+    struct bus_worker *w = &bs->w[bus];
+    pthread_mutex_lock(&w->stats_lock);
+    *st = w->stats;
+    pthread_mutex_unlock(&w->stats_lock);
+}
+
+static modbus_t *
+new_ctx(const struct conf_bus *b)
+{
+    static const char parity[] = {'N', 'E', 'O'};
+    char port[8];
+
+    if (b->type == BUS_TCP) {
+        snprintf(port, sizeof(port), "%d", b->port);
+        return modbus_new_tcp_pi(b->host, port);
+    }
+    return modbus_new_rtu(b->device, b->baud, parity[b->parity], b->data_bits, b->stop_bits);
+}
+
+/* Opens the link.  Called with back-off so a missing endpoint costs one
+ * failed attempt per back-off period, not one per device poll. */
+static int
+link_open(struct bus_worker *w, int64_t now)
+{
+    const struct conf_bus *b = w->cb;
+
+    if (w->connected)
+        return 0;
+    if (now < w->connect_after_ms)
+        return -EAGAIN;
+    if (modbus_connect(w->ctx) < 0) {
+        int e = errno;
+        if (w->backoff_ms == 0)
+            log_warnx("bus %s: cannot connect to %s: %s", b->name,
+                      b->type == BUS_TCP ? b->host : b->device, modbus_strerror(e));
+        w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : 250;
+        if (w->backoff_ms > b->backoff_max_ms)
+            w->backoff_ms = b->backoff_max_ms;
+        w->connect_after_ms = now + w->backoff_ms;
+        return -e;
+    }
+    if (b->type == BUS_RTU) {
+        if (b->rs485 && modbus_rtu_set_serial_mode(w->ctx, MODBUS_RTU_RS485) < 0 &&
+            !w->warned_rs485) {
+            /* A pty (bench) has no RS485 ioctl; a real transceiver needs it. */
+            log_warnx("bus %s: RS485 mode not available on %s (%s); continuing", b->name,
+                      b->device, modbus_strerror(errno));
+            w->warned_rs485 = true;
+        }
+        if (b->rts != RTS_NONE) {
+            modbus_rtu_set_rts(w->ctx, b->rts == RTS_UP ? MODBUS_RTU_RTS_UP : MODBUS_RTU_RTS_DOWN);
+            if (b->rts_delay_us > 0)
+                modbus_rtu_set_rts_delay(w->ctx, b->rts_delay_us);
+        }
+    }
+    if (w->backoff_ms != 0)
+        log_info("bus %s: connected", b->name);
+    w->connected = true;
+    w->backoff_ms = 0;
+    w->connect_after_ms = 0;
+    return 0;
+}
+
+static void
+link_reset(struct bus_worker *w)
+{
+    if (w->cb->type == BUS_TCP) {
+        /* A late answer would otherwise be taken for the next request's. */
+        modbus_close(w->ctx);
+        w->connected = false;
+    } else {
+        modbus_flush(w->ctx);
+    }
+}
+
+static bool
+is_exception(int e)
+{
+    /* Gateway path/target errors mean the device did not answer at all. */
+    return e >= EMBXILFUN && e <= EMBXMEMPAR && e != EMBXGPATH && e != EMBXGTAR;
+}
+
+/* One block read with retries.  Returns 0, or the errno of the last try. */
+static int
+read_block(struct bus_worker *w, const struct read_block *blk, uint16_t *words)
+{
+    uint8_t bits[2000];
+    int rc = -1, e = 0;
+
+    for (int attempt = 0; attempt <= w->cb->retries; attempt++) {
+        int64_t t0;
+        if (link_open(w, mono_ms()) < 0)
+            return ECONNREFUSED;
+        t0 = mono_us();
+        switch (blk->table) {
+        case MB_HOLDING:
+            rc = modbus_read_registers(w->ctx, blk->start, blk->count, words);
+            break;
+        case MB_INPUT:
+            rc = modbus_read_input_registers(w->ctx, blk->start, blk->count, words);
+            break;
+        case MB_COIL:
+            rc = modbus_read_bits(w->ctx, blk->start, blk->count, bits);
+            break;
+        case MB_DISCRETE:
+            rc = modbus_read_input_bits(w->ctx, blk->start, blk->count, bits);
+            break;
+        }
+        e = errno;
+        pthread_mutex_lock(&w->stats_lock);
+        w->stats.busy_us += mono_us() - t0;
+        pthread_mutex_unlock(&w->stats_lock);
+        if (w->cb->gap_ms > 0)
+            usleep((useconds_t)w->cb->gap_ms * 1000);
+        if (rc == blk->count) {
+            if (blk->table == MB_COIL || blk->table == MB_DISCRETE)
+                for (int i = 0; i < blk->count; i++)
+                    words[i] = bits[i];
+            return 0;
+        }
+        if (rc >= 0)
+            e = EMBBADDATA;
+        if (is_exception(e))
+            return e;
+        link_reset(w);
+    }
+    return e;
+}
+
+static void
+poll_device(struct bus_worker *w, struct dev_plan *dp)
+{
+    struct bus_reading out[dp->nsensors];
+    int status[MAX_BLOCKS];
+    uint16_t words[MAX_BLOCKS][125];
+    bool failed = false;
+    int64_t ts, mono;
+
+    modbus_set_slave(w->ctx, dp->dev->slave);
+    for (int b = 0; b < dp->nblocks; b++) {
+        if (failed) {
+            status[b] = ETIMEDOUT;
+            continue;
+        }
+        status[b] = read_block(w, &dp->blocks[b], words[b]);
+        if (status[b] != 0 && !is_exception(status[b])) {
+            /* The device is not answering: do not spend more timeouts on it. */
+            failed = true;
+            log_debug("bus %s: device %s: %s", w->cb->name, dp->dev->name,
+                      modbus_strerror(status[b]));
+        }
+    }
+    ts = real_ms();
+    mono = mono_us();
+    for (int i = 0; i < dp->nsensors; i++) {
+        int b = dp->block_of[i];
+        struct bus_reading *r = &out[i];
+        r->sensor = dp->sensors[i];
+        r->ts_ms = ts;
+        r->mono_us = mono;
+        r->value = 0;
+        if (failed)
+            r->status = POLL_FAILED;
+        else if (status[b] != 0)
+            r->status = POLL_EXCEPTION;
+        else if (point_decode(dp->pts[i], &words[b][dp->offset_of[i]], &r->value) < 0)
+            r->status = POLL_BAD_VALUE;
+        else
+            r->status = POLL_OK;
+    }
+    pthread_mutex_lock(&w->stats_lock);
+    w->stats.polls++;
+    if (failed)
+        w->stats.failures++;
+    pthread_mutex_unlock(&w->stats_lock);
+    post(w->set, out, (size_t)dp->nsensors);
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct bus_worker *w = arg;
+    int64_t t0 = mono_ms();
+
+    /* Stagger devices over the first interval so one bus does not burst. */
+    for (int i = 0; i < w->ndevs; i++)
+        w->devs[i].next_due_ms = t0 + (w->devs[i].dev->interval_ms * i) / (w->ndevs + 1);
+
+    while (!w->set->stopping) {
+        struct dev_plan *next = NULL;
+        int64_t now = mono_ms();
+
+        for (int i = 0; i < w->ndevs; i++)
+            if (next == NULL || w->devs[i].next_due_ms < next->next_due_ms)
+                next = &w->devs[i];
+        if (next == NULL)
+            break;
+        if (next->next_due_ms > now) {
+            struct pollfd p = {.fd = w->wake_fd, .events = POLLIN};
+            poll(&p, 1, (int)(next->next_due_ms - now));
+            continue;
+        }
+        if (now - next->next_due_ms > next->dev->interval_ms / 10 &&
+            now - next->next_due_ms > 5) {
+            pthread_mutex_lock(&w->stats_lock);
+            w->stats.late++;
+            pthread_mutex_unlock(&w->stats_lock);
+        }
+        poll_device(w, next);
+        /* Fixed-rate schedule; a cycle that overran skips ahead instead of
+         * bursting to catch up. */
+        next->next_due_ms += next->dev->interval_ms;
+        now = mono_ms();
+        if (next->next_due_ms <= now)
+            next->next_due_ms = now + next->dev->interval_ms;
+    }
+    if (w->connected)
+        modbus_close(w->ctx);
+    return NULL;
+}
+
+static int
+plan_device(const struct conf *c, const struct conf_device *d, struct dev_plan *dp)
+{
+    int n = 0, rc;
+
+    dp->dev = d;
+    for (int s = 0; s < c->nsensors; s++)
+        if (&c->devices[c->sensors[s].device] == d)
+            n++;
+    dp->nsensors = n;
+    dp->sensors = xcalloc((size_t)n + 1, sizeof(int));
+    dp->pts = xcalloc((size_t)n + 1, sizeof(*dp->pts));
+    dp->block_of = xcalloc((size_t)n + 1, sizeof(int));
+    dp->offset_of = xcalloc((size_t)n + 1, sizeof(int));
+    n = 0;
+    for (int s = 0; s < c->nsensors; s++) {
+        if (&c->devices[c->sensors[s].device] == d) {
+            dp->sensors[n] = s;
+            dp->pts[n++] = c->sensors[s].point;
+        }
+    }
+    rc = profile_plan(dp->pts, (size_t)n, (unsigned)d->merge_gap, dp->blocks, MAX_BLOCKS,
+                      dp->block_of, dp->offset_of);
+    if (rc < 0)
+        return rc;
+    dp->nblocks = rc;
+    return 0;
+}
+
+static void
+free_worker(struct bus_worker *w)
+{
+    for (int i = 0; i < w->ndevs; i++) {
+        free(w->devs[i].sensors);
+        free(w->devs[i].pts);
+        free(w->devs[i].block_of);
+        free(w->devs[i].offset_of);
+    }
+    free(w->devs);
+    if (w->ctx)
+        modbus_free(w->ctx);
+    if (w->wake_fd >= 0)
+        close(w->wake_fd);
+    pthread_mutex_destroy(&w->stats_lock);
+}
+
+int
+bus_start(struct bus_set **out, const struct conf *c)
+{
+    struct bus_set *bs = xcalloc(1, sizeof(*bs));
+    sigset_t all, old;
+    int rc = 0;
+
+    bs->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (bs->event_fd < 0) {
+        rc = -errno;
+        free(bs);
+        return rc;
+    }
+    pthread_mutex_init(&bs->lock, NULL);
+    bs->queue = xcalloc(QUEUE_MAX, sizeof(*bs->queue));
+    bs->w = xcalloc((size_t)c->nbuses + 1, sizeof(*bs->w));
+    bs->n = c->nbuses;
+
+    for (int i = 0; i < c->nbuses && rc == 0; i++) {
+        struct bus_worker *w = &bs->w[i];
+        w->set = bs;
+        w->cb = &c->buses[i];
+        w->index = i;
+        w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        pthread_mutex_init(&w->stats_lock, NULL);
+        w->stats.since_us = mono_us();
+        w->devs = xcalloc((size_t)c->ndevices + 1, sizeof(*w->devs));
+        for (int d = 0; d < c->ndevices && rc == 0; d++) {
+            if (c->devices[d].bus != i)
+                continue;
+            rc = plan_device(c, &c->devices[d], &w->devs[w->ndevs++]);
+            if (w->devs[w->ndevs - 1].nsensors == 0) {
+                /* Nothing to read: do not poll it at all. */
+                w->ndevs--;
+                free(w->devs[w->ndevs].sensors);
+                free(w->devs[w->ndevs].pts);
+                free(w->devs[w->ndevs].block_of);
+                free(w->devs[w->ndevs].offset_of);
+            }
+        }
+        w->ctx = new_ctx(w->cb);
+        if (w->ctx == NULL)
+            rc = -errno ? -errno : -ENOMEM;
+        else
+            modbus_set_response_timeout(w->ctx, (uint32_t)(w->cb->timeout_ms / 1000),
+                                        (uint32_t)(w->cb->timeout_ms % 1000) * 1000);
+    }
+    if (rc < 0) {
+        bus_stop(bs);
+        return rc;
+    }
+    /* Workers must not take the daemon's signals. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (int i = 0; i < bs->n; i++) {
+        struct bus_worker *w = &bs->w[i];
+        if (w->ndevs == 0)
+            continue;
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            rc = -EAGAIN;
+            break;
+        }
+        w->started = true;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc < 0) {
+        bus_stop(bs);
+        return rc;
+    }
+    *out = bs;
+    return 0;
+}
+
+void
+bus_stop(struct bus_set *bs)
+{
+    uint64_t one = 1;
+
+    if (bs == NULL)
+        return;
+    bs->stopping = 1;
+    for (int i = 0; i < bs->n; i++)
+        if (bs->w[i].wake_fd >= 0 && write(bs->w[i].wake_fd, &one, sizeof(one)) < 0)
+            log_warn("bus: wake");
+    for (int i = 0; i < bs->n; i++) {
+        if (bs->w[i].started)
+            pthread_join(bs->w[i].thread, NULL);
+        free_worker(&bs->w[i]);
+    }
+    free(bs->w);
+    free(bs->queue);
+    close(bs->event_fd);
+    pthread_mutex_destroy(&bs->lock);
+    free(bs);
+}

@@ -1,0 +1,295 @@
+/*
+ * cfgfile.c - inih wrapper that tracks line numbers and collects errors.
+ */
+#include "cfgfile.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct reader {
+    FILE *fp;
+    struct cfgfile *cf;
+};
+
+void
+cfgerr_vadd(struct cfgerr *err, const char *path, int line, const char *fmt, va_list ap)
+{
+    char msg[768];
+    char head[300];
+    size_t add;
+    char *p;
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (line > 0)
+        snprintf(head, sizeof(head), "%s:%d: ", path, line);
+    else
+        snprintf(head, sizeof(head), "%s: ", path);
+    add = strlen(head) + strlen(msg) + 1;
+    p = realloc(err->text, err->len + add + 1);
+    if (p == NULL)
+        return;
+    err->text = p;
+    snprintf(err->text + err->len, add + 1, "%s%s\n", head, msg);
+    err->len += add;
+    err->count++;
+}
+
+void
+cfgerr_add(struct cfgerr *err, const char *path, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cfgerr_vadd(err, path, line, fmt, ap);
+    va_end(ap);
+}
+
+void
+cfgerr_free(struct cfgerr *err)
+{
+    free(err->text);
+    err->text = NULL;
+    err->len = 0;
+    err->count = 0;
+}
+
+void
+cfgfile_error(struct cfgfile *cf, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cfgerr_vadd(cf->err, cf->path, cf->line, fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * Line reader for ini_parse_stream().  It strips leading blanks, because inih
+ * would otherwise take an indented line as the continuation of the previous
+ * value, and it rejects lines that do not fit inih's buffer.
+ */
+static char *
+read_line(char *str, int num, void *stream)
+{
+    struct reader *r = stream;
+    size_t n, skip;
+
+    for (;;) {
+        if (fgets(str, num, r->fp) == NULL)
+            return NULL;
+        r->cf->line++;
+        n = strlen(str);
+        if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(r->fp)) {
+            int c;
+            cfgerr_add(r->cf->err, r->cf->path, r->cf->line, "line longer than %d characters",
+                       num - 2);
+            while ((c = fgetc(r->fp)) != EOF && c != '\n')
+                ;
+            str[0] = '\n';
+            str[1] = '\0';
+            return str;
+        }
+        skip = strspn(str, " \t");
+        if (skip > 0)
+            memmove(str, str + skip, n - skip + 1);
+        if (str[0] == '[')
+            r->cf->section_line = r->cf->line;
+        return str;
+    }
+}
+
+static int
+on_key(void *user, const char *section, const char *name, const char *value)
+{
+    struct cfgfile *cf = user;
+    cf->key(cf, section, name, value);
+    return 1;
+}
+
+int
+cfgfile_parse(struct cfgfile *cf)
+{
+    struct reader r = {.cf = cf};
+    int rc;
+
+    cf->line = 0;
+    cf->section_line = 0;
+    r.fp = fopen(cf->path, "r");
+    if (r.fp == NULL) {
+        int e = errno;
+        cfgerr_add(cf->err, cf->path, 0, "cannot open: %s", strerror(e));
+        return -e;
+    }
+    rc = ini_parse_stream(read_line, &r, on_key, cf);
+    fclose(r.fp);
+    if (rc > 0) {
+        /* Our handler never fails, so this is inih's own syntax error. */
+        cfgerr_add(cf->err, cf->path, rc, "syntax error (expected [section] or key = value)");
+    } else if (rc < 0) {
+        cfgerr_add(cf->err, cf->path, 0, "out of memory while parsing");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int
+cfgfile_split_section(const char *section, char *buf, size_t len, const char **kind,
+                      const char **name)
+{
+    char *sp;
+
+    if (strlen(section) >= len)
+        return -EINVAL;
+    strcpy(buf, section);
+    *kind = buf;
+    sp = strpbrk(buf, " \t");
+    if (sp == NULL) {
+        *name = NULL;
+        return -EINVAL;
+    }
+    *sp++ = '\0';
+    while (*sp == ' ' || *sp == '\t')
+        sp++;
+    *name = sp;
+    return *sp ? 0 : -EINVAL;
+}
+
+static int
+enum_index(const char *const *names, const char *s)
+{
+    for (int i = 0; names[i] != NULL; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+static void
+enum_list(const char *const *names, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; names[i] != NULL && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
+}
+
+static void
+fmt_ms(long long ms, char *buf, size_t len)
+{
+    if (ms != 0 && ms % 3600000 == 0)
+        snprintf(buf, len, "%lldh", ms / 3600000);
+    else if (ms != 0 && ms % 60000 == 0)
+        snprintf(buf, len, "%lldm", ms / 60000);
+    else if (ms % 1000 == 0)
+        snprintf(buf, len, "%llds", ms / 1000);
+    else
+        snprintf(buf, len, "%lldms", ms);
+}
+
+int
+cfgfile_apply(struct cfgfile *cf, const char *section, const struct cfg_directive *table,
+              size_t n, void *target, const char *key, const char *value)
+{
+    const struct cfg_directive *d = NULL;
+    char *field;
+    char list[256], lo[32], hi[32];
+
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(table[i].key, key) == 0) {
+            d = &table[i];
+            break;
+        }
+    }
+    if (d == NULL)
+        return 1;
+    field = (char *)target + d->offset;
+
+    switch (d->type) {
+    case CFG_NAME:
+        if (!name_valid(value)) {
+            cfgfile_error(cf, "[%s] %s: '%s' must be 1-%d characters of A-Z a-z 0-9 _ . -",
+                          section, key, value, NAME_MAX_LEN);
+            return -EINVAL;
+        }
+        strcpy(field, value);
+        return 0;
+    case CFG_STR:
+    case CFG_PATH: {
+        char **p = (char **)(void *)field;
+        char *s;
+        if (value[0] == '\0') {
+            cfgfile_error(cf, "[%s] %s: empty value", section, key);
+            return -EINVAL;
+        }
+        s = d->type == CFG_PATH ? path_relative_to(cf->path, value) : strdup(value);
+        if (s == NULL)
+            abort();
+        free(*p);
+        *p = s;
+        return 0;
+    }
+    case CFG_INT: {
+        long v;
+        int rc = parse_long(value, (long)d->min, (long)d->max, &v);
+        if (rc < 0) {
+            if (rc == -ERANGE)
+                cfgfile_error(cf, "[%s] %s: %s is out of range (%lld..%lld)", section, key, value,
+                              d->min, d->max);
+            else
+                cfgfile_error(cf, "[%s] %s: '%s' is not an integer", section, key, value);
+            return -EINVAL;
+        }
+        *(int *)(void *)field = (int)v;
+        return 0;
+    }
+    case CFG_DUR: {
+        int64_t v;
+        if (parse_duration_ms(value, &v) < 0) {
+            cfgfile_error(cf, "[%s] %s: '%s' is not a duration (e.g. 250ms, 1s, 2.5s, 5m)",
+                          section, key, value);
+            return -EINVAL;
+        }
+        if (v < d->min || v > d->max) {
+            fmt_ms(d->min, lo, sizeof(lo));
+            fmt_ms(d->max, hi, sizeof(hi));
+            cfgfile_error(cf, "[%s] %s: %s is out of range (%s..%s)", section, key, value, lo, hi);
+            return -EINVAL;
+        }
+        *(int64_t *)(void *)field = v;
+        return 0;
+    }
+    case CFG_BOOL:
+        if (parse_bool(value, (bool *)(void *)field) < 0) {
+            cfgfile_error(cf, "[%s] %s: '%s' is not yes/no", section, key, value);
+            return -EINVAL;
+        }
+        return 0;
+    case CFG_ENUM: {
+        int i = enum_index(d->names, value);
+        if (i < 0) {
+            enum_list(d->names, list, sizeof(list));
+            cfgfile_error(cf, "[%s] %s: '%s' is not one of: %s", section, key, value, list);
+            return -EINVAL;
+        }
+        *(int *)(void *)field = i;
+        return 0;
+    }
+    case CFG_FLOAT: {
+        double v;
+        if (parse_double(value, &v) < 0) {
+            cfgfile_error(cf, "[%s] %s: '%s' is not a number", section, key, value);
+            return -EINVAL;
+        }
+        if ((d->min != 0 || d->max != 0) && (v < (double)d->min || v > (double)d->max)) {
+            cfgfile_error(cf, "[%s] %s: %s is out of range (%lld..%lld)", section, key, value,
+                          d->min, d->max);
+            return -EINVAL;
+        }
+        *(double *)(void *)field = v;
+        return 0;
+    }
+    }
+    return 1;
+}

@@ -1,0 +1,81 @@
+/*
+ * cfgfile.h - INI files through inih, with file:line on every error.
+ *
+ * inih calls the handler once per "key = value" line.  We feed it through our
+ * own line reader so the handler knows the current line number and the line
+ * of the enclosing [section] header, and so over-long lines are an error
+ * instead of being split silently.
+ */
+#ifndef EMBER_CFGFILE_H
+#define EMBER_CFGFILE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Collected error text: one "file:line: message" per line. */
+struct cfgerr {
+    char *text;
+    size_t len;
+    int count;
+};
+
+struct cfgfile {
+    const char *path;
+    int line;         /* line of the key being handled */
+    int section_line; /* line of the last [section] header */
+    struct cfgerr *err;
+    /* Called for every key; return 0 to continue (errors are recorded with cfgfile_error). */
+    void (*key)(struct cfgfile *cf, const char *section, const char *name, const char *value);
+    void *user;
+};
+
+/* Parses cf->path, calling cf->key for every key.  Returns 0 or -errno when
+ * the file cannot be read (recorded in cf->err).  Syntax errors are recorded
+ * and parsing continues, so one run reports every mistake. */
+int cfgfile_parse(struct cfgfile *cf);
+
+/* Records "path:line: message" using the current key's line. */
+void cfgfile_error(struct cfgfile *cf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Same, at an explicit line (e.g. a section header after parsing). */
+void cfgerr_add(struct cfgerr *err, const char *path, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void cfgerr_vadd(struct cfgerr *err, const char *path, int line, const char *fmt, va_list ap);
+void cfgerr_free(struct cfgerr *err);
+
+/* Splits "bus rs485" into kind "bus" and name "rs485".  Returns 0, or -EINVAL
+ * when there is no name.  kind and name point into buf. */
+int cfgfile_split_section(const char *section, char *buf, size_t len, const char **kind,
+                          const char **name);
+
+
+/*
+ * Directive tables (STYLE: name, type, bounds, target, default): each section
+ * kind lists its keys once; cfgfile_apply() parses, range-checks and stores a
+ * value, reporting "file:line: [section] key: problem".
+ */
+enum cfg_type {
+    CFG_NAME,  /* char[NAME_MAX_LEN + 1], [A-Za-z0-9_.-] */
+    CFG_STR,   /* char *, strdup'd */
+    CFG_PATH,  /* char *, relative to the file's directory */
+    CFG_INT,   /* int within [min, max] */
+    CFG_DUR,   /* int64_t milliseconds within [min, max] */
+    CFG_BOOL,  /* bool */
+    CFG_ENUM,  /* int index into names[] */
+    CFG_FLOAT, /* double */
+};
+
+struct cfg_directive {
+    const char *key;
+    enum cfg_type type;
+    size_t offset;
+    long long min, max;
+    const char *const *names; /* CFG_ENUM: NULL-terminated */
+};
+
+/* Finds `key` in the table and stores it into `target`.  Returns 0 when
+ * stored, 1 when the key is not in the table (the caller may handle it or
+ * report it), -EINVAL after recording an error. */
+int cfgfile_apply(struct cfgfile *cf, const char *section, const struct cfg_directive *table,
+                  size_t n, void *target, const char *key, const char *value);
+
+#endif

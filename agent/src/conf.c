@@ -1,0 +1,453 @@
+/*
+ * conf.c - emberd configuration loader.
+ */
+#include "conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#ifndef EMBER_DATADIR
+#define EMBER_DATADIR "/usr/local/share/emberwatch"
+#endif
+
+#define MAX_BUSES 32
+#define MAX_DEVICES 256
+#define MAX_SENSORS 1024
+
+static const char *const bus_types[] = {"tcp", "rtu", NULL};
+static const char *const parities[] = {"none", "even", "odd", NULL};
+static const char *const rts_names[] = {"none", "up", "down", NULL};
+static const char *const protocols[] = {"3.1.1", "5", NULL};
+static const char *const levels[] = {"error", "warning", "info", "debug", NULL};
+
+static const struct cfg_directive agent_keys[] = {
+    {"site", CFG_NAME, offsetof(struct conf_agent, site), 0, 0, NULL},
+    {"room", CFG_NAME, offsetof(struct conf_agent, room), 0, 0, NULL},
+    {"id", CFG_NAME, offsetof(struct conf_agent, id), 0, 0, NULL},
+    {"board", CFG_STR, offsetof(struct conf_agent, board), 0, 0, NULL},
+    {"profile_dir", CFG_PATH, offsetof(struct conf_agent, profile_dir), 0, 0, NULL},
+    {"board_dir", CFG_PATH, offsetof(struct conf_agent, board_dir), 0, 0, NULL},
+    {"log_level", CFG_ENUM, offsetof(struct conf_agent, log_level), 0, 0, levels},
+};
+
+static const struct cfg_directive mqtt_keys[] = {
+    {"host", CFG_STR, offsetof(struct conf_mqtt, host), 0, 0, NULL},
+    {"port", CFG_INT, offsetof(struct conf_mqtt, port), 1, 65535, NULL},
+    {"client_id", CFG_STR, offsetof(struct conf_mqtt, client_id), 0, 0, NULL},
+    {"prefix", CFG_STR, offsetof(struct conf_mqtt, prefix), 0, 0, NULL},
+    {"keepalive", CFG_INT, offsetof(struct conf_mqtt, keepalive_s), 5, 3600, NULL},
+    {"protocol", CFG_ENUM, offsetof(struct conf_mqtt, protocol), 0, 0, protocols},
+    {"reconnect_min", CFG_DUR, offsetof(struct conf_mqtt, reconnect_min_ms), 100, 60000, NULL},
+    {"reconnect_max", CFG_DUR, offsetof(struct conf_mqtt, reconnect_max_ms), 1000, 600000, NULL},
+};
+
+static const struct cfg_directive bus_keys[] = {
+    {"type", CFG_ENUM, offsetof(struct conf_bus, type), 0, 0, bus_types},
+    {"serial", CFG_STR, offsetof(struct conf_bus, serial), 0, 0, NULL},
+    {"device", CFG_STR, offsetof(struct conf_bus, device), 0, 0, NULL},
+    {"baud", CFG_INT, offsetof(struct conf_bus, baud), 300, 4000000, NULL},
+    {"parity", CFG_ENUM, offsetof(struct conf_bus, parity), 0, 0, parities},
+    {"data_bits", CFG_INT, offsetof(struct conf_bus, data_bits), 7, 8, NULL},
+    {"stop_bits", CFG_INT, offsetof(struct conf_bus, stop_bits), 1, 2, NULL},
+    {"rs485", CFG_BOOL, offsetof(struct conf_bus, rs485), 0, 0, NULL},
+    {"rts", CFG_ENUM, offsetof(struct conf_bus, rts), 0, 0, rts_names},
+    {"rts_delay", CFG_INT, offsetof(struct conf_bus, rts_delay_us), 0, 100000, NULL},
+    {"host", CFG_STR, offsetof(struct conf_bus, host), 0, 0, NULL},
+    {"port", CFG_INT, offsetof(struct conf_bus, port), 1, 65535, NULL},
+    {"timeout", CFG_DUR, offsetof(struct conf_bus, timeout_ms), 10, 10000, NULL},
+    {"retries", CFG_INT, offsetof(struct conf_bus, retries), 0, 5, NULL},
+    {"gap", CFG_DUR, offsetof(struct conf_bus, gap_ms), 0, 1000, NULL},
+    {"backoff_max", CFG_DUR, offsetof(struct conf_bus, backoff_max_ms), 0, 600000, NULL},
+};
+
+static const struct cfg_directive device_keys[] = {
+    {"bus", CFG_STR, offsetof(struct conf_device, bus_name), 0, 0, NULL},
+    {"slave", CFG_INT, offsetof(struct conf_device, slave), 0, 255, NULL},
+    {"profile", CFG_STR, offsetof(struct conf_device, profile_ref), 0, 0, NULL},
+    {"interval", CFG_DUR, offsetof(struct conf_device, interval_ms), 100, 3600000, NULL},
+    {"merge_gap", CFG_INT, offsetof(struct conf_device, merge_gap), 0, 32, NULL},
+    {"comms_lost_after", CFG_INT, offsetof(struct conf_device, comms_lost_after), 1, 10, NULL},
+};
+
+static const struct cfg_directive sensor_keys[] = {
+    {"device", CFG_STR, offsetof(struct conf_sensor, device_name), 0, 0, NULL},
+    {"point", CFG_STR, offsetof(struct conf_sensor, point_name), 0, 0, NULL},
+    {"zone", CFG_NAME, offsetof(struct conf_sensor, zone), 0, 0, NULL},
+};
+
+static bool
+prefix_valid(const char *p)
+{
+    size_t n = strlen(p);
+    if (n == 0 || n > 128 || p[0] == '/' || p[n - 1] == '/')
+        return false;
+    return strpbrk(p, "+#") == NULL && strstr(p, "//") == NULL;
+}
+
+/* Finds or creates the named item of an array of structs whose first member
+ * is the name and which carry a `line` member at `line_off`. */
+static void *
+section_item(struct cfgfile *cf, const char *section, void *base, int *n, int max, size_t size,
+             size_t line_off, const char *name)
+{
+    for (int i = 0; i < *n; i++) {
+        char *item = (char *)base + (size_t)i * size;
+        int *line = (int *)(void *)(item + line_off);
+        if (strcmp(item, name) == 0) {
+            if (*line != cf->section_line) {
+                cfgfile_error(cf, "[%s] defined twice (first at line %d)", section, *line);
+                return NULL;
+            }
+            return item;
+        }
+    }
+    if (*n == max) {
+        cfgfile_error(cf, "[%s]: too many sections of this kind (max %d)", section, max);
+        return NULL;
+    }
+    char *item = (char *)base + (size_t)(*n)++ * size;
+    strcpy(item, name);
+    *(int *)(void *)(item + line_off) = cf->section_line;
+    return item;
+}
+
+static void
+on_key(struct cfgfile *cf, const char *section, const char *key, const char *value)
+{
+    struct conf *c = cf->user;
+    char buf[160];
+    const char *kind, *name;
+    void *item;
+    int rc;
+
+    if (strcmp(section, "agent") == 0) {
+        c->agent_line = cf->section_line;
+        if (strcmp(key, "site") == 0)
+            c->site_seen = true;
+        if (strcmp(key, "board") == 0)
+            c->board_line = cf->line;
+        rc = cfgfile_apply(cf, section, agent_keys, ARRAY_LEN(agent_keys), &c->agent, key, value);
+    } else if (strcmp(section, "mqtt") == 0) {
+        c->mqtt_line = cf->section_line;
+        rc = cfgfile_apply(cf, section, mqtt_keys, ARRAY_LEN(mqtt_keys), &c->mqtt, key, value);
+        if (rc == 0 && strcmp(key, "prefix") == 0 && !prefix_valid(value))
+            cfgfile_error(cf, "[mqtt] prefix: '%s' must be a topic without wildcards or "
+                              "leading/trailing '/'",
+                          value);
+    } else {
+        if (cfgfile_split_section(section, buf, sizeof(buf), &kind, &name) < 0) {
+            cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [bus NAME], "
+                              "[device NAME] or [sensor NAME])",
+                          section);
+            return;
+        }
+        if (!name_valid(name)) {
+            cfgfile_error(cf, "[%s]: name '%s' must be 1-%d characters of A-Z a-z 0-9 _ . -",
+                          section, name, NAME_MAX_LEN);
+            return;
+        }
+        if (strcmp(kind, "bus") == 0) {
+            item = section_item(cf, section, c->buses, &c->nbuses, MAX_BUSES, sizeof(*c->buses),
+                                offsetof(struct conf_bus, line), name);
+            if (item == NULL)
+                return;
+            rc = cfgfile_apply(cf, section, bus_keys, ARRAY_LEN(bus_keys), item, key, value);
+            /* Remember the key even when its value was wrong, so it is not
+             * also reported as missing. */
+            for (size_t i = 0; rc != 1 && i < ARRAY_LEN(bus_keys); i++)
+                if (strcmp(bus_keys[i].key, key) == 0)
+                    ((struct conf_bus *)item)->seen |= 1ull << i;
+        } else if (strcmp(kind, "device") == 0) {
+            item = section_item(cf, section, c->devices, &c->ndevices, MAX_DEVICES,
+                                sizeof(*c->devices), offsetof(struct conf_device, line), name);
+            if (item == NULL)
+                return;
+            rc = cfgfile_apply(cf, section, device_keys, ARRAY_LEN(device_keys), item, key, value);
+        } else if (strcmp(kind, "sensor") == 0) {
+            item = section_item(cf, section, c->sensors, &c->nsensors, MAX_SENSORS,
+                                sizeof(*c->sensors), offsetof(struct conf_sensor, line), name);
+            if (item == NULL)
+                return;
+            if (strcmp(key, "unit") == 0) {
+                struct conf_sensor *s = item;
+                if (strlen(value) >= sizeof(s->unit))
+                    cfgfile_error(cf, "[%s] unit: longer than %zu characters", section,
+                                  sizeof(s->unit) - 1);
+                else
+                    strcpy(s->unit, value);
+                return;
+            }
+            rc = cfgfile_apply(cf, section, sensor_keys, ARRAY_LEN(sensor_keys), item, key, value);
+        } else {
+            cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [bus NAME], "
+                              "[device NAME] or [sensor NAME])",
+                          section);
+            return;
+        }
+    }
+    if (rc == 1)
+        cfgfile_error(cf, "[%s]: unknown key '%s'", section, key);
+}
+
+static void
+set_defaults(struct conf *c)
+{
+    char host[256] = "agent";
+
+    c->agent.log_level = LOG_LVL_INFO;
+    if (gethostname(host, sizeof(host) - 1) == 0) {
+        host[NAME_MAX_LEN] = '\0';
+        for (char *p = host; *p; p++)
+            if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.'))
+                *p = '-';
+    }
+    strcpy(c->agent.id, host[0] ? host : "agent");
+    c->mqtt.port = 1883;
+    c->mqtt.keepalive_s = 10;
+    c->mqtt.reconnect_min_ms = 500;
+    c->mqtt.reconnect_max_ms = 30000;
+}
+
+static bool
+bus_seen(const struct conf_bus *b, const char *key)
+{
+    for (size_t i = 0; i < ARRAY_LEN(bus_keys); i++)
+        if (strcmp(bus_keys[i].key, key) == 0)
+            return (b->seen >> i) & 1;
+    return false;
+}
+
+/* Cross-checks after parsing: required keys, references, board defaults. */
+static void
+validate(struct conf *c, struct cfgerr *err)
+{
+    const char *f = c->path;
+
+    if (c->agent.site[0] == '\0' && !c->site_seen)
+        cfgerr_add(err, f, c->agent_line, "[agent] site: required (the site name used in topics)");
+    if (c->agent.profile_dir == NULL)
+        c->agent.profile_dir = xstrdup(EMBER_DATADIR "/profiles");
+    if (c->agent.board_dir == NULL)
+        c->agent.board_dir = xstrdup(EMBER_DATADIR "/boards");
+    if (c->agent.board != NULL) {
+        char *path;
+        if (strchr(c->agent.board, '/') != NULL) {
+            path = path_relative_to(f, c->agent.board);
+        } else {
+            size_t n = strlen(c->agent.board_dir) + strlen(c->agent.board) + 7;
+            path = xcalloc(1, n);
+            snprintf(path, n, "%s/%s.conf", c->agent.board_dir, c->agent.board);
+        }
+        if (board_load(path, &c->board, err) < 0)
+            cfgerr_add(err, f, c->board_line, "[agent] board: cannot load '%s' (see above)",
+                       c->agent.board);
+        free(path);
+    }
+
+    if (c->mqtt.host == NULL)
+        c->mqtt.host = xstrdup("127.0.0.1");
+    if (c->mqtt.prefix == NULL)
+        c->mqtt.prefix = xstrdup("emberwatch");
+    if (c->mqtt.reconnect_max_ms < c->mqtt.reconnect_min_ms)
+        cfgerr_add(err, f, c->mqtt_line, "[mqtt] reconnect_max: below reconnect_min");
+
+    for (int i = 0; i < c->nbuses; i++) {
+        struct conf_bus *b = &c->buses[i];
+        if (!bus_seen(b, "type")) {
+            cfgerr_add(err, f, b->line, "[bus %s]: missing key 'type' (tcp or rtu)", b->name);
+            continue;
+        }
+        if (!bus_seen(b, "timeout"))
+            b->timeout_ms = 300;
+        if (!bus_seen(b, "retries"))
+            b->retries = 1;
+        if (!bus_seen(b, "backoff_max"))
+            b->backoff_max_ms = 10000;
+        if (b->type == BUS_TCP) {
+            if (b->host == NULL)
+                cfgerr_add(err, f, b->line, "[bus %s]: missing key 'host' for a tcp bus", b->name);
+            if (!bus_seen(b, "port"))
+                b->port = 502;
+            if (b->device || b->serial)
+                cfgerr_add(err, f, b->line, "[bus %s]: 'device'/'serial' are for rtu buses",
+                           b->name);
+            continue;
+        }
+        if (b->host != NULL || bus_seen(b, "port"))
+            cfgerr_add(err, f, b->line, "[bus %s]: 'host'/'port' are for tcp buses", b->name);
+        if (b->serial != NULL) {
+            const struct board_serial *s = board_serial_find(c->board, b->serial);
+            if (c->board == NULL) {
+                cfgerr_add(err, f, b->line, "[bus %s] serial: '%s' needs [agent] board", b->name,
+                           b->serial);
+            } else if (s == NULL) {
+                cfgerr_add(err, f, b->line, "[bus %s] serial: board '%s' has no [serial %s]",
+                           b->name, c->board->name, b->serial);
+            } else {
+                if (b->device == NULL)
+                    b->device = xstrdup(s->device);
+                if (!bus_seen(b, "rs485"))
+                    b->rs485 = s->rs485;
+                if (!bus_seen(b, "rts"))
+                    b->rts = s->rts;
+                if (!bus_seen(b, "rts_delay"))
+                    b->rts_delay_us = s->rts_delay_us;
+            }
+        }
+        if (b->device == NULL && b->serial == NULL)
+            cfgerr_add(err, f, b->line, "[bus %s]: missing key 'device' (or 'serial') for an rtu bus",
+                       b->name);
+        if (!bus_seen(b, "baud"))
+            b->baud = 9600;
+        if (!bus_seen(b, "data_bits"))
+            b->data_bits = 8;
+        if (!bus_seen(b, "stop_bits"))
+            b->stop_bits = 1;
+    }
+
+    for (int i = 0; i < c->ndevices; i++) {
+        struct conf_device *d = &c->devices[i];
+        if (d->interval_ms == 0)
+            d->interval_ms = 1000;
+        if (d->comms_lost_after == 0)
+            d->comms_lost_after = 2;
+        if (d->slave == 0)
+            d->slave = 1;
+        if (d->bus_name == NULL) {
+            cfgerr_add(err, f, d->line, "[device %s]: missing key 'bus'", d->name);
+            d->bus = -1;
+        } else if ((d->bus = conf_bus_find(c, d->bus_name)) < 0) {
+            cfgerr_add(err, f, d->line, "[device %s] bus: no [bus %s] in this file", d->name,
+                       d->bus_name);
+        } else if (c->buses[d->bus].type == BUS_RTU && d->slave > 247) {
+            cfgerr_add(err, f, d->line, "[device %s] slave: %d is out of range (1..247) on RTU",
+                       d->name, d->slave);
+        }
+        if (d->profile_ref == NULL)
+            cfgerr_add(err, f, d->line, "[device %s]: missing key 'profile'", d->name);
+        else if (profile_load_ref(c->agent.profile_dir, d->profile_ref, f, &d->profile, err) < 0)
+            cfgerr_add(err, f, d->line, "[device %s] profile: cannot load '%s' (see above)",
+                       d->name, d->profile_ref);
+    }
+
+    for (int i = 0; i < c->nsensors; i++) {
+        struct conf_sensor *s = &c->sensors[i];
+        struct conf_device *d;
+        s->device = -1;
+        if (s->device_name == NULL) {
+            cfgerr_add(err, f, s->line, "[sensor %s]: missing key 'device'", s->name);
+            continue;
+        }
+        if ((s->device = conf_device_find(c, s->device_name)) < 0) {
+            cfgerr_add(err, f, s->line, "[sensor %s] device: no [device %s] in this file", s->name,
+                       s->device_name);
+            continue;
+        }
+        d = &c->devices[s->device];
+        if (s->point_name == NULL) {
+            cfgerr_add(err, f, s->line, "[sensor %s]: missing key 'point'", s->name);
+            continue;
+        }
+        if (d->profile == NULL)
+            continue;
+        s->point = profile_point(d->profile, s->point_name);
+        if (s->point == NULL) {
+            cfgerr_add(err, f, s->line, "[sensor %s] point: profile '%s' has no point '%s'",
+                       s->name, d->profile->name, s->point_name);
+            continue;
+        }
+        if (s->unit[0] == '\0')
+            strcpy(s->unit, s->point->unit);
+    }
+}
+
+int
+conf_load(const char *path, struct conf **out, struct cfgerr *err)
+{
+    struct conf *c = xcalloc(1, sizeof(*c));
+    struct cfgfile cf = {.path = path, .err = err, .key = on_key, .user = c};
+    int before = err->count;
+    int rc;
+
+    c->path = xstrdup(path);
+    c->buses = xcalloc(MAX_BUSES, sizeof(*c->buses));
+    c->devices = xcalloc(MAX_DEVICES, sizeof(*c->devices));
+    c->sensors = xcalloc(MAX_SENSORS, sizeof(*c->sensors));
+    set_defaults(c);
+    rc = cfgfile_parse(&cf);
+    if (rc == 0)
+        validate(c, err);
+    if (rc < 0 || err->count > before) {
+        conf_free(c);
+        return rc < 0 ? rc : -EINVAL;
+    }
+    *out = c;
+    return 0;
+}
+
+void
+conf_free(struct conf *c)
+{
+    if (c == NULL)
+        return;
+    free(c->agent.board);
+    free(c->agent.profile_dir);
+    free(c->agent.board_dir);
+    free(c->mqtt.host);
+    free(c->mqtt.client_id);
+    free(c->mqtt.prefix);
+    for (int i = 0; i < c->nbuses; i++) {
+        free(c->buses[i].serial);
+        free(c->buses[i].device);
+        free(c->buses[i].host);
+    }
+    for (int i = 0; i < c->ndevices; i++) {
+        free(c->devices[i].bus_name);
+        free(c->devices[i].profile_ref);
+        profile_free(c->devices[i].profile);
+    }
+    for (int i = 0; i < c->nsensors; i++) {
+        free(c->sensors[i].device_name);
+        free(c->sensors[i].point_name);
+    }
+    board_free(c->board);
+    free(c->buses);
+    free(c->devices);
+    free(c->sensors);
+    free(c->path);
+    free(c);
+}
+
+int
+conf_bus_find(const struct conf *c, const char *name)
+{
+    for (int i = 0; i < c->nbuses; i++)
+        if (strcmp(c->buses[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int
+conf_device_find(const struct conf *c, const char *name)
+{
+    for (int i = 0; i < c->ndevices; i++)
+        if (strcmp(c->devices[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int
+conf_sensor_find(const struct conf *c, const char *name)
+{
+    for (int i = 0; i < c->nsensors; i++)
+        if (strcmp(c->sensors[i].name, name) == 0)
+            return i;
+    return -1;
+}

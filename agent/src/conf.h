@@ -1,0 +1,118 @@
+/*
+ * conf.h - emberd configuration: [agent], [mqtt], [bus NAME], [device NAME],
+ * [sensor NAME].  The format is documented in emberd.conf(5) and the README.
+ *
+ * conf_load() parses, range-checks and cross-checks everything (buses exist,
+ * profiles load, points exist) so that a config that loads is one emberd can
+ * run; every problem is reported as "file:line: [section] key: ...".
+ */
+#ifndef EMBER_CONF_H
+#define EMBER_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "board.h"
+#include "cfgfile.h"
+#include "profile.h"
+#include "util.h"
+
+enum bus_type { BUS_TCP, BUS_RTU };
+enum parity { PARITY_NONE, PARITY_EVEN, PARITY_ODD };
+
+struct conf_agent {
+    char site[NAME_MAX_LEN + 1];
+    char room[NAME_MAX_LEN + 1];
+    char id[NAME_MAX_LEN + 1];
+    char *board;       /* board name or path */
+    char *profile_dir; /* where NAME.ini profiles live */
+    char *board_dir;
+    int log_level;
+};
+
+struct conf_mqtt {
+    char *host;
+    int port;
+    char *client_id;
+    char *prefix;
+    int keepalive_s;
+    int protocol; /* 0: 3.1.1, 1: 5 */
+    int64_t reconnect_min_ms;
+    int64_t reconnect_max_ms;
+};
+
+struct conf_bus {
+    char name[NAME_MAX_LEN + 1];
+    int type; /* enum bus_type */
+    /* rtu */
+    char *serial; /* board serial port name */
+    char *device;
+    int baud;
+    int parity; /* enum parity */
+    int data_bits;
+    int stop_bits;
+    bool rs485;
+    int rts; /* enum rts_mode */
+    int rts_delay_us;
+    /* tcp */
+    char *host;
+    int port;
+    /* both */
+    int64_t timeout_ms;
+    int retries;
+    int64_t gap_ms; /* silence between requests (APC asks 35 ms on serial) */
+    int64_t backoff_max_ms;
+    int line;
+    unsigned long long seen;
+};
+
+struct conf_device {
+    char name[NAME_MAX_LEN + 1];
+    char *bus_name;
+    int bus; /* index into conf.buses */
+    int slave;
+    char *profile_ref;
+    struct profile *profile;
+    int64_t interval_ms;
+    int merge_gap;
+    int comms_lost_after; /* failed polls before comms_lost */
+    int line;
+};
+
+struct conf_sensor {
+    char name[NAME_MAX_LEN + 1];
+    char *device_name;
+    int device; /* index into conf.devices */
+    char *point_name;
+    const struct point *point;
+    char zone[NAME_MAX_LEN + 1];
+    char unit[17];
+    int line;
+};
+
+struct conf {
+    char *path;
+    int agent_line, mqtt_line; /* section headers, for messages */
+    int board_line;
+    bool site_seen;
+    struct conf_agent agent;
+    struct conf_mqtt mqtt;
+    struct board *board;
+    struct conf_bus *buses;
+    int nbuses;
+    struct conf_device *devices;
+    int ndevices;
+    struct conf_sensor *sensors;
+    int nsensors;
+};
+
+/* Loads and checks `path`.  On failure returns -EINVAL (or -errno when the
+ * file cannot be read) with every problem appended to err. */
+int conf_load(const char *path, struct conf **out, struct cfgerr *err);
+void conf_free(struct conf *c);
+
+int conf_bus_find(const struct conf *c, const char *name);
+int conf_device_find(const struct conf *c, const char *name);
+int conf_sensor_find(const struct conf *c, const char *name);
+
+#endif

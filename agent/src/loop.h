@@ -1,0 +1,42 @@
+/*
+ * loop.h - the single poll() loop that owns every fd and timer.
+ *
+ * Modules register sources (an fd, possibly changing, with the events they
+ * want) and one-shot timers; periodic work re-arms its timer.  Nothing in
+ * the loop sleeps.  Signals reach the loop through a self-pipe that the
+ * handlers write to after setting their flag.
+ */
+#ifndef EMBER_LOOP_H
+#define EMBER_LOOP_H
+
+#include <signal.h>
+#include <stdint.h>
+
+struct loop;
+
+/* Returns the fd to watch now (or -1 for none) and sets *events. */
+typedef int (*loop_prepare_fn)(void *arg, short *events);
+typedef void (*loop_dispatch_fn)(void *arg, short revents);
+typedef void (*loop_timer_fn)(void *arg);
+
+int loop_init(struct loop **out);
+void loop_fini(struct loop *l);
+
+/* Adds a source; prepare is called before every poll(). */
+int loop_add(struct loop *l, loop_prepare_fn prepare, loop_dispatch_fn dispatch, void *arg);
+/* Adds a fixed fd watched for `events`. */
+int loop_add_fd(struct loop *l, int fd, short events, loop_dispatch_fn dispatch, void *arg);
+void loop_remove(struct loop *l, void *arg);
+
+/* Runs fn(arg) once, delay_ms from now.  Returns a timer id > 0. */
+int loop_timer(struct loop *l, int64_t delay_ms, loop_timer_fn fn, void *arg);
+void loop_timer_cancel(struct loop *l, int id);
+
+/* Runs until loop_stop() or a signal sets *flag; returns 0. */
+int loop_run(struct loop *l);
+void loop_stop(struct loop *l);
+
+/* Write end of the self-pipe; signal handlers write one byte to it. */
+int loop_wakeup_fd(struct loop *l);
+
+#endif

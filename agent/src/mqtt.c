@@ -1,0 +1,326 @@
+/*
+ * mqtt.c - libmosquitto inside the daemon's poll() loop.
+ *
+ * This is the only file that includes <mosquitto.h>.  We never call
+ * mosquitto_loop_start(): the socket is polled by our loop, which calls
+ * loop_read / loop_write (when want_write) and loop_misc on a timer.
+ */
+#include "mqtt.h"
+
+#include <errno.h>
+#include <mosquitto.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+#define TOPIC_MAX 512
+
+struct mqtt {
+    struct mosquitto *mosq;
+    const struct conf *conf;
+    struct loop *loop;
+    mqtt_connect_fn on_connect;
+    void *arg;
+    char base[TOPIC_MAX / 2]; /* {prefix}/{site}/{agent}: at most 128 + 1 + 64 + 1 + 64 */
+    char status_topic[TOPIC_MAX];
+    bool connected;
+    bool connecting;
+    bool stopping;
+    bool ever_connected;
+    int64_t backoff_ms;
+    int reconnect_timer;
+    int misc_timer;
+    int offline_mid;
+    bool offline_acked;
+    unsigned long dropped;
+};
+
+int
+mqtt_lib_init(void)
+{
+    return mosquitto_lib_init() == MOSQ_ERR_SUCCESS ? 0 : -EIO;
+}
+
+void
+mqtt_lib_fini(void)
+{
+    mosquitto_lib_cleanup();
+}
+
+static void schedule_reconnect(struct mqtt *m);
+
+static void
+try_connect(void *arg)
+{
+    struct mqtt *m = arg;
+    const struct conf_mqtt *mc = &m->conf->mqtt;
+    int rc;
+
+    m->reconnect_timer = 0;
+    if (m->stopping)
+        return;
+    if (!m->ever_connected && !m->connecting)
+        rc = mosquitto_connect_async(m->mosq, mc->host, mc->port, mc->keepalive_s);
+    else
+        rc = mosquitto_reconnect_async(m->mosq);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        log_debug("mqtt: connect to %s:%d: %s", mc->host, mc->port,
+                  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        schedule_reconnect(m);
+        return;
+    }
+    m->connecting = true;
+}
+
+static void
+schedule_reconnect(struct mqtt *m)
+{
+    const struct conf_mqtt *mc = &m->conf->mqtt;
+
+    if (m->stopping || m->reconnect_timer > 0)
+        return;
+    m->backoff_ms = m->backoff_ms ? m->backoff_ms * 2 : mc->reconnect_min_ms;
+    if (m->backoff_ms > mc->reconnect_max_ms)
+        m->backoff_ms = mc->reconnect_max_ms;
+    m->reconnect_timer = loop_timer(m->loop, m->backoff_ms, try_connect, m);
+}
+
+static void
+on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+    struct mqtt *m = obj;
+    (void)mosq;
+
+    if (rc != 0) {
+        log_warnx("mqtt: broker refused connection: %s", mosquitto_connack_string(rc));
+        return; /* on_disconnect follows and schedules the retry */
+    }
+    m->connected = true;
+    m->ever_connected = true;
+    m->backoff_ms = 0;
+    log_info("mqtt: connected to %s:%d", m->conf->mqtt.host, m->conf->mqtt.port);
+    mosquitto_publish(m->mosq, NULL, m->status_topic, 6, "online", 1, true);
+    if (m->on_connect)
+        m->on_connect(m->arg);
+}
+
+static void
+on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+    struct mqtt *m = obj;
+    (void)mosq;
+
+    if (m->connected)
+        log_warnx("mqtt: connection lost (%s); reconnecting",
+                  rc == MOSQ_ERR_CONN_LOST ? "connection lost" : mosquitto_strerror(rc));
+    m->connected = false;
+    schedule_reconnect(m);
+}
+
+static void
+on_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+    struct mqtt *m = obj;
+    (void)mosq;
+    if (mid == m->offline_mid)
+        m->offline_acked = true;
+}
+
+static void
+on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+    (void)mosq;
+    (void)obj;
+    if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+        log_debug("libmosquitto: %s", str);
+}
+
+static int
+prepare(void *arg, short *events)
+{
+    struct mqtt *m = arg;
+    int fd = mosquitto_socket(m->mosq);
+
+    if (fd < 0)
+        return -1;
+    *events = POLLIN;
+    if (mosquitto_want_write(m->mosq))
+        *events |= POLLOUT;
+    return fd;
+}
+
+static void
+handle_error(struct mqtt *m, int rc)
+{
+    if (rc == MOSQ_ERR_SUCCESS)
+        return;
+    /* libmosquitto has closed the socket; it calls on_disconnect only when
+     * the session had been established. */
+    if (!m->connected || rc == MOSQ_ERR_NO_CONN) {
+        m->connecting = false;
+        m->connected = false;
+        schedule_reconnect(m);
+    }
+}
+
+static void
+dispatch(void *arg, short revents)
+{
+    struct mqtt *m = arg;
+    int rc = MOSQ_ERR_SUCCESS;
+
+    if (revents & (POLLIN | POLLERR | POLLHUP))
+        rc = mosquitto_loop_read(m->mosq, 1);
+    if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT))
+        rc = mosquitto_loop_write(m->mosq, 1);
+    handle_error(m, rc);
+}
+
+static void
+misc_tick(void *arg)
+{
+    struct mqtt *m = arg;
+    int rc = mosquitto_loop_misc(m->mosq);
+
+    /* loop_misc sends PINGREQ and notices a broker that stopped answering. */
+    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
+        handle_error(m, rc);
+    m->misc_timer = loop_timer(m->loop, 250, misc_tick, m);
+}
+
+int
+mqtt_init(struct mqtt **out, const struct conf *c, struct loop *l, mqtt_connect_fn cb, void *arg)
+{
+    struct mqtt *m = xcalloc(1, sizeof(*m));
+    char client_id[256];
+    int rc;
+
+    m->conf = c;
+    m->loop = l;
+    m->on_connect = cb;
+    m->arg = arg;
+    m->offline_mid = -1;
+    if (snprintf(m->base, sizeof(m->base), "%s/%s/%s", c->mqtt.prefix, c->agent.site,
+                 c->agent.id) >= (int)sizeof(m->base) ||
+        snprintf(m->status_topic, sizeof(m->status_topic), "%s/status", m->base) >=
+            (int)sizeof(m->status_topic)) {
+        free(m);
+        return -ENAMETOOLONG;
+    }
+    if (c->mqtt.client_id)
+        snprintf(client_id, sizeof(client_id), "%s", c->mqtt.client_id);
+    else
+        snprintf(client_id, sizeof(client_id), "emberd-%s-%s", c->agent.site, c->agent.id);
+
+    m->mosq = mosquitto_new(client_id, true, m);
+    if (m->mosq == NULL) {
+        free(m);
+        return -ENOMEM;
+    }
+    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+                         c->mqtt.protocol == 1 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+    mosquitto_connect_callback_set(m->mosq, on_connect);
+    mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
+    mosquitto_publish_callback_set(m->mosq, on_publish);
+    mosquitto_log_callback_set(m->mosq, on_log);
+    rc = mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        mosquitto_destroy(m->mosq);
+        free(m);
+        return -EINVAL;
+    }
+    if (loop_add(l, prepare, dispatch, m) < 0) {
+        mosquitto_destroy(m->mosq);
+        free(m);
+        return -ENOSPC;
+    }
+    m->misc_timer = loop_timer(l, 250, misc_tick, m);
+    try_connect(m);
+    *out = m;
+    return 0;
+}
+
+void
+mqtt_fini(struct mqtt *m, int timeout_ms)
+{
+    int64_t deadline = mono_ms() + timeout_ms;
+
+    if (m == NULL)
+        return;
+    m->stopping = true;
+    if (m->reconnect_timer > 0)
+        loop_timer_cancel(m->loop, m->reconnect_timer);
+    loop_timer_cancel(m->loop, m->misc_timer);
+    loop_remove(m->loop, m);
+    if (m->connected &&
+        mosquitto_publish(m->mosq, &m->offline_mid, m->status_topic, 7, "offline", 1, true) ==
+            MOSQ_ERR_SUCCESS) {
+        /* Drive the socket ourselves until the broker acknowledges. */
+        while (!m->offline_acked && m->connected && mono_ms() < deadline) {
+            struct pollfd p = {.fd = mosquitto_socket(m->mosq), .events = POLLIN};
+            if (p.fd < 0)
+                break;
+            if (mosquitto_want_write(m->mosq))
+                p.events |= POLLOUT;
+            if (poll(&p, 1, (int)(deadline - mono_ms())) <= 0)
+                break;
+            if ((p.revents & POLLOUT) && mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)
+                break;
+            if ((p.revents & (POLLIN | POLLHUP | POLLERR)) &&
+                mosquitto_loop_read(m->mosq, 1) != MOSQ_ERR_SUCCESS)
+                break;
+        }
+        if (!m->offline_acked)
+            log_warnx("mqtt: broker did not acknowledge 'offline' in time");
+    }
+    if (m->connected) {
+        mosquitto_disconnect(m->mosq);
+        mosquitto_loop_write(m->mosq, 1);
+    }
+    mosquitto_destroy(m->mosq);
+    free(m);
+}
+
+int
+mqtt_publish(struct mqtt *m, const char *suffix, const char *payload, size_t len, int qos,
+             bool retain)
+{
+    char topic[TOPIC_MAX];
+    int rc;
+
+    if (!m->connected) {
+        m->dropped++;
+        return -ENOTCONN;
+    }
+    if (snprintf(topic, sizeof(topic), "%s/%s", m->base, suffix) >= (int)sizeof(topic))
+        return -ENAMETOOLONG;
+    rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, qos, retain);
+    if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST) {
+        m->dropped++;
+        return -ENOTCONN;
+    }
+    if (rc != MOSQ_ERR_SUCCESS) {
+        m->dropped++;
+        return -EIO;
+    }
+    /* Send now rather than on the next poll() round: alarms are latency-bound. */
+    if (mosquitto_want_write(m->mosq))
+        handle_error(m, mosquitto_loop_write(m->mosq, 1));
+    return 0;
+}
+
+bool
+mqtt_connected(const struct mqtt *m)
+{
+    return m->connected;
+}
+
+unsigned long
+mqtt_dropped(const struct mqtt *m)
+{
+    return m->dropped;
+}

@@ -1,0 +1,129 @@
+# lib.sh - shared helpers for integration tests (sourced, bash).
+#
+# Every process a test starts goes through start_bg, which records its PID;
+# the EXIT trap stops each one by PID (TERM, then KILL after a bound).
+# Waits poll for readiness with a deadline; nothing sleeps a fixed time.
+
+set -u
+EMBER_BIN=${EMBER_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PY=/usr/bin/python3
+T=$(mktemp -d "${TMPDIR:-/tmp}/ember-test.XXXXXX")
+PIDS=()
+TEST_NAME=$(basename "$0" .sh)
+CHECKS=0
+
+log() { printf '[%s] %s\n' "$TEST_NAME" "$*" >&2; }
+
+die() {
+    log "FAIL: $*"
+    for f in "$T"/*.log; do
+        [ -f "$f" ] || continue
+        echo "---- $(basename "$f") (last 25 lines)" >&2
+        tail -n 25 "$f" >&2
+    done
+    exit 1
+}
+
+check() { # check DESCRIPTION CMD...: runs CMD, fails the test when it fails
+    local what=$1
+    shift
+    if "$@"; then
+        CHECKS=$((CHECKS + 1))
+        log "ok: $what"
+    else
+        die "$what"
+    fi
+}
+
+stop_pid() { # stop_pid PID: TERM, wait up to 5 s, then KILL
+    local pid=$1 i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+cleanup() {
+    local rc=$? i
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        stop_pid "${PIDS[$i]}"
+    done
+    if [ "$rc" -eq 0 ]; then
+        rm -rf "$T"
+    else
+        log "logs kept in $T"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_bg() { # start_bg NAME CMD...: sets $LAST_PID; output in $T/NAME.log
+    local name=$1
+    shift
+    "$@" >"$T/$name.log" 2>&1 &
+    LAST_PID=$!
+    PIDS+=("$LAST_PID")
+}
+
+wait_until() { # wait_until SECONDS CMD...: polls CMD every 20 ms until it succeeds
+    local deadline=$(($(date +%s%N) + ${1%.*} * 1000000000))
+    shift
+    while ! "$@" 2>/dev/null; do
+        [ "$(date +%s%N)" -lt "$deadline" ] || return 1
+        sleep 0.02
+    done
+}
+
+log_has() { grep -q -- "$2" "$1" 2>/dev/null; }
+count_lines() { grep -c -- "$2" "$1" 2>/dev/null || true; }
+
+free_port() {
+    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_broker: a private mosquitto on 127.0.0.1; sets MQTT_PORT and BROKER_PID.
+start_broker() {
+    MQTT_PORT=$(free_port)
+    cat >"$T/mosquitto.conf" <<EOC
+listener $MQTT_PORT 127.0.0.1
+allow_anonymous true
+persistence false
+log_dest stderr
+log_type error
+log_type warning
+log_type notice
+log_type information
+EOC
+    start_bg broker mosquitto -c "$T/mosquitto.conf"
+    BROKER_PID=$LAST_PID
+    wait_until 10 log_has "$T/broker.log" "running" || die "mosquitto did not start"
+}
+
+# sub_start NAME TOPIC...: a mosquitto_sub printing "topic payload" lines to $T/NAME.out
+sub_start() {
+    local name=$1
+    shift
+    local args=()
+    for t in "$@"; do args+=(-t "$t"); done
+    mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -v "${args[@]}" >"$T/$name.out" 2>"$T/$name.log" &
+    LAST_PID=$!
+    PIDS+=("$LAST_PID")
+}
+
+# start_sim NAME ARGS...: runs ember-sim and waits for its "ready" line.
+start_sim() {
+    local name=$1
+    shift
+    start_bg "$name" "$EMBER_BIN/ember-sim" "$@"
+    SIM_PID=$LAST_PID
+    wait_until 10 log_has "$T/$name.log" "ready" || die "ember-sim did not become ready"
+}
+
+finish() { log "passed ($CHECKS checks)"; }

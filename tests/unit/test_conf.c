@@ -1,0 +1,240 @@
+/* Unit tests: conf.c and board.c - defaults, cross-checks, file:line errors. */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+
+static char dir[64];
+static char profiles[PATH_MAX];
+static char boards[PATH_MAX];
+
+static int
+setup(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/ember-conf-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(realpath("agent/profiles", profiles));
+    assert_non_null(realpath("boards", boards));
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    char cmd[128];
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Writes a config whose [agent] points at the source tree's profiles and
+ * boards, followed by `body`; returns its path. */
+static const char *
+write_conf(const char *name, const char *agent_extra, const char *body)
+{
+    static char path[128];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "[agent]\nsite = s1\nid = a1\nprofile_dir = %s\nboard_dir = %s\n%s\n%s", profiles,
+            boards, agent_extra, body);
+    fclose(f);
+    return path;
+}
+
+static const char *good_body = "[bus rtu0]\n"
+                               "type = rtu\n"
+                               "device = /dev/ttyUSB0\n"
+                               "\n"
+                               "[bus gw]\n"
+                               "type = tcp\n"
+                               "host = 127.0.0.1\n"
+                               "timeout = 1s\n"
+                               "\n"
+                               "[device room]\n"
+                               "bus = rtu0\n"
+                               "profile = xy-md02\n"
+                               "\n"
+                               "[device ups]\n"
+                               "bus = gw\n"
+                               "slave = 2\n"
+                               "profile = apc-smart-ups\n"
+                               "interval = 250ms\n"
+                               "\n"
+                               "[sensor room-temp]\n"
+                               "device = room\n"
+                               "point = temperature\n"
+                               "zone = b3\n"
+                               "\n"
+                               "[sensor batt]\n"
+                               "device = ups\n"
+                               "point = battery_temperature\n"
+                               "unit = degC\n";
+
+static void
+test_good_and_defaults(void **state)
+{
+    struct cfgerr err = {0};
+    struct conf *c = NULL;
+    (void)state;
+
+    assert_int_equal(conf_load(write_conf("good.conf", "", good_body), &c, &err), 0);
+    assert_null(err.text);
+    assert_string_equal(c->agent.site, "s1");
+    assert_string_equal(c->mqtt.host, "127.0.0.1");
+    assert_int_equal(c->mqtt.port, 1883);
+    assert_int_equal(c->mqtt.keepalive_s, 10);
+    assert_string_equal(c->mqtt.prefix, "emberwatch");
+    assert_int_equal(c->nbuses, 2);
+    assert_int_equal(c->buses[0].type, BUS_RTU);
+    assert_int_equal(c->buses[0].baud, 9600);
+    assert_int_equal(c->buses[0].parity, PARITY_NONE);
+    assert_int_equal(c->buses[0].data_bits, 8);
+    assert_int_equal(c->buses[0].timeout_ms, 300);
+    assert_int_equal(c->buses[0].retries, 1);
+    assert_int_equal(c->buses[1].port, 502);
+    assert_int_equal(c->buses[1].timeout_ms, 1000);
+    assert_int_equal(c->devices[0].interval_ms, 1000);
+    assert_int_equal(c->devices[0].slave, 1);
+    assert_int_equal(c->devices[0].comms_lost_after, 2);
+    assert_int_equal(c->devices[1].interval_ms, 250);
+    assert_int_equal(c->devices[1].bus, 1);
+    assert_int_equal(c->sensors[0].device, 0);
+    assert_string_equal(c->sensors[0].unit, "C"); /* from the profile */
+    assert_string_equal(c->sensors[0].zone, "b3");
+    assert_string_equal(c->sensors[1].unit, "degC"); /* overridden */
+    assert_string_equal(c->sensors[1].point->name, "battery_temperature");
+    conf_free(c);
+}
+
+static void
+test_board_serial(void **state)
+{
+    struct cfgerr err = {0};
+    struct conf *c = NULL;
+    const char *body = "[bus a]\ntype = rtu\nserial = rs485b\nbaud = 19200\n"
+                       "[device d]\nbus = a\nprofile = xy-md02\n"
+                       "[sensor t]\ndevice = d\npoint = temperature\n";
+    (void)state;
+
+    assert_int_equal(conf_load(write_conf("board.conf", "board = cm4-rs485\n", body), &c, &err),
+                     0);
+    assert_string_equal(c->board->name, "cm4-rs485");
+    assert_string_equal(c->board->gpio_chip, "pinctrl-bcm2711");
+    assert_string_equal(c->buses[0].device, "/dev/ttySC1");
+    assert_true(c->buses[0].rs485);
+    assert_int_equal(c->buses[0].baud, 19200);
+    conf_free(c);
+
+    /* Every shipped board file loads. */
+    static const char *names[] = {"bench", "pi4", "pi5", "cm4-rs485"};
+    for (size_t i = 0; i < 4; i++) {
+        char p[PATH_MAX + 32];
+        struct board *b = NULL;
+        snprintf(p, sizeof(p), "%s/%s.conf", boards, names[i]);
+        assert_int_equal(board_load(p, &b, &err), 0);
+        assert_string_equal(b->name, names[i]);
+        board_free(b);
+    }
+    assert_null(err.text);
+}
+
+static void
+expect_error(const char *name, const char *agent_extra, const char *body, const char *needle)
+{
+    struct cfgerr err = {0};
+    struct conf *c = NULL;
+    const char *path = write_conf(name, agent_extra, body);
+    char want[512];
+
+    assert_int_equal(conf_load(path, &c, &err), -EINVAL);
+    assert_null(c);
+    assert_non_null(err.text);
+    snprintf(want, sizeof(want), "%s:%s", path, needle);
+    if (strstr(err.text, want) == NULL)
+        fail_msg("expected '%s' in:\n%s", want, err.text);
+    cfgerr_free(&err);
+}
+
+static void
+test_errors_name_file_line_key(void **state)
+{
+    (void)state;
+    /* Header is lines 1-5 plus the agent_extra line (6); body starts at 7. */
+    expect_error("e1.conf", "", "[bus a]\ntype = rtu\nbaud = fast\n",
+                 "9: [bus a] baud: 'fast' is not an integer");
+    expect_error("e2.conf", "", "[bus a]\ntype = rtu\ndevice = /dev/x\nbaud = 50\n",
+                 "10: [bus a] baud: 50 is out of range (300..4000000)");
+    expect_error("e3.conf", "", "[bus a]\ntype = tcp\nhost = h\n[device d]\nbus = b\n",
+                 "10: [device d] bus: no [bus b] in this file");
+    expect_error("e4.conf", "", "[bus a]\ntype = tcp\nhost = h\n[device d]\nbus = a\n"
+                                "profile = xy-md02\n[sensor s]\ndevice = d\npoint = nope\n",
+                 "13: [sensor s] point: profile 'xy-md02' has no point 'nope'");
+    expect_error("e5.conf", "", "[mqtt]\nprefix = a/#\n",
+                 "8: [mqtt] prefix: 'a/#' must be a topic without wildcards");
+    expect_error("e6.conf", "", "[mqtt]\ncolour = red\n", "8: [mqtt]: unknown key 'colour'");
+    expect_error("e7.conf", "", "[bus a]\ntype = tcp\nhost = h\n[bus a]\nport = 1\n",
+                 "11: [bus a] defined twice (first at line 7)");
+    expect_error("e8.conf", "", "[frobnicator x]\na = b\n", "8: [frobnicator x]: unknown section");
+    expect_error("e9.conf", "", "just words\n",
+                 "7: syntax error (expected [section] or key = value)");
+    expect_error("e10.conf", "", "[bus a]\ntype = rtu\n", "7: [bus a]: missing key 'device'");
+    expect_error("e11.conf", "", "[bus a]\ntype = rtu\ndevice = /dev/x\n[device d]\nbus = a\n"
+                                 "slave = 250\nprofile = xy-md02\n",
+                 "10: [device d] slave: 250 is out of range (1..247) on RTU");
+    expect_error("e12.conf", "board = nosuchboard\n", "",
+                 "6: [agent] board: cannot load");
+    expect_error("e13.conf", "", "[bus a]\ntype = rtu\nserial = x\n",
+                 "7: [bus a] serial: 'x' needs [agent] board");
+    expect_error("e14.conf", "", "[device d]\ninterval = 5ms\n",
+                 "8: [device d] interval: 5ms is out of range (100ms..1h)");
+}
+
+static void
+test_long_line(void **state)
+{
+    char body[400];
+    (void)state;
+    memset(body, 'x', sizeof(body));
+    memcpy(body, "[mqtt]\nhost = ", 14);
+    body[sizeof(body) - 2] = '\n';
+    body[sizeof(body) - 1] = '\0';
+    expect_error("long.conf", "", body, "8: line longer than");
+}
+
+static void
+test_missing_file(void **state)
+{
+    struct cfgerr err = {0};
+    struct conf *c = NULL;
+    (void)state;
+    assert_int_equal(conf_load("/nonexistent/emberd.conf", &c, &err), -ENOENT);
+    assert_non_null(strstr(err.text, "/nonexistent/emberd.conf: cannot open"));
+    cfgerr_free(&err);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good_and_defaults),
+        cmocka_unit_test(test_board_serial),
+        cmocka_unit_test(test_errors_name_file_line_key),
+        cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_missing_file),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,114 @@
+/* Unit tests: util.c parsers and time formatting. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+
+static void
+test_duration(void **state)
+{
+    int64_t ms;
+    (void)state;
+    assert_int_equal(parse_duration_ms("250ms", &ms), 0);
+    assert_int_equal(ms, 250);
+    assert_int_equal(parse_duration_ms("1.5s", &ms), 0);
+    assert_int_equal(ms, 1500);
+    assert_int_equal(parse_duration_ms("2", &ms), 0);
+    assert_int_equal(ms, 2000);
+    assert_int_equal(parse_duration_ms("2m", &ms), 0);
+    assert_int_equal(ms, 120000);
+    assert_int_equal(parse_duration_ms("1h", &ms), 0);
+    assert_int_equal(ms, 3600000);
+    assert_int_equal(parse_duration_ms("", &ms), -EINVAL);
+    assert_int_equal(parse_duration_ms("5 s", &ms), -EINVAL);
+    assert_int_equal(parse_duration_ms("5parsecs", &ms), -EINVAL);
+    assert_int_equal(parse_duration_ms("-1s", &ms), -ERANGE);
+    assert_int_equal(parse_duration_ms("nan", &ms), -EINVAL);
+}
+
+static void
+test_long(void **state)
+{
+    long v;
+    (void)state;
+    assert_int_equal(parse_long("0x2100", 0, 65535, &v), 0);
+    assert_int_equal(v, 0x2100);
+    assert_int_equal(parse_long("247", 1, 247, &v), 0);
+    assert_int_equal(parse_long("248", 1, 247, &v), -ERANGE);
+    assert_int_equal(parse_long("12abc", 0, 100, &v), -EINVAL);
+    assert_int_equal(parse_long("", 0, 100, &v), -EINVAL);
+}
+
+static void
+test_bool_double(void **state)
+{
+    bool b;
+    double d;
+    (void)state;
+    assert_int_equal(parse_bool("Yes", &b), 0);
+    assert_true(b);
+    assert_int_equal(parse_bool("off", &b), 0);
+    assert_false(b);
+    assert_int_equal(parse_bool("maybe", &b), -EINVAL);
+    assert_int_equal(parse_double("-12.5", &d), 0);
+    assert_true(d == -12.5);
+    assert_int_equal(parse_double("inf", &d), -ERANGE);
+    assert_int_equal(parse_double("1e999", &d), -ERANGE);
+}
+
+static void
+test_rfc3339(void **state)
+{
+    char buf[32];
+    (void)state;
+    fmt_rfc3339_ms(1665814740123LL, buf, sizeof(buf)); /* 2022-10-15 06:19:00.123 UTC */
+    assert_string_equal(buf, "2022-10-15T06:19:00.123Z");
+    fmt_rfc3339_ms(0, buf, sizeof(buf));
+    assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+}
+
+static void
+test_names_paths(void **state)
+{
+    char *p;
+    char long_name[80];
+    (void)state;
+    assert_true(name_valid("b3-battery_room.1"));
+    assert_false(name_valid(""));
+    assert_false(name_valid("a/b"));
+    assert_false(name_valid("a+b"));
+    assert_false(name_valid("a#"));
+    assert_false(name_valid("has space"));
+    memset(long_name, 'x', 65);
+    long_name[65] = '\0';
+    assert_false(name_valid(long_name));
+    long_name[64] = '\0';
+    assert_true(name_valid(long_name));
+    p = path_relative_to("/etc/emberwatch/emberd.conf", "../x/y.ini");
+    assert_string_equal(p, "/etc/emberwatch/../x/y.ini");
+    free(p);
+    p = path_relative_to("emberd.conf", "profiles");
+    assert_string_equal(p, "profiles");
+    free(p);
+    p = path_relative_to("/a/b.conf", "/abs");
+    assert_string_equal(p, "/abs");
+    free(p);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_duration),    cmocka_unit_test(test_long),
+        cmocka_unit_test(test_bool_double), cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_names_paths),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,478 @@
+/*
+ * sim.c - ember-sim: serves device profiles over Modbus TCP and RTU and plays
+ * scenarios (timelines and faults) on them.  See ember-sim(1).
+ *
+ * main() parses the command line, loads the scenario, opens the control FIFO
+ * and the listeners, then runs the one poll loop: ppoll() with SIGTERM and
+ * SIGINT unblocked only while waiting, so a signal can never slip in between
+ * checking the stop flag and going to sleep.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "scenario.h"
+#include "simserver.h"
+#include "util.h"
+
+#ifndef EMBER_DATADIR
+#define EMBER_DATADIR "/usr/local/share/emberwatch"
+#endif
+#ifndef EMBER_VERSION
+#define EMBER_VERSION "0.1.0"
+#endif
+
+#define CTL_BUF 4096
+
+enum { OPT_SLAVE = 256, OPT_TCP, OPT_RTU, OPT_BAUD, OPT_PARITY };
+
+static volatile sig_atomic_t stop_signal;
+
+struct options {
+    const char *scenario;
+    const char *profile;
+    long slave;
+    const char *tcp;
+    const char *rtu;
+    long baud;
+    char parity;
+    const char *listen[32];
+    int nlisten;
+    const char *profile_dir;
+    const char *control;
+    enum log_level level;
+};
+
+/* Control FIFO state. */
+struct control {
+    const char *path;
+    int fd;
+    bool created; /* remove it on exit only if we made it */
+    char buf[CTL_BUF];
+    size_t len;
+    bool discarding; /* inside an over-long line */
+};
+
+static void
+on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static void
+usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: ember-sim [OPTIONS] [-s SCENARIO]\n"
+            "       ember-sim [OPTIONS] -p PROFILE [--slave N] [--tcp HOST:PORT | --rtu DEVICE]\n"
+            "\n"
+            "Serves device register maps (profiles) over Modbus TCP and RTU and plays a\n"
+            "scenario on them: value timelines (steps, ramps, thermal runaway, noise) and\n"
+            "faults (dropout, slow, exception, garbage).\n"
+            "\n"
+            "  -s, --scenario FILE      scenario file (devices, signals, faults)\n"
+            "  -p, --profile NAME       quick mode without a scenario: serve one device of\n"
+            "                           this profile (NAME, or a path to a .ini file)\n"
+            "      --slave N            slave/unit id for quick mode (default 1)\n"
+            "      --tcp HOST:PORT      quick mode: listen on Modbus TCP (default 127.0.0.1:1502)\n"
+            "      --rtu DEVICE         quick mode: serve RTU on a serial device or pty (e.g. one\n"
+            "                           end of a socat pair)\n"
+            "      --baud N             serial speed for --rtu and rtu listeners (default 9600)\n"
+            "      --parity none|even|odd  serial parity (default none); 8 data, 1 stop bit\n"
+            "  -l, --listen NAME=ADDR   override a scenario listener's address:\n"
+            "                           tcp:HOST:PORT or rtu:DEVICE (repeatable)\n"
+            "  -P, --profile-dir DIR    where profiles NAME.ini live (default: the scenario's\n"
+            "                           profile_dir, else $EMBER_PROFILE_DIR, else\n"
+            "                           " EMBER_DATADIR "/profiles)\n"
+            "  -c, --control FIFO       create a control FIFO accepting line commands:\n"
+            "                             set DEVICE.POINT VALUE | release DEVICE.POINT\n"
+            "                             fault DEVICE none|dropout|slow "
+            "MS|exception|garbage|scenario\n"
+            "  -v, --verbose            log every request\n"
+            "  -q, --quiet              log warnings and errors only\n"
+            "  -h, --help               show this help\n"
+            "  -V, --version            show the version\n"
+            "\n"
+            "HOST is a dotted IPv4 address.  A line containing 'ready' goes to stderr once\n"
+            "every listener is open.  Exit status: 0 on SIGTERM/SIGINT, 1 on configuration or\n"
+            "start-up errors, 2 on command-line errors.  See ember-sim(1).\n");
+}
+
+static void
+usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "ember-sim: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n\n");
+    usage(stderr);
+    exit(2);
+}
+
+static void
+parse_args(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"scenario", required_argument, NULL, 's'},
+        {"profile", required_argument, NULL, 'p'},
+        {"slave", required_argument, NULL, OPT_SLAVE},
+        {"tcp", required_argument, NULL, OPT_TCP},
+        {"rtu", required_argument, NULL, OPT_RTU},
+        {"baud", required_argument, NULL, OPT_BAUD},
+        {"parity", required_argument, NULL, OPT_PARITY},
+        {"listen", required_argument, NULL, 'l'},
+        {"profile-dir", required_argument, NULL, 'P'},
+        {"control", required_argument, NULL, 'c'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    bool slave_set = false;
+    int c;
+
+    o->slave = 1;
+    o->level = LOG_LVL_INFO;
+    while ((c = getopt_long(argc, argv, "s:p:l:P:c:vqhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            o->scenario = optarg;
+            break;
+        case 'p':
+            o->profile = optarg;
+            break;
+        case OPT_SLAVE:
+            if (parse_long(optarg, 0, 255, &o->slave) < 0)
+                usage_error("--slave: '%s' is not a unit id 0..255", optarg);
+            slave_set = true;
+            break;
+        case OPT_TCP:
+            o->tcp = optarg;
+            break;
+        case OPT_RTU:
+            o->rtu = optarg;
+            break;
+        case OPT_BAUD:
+            if (parse_long(optarg, 1, 4000000, &o->baud) < 0 || !scenario_baud_valid(o->baud))
+                usage_error("--baud: '%s' is not a standard rate (1200 ... 921600)", optarg);
+            break;
+        case OPT_PARITY:
+            if ((o->parity = scenario_parse_parity(optarg)) == 0)
+                usage_error("--parity: '%s' is not none, even or odd", optarg);
+            break;
+        case 'l':
+            if (strchr(optarg, '=') == NULL)
+                usage_error("--listen: '%s' is not NAME=tcp:HOST:PORT or NAME=rtu:DEVICE", optarg);
+            if (o->nlisten == (int)ARRAY_LEN(o->listen))
+                usage_error("--listen: too many (%s)", optarg);
+            o->listen[o->nlisten++] = optarg;
+            break;
+        case 'P':
+            o->profile_dir = optarg;
+            break;
+        case 'c':
+            o->control = optarg;
+            break;
+        case 'v':
+            o->level = LOG_LVL_DEBUG;
+            break;
+        case 'q':
+            o->level = LOG_LVL_WARN;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'V':
+            printf("ember-sim " EMBER_VERSION "\n");
+            exit(0);
+        default:
+            fprintf(stderr, "\n");
+            usage(stderr);
+            exit(2);
+        }
+    }
+    if (optind < argc)
+        usage_error("unexpected argument '%s'", argv[optind]);
+    if ((o->scenario == NULL) == (o->profile == NULL))
+        usage_error("%s", "give either -s SCENARIO or -p PROFILE");
+    if (o->scenario != NULL && (o->tcp || o->rtu || slave_set))
+        usage_error("%s", "--slave, --tcp and --rtu are for quick mode (-p); use -l with -s");
+    if (o->profile != NULL && o->nlisten > 0)
+        usage_error("%s", "-l overrides scenario listeners; in quick mode use --tcp or --rtu");
+    if (o->tcp && o->rtu)
+        usage_error("%s", "give one of --tcp and --rtu");
+    if (o->rtu && (o->slave < 1 || o->slave > 247))
+        usage_error("%s", "--slave: RTU slave ids are 1..247");
+}
+
+static void
+print_errors(const struct cfgerr *err)
+{
+    const char *p = err->text;
+
+    while (p != NULL && *p != '\0') {
+        const char *nl = strchr(p, '\n');
+        int n = nl ? (int)(nl - p) : (int)strlen(p);
+        log_errx("%.*s", n, p);
+        p = nl ? nl + 1 : p + n;
+    }
+}
+
+static struct scenario *
+load(const struct options *o)
+{
+    const char *env = getenv("EMBER_PROFILE_DIR");
+    const char *fallback = env && *env ? env : EMBER_DATADIR "/profiles";
+    struct cfgerr err = {0};
+    struct scenario *sc = NULL;
+    char addr[600];
+    int rc;
+
+    if (o->scenario != NULL) {
+        rc = scenario_load(o->scenario, o->profile_dir, fallback, &sc, &err);
+    } else {
+        if (o->rtu)
+            snprintf(addr, sizeof(addr), "rtu:%s", o->rtu);
+        else
+            snprintf(addr, sizeof(addr), "tcp:%s", o->tcp ? o->tcp : "127.0.0.1:1502");
+        rc = scenario_quick(o->profile_dir ? o->profile_dir : fallback, o->profile, (int)o->slave,
+                            addr, &sc, &err);
+    }
+    if (rc < 0) {
+        print_errors(&err);
+        cfgerr_free(&err);
+        exit(1);
+    }
+    for (int i = 0; i < o->nlisten; i++) {
+        char name[NAME_MAX_LEN + 1];
+        const char *eq = strchr(o->listen[i], '=');
+        size_t n = (size_t)(eq - o->listen[i]);
+
+        if (n == 0 || n > NAME_MAX_LEN) {
+            log_errx("--listen %s: bad listener name", o->listen[i]);
+            scenario_free(sc);
+            exit(2);
+        }
+        memcpy(name, o->listen[i], n);
+        name[n] = '\0';
+        rc = scenario_set_listen(sc, name, eq + 1);
+        if (rc == -ENOENT) {
+            log_errx("--listen %s: %s has no [listen %s]", o->listen[i], o->scenario, name);
+            scenario_free(sc);
+            exit(1);
+        }
+        if (rc < 0) {
+            log_errx("--listen %s: '%s' is not tcp:HOST:PORT or rtu:DEVICE", o->listen[i], eq + 1);
+            scenario_free(sc);
+            exit(2);
+        }
+    }
+    scenario_set_serial(sc, (int)o->baud, o->parity);
+    if (scenario_check(sc, &err) < 0) {
+        print_errors(&err);
+        cfgerr_free(&err);
+        scenario_free(sc);
+        exit(1);
+    }
+    cfgerr_free(&err);
+    return sc;
+}
+
+/* ---- control FIFO ---- */
+
+static int
+control_open(struct control *ctl, const char *path)
+{
+    struct stat st;
+
+    ctl->path = path;
+    ctl->fd = -1;
+    if (mkfifo(path, 0600) == 0) {
+        ctl->created = true;
+    } else if (errno != EEXIST) {
+        return -errno;
+    } else if (stat(path, &st) < 0) {
+        return -errno;
+    } else if (!S_ISFIFO(st.st_mode)) {
+        return -EEXIST;
+    }
+    /* Read-write so that we are a writer ourselves: when the last external
+     * writer closes, read() returns EAGAIN instead of an endless EOF. */
+    ctl->fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (ctl->fd < 0) {
+        int e = errno;
+        if (ctl->created)
+            unlink(path);
+        ctl->created = false;
+        return -e;
+    }
+    return 0;
+}
+
+static void
+control_close(struct control *ctl)
+{
+    if (ctl->fd >= 0)
+        close(ctl->fd);
+    if (ctl->created)
+        unlink(ctl->path);
+    ctl->fd = -1;
+    ctl->created = false;
+}
+
+static void
+control_line(struct scenario *sc, double t, const char *line)
+{
+    char msg[300];
+    char ts[32];
+    int64_t now = real_ms();
+    int rc = scenario_command(sc, line, msg, sizeof(msg));
+
+    if (rc == -ENODATA)
+        return;
+    if (rc < 0) {
+        log_warnx("control: ignored '%s': %s", line, msg);
+        return;
+    }
+    /* Wall-clock ms, so benchmarks can match a change to what a reader saw. */
+    fmt_rfc3339_ms(now, ts, sizeof(ts));
+    log_info("control: %s at %s (real_ms=%lld, t=%.3f s)", msg, ts, (long long)now, t);
+}
+
+static void
+control_read(struct control *ctl, struct scenario *sc, double t)
+{
+    for (;;) {
+        ssize_t n = read(ctl->fd, ctl->buf + ctl->len, sizeof(ctl->buf) - 1 - ctl->len);
+        char *start, *nl;
+
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                log_warn("control: read %s", ctl->path);
+            return;
+        }
+        if (n == 0)
+            return;
+        ctl->len += (size_t)n;
+        ctl->buf[ctl->len] = '\0';
+        start = ctl->buf;
+        while ((nl = strchr(start, '\n')) != NULL) {
+            *nl = '\0';
+            if (!ctl->discarding)
+                control_line(sc, t, start);
+            ctl->discarding = false;
+            start = nl + 1;
+        }
+        ctl->len -= (size_t)(start - ctl->buf);
+        memmove(ctl->buf, start, ctl->len);
+        if (ctl->len == sizeof(ctl->buf) - 1) {
+            log_warnx("control: line longer than %zu bytes ignored", sizeof(ctl->buf) - 1);
+            ctl->len = 0;
+            ctl->discarding = true;
+        }
+    }
+}
+
+/* ---- main ---- */
+
+int
+main(int argc, char **argv)
+{
+    struct options o = {0};
+    struct control ctl = {.fd = -1};
+    struct scenario *sc;
+    struct simserver *srv = NULL;
+    struct pollfd *fds;
+    struct sigaction sa;
+    sigset_t block, waitmask;
+    char errbuf[512];
+    size_t maxfds;
+    int rc;
+
+    log_init("ember-sim", true, LOG_LVL_INFO);
+    parse_args(argc, argv, &o);
+    log_set_level(o.level);
+
+    /* Block the stop signals from here on; ppoll() lets them in atomically. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &waitmask);
+    sigdelset(&waitmask, SIGTERM);
+    sigdelset(&waitmask, SIGINT);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL); /* a peer closing mid-reply is an EPIPE, not death */
+
+    sc = load(&o);
+    if (simserver_new(sc, &srv, errbuf, sizeof(errbuf)) < 0 ||
+        simserver_open(srv, errbuf, sizeof(errbuf)) < 0) {
+        log_errx("%s", errbuf);
+        if (o.scenario != NULL)
+            log_info("hint: -l NAME=tcp:HOST:PORT or -l NAME=rtu:DEVICE moves a listener");
+        simserver_free(srv);
+        scenario_free(sc);
+        return 1;
+    }
+    if (o.control != NULL && (rc = control_open(&ctl, o.control)) < 0) {
+        log_errx("control FIFO %s: %s", o.control,
+                 rc == -EEXIST ? "exists and is not a FIFO" : strerror(-rc));
+        simserver_free(srv);
+        scenario_free(sc);
+        return 1;
+    }
+    maxfds = 1 + simserver_maxfds(srv);
+    fds = xcalloc(maxfds, sizeof(*fds));
+    simserver_start(srv, mono_ms());
+    log_info("ready: %zu listener%s, %zu device%s%s%s", simserver_nlisteners(srv),
+             simserver_nlisteners(srv) == 1 ? "" : "s", sc->ndevices, sc->ndevices == 1 ? "" : "s",
+             ctl.fd >= 0 ? ", control " : "", ctl.fd >= 0 ? ctl.path : "");
+
+    while (!stop_signal) {
+        size_t n = 0;
+        int64_t now = mono_ms();
+        int timeout = simserver_timeout(srv, now);
+        struct timespec ts, *tsp = NULL;
+
+        if (ctl.fd >= 0)
+            fds[n++] = (struct pollfd){.fd = ctl.fd, .events = POLLIN};
+        n += simserver_pollfds(srv, fds + n, maxfds - n);
+        if (timeout >= 0) {
+            ts.tv_sec = timeout / 1000;
+            ts.tv_nsec = (long)(timeout % 1000) * 1000000L;
+            tsp = &ts;
+        }
+        rc = ppoll(fds, n, tsp, &waitmask);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            log_warn("ppoll");
+            break;
+        }
+        now = mono_ms();
+        if (ctl.fd >= 0 && (fds[0].revents & POLLIN))
+            control_read(&ctl, sc, simserver_time(srv, now));
+        simserver_handle(srv, fds + (ctl.fd >= 0), n - (ctl.fd >= 0), now);
+        simserver_timers(srv, mono_ms());
+    }
+
+    log_info("stopping on signal %d", (int)stop_signal);
+    free(fds);
+    control_close(&ctl);
+    simserver_free(srv);
+    scenario_free(sc);
+    log_fini();
+    return 0;
+}

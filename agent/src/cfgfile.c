@@ -95,8 +95,22 @@ read_line(char *str, int num, void *stream)
         skip = strspn(str, " \t");
         if (skip > 0)
             memmove(str, str + skip, n - skip + 1);
-        if (str[0] == '[')
+        if (str[0] == '[') {
             r->cf->section_line = r->cf->line;
+            if (strchr(str, ']') == NULL)
+                goto syntax;
+        } else if (str[0] != '\0' && str[0] != '\n' && str[0] != '\r' && str[0] != '#' &&
+                   str[0] != ';' && strpbrk(str, "=:") == NULL) {
+            goto syntax;
+        }
+        return str;
+    syntax:
+        /* inih reports only its first syntax error; we report each one and
+         * hand inih an empty line instead. */
+        cfgerr_add(r->cf->err, r->cf->path, r->cf->line,
+                   "syntax error (expected [section] or key = value)");
+        str[0] = '\n';
+        str[1] = '\0';
         return str;
     }
 }

@@ -114,9 +114,13 @@ on_disconnect(struct mosquitto *mosq, void *obj, int rc)
     struct mqtt *m = obj;
     (void)mosq;
 
+    if (m->stopping) {
+        m->connected = false;
+        return;
+    }
     if (m->connected)
-        log_warnx("mqtt: connection lost (%s); reconnecting",
-                  rc == MOSQ_ERR_CONN_LOST ? "connection lost" : mosquitto_strerror(rc));
+        log_warnx("mqtt: connection to %s:%d lost (%s); reconnecting", m->conf->mqtt.host,
+                  m->conf->mqtt.port, rc == MOSQ_ERR_CONN_LOST ? "no reply" : mosquitto_strerror(rc));
     m->connected = false;
     schedule_reconnect(m);
 }

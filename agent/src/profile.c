@@ -87,7 +87,10 @@ finish_point(struct cfgfile *cf, struct load_ctx *c)
                        "[point %s]: coil/discrete points must have type = bool", pt->name);
         pt->type = PT_BOOL;
     }
-    if (pt->bit >= 16 && pt->type != PT_INT32 && pt->type != PT_UINT32)
+    if (pt->bit >= 0 && (pt->type == PT_FLOAT32 || pt->type == PT_BOOL))
+        cfgerr_add(cf->err, cf->path, pt->line, "[point %s]: bit needs an integer type",
+                   pt->name);
+    else if (pt->bit >= 16 && pt->type != PT_INT32 && pt->type != PT_UINT32)
         cfgerr_add(cf->err, cf->path, pt->line, "[point %s]: bit %d needs a 32-bit type",
                    pt->name, pt->bit);
     if ((int)pt->address + point_width(pt) > 65536)
@@ -415,6 +418,13 @@ point_encode(const struct point *pt, double value, uint16_t *words)
         return;
     }
     r = (value - pt->offset) / pt->scale;
+    /* Clamp before rounding: llround() of a huge value or NaN is undefined. */
+    if (isnan(r))
+        r = 0;
+    else if (r > 4294967295.0)
+        r = 4294967295.0;
+    else if (r < -2147483648.0)
+        r = -2147483648.0;
     switch (pt->type) {
     case PT_FLOAT32: {
         float f = (float)r;

@@ -8,6 +8,8 @@ set -u
 EMBER_BIN=${EMBER_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PY=/usr/bin/python3
+# ember-sim finds the source tree's profiles (installed ones may not exist).
+export EMBER_PROFILE_DIR=${EMBER_PROFILE_DIR:-$TOP/agent/profiles}
 T=$(mktemp -d "${TMPDIR:-/tmp}/ember-test.XXXXXX")
 PIDS=()
 TEST_NAME=$(basename "$0" .sh)
@@ -127,3 +129,42 @@ start_sim() {
 }
 
 finish() { log "passed ($CHECKS checks)"; }
+
+# rec_start NAME TOPIC...: the paho recorder writing "$T/NAME.rec"; waits
+# until the broker has acknowledged its subscriptions.
+rec_start() {
+    local name=$1
+    shift
+    start_bg "$name" $PY "$TOP/tests/integration/mqtt_rec.py" --port "$MQTT_PORT" \
+        --out "$T/$name.rec" "$@"
+    REC_PID=$LAST_PID
+    wait_until 10 log_has "$T/$name.rec" "# subscribed" || die "recorder $name did not subscribe"
+}
+
+mono_ms() { $PY -c 'import time; print("%.1f" % (time.monotonic() * 1000))'; }
+
+# start_emberd NAME CONF [ARGS...]: runs emberd and waits for "running".
+start_emberd() {
+    local name=$1 conf=$2
+    shift 2
+    start_bg "$name" "$EMBER_BIN/emberd" -c "$conf" "$@"
+    EMBERD_PID=$LAST_PID
+    wait_until 10 log_has "$T/$name.log" "running:" || die "emberd did not start"
+}
+
+# socat_pair A B: a pty pair (a real serial link with RTU framing on it).
+socat_pair() {
+    start_bg "socat-$(basename "$1")" socat -d -d "pty,raw,echo=0,link=$1" "pty,raw,echo=0,link=$2"
+    wait_until 10 test -e "$1" -a -e "$2" || die "socat pty pair did not appear"
+}
+
+# rec_wait SECONDS NAME PATTERN: waits for a recorder line matching the
+# extended regexp PATTERN.
+rec_wait() {
+    wait_until "$1" grep -qE -- "$3" "$T/$2.rec"
+}
+
+# json_get FILE-LINE FIELD: prints one field of a recorder line's JSON payload.
+rec_field() { # rec_field LINE FIELD
+    $PY -c 'import json,sys; l=sys.argv[1].split(" ",3); v=json.loads(l[3]).get(sys.argv[2]); print("null" if v is None else v)' "$1" "$2"
+}

@@ -216,6 +216,16 @@ test_long_line(void **state)
 }
 
 static void
+test_every_syntax_error_reported(void **state)
+{
+    (void)state;
+    /* inih itself stops counting after the first; each must be reported. */
+    expect_error("syn1.conf", "", "one\n[mqtt]\nport = 1\ntwo\n", "7: syntax error");
+    expect_error("syn2.conf", "", "one\n[mqtt]\nport = 1\ntwo\n", "10: syntax error");
+    expect_error("syn3.conf", "", "[mqtt\nport = 1\n", "7: syntax error");
+}
+
+static void
 test_missing_file(void **state)
 {
     struct cfgerr err = {0};
@@ -234,6 +244,7 @@ main(void)
         cmocka_unit_test(test_board_serial),
         cmocka_unit_test(test_errors_name_file_line_key),
         cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_every_syntax_error_reported),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

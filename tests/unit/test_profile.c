@@ -128,6 +128,21 @@ test_sdm_float_abcd(void **state)
     assert_int_equal(point_decode(volt, w, &v), -ERANGE);
     point_encode(volt, 229.5, w);
     assert_int_equal(w[0], 0x4365);
+    {
+        /* Integer points saturate at the right end, even for absurd input. */
+        struct profile *x = load("xy-md02");
+        const struct point *t = profile_point(x, "temperature");
+        uint16_t r[1];
+        point_encode(t, 1e19, r);
+        assert_int_equal(r[0], 0x7FFF);
+        point_encode(t, -1e19, r);
+        assert_int_equal(r[0], 0x8000);
+        point_encode(t, NAN, r);
+        assert_int_equal(r[0], 0);
+        profile_free(x);
+    }
+    point_encode(volt, 229.5, w);
+    assert_int_equal(w[0], 0x4365);
     assert_int_equal(w[1], 0x8000);
     profile_free(p);
 }

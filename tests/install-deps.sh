@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs whatever the build, the tests and the demo need and is missing,
+# from Debian 12 / Raspberry Pi OS (bookworm) packages.  Quiet when nothing
+# is missing.  Needs root (or sudo) only when something has to be installed.
+set -eu
+
+PKGS="build-essential pkg-config
+libmodbus-dev libmosquitto-dev libgpiod-dev libcjson-dev libinih-dev libsqlite3-dev
+libsystemd-dev libcmocka-dev
+mosquitto mosquitto-clients socat mbpoll
+python3-pymodbus python3-serial python3-serial-asyncio python3-paho-mqtt
+valgrind"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "install-deps: need root to run: apt-get install$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# The mosquitto package may start a system broker on port 1883; the tests and
+# the demo use private brokers on their own ports, so leave it alone.
+echo "install-deps: done"

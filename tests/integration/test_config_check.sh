@@ -1,0 +1,61 @@
+#!/bin/bash
+# emberd -n: exit 0 with "configuration OK" on the shipped example; exit 1
+# with FILE:LINE: [section] key: messages on broken files; nothing started.
+. "$(dirname "$0")/lib.sh"
+
+out=$("$EMBER_BIN/emberd" -n -c "$TOP/agent/examples/emberd.conf" 2>&1)
+check "example config is OK" test $? -eq 0
+check "says configuration OK" grep -q "configuration OK (3 buses, 4 devices, 6 sensors)" <<<"$out"
+
+cat >"$T/broken.conf" <<EOF
+[agent]
+site = lab
+profile_dir = $TOP/agent/profiles
+
+[bus line1]
+type = rtu
+device = /dev/ttyUSB0
+parity = maybe
+
+[device ups]
+bus = line2
+profile = apc-smart-ups
+interval = 0.01s
+
+[sensor t]
+device = ups
+point = battery_temp
+EOF
+"$EMBER_BIN/emberd" -n -c "$T/broken.conf" >"$T/stdout" 2>"$T/stderr"
+rc=$?
+check "broken config exits 1" test $rc -eq 1
+check "bad enum names file:line and key" \
+    grep -qF "$T/broken.conf:8: [bus line1] parity: 'maybe' is not one of: none, even, odd" "$T/stderr"
+check "bad reference names the line" \
+    grep -qF "$T/broken.conf:10: [device ups] bus: no [bus line2] in this file" "$T/stderr"
+check "range error names the key" \
+    grep -qF "$T/broken.conf:13: [device ups] interval: 0.01s is out of range (100ms..1h)" "$T/stderr"
+check "nothing on stdout for a broken config" test ! -s "$T/stdout"
+
+printf '[agent]\nsite = lab\n[mqtt\nport = 1\n' >"$T/syntax.conf"
+"$EMBER_BIN/emberd" -n -c "$T/syntax.conf" 2>"$T/stderr2"
+check "syntax error exits 1" test $? -eq 1
+check "syntax error names the line" grep -qF "$T/syntax.conf:3: syntax error" "$T/stderr2"
+
+"$EMBER_BIN/emberd" -n -c "$T/does-not-exist.conf" 2>"$T/stderr3"
+check "missing file exits 1" test $? -eq 1
+check "missing file is named" grep -qF "$T/does-not-exist.conf: cannot open: No such file" "$T/stderr3"
+
+"$EMBER_BIN/emberd" --bogus >/dev/null 2>&1
+check "bad option exits 2" test $? -eq 2
+"$EMBER_BIN/emberd" --help | grep -q -- "--check"
+check "--help documents -n/--check" test $? -eq 0
+
+# Every shipped board file works as an [agent] board.
+for b in bench pi4 pi5 cm4-rs485; do
+    printf '[agent]\nsite = lab\nboard = %s\nboard_dir = %s\nprofile_dir = %s\n' \
+        "$b" "$TOP/boards" "$TOP/agent/profiles" >"$T/b-$b.conf"
+    "$EMBER_BIN/emberd" -n -c "$T/b-$b.conf" >/dev/null
+    check "board $b loads" test $? -eq 0
+done
+finish

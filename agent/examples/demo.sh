@@ -1,0 +1,90 @@
+#!/bin/bash
+# make demo: a private mosquitto on loopback, ember-sim playing a battery-room
+# scenario (Modbus TCP + RTU over a socat pty pair), and emberd polling it;
+# prints the telemetry as it flows until Ctrl-C, then stops everything it
+# started (by PID).  DEMO_SECONDS=N stops it after N seconds.
+set -u
+BIN=${1:-$(cd "$(dirname "$0")/../.." && pwd)/build}
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+PY=/usr/bin/python3
+RUN=$(mktemp -d "${TMPDIR:-/tmp}/emberwatch-demo.XXXXXX")
+PIDS=()
+
+cleanup() {
+    trap - EXIT INT TERM
+    echo
+    echo "demo: stopping (logs in $RUN)"
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        pid=${PIDS[$i]}
+        kill -TERM "$pid" 2>/dev/null || continue
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    printf '%s\n' "${PIDS[@]}" >"$RUN/pids"
+    exit 0
+}
+trap cleanup EXIT INT TERM
+
+bg() { # bg NAME CMD...
+    local name=$1
+    shift
+    "$@" >"$RUN/$name.log" 2>&1 &
+    PIDS+=($!)
+}
+
+wait_for() { # wait_for SECONDS CMD...
+    local n=$(($1 * 50))
+    shift
+    while ! "$@" 2>/dev/null; do
+        n=$((n - 1))
+        [ $n -gt 0 ] || return 1
+        sleep 0.02
+    done
+}
+
+free_port() {
+    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+MQTT_PORT=$(free_port)
+SIM_PORT=$(free_port)
+
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$MQTT_PORT" \
+    >"$RUN/mosquitto.conf"
+bg broker mosquitto -c "$RUN/mosquitto.conf" -v
+wait_for 10 grep -q running "$RUN/broker.log" || { echo "demo: mosquitto did not start" >&2; exit 1; }
+
+bg socat socat "pty,raw,echo=0,link=$RUN/rtu-sim" "pty,raw,echo=0,link=$RUN/rtu-agent"
+wait_for 10 test -e "$RUN/rtu-sim" -a -e "$RUN/rtu-agent" || { echo "demo: socat failed" >&2; exit 1; }
+
+bg ember-sim "$BIN/ember-sim" -s "$TOP/agent/sim/scenarios/battery-room.scn" \
+    -l "tcp0=tcp:127.0.0.1:$SIM_PORT" -l "rtu0=rtu:$RUN/rtu-sim" -c "$RUN/sim.ctl"
+wait_for 10 grep -q ready "$RUN/ember-sim.log" || {
+    echo "demo: ember-sim did not start:" >&2
+    cat "$RUN/ember-sim.log" >&2
+    exit 1
+}
+
+sed -e "s|@TOP@|$TOP|g" -e "s|@RUN@|$RUN|g" -e "s|@MQTT_PORT@|$MQTT_PORT|g" \
+    -e "s|@SIM_PORT@|$SIM_PORT|g" "$TOP/agent/examples/bench.conf.in" >"$RUN/emberd.conf"
+"$BIN/emberd" -n -c "$RUN/emberd.conf" || exit 1
+bg emberd "$BIN/emberd" -c "$RUN/emberd.conf"
+
+cat <<MSG
+
+emberwatch demo
+  broker     mosquitto on 127.0.0.1:$MQTT_PORT
+  simulator  ember-sim, scenario agent/sim/scenarios/battery-room.scn
+             (Modbus TCP 127.0.0.1:$SIM_PORT, RTU on $RUN/rtu-sim)
+  agent      emberd -c $RUN/emberd.conf
+  raw messages:        mosquitto_sub -p $MQTT_PORT -v -t 'emberwatch/#'
+  change a value:     echo 'set ups.battery_temperature 60' > $RUN/sim.ctl
+Press Ctrl-C to stop.
+
+MSG
+# Show the agent's messages as they arrive, one line each.
+$PY "$TOP/agent/examples/demo_watch.py" "$MQTT_PORT" 'emberwatch/#' "${DEMO_SECONDS:-0}" &
+SUB=$!
+PIDS+=($SUB)
+wait "$SUB"

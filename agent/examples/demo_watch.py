@@ -1,0 +1,54 @@
+#!/usr/bin/python3
+"""Prints what emberwatch agents publish, one readable line per message.
+
+    demo_watch.py PORT [TOPIC-FILTER] [SECONDS]
+"""
+import json
+import signal
+import sys
+import time
+
+import paho.mqtt.client as mqtt
+
+port = int(sys.argv[1])
+topic = sys.argv[2] if len(sys.argv) > 2 else "emberwatch/#"
+seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 0
+tty = sys.stdout.isatty()
+COLOURS = {"good": "32", "stale": "33", "bad": "35", "comms_lost": "31",
+           "online": "32", "offline": "31"}
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+
+
+def paint(word):
+    code = COLOURS.get(word)
+    return "\033[%sm%s\033[0m" % (code, word) if tty and code else word
+
+
+def on_message(client, userdata, m):
+    levels = m.topic.split("/")
+    name = "/".join(levels[3:]) if len(levels) > 3 else m.topic
+    text = m.payload.decode("utf-8", "replace")
+    now = time.strftime("%H:%M:%S")
+    try:
+        p = json.loads(text)
+    except ValueError:
+        print("%s  %-30s %s%s" % (now, name, paint(text), "  (retained)" if m.retain else ""))
+        return
+    if isinstance(p, dict) and "quality" in p:
+        v = "-" if p.get("value") is None else p["value"]
+        print("%s  %-30s %10s %-6s %s" % (now, name, v, p.get("unit", ""), paint(p["quality"])))
+    else:
+        print("%s  %-30s %s" % (now, name, text))
+    sys.stdout.flush()
+
+
+c = mqtt.Client()
+c.on_message = on_message
+c.on_connect = lambda cl, u, f, rc: cl.subscribe(topic, qos=1)
+c.connect("127.0.0.1", port, 30)
+deadline = time.monotonic() + seconds if seconds > 0 else None
+while not stop and (deadline is None or time.monotonic() < deadline):
+    c.loop(timeout=0.1)
+c.disconnect()

@@ -1,0 +1,24 @@
+#!/bin/bash
+# make demo as a user runs it (bounded by DEMO_SECONDS): every sensor of the
+# bench config shows up good, and every process the demo started is gone
+# afterwards.
+. "$(dirname "$0")/lib.sh"
+
+DEMO_SECONDS=8 TMPDIR="$T" timeout 60 "$TOP/agent/examples/demo.sh" "$EMBER_BIN" \
+    >"$T/demo.out" 2>&1
+rc=$?
+check "demo exits 0" test $rc -eq 0
+for s in room-temp room-rh ups-battery-temp ups-on-battery rack1-max-cell-temp feed-power \
+    node1-module2 node1-contact node1-gas; do
+    check "demo shows $s good" grep -qE "sensor/$s +[-0-9.]+ .*good" "$T/demo.out"
+done
+check "demo shows status online" grep -qE "status +online" "$T/demo.out"
+run=$(ls -d "$T"/emberwatch-demo.* | head -1)
+check "demo recorded its processes" test -s "$run/pids"
+alive=0
+while read -r pid; do
+    kill -0 "$pid" 2>/dev/null && alive=$((alive + 1))
+done <"$run/pids"
+check "demo stopped every process it started" test "$alive" -eq 0
+check "emberd stopped cleanly in the demo" log_has "$run/emberd.log" "stopping"
+finish

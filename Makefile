@@ -79,6 +79,7 @@ integration: all
 # integration tests drive the sanitizer build of every program.
 check: deps
 	$(MAKE) unit
+	$(MAKE) valgrind
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 unit
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 integration
 

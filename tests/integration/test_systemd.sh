@@ -1,0 +1,46 @@
+#!/bin/bash
+# systemd integration: the unit file is valid; emberd sends READY=1 once it
+# runs, pings WATCHDOG=1 at half the watchdog interval and says STOPPING=1 on
+# a clean stop, using a recorder in place of systemd's notify socket.
+. "$(dirname "$0")/lib.sh"
+
+sed "s|@SBINDIR@|$EMBER_BIN|g" "$TOP/agent/systemd/emberd.service.in" >"$T/emberd.service"
+if systemd-analyze --help 2>/dev/null | grep -q -- "--man"; then
+    systemd-analyze verify --man=no "$T/emberd.service" >"$T/verify.log" 2>&1
+    check "unit file verifies" test $? -eq 0
+fi
+check "unit is Type=notify" grep -qx "Type=notify" "$T/emberd.service"
+check "unit checks the config first" grep -qx "ExecStartPre=$EMBER_BIN/emberd -n -c /etc/emberwatch/emberd.conf" "$T/emberd.service"
+check "unit has the watchdog on" grep -qE "^WatchdogSec=[0-9]+s$" "$T/emberd.service"
+
+start_broker
+SIM_PORT=$(free_port)
+start_sim sim -p xy-md02 --tcp "127.0.0.1:$SIM_PORT"
+cat >"$T/emberd.conf" <<EOF
+[agent]
+site = lab
+id = a1
+profile_dir = $TOP/agent/profiles
+[mqtt]
+port = $MQTT_PORT
+[bus t]
+type = tcp
+host = 127.0.0.1
+port = $SIM_PORT
+[device d]
+bus = t
+profile = xy-md02
+[sensor t]
+device = d
+point = temperature
+EOF
+start_bg notify $PY "$TOP/tests/integration/notify_rec.py" "$T/notify.sock" "$T/notify.rec"
+wait_until 10 log_has "$T/notify.rec" "# bound" || die "notify recorder did not start"
+NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 start_emberd emberd "$T/emberd.conf"
+check "READY=1 sent" wait_until 10 log_has "$T/notify.rec" " READY=1$"
+# 400 ms watchdog: pings every 200 ms, so three arrive well within 5 s.
+check "watchdog pinged" wait_until 5 bash -c "[ \$(grep -c ' WATCHDOG=1$' '$T/notify.rec') -ge 3 ]"
+kill -TERM "$EMBERD_PID"
+wait "$EMBERD_PID"
+check "STOPPING=1 sent on a clean stop" log_has "$T/notify.rec" " STOPPING=1$"
+finish

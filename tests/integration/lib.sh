@@ -168,3 +168,39 @@ rec_wait() {
 rec_field() { # rec_field LINE FIELD
     $PY -c 'import json,sys; l=sys.argv[1].split(" ",3); v=json.loads(l[3]).get(sys.argv[2]); print("null" if v is None else v)' "$1" "$2"
 }
+
+# write_conf FILE [MQTT-LINE...] < BODY: an emberd config for site "lab",
+# agent "a1", the source tree's profiles and the test broker, followed by
+# BODY (buses, devices, sensors) from stdin.
+write_conf() {
+    local file=$1
+    shift
+    {
+        printf '[agent]\nsite = lab\nid = a1\nprofile_dir = %s\n\n[mqtt]\nport = %s\n' \
+            "$TOP/agent/profiles" "$MQTT_PORT"
+        printf '%s\n' "$@"
+        echo
+        cat
+    } >"$file"
+}
+
+# write_single_conf FILE SIM_PORT [MQTT-LINE...]: one XY-MD02 on Modbus TCP
+# with one sensor "t".
+write_single_conf() {
+    local file=$1 port=$2
+    shift 2
+    write_conf "$file" "$@" <<EOC
+[bus t]
+type = tcp
+host = 127.0.0.1
+port = $port
+
+[device room]
+bus = t
+profile = xy-md02
+
+[sensor t]
+device = room
+point = temperature
+EOC
+}

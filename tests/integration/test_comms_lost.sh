@@ -13,15 +13,7 @@ SIMA_PID=$SIM_PID
 start_sim simB -p xy-md02 --rtu "$T/rtu-sim" --slave 7
 INTERVAL=1000
 
-cat >"$T/emberd.conf" <<EOF
-[agent]
-site = lab
-id = a1
-profile_dir = $TOP/agent/profiles
-
-[mqtt]
-port = $MQTT_PORT
-
+write_conf "$T/emberd.conf" <<EOF
 [bus a]
 type = tcp
 host = 127.0.0.1

@@ -11,30 +11,7 @@ SIM_PORT=$(free_port)
 start_sim sim -p xy-md02 --tcp "127.0.0.1:$SIM_PORT"
 KEEPALIVE=5
 
-cat >"$T/emberd.conf" <<EOF
-[agent]
-site = lab
-id = a1
-profile_dir = $TOP/agent/profiles
-
-[mqtt]
-port = $MQTT_PORT
-keepalive = $KEEPALIVE
-reconnect_max = 1s
-
-[bus t]
-type = tcp
-host = 127.0.0.1
-port = $SIM_PORT
-
-[device room]
-bus = t
-profile = xy-md02
-
-[sensor t]
-device = room
-point = temperature
-EOF
+write_single_conf "$T/emberd.conf" "$SIM_PORT" "keepalive = $KEEPALIVE" "reconnect_max = 1s"
 S=emberwatch/lab/a1/status
 rec_start rec "$S"
 start_emberd emberd "$T/emberd.conf"

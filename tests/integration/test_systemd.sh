@@ -16,24 +16,7 @@ check "unit has the watchdog on" grep -qE "^WatchdogSec=[0-9]+s$" "$T/emberd.ser
 start_broker
 SIM_PORT=$(free_port)
 start_sim sim -p xy-md02 --tcp "127.0.0.1:$SIM_PORT"
-cat >"$T/emberd.conf" <<EOF
-[agent]
-site = lab
-id = a1
-profile_dir = $TOP/agent/profiles
-[mqtt]
-port = $MQTT_PORT
-[bus t]
-type = tcp
-host = 127.0.0.1
-port = $SIM_PORT
-[device d]
-bus = t
-profile = xy-md02
-[sensor t]
-device = d
-point = temperature
-EOF
+write_single_conf "$T/emberd.conf" "$SIM_PORT"
 start_bg notify $PY "$TOP/tests/integration/notify_rec.py" "$T/notify.sock" "$T/notify.rec"
 wait_until 10 log_has "$T/notify.rec" "# bound" || die "notify recorder did not start"
 NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 start_emberd emberd "$T/emberd.conf"

@@ -40,16 +40,7 @@ initial = 23.5
 EOF
 start_sim sim -s "$T/bench.scn" -c "$T/sim.ctl"
 
-cat >"$T/emberd.conf" <<EOF
-[agent]
-site = lab
-id = a1
-profile_dir = $TOP/agent/profiles
-
-[mqtt]
-port = $MQTT_PORT
-keepalive = 5
-
+write_conf "$T/emberd.conf" "keepalive = 5" <<EOF
 [bus tcp]
 type = tcp
 host = 127.0.0.1

@@ -13,7 +13,7 @@ SAN     ?=
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-PKGS     := libmodbus libmosquitto libcjson inih libsystemd
+PKGS     := libmodbus libmosquitto libcjson inih libsystemd sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -33,7 +33,7 @@ LIBS        = $(PKG_LIBS) -lpthread -lm
 # Modules shared by every program.
 COMMON  := util log cfgfile profile
 # emberd modules (main.c is kept apart so unit tests can link the rest).
-EMBERD  := conf board sensor payload bus_modbus mqtt loop daemon
+EMBERD  := conf board sensor alarm state cmd ctl payload bus_modbus mqtt loop daemon
 SIMMODS := scenario simserver
 
 COMMON_OBJ := $(COMMON:%=$(B)/agent/src/%.o)
@@ -44,7 +44,7 @@ LIB_OBJ    := $(COMMON_OBJ) $(EMBERD_OBJ) $(SIM_OBJ)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-PROGS := $(B)/emberd $(B)/ember-sim
+PROGS := $(B)/emberd $(B)/ember-sim $(B)/emberctl
 
 .PHONY: all check unit integration asan demo deps valgrind clean install format
 all: $(PROGS)
@@ -55,6 +55,9 @@ $(B)/%.o: %.c
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/emberd: $(B)/agent/src/main.o $(COMMON_OBJ) $(EMBERD_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/emberctl: $(B)/agent/ctl/emberctl.o $(COMMON_OBJ) $(EMBERD_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/ember-sim: $(B)/agent/sim/sim.o $(COMMON_OBJ) $(SIM_OBJ)
@@ -96,7 +99,7 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/lib/systemd/system
 	install -m 755 $(B)/emberd $(DESTDIR)$(PREFIX)/sbin/
-	install -m 755 $(B)/ember-sim $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(B)/ember-sim $(B)/emberctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 agent/profiles/*.ini $(DESTDIR)$(PREFIX)/share/emberwatch/profiles/
 	install -m 644 boards/*.conf $(DESTDIR)$(PREFIX)/share/emberwatch/boards/
 	install -m 644 agent/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
@@ -106,7 +109,7 @@ install: all
 	    > $(DESTDIR)/lib/systemd/system/emberd.service
 
 format:
-	clang-format -i agent/src/*.[ch] agent/sim/*.[ch] tests/unit/*.c
+	clang-format -i agent/src/*.[ch] agent/sim/*.[ch] agent/ctl/*.c tests/unit/*.c
 
 clean:
 	rm -rf build

@@ -9,6 +9,7 @@
 #ifndef EMBER_BUS_H
 #define EMBER_BUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,7 @@ struct bus_stats {
     uint64_t polls;    /* device polls attempted */
     uint64_t failures; /* device polls that failed */
     uint64_t late;     /* polls started later than a tenth of their interval */
+    uint64_t alert_polls; /* polls made at the alert interval */
     int64_t busy_us;   /* time spent in Modbus transactions */
     int64_t since_us;  /* when counting started */
 };
@@ -42,5 +44,11 @@ int bus_fd(const struct bus_set *bs);
 /* Moves up to max queued readings to out; returns how many. */
 size_t bus_drain(struct bus_set *bs, struct bus_reading *out, size_t max);
 void bus_get_stats(struct bus_set *bs, int bus, struct bus_stats *st);
+
+/* Adaptive polling: while `on`, the device is polled at its alert interval
+ * (TCP default 100 ms; on RTU back to back but never more than half of the
+ * bus's time, so other devices keep their schedule).  Safe from the loop
+ * thread; wakes the worker. */
+void bus_set_alert(struct bus_set *bs, int device, bool on);
 
 #endif

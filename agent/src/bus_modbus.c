@@ -26,6 +26,12 @@
 
 struct dev_plan {
     const struct conf_device *dev;
+    int index; /* conf.devices index */
+    atomic_bool alert;
+    bool was_alert;
+    int64_t alert_ms; /* 0: cost-based (RTU) */
+    int64_t last_start_ms;
+    int64_t last_cost_ms;
     int nsensors;
     int *sensors; /* conf.sensors indices */
     const struct point **pts;
@@ -104,6 +110,24 @@ bus_drain(struct bus_set *bs, struct bus_reading *out, size_t max)
     return n;
 }
 
+void
+bus_set_alert(struct bus_set *bs, int device, bool on)
+{
+    uint64_t one = 1;
+
+    for (int b = 0; bs != NULL && b < bs->n; b++) {
+        struct bus_worker *w = &bs->w[b];
+        for (int i = 0; i < w->ndevs; i++) {
+            struct dev_plan *dp = &w->devs[i];
+            if (dp->index != device || atomic_load(&dp->alert) == on)
+                continue;
+            atomic_store(&dp->alert, on);
+            if (on && write(w->wake_fd, &one, sizeof(one)) < 0)
+                log_warn("bus %s: wake", w->cb->name);
+        }
+    }
+}
+
 int
 bus_fd(const struct bus_set *bs)
 {
@@ -113,7 +137,13 @@ bus_fd(const struct bus_set *bs)
 void
 bus_get_stats(struct bus_set *bs, int bus, struct bus_stats *st)
 {
-    struct bus_worker *w = &bs->w[bus];
+    struct bus_worker *w;
+
+    if (bs == NULL || bus < 0 || bus >= bs->n) {
+        memset(st, 0, sizeof(*st));
+        return;
+    }
+    w = &bs->w[bus];
     pthread_mutex_lock(&w->stats_lock);
     *st = w->stats;
     pthread_mutex_unlock(&w->stats_lock);
@@ -291,6 +321,16 @@ poll_device(struct bus_worker *w, struct dev_plan *dp)
     post(w->set, out, (size_t)dp->nsensors);
 }
 
+/* The alert period: the configured one, or on a bus where it is 0, the
+ * device's own poll cost again (so it takes at most half the bus). */
+static int64_t
+alert_period(const struct dev_plan *dp)
+{
+    if (dp->alert_ms > 0)
+        return dp->alert_ms;
+    return dp->last_cost_ms > 5 ? dp->last_cost_ms : 5;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -312,7 +352,20 @@ worker_main(void *arg)
             break;
         if (next->next_due_ms > now) {
             struct pollfd p = {.fd = w->wake_fd, .events = POLLIN};
-            poll(&p, 1, (int)(next->next_due_ms - now));
+            uint64_t v;
+            if (poll(&p, 1, (int)(next->next_due_ms - now)) > 0 &&
+                read(w->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+                log_warn("bus %s: wake", w->cb->name);
+            /* Woken for an alert request: pull the device's next poll in. */
+            for (int i = 0; i < w->ndevs; i++) {
+                struct dev_plan *dp = &w->devs[i];
+                if (atomic_load(&dp->alert) && !dp->was_alert) {
+                    int64_t due = dp->last_start_ms + alert_period(dp);
+                    dp->was_alert = true;
+                    if (due < dp->next_due_ms)
+                        dp->next_due_ms = due;
+                }
+            }
             continue;
         }
         if (now - next->next_due_ms > next->dev->interval_ms / 10 &&
@@ -321,13 +374,40 @@ worker_main(void *arg)
             w->stats.late++;
             pthread_mutex_unlock(&w->stats_lock);
         }
+        next->last_start_ms = now;
         poll_device(w, next);
-        /* Fixed-rate schedule; a cycle that overran skips ahead instead of
-         * bursting to catch up. */
-        next->next_due_ms += next->dev->interval_ms;
         now = mono_ms();
-        if (next->next_due_ms <= now)
-            next->next_due_ms = now + next->dev->interval_ms;
+        next->last_cost_ms = now - next->last_start_ms;
+        if (atomic_load(&next->alert)) {
+            pthread_mutex_lock(&w->stats_lock);
+            w->stats.alert_polls++;
+            pthread_mutex_unlock(&w->stats_lock);
+            next->was_alert = true;
+            next->next_due_ms = next->last_start_ms + alert_period(next);
+            if (next->next_due_ms < now && next->alert_ms > 0)
+                next->next_due_ms = now;
+        } else {
+            if (next->was_alert) {
+                /* Back to the base rate, counted from this poll. */
+                next->was_alert = false;
+                next->next_due_ms = next->last_start_ms;
+            }
+            /* Fixed-rate schedule; a cycle that overran skips ahead
+             * instead of bursting to catch up. */
+            next->next_due_ms += next->dev->interval_ms;
+            if (next->next_due_ms <= now)
+                next->next_due_ms = now + next->dev->interval_ms;
+        }
+        /* An alert request may have arrived while polling. */
+        for (int i = 0; i < w->ndevs; i++) {
+            struct dev_plan *dp = &w->devs[i];
+            if (atomic_load(&dp->alert) && !dp->was_alert) {
+                int64_t due = dp->last_start_ms + alert_period(dp);
+                dp->was_alert = true;
+                if (due < dp->next_due_ms)
+                    dp->next_due_ms = due;
+            }
+        }
     }
     if (w->connected)
         modbus_close(w->ctx);
@@ -340,8 +420,13 @@ plan_device(const struct conf *c, const struct conf_device *d, struct dev_plan *
     int n = 0, rc;
 
     dp->dev = d;
+    dp->index = (int)(d - c->devices);
+    atomic_init(&dp->alert, false);
+    dp->alert_ms = d->alert_interval_ms;
+    if (dp->alert_ms == 0 && c->buses[d->bus].type == BUS_TCP)
+        dp->alert_ms = 100;
     for (int s = 0; s < c->nsensors; s++)
-        if (&c->devices[c->sensors[s].device] == d)
+        if (c->sensors[s].device == (int)(d - c->devices))
             n++;
     dp->nsensors = n;
     dp->sensors = xcalloc((size_t)n + 1, sizeof(int));
@@ -350,7 +435,7 @@ plan_device(const struct conf *c, const struct conf_device *d, struct dev_plan *
     dp->offset_of = xcalloc((size_t)n + 1, sizeof(int));
     n = 0;
     for (int s = 0; s < c->nsensors; s++) {
-        if (&c->devices[c->sensors[s].device] == d) {
+        if (c->sensors[s].device == (int)(d - c->devices)) {
             dp->sensors[n] = s;
             dp->pts[n++] = c->sensors[s].point;
         }

@@ -20,12 +20,18 @@
 #define MAX_BUSES 32
 #define MAX_DEVICES 256
 #define MAX_SENSORS 1024
+#define MAX_ALARMS 2048
+#define MAX_ZONES 64
 
 static const char *const bus_types[] = {"tcp", "rtu", NULL};
 static const char *const parities[] = {"none", "even", "odd", NULL};
 static const char *const rts_names[] = {"none", "up", "down", NULL};
 static const char *const protocols[] = {"3.1.1", "5", NULL};
 static const char *const levels[] = {"error", "warning", "info", "debug", NULL};
+static const char *const kinds[] = {"high",    "low",        "rate_of_rise", "contact",
+                                    "comms_loss", "stale", NULL};
+static const char *const severities[] = {"warning", "critical", NULL};
+static const char *const contacts[] = {"no", "nc", NULL};
 
 static const struct cfg_directive agent_keys[] = {
     {"site", CFG_NAME, offsetof(struct conf_agent, site), 0, 0, NULL},
@@ -35,6 +41,10 @@ static const struct cfg_directive agent_keys[] = {
     {"profile_dir", CFG_PATH, offsetof(struct conf_agent, profile_dir), 0, 0, NULL},
     {"board_dir", CFG_PATH, offsetof(struct conf_agent, board_dir), 0, 0, NULL},
     {"log_level", CFG_ENUM, offsetof(struct conf_agent, log_level), 0, 0, levels},
+    {"state", CFG_PATH, offsetof(struct conf_agent, state), 0, 0, NULL},
+    {"control", CFG_PATH, offsetof(struct conf_agent, control), 0, 0, NULL},
+    {"control_mode", CFG_INT, offsetof(struct conf_agent, control_mode), 0, 0777, NULL},
+    {"gpio_sim", CFG_PATH, offsetof(struct conf_agent, gpio_sim), 0, 0, NULL},
 };
 
 static const struct cfg_directive mqtt_keys[] = {
@@ -74,12 +84,38 @@ static const struct cfg_directive device_keys[] = {
     {"interval", CFG_DUR, offsetof(struct conf_device, interval_ms), 100, 3600000, NULL},
     {"merge_gap", CFG_INT, offsetof(struct conf_device, merge_gap), 0, 32, NULL},
     {"comms_lost_after", CFG_INT, offsetof(struct conf_device, comms_lost_after), 1, 10, NULL},
+    {"alert_interval", CFG_DUR, offsetof(struct conf_device, alert_interval_ms), 0, 60000, NULL},
 };
 
 static const struct cfg_directive sensor_keys[] = {
     {"device", CFG_STR, offsetof(struct conf_sensor, device_name), 0, 0, NULL},
     {"point", CFG_STR, offsetof(struct conf_sensor, point_name), 0, 0, NULL},
     {"zone", CFG_NAME, offsetof(struct conf_sensor, zone), 0, 0, NULL},
+    {"gpio", CFG_STR, offsetof(struct conf_sensor, gpio_name), 0, 0, NULL},
+};
+
+#define AOFF(f) offsetof(struct conf_alarm, def.f)
+static const struct cfg_directive alarm_keys[] = {
+    {"sensor", CFG_STR, offsetof(struct conf_alarm, sensor_name), 0, 0, NULL},
+    {"kind", CFG_ENUM, AOFF(kind), 0, 0, kinds},
+    {"setpoint", CFG_FLOAT, AOFF(setpoint), 0, 0, NULL},
+    {"deadband", CFG_FLOAT, AOFF(deadband), 0, 1000000, NULL},
+    {"window", CFG_DUR, AOFF(window_ms), 1000, 3600000, NULL},
+    {"stale_after", CFG_DUR, AOFF(stale_ms), 1000, 604800000, NULL},
+    {"on_delay", CFG_DUR, AOFF(on_delay_ms), 0, 3600000, NULL},
+    {"off_delay", CFG_DUR, AOFF(off_delay_ms), 0, 3600000, NULL},
+    {"severity", CFG_ENUM, AOFF(severity), 0, 0, severities},
+    {"latch", CFG_BOOL, AOFF(latch), 0, 0, NULL},
+    {"contact", CFG_ENUM, AOFF(nc), 0, 0, contacts},
+    {"message", CFG_STR, AOFF(message), 0, 0, NULL},
+    {"zone", CFG_STR, offsetof(struct conf_alarm, zone_name), 0, 0, NULL},
+};
+
+#define ZOFF(f) offsetof(struct conf_zone, def.f)
+static const struct cfg_directive zone_keys[] = {
+    {"vote", CFG_INT, ZOFF(vote), 1, 64, NULL},
+    {"members", CFG_STR, offsetof(struct conf_zone, members_str), 0, 0, NULL},
+    {"drain", CFG_STR, ZOFF(drain), 0, 0, NULL},
 };
 
 static bool
@@ -144,7 +180,7 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
     } else {
         if (cfgfile_split_section(section, buf, sizeof(buf), &kind, &name) < 0) {
             cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [bus NAME], "
-                              "[device NAME] or [sensor NAME])",
+                              "[device NAME], [sensor NAME], [alarm NAME] or [zone NAME])",
                           section);
             return;
         }
@@ -185,9 +221,26 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
                 return;
             }
             rc = cfgfile_apply(cf, section, sensor_keys, ARRAY_LEN(sensor_keys), item, key, value);
+        } else if (strcmp(kind, "alarm") == 0) {
+            struct conf_alarm *a;
+            item = section_item(cf, section, c->alarms, &c->nalarms, MAX_ALARMS,
+                                sizeof(*c->alarms), offsetof(struct conf_alarm, def.line), name);
+            if (item == NULL)
+                return;
+            a = item;
+            rc = cfgfile_apply(cf, section, alarm_keys, ARRAY_LEN(alarm_keys), item, key, value);
+            for (size_t i = 0; rc != 1 && i < ARRAY_LEN(alarm_keys); i++)
+                if (strcmp(alarm_keys[i].key, key) == 0)
+                    a->seen |= 1ull << i;
+        } else if (strcmp(kind, "zone") == 0) {
+            item = section_item(cf, section, c->zones, &c->nzones, MAX_ZONES, sizeof(*c->zones),
+                                offsetof(struct conf_zone, def.line), name);
+            if (item == NULL)
+                return;
+            rc = cfgfile_apply(cf, section, zone_keys, ARRAY_LEN(zone_keys), item, key, value);
         } else {
             cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [bus NAME], "
-                              "[device NAME] or [sensor NAME])",
+                              "[device NAME], [sensor NAME], [alarm NAME] or [zone NAME])",
                           section);
             return;
         }
@@ -209,6 +262,7 @@ set_defaults(struct conf *c)
                 *p = '-';
     }
     strcpy(c->agent.id, host[0] ? host : "agent");
+    c->agent.control_mode = 0660;
     c->mqtt.port = 1883;
     c->mqtt.keepalive_s = 10;
     c->mqtt.reconnect_min_ms = 500;
@@ -224,6 +278,103 @@ bus_seen(const struct conf_bus *b, const char *key)
     return false;
 }
 
+static bool
+alarm_seen(const struct conf_alarm *a, const char *key)
+{
+    for (size_t i = 0; i < ARRAY_LEN(alarm_keys); i++)
+        if (strcmp(alarm_keys[i].key, key) == 0)
+            return (a->seen >> i) & 1;
+    return false;
+}
+
+/* Alarms: sensor and zone references, kind-specific keys and defaults.
+ * Zones: members (listed, or every alarm naming the zone) and the vote. */
+static void
+validate_alarms(struct conf *c, struct cfgerr *err)
+{
+    const char *f = c->path;
+
+    for (int i = 0; i < c->nalarms; i++) {
+        struct conf_alarm *a = &c->alarms[i];
+        struct alarm_def *d = &a->def;
+        bool needs_sp = d->kind == AK_HIGH || d->kind == AK_LOW || d->kind == AK_RATE;
+
+        d->sensor = -1;
+        d->zone = -1;
+        if (!alarm_seen(a, "kind"))
+            cfgerr_add(err, f, d->line, "[alarm %s]: missing key 'kind'", d->name);
+        if (a->sensor_name == NULL)
+            cfgerr_add(err, f, d->line, "[alarm %s]: missing key 'sensor'", d->name);
+        else if ((d->sensor = conf_sensor_find(c, a->sensor_name)) < 0)
+            cfgerr_add(err, f, d->line, "[alarm %s] sensor: no [sensor %s] in this file",
+                       d->name, a->sensor_name);
+        if (needs_sp && !alarm_seen(a, "setpoint"))
+            cfgerr_add(err, f, d->line, "[alarm %s]: kind %s needs a 'setpoint'", d->name,
+                       alarm_kind_name(d->kind));
+        if (!needs_sp && alarm_seen(a, "setpoint"))
+            cfgerr_add(err, f, d->line, "[alarm %s] setpoint: not used by kind %s", d->name,
+                       alarm_kind_name(d->kind));
+        if (alarm_seen(a, "contact") && d->kind != AK_CONTACT)
+            cfgerr_add(err, f, d->line, "[alarm %s] contact: only for kind contact", d->name);
+        if (alarm_seen(a, "window") && d->kind != AK_RATE)
+            cfgerr_add(err, f, d->line, "[alarm %s] window: only for kind rate_of_rise",
+                       d->name);
+        if (alarm_seen(a, "stale_after") && d->kind != AK_STALE)
+            cfgerr_add(err, f, d->line, "[alarm %s] stale_after: only for kind stale", d->name);
+        if (!alarm_seen(a, "window"))
+            d->window_ms = 60000;
+        if (!alarm_seen(a, "stale_after"))
+            d->stale_ms = 600000;
+        /* A detector contact that chatters should raise one alarm: hold it
+         * 2 s after the contact opens unless told otherwise (ISA-18.2
+         * recommends off-delay for chattering alarms). */
+        if (d->kind == AK_CONTACT && !alarm_seen(a, "off_delay"))
+            d->off_delay_ms = 2000;
+        if (a->zone_name != NULL)
+            d->zone = conf_zone_find(c, a->zone_name);
+        else if (d->sensor >= 0 && c->sensors[d->sensor].zone[0] != '\0')
+            d->zone = conf_zone_find(c, c->sensors[d->sensor].zone);
+        if (a->zone_name != NULL && d->zone < 0)
+            cfgerr_add(err, f, d->line, "[alarm %s] zone: no [zone %s] in this file", d->name,
+                       a->zone_name);
+    }
+
+    for (int z = 0; z < c->nzones; z++) {
+        struct zone_def *zd = &c->zones[z].def;
+        zd->members = xcalloc((size_t)c->nalarms + 1, sizeof(int));
+        if (zd->vote == 0)
+            zd->vote = 2;
+        if (c->zones[z].members_str != NULL) {
+            char *list = xstrdup(c->zones[z].members_str), *save = NULL;
+            for (char *tok = strtok_r(list, ", \t", &save); tok != NULL;
+                 tok = strtok_r(NULL, ", \t", &save)) {
+                int a = conf_alarm_find(c, tok);
+                if (a < 0) {
+                    cfgerr_add(err, f, zd->line, "[zone %s] members: no [alarm %s] in this file",
+                               zd->name, tok);
+                    continue;
+                }
+                zd->members[zd->nmembers++] = a;
+                c->alarms[a].def.zone = z;
+            }
+            free(list);
+        } else {
+            for (int a = 0; a < c->nalarms; a++)
+                if (c->alarms[a].def.zone == z)
+                    zd->members[zd->nmembers++] = a;
+        }
+        if (zd->nmembers == 0)
+            cfgerr_add(err, f, zd->line, "[zone %s]: no member alarms", zd->name);
+    }
+
+    c->alarm_defs = xcalloc((size_t)c->nalarms + 1, sizeof(*c->alarm_defs));
+    for (int i = 0; i < c->nalarms; i++)
+        c->alarm_defs[i] = c->alarms[i].def;
+    c->zone_defs = xcalloc((size_t)c->nzones + 1, sizeof(*c->zone_defs));
+    for (int i = 0; i < c->nzones; i++)
+        c->zone_defs[i] = c->zones[i].def;
+}
+
 /* Cross-checks after parsing: required keys, references, board defaults. */
 static void
 validate(struct conf *c, struct cfgerr *err)
@@ -236,6 +387,12 @@ validate(struct conf *c, struct cfgerr *err)
         c->agent.profile_dir = xstrdup(EMBER_DATADIR "/profiles");
     if (c->agent.board_dir == NULL)
         c->agent.board_dir = xstrdup(EMBER_DATADIR "/boards");
+    if (c->agent.state == NULL)
+        c->agent.state = xstrdup("/var/lib/emberwatch/state.db");
+    if (c->agent.control == NULL)
+        c->agent.control = xstrdup("/run/emberwatch/emberd.sock");
+    if (c->agent.gpio_sim == NULL)
+        c->agent.gpio_sim = xstrdup("/run/emberwatch/gpio-sim");
     if (c->agent.board != NULL) {
         char *path;
         if (strchr(c->agent.board, '/') != NULL) {
@@ -337,12 +494,40 @@ validate(struct conf *c, struct cfgerr *err)
                        d->name, d->profile_ref);
     }
 
+    c->inputs = xcalloc(MAX_SENSORS, sizeof(*c->inputs));
+    c->outputs = xcalloc(64, sizeof(*c->outputs));
+    for (int i = 0; c->board != NULL && i < c->board->ngpios; i++)
+        if (c->board->gpios[i].output)
+            c->outputs[c->noutputs++] = &c->board->gpios[i];
     for (int i = 0; i < c->nsensors; i++) {
         struct conf_sensor *s = &c->sensors[i];
         struct conf_device *d;
         s->device = -1;
+        s->gpio = -1;
+        if (s->gpio_name != NULL) {
+            const struct board_gpio *g = board_gpio_find(c->board, s->gpio_name);
+            if (s->device_name != NULL || s->point_name != NULL)
+                cfgerr_add(err, f, s->line,
+                           "[sensor %s]: a gpio sensor has no 'device' or 'point'", s->name);
+            if (c->board == NULL) {
+                cfgerr_add(err, f, s->line, "[sensor %s] gpio: '%s' needs [agent] board",
+                           s->name, s->gpio_name);
+            } else if (g == NULL || g->output) {
+                cfgerr_add(err, f, s->line, "[sensor %s] gpio: board '%s' has no [input %s]",
+                           s->name, c->board->name, s->gpio_name);
+            } else {
+                for (int k = 0; k < c->ninputs && s->gpio < 0; k++)
+                    if (c->inputs[k] == g)
+                        s->gpio = k;
+                if (s->gpio < 0) {
+                    s->gpio = c->ninputs;
+                    c->inputs[c->ninputs++] = g;
+                }
+            }
+            continue;
+        }
         if (s->device_name == NULL) {
-            cfgerr_add(err, f, s->line, "[sensor %s]: missing key 'device'", s->name);
+            cfgerr_add(err, f, s->line, "[sensor %s]: missing key 'device' (or 'gpio')", s->name);
             continue;
         }
         if ((s->device = conf_device_find(c, s->device_name)) < 0) {
@@ -366,6 +551,7 @@ validate(struct conf *c, struct cfgerr *err)
         if (s->unit[0] == '\0')
             strcpy(s->unit, s->point->unit);
     }
+    validate_alarms(c, err);
 }
 
 int
@@ -380,6 +566,8 @@ conf_load(const char *path, struct conf **out, struct cfgerr *err)
     c->buses = xcalloc(MAX_BUSES, sizeof(*c->buses));
     c->devices = xcalloc(MAX_DEVICES, sizeof(*c->devices));
     c->sensors = xcalloc(MAX_SENSORS, sizeof(*c->sensors));
+    c->alarms = xcalloc(MAX_ALARMS, sizeof(*c->alarms));
+    c->zones = xcalloc(MAX_ZONES, sizeof(*c->zones));
     set_defaults(c);
     rc = cfgfile_parse(&cf);
     if (rc == 0)
@@ -400,6 +588,9 @@ conf_free(struct conf *c)
     free(c->agent.board);
     free(c->agent.profile_dir);
     free(c->agent.board_dir);
+    free(c->agent.state);
+    free(c->agent.control);
+    free(c->agent.gpio_sim);
     free(c->mqtt.host);
     free(c->mqtt.client_id);
     free(c->mqtt.prefix);
@@ -416,7 +607,24 @@ conf_free(struct conf *c)
     for (int i = 0; i < c->nsensors; i++) {
         free(c->sensors[i].device_name);
         free(c->sensors[i].point_name);
+        free(c->sensors[i].gpio_name);
     }
+    for (int i = 0; i < c->nalarms; i++) {
+        free(c->alarms[i].sensor_name);
+        free(c->alarms[i].zone_name);
+        free(c->alarms[i].def.message);
+    }
+    for (int i = 0; i < c->nzones; i++) {
+        free(c->zones[i].members_str);
+        free(c->zones[i].def.drain);
+        free(c->zones[i].def.members);
+    }
+    free(c->alarms);
+    free(c->zones);
+    free(c->alarm_defs);
+    free(c->zone_defs);
+    free(c->inputs);
+    free(c->outputs);
     board_free(c->board);
     free(c->buses);
     free(c->devices);
@@ -439,6 +647,24 @@ conf_device_find(const struct conf *c, const char *name)
 {
     for (int i = 0; i < c->ndevices; i++)
         if (strcmp(c->devices[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int
+conf_alarm_find(const struct conf *c, const char *name)
+{
+    for (int i = 0; i < c->nalarms; i++)
+        if (strcmp(c->alarms[i].def.name, name) == 0)
+            return i;
+    return -1;
+}
+
+int
+conf_zone_find(const struct conf *c, const char *name)
+{
+    for (int i = 0; i < c->nzones; i++)
+        if (strcmp(c->zones[i].def.name, name) == 0)
             return i;
     return -1;
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "alarm.h"
 #include "board.h"
 #include "cfgfile.h"
 #include "profile.h"
@@ -27,6 +28,10 @@ struct conf_agent {
     char *board;       /* board name or path */
     char *profile_dir; /* where NAME.ini profiles live */
     char *board_dir;
+    char *state;    /* SQLite state file: seq and alarm states */
+    char *control;  /* emberctl unix socket */
+    int control_mode;
+    char *gpio_sim; /* FIFO of the simulated GPIO backend */
     int log_level;
 };
 
@@ -76,18 +81,39 @@ struct conf_device {
     int64_t interval_ms;
     int merge_gap;
     int comms_lost_after; /* failed polls before comms_lost */
+    int64_t alert_interval_ms; /* fast polling near a setpoint; 0: as fast as the bus allows */
+    bool alert_set;
     int line;
 };
 
 struct conf_sensor {
     char name[NAME_MAX_LEN + 1];
     char *device_name;
-    int device; /* index into conf.devices */
+    int device; /* index into conf.devices; -1 for a GPIO contact */
+    char *gpio_name;
+    int gpio; /* index of the input among the board's inputs; -1 for Modbus */
     char *point_name;
     const struct point *point;
     char zone[NAME_MAX_LEN + 1];
     char unit[17];
     int line;
+};
+
+struct conf_alarm {
+    struct alarm_def def; /* name first, as section_item() expects */
+    char *sensor_name;
+    char *zone_name;
+    unsigned long long seen;
+};
+
+struct conf_zone {
+    struct zone_def def;
+    char *members_str;
+};
+
+/* GPIO inputs and outputs used by this config, in board order. */
+struct conf_gpio {
+    const struct board_gpio *bg;
 };
 
 struct conf {
@@ -104,6 +130,18 @@ struct conf {
     int ndevices;
     struct conf_sensor *sensors;
     int nsensors;
+    struct conf_alarm *alarms;
+    int nalarms;
+    struct conf_zone *zones;
+    int nzones;
+    /* Built after validation, in the layout the alarm engine takes. */
+    struct alarm_def *alarm_defs;
+    struct zone_def *zone_defs;
+    /* Board inputs used by [sensor] gpio, and every board output. */
+    const struct board_gpio **inputs;
+    int ninputs;
+    const struct board_gpio **outputs;
+    int noutputs;
 };
 
 /* Loads and checks `path`.  On failure returns -EINVAL (or -errno when the
@@ -114,5 +152,7 @@ void conf_free(struct conf *c);
 int conf_bus_find(const struct conf *c, const char *name);
 int conf_device_find(const struct conf *c, const char *name);
 int conf_sensor_find(const struct conf *c, const char *name);
+int conf_alarm_find(const struct conf *c, const char *name);
+int conf_zone_find(const struct conf *c, const char *name);
 
 #endif

@@ -1,8 +1,10 @@
 /*
- * daemon.c - emberd core.
+ * daemon.c - emberd core: readings -> sensor states -> alarm engine ->
+ * MQTT, plus operator commands from MQTT and the control socket.
  */
 #include "daemon.h"
 
+#include <cJSON.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,15 +14,20 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "alarm.h"
 #include "bus.h"
+#include "cmd.h"
+#include "ctl.h"
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
 #include "payload.h"
 #include "sensor.h"
+#include "state.h"
 #include "util.h"
 
 #define DRAIN_BATCH 256
+#define TICK_MS 50
 
 volatile sig_atomic_t daemon_sig_stop;
 volatile sig_atomic_t daemon_sig_hup;
@@ -31,10 +38,13 @@ struct daemon {
     struct loop *loop;
     struct bus_set *buses;
     struct mqtt *mqtt;
+    struct state *state;
+    struct alarm_engine *engine;
+    struct ctl *ctl;
     struct sensor_state *sensors;
-    char (*topics)[NAME_MAX_LEN + 8];
+    bool *dev_alert;
     uint64_t watchdog_usec;
-    int stats_timer;
+    int64_t started_ms;
 };
 
 static void
@@ -69,16 +79,165 @@ daemon_signals(struct daemon *d)
     sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* ---- publishing ------------------------------------------------------- */
+
+static const char *
+alarm_zone_name(const struct daemon *d, int a)
+{
+    const struct alarm_def *def = &d->conf->alarm_defs[a];
+    if (def->zone >= 0)
+        return d->conf->zone_defs[def->zone].name;
+    return d->conf->sensors[def->sensor].zone;
+}
+
+static char *
+alarm_json(const struct daemon *d, int a, const char *transition)
+{
+    const struct alarm_def *def = &d->conf->alarm_defs[a];
+    const struct conf_sensor *cs = &d->conf->sensors[def->sensor];
+    return payload_alarm(def, alarm_get(d->engine, a), cs->name, alarm_zone_name(d, a), cs->unit,
+                         transition, real_ms());
+}
+
+static void
+publish_alarm_state(struct daemon *d, int a)
+{
+    char topic[NAME_MAX_LEN + 8];
+    char *json = alarm_json(d, a, NULL);
+
+    if (json == NULL)
+        return;
+    snprintf(topic, sizeof(topic), "alarm/%s", d->conf->alarm_defs[a].name);
+    mqtt_publish(d->mqtt, topic, json, strlen(json), 1, true);
+    free(json);
+}
+
+/* Names of the member alarms that count (or, for a test, are shown). */
+static int
+zone_alarms(const struct daemon *d, int z, const char **names, int max)
+{
+    const struct zone_def *zd = &d->conf->zone_defs[z];
+    const struct zone_state *zs = alarm_zone_get(d->engine, z);
+    int n = 0;
+
+    for (int i = 0; i < zd->nmembers && n < max; i++) {
+        int a = zd->members[i];
+        const struct alarm_def *def = &d->conf->alarm_defs[a];
+        const struct alarm_state *st = alarm_get(d->engine, a);
+        bool on = zs->request ? st->active : alarm_shown_active(st);
+        if (on && def->severity == SEV_CRITICAL)
+            names[n++] = def->name;
+    }
+    return n;
+}
+
+static void
+publish_drain(struct daemon *d, int z)
+{
+    const struct zone_def *zd = &d->conf->zone_defs[z];
+    const char *names[zd->nmembers + 1];
+    int n = zone_alarms(d, z, names, zd->nmembers);
+    char topic[NAME_MAX_LEN + 8];
+    char *json = payload_drain(zd, alarm_zone_get(d->engine, z), names, n, real_ms());
+
+    if (json == NULL)
+        return;
+    snprintf(topic, sizeof(topic), "drain/%s", zd->name);
+    mqtt_publish(d->mqtt, topic, json, strlen(json), 1, true);
+    free(json);
+}
+
+static void
+save_alarm(struct daemon *d, int a)
+{
+    const struct alarm_state *st = alarm_get(d->engine, a);
+    struct state_alarm sa = {
+        .name = d->conf->alarm_defs[a].name,
+        .active = st->active,
+        .acked = st->acked,
+        .shelved_until = st->shelved_until,
+        .since_ms = st->since_ms,
+        .seq = st->seq,
+    };
+    state_save_alarm(d->state, &sa);
+}
+
+/* Alarm engine callback: every transition becomes an event (QoS 1), the
+ * alarm's retained state, and a state-file update. */
+static void
+on_transition(void *arg, enum transition tr, int a, int z, uint64_t seq)
+{
+    struct daemon *d = arg;
+
+    state_use_seq(d->state, seq);
+    if (tr == TR_DRAIN) {
+        const struct zone_state *zs = alarm_zone_get(d->engine, z);
+        log_info("zone %s: drain request %s%s (seq %llu)", d->conf->zone_defs[z].name,
+                 zs->request || zs->test ? "drain" : "none", zs->test ? " (test)" : "",
+                 (unsigned long long)seq);
+        publish_drain(d, z);
+        return;
+    }
+    {
+        char *json = alarm_json(d, a, transition_name(tr));
+        const struct alarm_def *def = &d->conf->alarm_defs[a];
+        if (tr == TR_ACTIVATED)
+            log_warnx("alarm %s: %s %s (seq %llu)", def->name, severity_name(def->severity),
+                      transition_name(tr), (unsigned long long)seq);
+        else
+            log_info("alarm %s: %s (seq %llu)", def->name, transition_name(tr),
+                     (unsigned long long)seq);
+        if (json != NULL) {
+            mqtt_publish(d->mqtt, "event", json, strlen(json), 1, false);
+            free(json);
+        }
+    }
+    publish_alarm_state(d, a);
+    save_alarm(d, a);
+}
+
 static void
 publish_sensor(struct daemon *d, int i)
 {
     const struct conf_sensor *cs = &d->conf->sensors[i];
+    char topic[NAME_MAX_LEN + 8];
     char *json = payload_sensor(&d->sensors[i], cs->unit);
 
     if (json == NULL)
         return;
-    mqtt_publish(d->mqtt, d->topics[i], json, strlen(json), 0, false);
+    snprintf(topic, sizeof(topic), "sensor/%s", cs->name);
+    mqtt_publish(d->mqtt, topic, json, strlen(json), 0, false);
     free(json);
+}
+
+static void
+on_connect(void *arg)
+{
+    struct daemon *d = arg;
+
+    /* Retained state may have been lost with a broker restart: republish. */
+    for (int a = 0; a < d->conf->nalarms; a++)
+        publish_alarm_state(d, a);
+    for (int z = 0; z < d->conf->nzones; z++)
+        publish_drain(d, z);
+}
+
+/* ---- readings --------------------------------------------------------- */
+
+static void
+update_alert(struct daemon *d, int device)
+{
+    const struct conf_device *dev = &d->conf->devices[device];
+    bool want = false;
+
+    for (int s = 0; s < d->conf->nsensors && !want; s++)
+        if (d->conf->sensors[s].device == device)
+            want = alarm_wants_fast(d->engine, s, dev->interval_ms);
+    if (want != d->dev_alert[device]) {
+        d->dev_alert[device] = want;
+        log_debug("device %s: %s polling", dev->name, want ? "alert" : "normal");
+        bus_set_alert(d->buses, device, want);
+    }
 }
 
 static void
@@ -103,8 +262,203 @@ on_readings(void *arg, short revents)
                 log_warnx("sensor %s: %s (device %s)", cs->name, quality_name(s->quality),
                           dev->name);
         }
+        /* Alarms first: an alarm is what a subscriber is waiting for. */
+        alarm_reading(d->engine, i, s, r[k].mono_us / 1000, r[k].ts_ms);
         publish_sensor(d, i);
+        if (k + 1 == n || r[k + 1].sensor < 0 ||
+            d->conf->sensors[r[k + 1].sensor].device != cs->device)
+            update_alert(d, cs->device);
     }
+}
+
+/* ---- commands --------------------------------------------------------- */
+
+static int daemon_reload(struct daemon *d, char *err, size_t errlen);
+
+static int
+run_cmd(struct daemon *d, const struct cmd *c, char *err, size_t errlen)
+{
+    int a = -1, z = -1, rc = 0;
+    int64_t now = real_ms();
+
+    if (c->kind == CMD_ACK || c->kind == CMD_SHELVE || c->kind == CMD_UNSHELVE) {
+        a = conf_alarm_find(d->conf, c->alarm);
+        if (a < 0) {
+            snprintf(err, errlen, "unknown alarm \"%s\"", c->alarm);
+            return -ENOENT;
+        }
+    }
+    switch (c->kind) {
+    case CMD_ACK:
+        rc = alarm_ack(d->engine, a, now);
+        if (rc == -EALREADY)
+            snprintf(err, errlen, "alarm %s is already acknowledged", c->alarm);
+        break;
+    case CMD_SHELVE:
+        rc = alarm_shelve(d->engine, a, c->duration_ms, now);
+        break;
+    case CMD_UNSHELVE:
+        rc = alarm_unshelve(d->engine, a, now);
+        if (rc == -EALREADY)
+            snprintf(err, errlen, "alarm %s is not shelved", c->alarm);
+        break;
+    case CMD_TEST:
+        z = conf_zone_find(d->conf, c->zone);
+        if (z < 0) {
+            snprintf(err, errlen, "unknown zone \"%s\"", c->zone);
+            return -ENOENT;
+        }
+        rc = alarm_test_zone(d->engine, z, c->duration_ms, mono_ms(), now);
+        if (rc == -EALREADY)
+            snprintf(err, errlen, "zone %s has no critical alarm that is not already active",
+                     c->zone);
+        break;
+    case CMD_RELOAD:
+        rc = daemon_reload(d, err, errlen);
+        break;
+    default:
+        break;
+    }
+    if (rc < 0 && err[0] == '\0')
+        snprintf(err, errlen, "%s", strerror(-rc));
+    return rc;
+}
+
+static void
+on_message(void *arg, const char *suffix, const void *payload, size_t len)
+{
+    struct daemon *d = arg;
+    struct cmd c;
+    char err[256] = "";
+
+    if (strncmp(suffix, "cmd/", 4) != 0)
+        return;
+    if (cmd_parse(suffix + 4, payload, len, true, &c, err, sizeof(err)) < 0) {
+        log_warnx("mqtt command %s rejected: %s", suffix, err);
+        return;
+    }
+    if (run_cmd(d, &c, err, sizeof(err)) < 0) {
+        log_warnx("mqtt command %s rejected: %s", suffix, err);
+        return;
+    }
+    log_info("mqtt command %s %s%s%s done", cmd_name(c.kind), c.alarm[0] ? c.alarm : c.zone,
+             c.by[0] ? " by " : "", c.by);
+}
+
+static cJSON *
+status_json(struct daemon *d)
+{
+    cJSON *o = cJSON_CreateObject(), *arr;
+    char ts[32];
+
+    cJSON_AddBoolToObject(o, "ok", true);
+    cJSON_AddStringToObject(o, "site", d->conf->agent.site);
+    cJSON_AddStringToObject(o, "agent", d->conf->agent.id);
+    cJSON_AddStringToObject(o, "mqtt", mqtt_connected(d->mqtt) ? "connected" : "disconnected");
+    cJSON_AddNumberToObject(o, "uptime_s", (double)(mono_ms() - d->started_ms) / 1000.0);
+    arr = cJSON_AddArrayToObject(o, "buses");
+    for (int b = 0; b < d->conf->nbuses; b++) {
+        struct bus_stats st;
+        cJSON *x = cJSON_CreateObject();
+        int64_t span;
+        bus_get_stats(d->buses, b, &st);
+        span = mono_us() - st.since_us;
+        cJSON_AddStringToObject(x, "name", d->conf->buses[b].name);
+        cJSON_AddNumberToObject(x, "polls", (double)st.polls);
+        cJSON_AddNumberToObject(x, "failures", (double)st.failures);
+        cJSON_AddNumberToObject(x, "late", (double)st.late);
+        cJSON_AddNumberToObject(x, "alert_polls", (double)st.alert_polls);
+        cJSON_AddNumberToObject(x, "utilisation",
+                                span > 0 ? (double)st.busy_us / (double)span : 0.0);
+        cJSON_AddItemToArray(arr, x);
+    }
+    arr = cJSON_AddArrayToObject(o, "sensors");
+    for (int i = 0; i < d->conf->nsensors; i++) {
+        const struct sensor_state *s = &d->sensors[i];
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "name", d->conf->sensors[i].name);
+        if (s->has_value)
+            cJSON_AddNumberToObject(x, "value", s->value);
+        else
+            cJSON_AddNullToObject(x, "value");
+        cJSON_AddStringToObject(x, "unit", d->conf->sensors[i].unit);
+        cJSON_AddStringToObject(x, "quality", quality_name(s->quality));
+        fmt_rfc3339_ms(s->ts_ms, ts, sizeof(ts));
+        if (s->ts_ms > 0)
+            cJSON_AddStringToObject(x, "ts", ts);
+        else
+            cJSON_AddNullToObject(x, "ts");
+        cJSON_AddItemToArray(arr, x);
+    }
+    arr = cJSON_AddArrayToObject(o, "zones");
+    for (int z = 0; z < d->conf->nzones; z++) {
+        const struct zone_state *zs = alarm_zone_get(d->engine, z);
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "name", d->conf->zone_defs[z].name);
+        cJSON_AddStringToObject(x, "request", zs->request || zs->test ? "drain" : "none");
+        cJSON_AddNumberToObject(x, "votes", zs->votes);
+        cJSON_AddNumberToObject(x, "vote", d->conf->zone_defs[z].vote);
+        cJSON_AddBoolToObject(x, "test", zs->test && !zs->request);
+        cJSON_AddItemToArray(arr, x);
+    }
+    return o;
+}
+
+static cJSON *
+alarms_json(struct daemon *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "alarms");
+
+    cJSON_AddBoolToObject(o, "ok", true);
+    for (int a = 0; a < d->conf->nalarms; a++) {
+        char *json = alarm_json(d, a, NULL);
+        cJSON *x = json ? cJSON_Parse(json) : NULL;
+        free(json);
+        if (x != NULL)
+            cJSON_AddItemToArray(arr, x);
+    }
+    return o;
+}
+
+static char *
+ctl_request(void *arg, const char *req, size_t len)
+{
+    struct daemon *d = arg;
+    struct cmd c;
+    char err[256] = "";
+    cJSON *o;
+    char *out;
+
+    if (cmd_parse_request(req, len, &c, err, sizeof(err)) < 0 ||
+        run_cmd(d, &c, err, sizeof(err)) < 0) {
+        o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "ok", false);
+        cJSON_AddStringToObject(o, "error", err);
+        log_warnx("control command rejected: %s", err);
+    } else if (c.kind == CMD_STATUS) {
+        o = status_json(d);
+    } else if (c.kind == CMD_ALARMS) {
+        o = alarms_json(d);
+    } else {
+        o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "ok", true);
+        log_info("control command %s %s%s%s done", cmd_name(c.kind), c.alarm[0] ? c.alarm : c.zone,
+                 c.by[0] ? " by " : "", c.by);
+    }
+    out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return out;
+}
+
+/* ---- timers ----------------------------------------------------------- */
+
+static void
+tick(void *arg)
+{
+    struct daemon *d = arg;
+    alarm_tick(d->engine, mono_ms(), real_ms());
+    loop_timer(d->loop, TICK_MS, tick, d);
 }
 
 static void
@@ -127,30 +481,176 @@ stats_tick(void *arg)
         int64_t span;
         bus_get_stats(d->buses, b, &st);
         span = mono_us() - st.since_us;
-        log_debug("bus %s: %llu polls, %llu failed, %llu late, utilisation %.1f%%",
+        log_debug("bus %s: %llu polls, %llu failed, %llu late, %llu alert, utilisation %.1f%%",
                   d->conf->buses[b].name, (unsigned long long)st.polls,
                   (unsigned long long)st.failures, (unsigned long long)st.late,
+                  (unsigned long long)st.alert_polls,
                   span > 0 ? 100.0 * (double)st.busy_us / (double)span : 0.0);
     }
-    d->stats_timer = loop_timer(d->loop, 60000, stats_tick, d);
+    loop_timer(d->loop, 60000, stats_tick, d);
+}
+
+/* ---- reload ------------------------------------------------------------ */
+
+static bool
+str_differs(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/* What a reload cannot change without dropping the MQTT session or the
+ * control socket; returns the first such key or NULL. */
+static const char *
+needs_restart(const struct conf *o, const struct conf *n)
+{
+    if (strcmp(o->agent.site, n->agent.site) != 0)
+        return "[agent] site";
+    if (strcmp(o->agent.id, n->agent.id) != 0)
+        return "[agent] id";
+    if (str_differs(o->agent.state, n->agent.state))
+        return "[agent] state";
+    if (str_differs(o->agent.control, n->agent.control))
+        return "[agent] control";
+    if (str_differs(o->mqtt.host, n->mqtt.host) || o->mqtt.port != n->mqtt.port)
+        return "[mqtt] host/port";
+    if (str_differs(o->mqtt.prefix, n->mqtt.prefix))
+        return "[mqtt] prefix";
+    if (str_differs(o->mqtt.client_id, n->mqtt.client_id) ||
+        o->mqtt.keepalive_s != n->mqtt.keepalive_s || o->mqtt.protocol != n->mqtt.protocol)
+        return "[mqtt] client_id/keepalive/protocol";
+    return NULL;
+}
+
+/* SIGHUP or `emberctl reload`: re-read the configuration; if it is valid,
+ * restart the bus workers with it and carry sensor, alarm and zone states
+ * over by name, so nothing is re-announced and acknowledgements stay. */
+static int
+daemon_reload(struct daemon *d, char *err, size_t errlen)
+{
+    struct cfgerr ce = {0};
+    struct conf *nc = NULL, *oc = d->conf;
+    struct alarm_engine *ne;
+    struct sensor_state *ns;
+    const char *why;
+    int rc;
+
+    if (conf_load(oc->path, &nc, &ce) < 0) {
+        log_warnx("reload: %s has errors; keeping the running configuration:\n%s", oc->path,
+                  ce.text ? ce.text : "");
+        snprintf(err, errlen, "configuration has %d error(s); first: %.180s", ce.count,
+                 ce.text ? ce.text : "?");
+        cfgerr_free(&ce);
+        return -EINVAL;
+    }
+    cfgerr_free(&ce);
+    if ((why = needs_restart(oc, nc)) != NULL) {
+        snprintf(err, errlen, "%s changed: restart emberd to apply it", why);
+        log_warnx("reload: %s", err);
+        conf_free(nc);
+        return -EINVAL;
+    }
+
+    bus_stop(d->buses);
+    d->buses = NULL;
+    loop_remove(d->loop, d);
+
+    ns = xcalloc((size_t)nc->nsensors + 1, sizeof(*ns));
+    for (int i = 0; i < nc->nsensors; i++) {
+        int o = conf_sensor_find(oc, nc->sensors[i].name);
+        if (o >= 0)
+            ns[i] = d->sensors[o];
+        else
+            sensor_init(&ns[i]);
+    }
+    ne = alarm_engine_new(nc->alarm_defs, nc->nalarms, nc->zone_defs, nc->nzones, nc->nsensors,
+                          alarm_next_seq(d->engine), on_transition, d);
+    for (int a = 0; a < nc->nalarms; a++) {
+        int o = conf_alarm_find(oc, nc->alarm_defs[a].name);
+        if (o < 0)
+            continue;
+        const struct alarm_def *od = &oc->alarm_defs[o], *nd = &nc->alarm_defs[a];
+        if (od->kind == nd->kind &&
+            strcmp(oc->sensors[od->sensor].name, nc->sensors[nd->sensor].name) == 0) {
+            alarm_set_state(ne, a, alarm_get(d->engine, o));
+        } else {
+            const struct alarm_state *st = alarm_get(d->engine, o);
+            alarm_restore(ne, a, st->active, st->acked, st->shelved_until, st->since_ms, st->seq,
+                          mono_ms());
+        }
+    }
+    for (int z = 0; z < nc->nzones; z++) {
+        int o = conf_zone_find(oc, nc->zone_defs[z].name);
+        if (o >= 0)
+            alarm_zone_set_state(ne, z, alarm_zone_get(d->engine, o));
+    }
+
+    alarm_engine_free(d->engine);
+    d->engine = ne;
+    free(d->sensors);
+    d->sensors = ns;
+    free(d->dev_alert);
+    d->dev_alert = xcalloc((size_t)nc->ndevices + 1, sizeof(bool));
+    d->conf = nc;
+    mqtt_set_conf(d->mqtt, nc);
+    conf_free(oc);
+
+    if ((rc = bus_start(&d->buses, nc)) < 0) {
+        snprintf(err, errlen, "cannot start bus workers: %s", strerror(-rc));
+        log_errx("reload: %s", err);
+        return rc;
+    }
+    loop_add_fd(d->loop, bus_fd(d->buses), POLLIN, on_readings, d);
+    on_connect(d); /* republish states under the new names */
+    log_info("reloaded %s: %d buses, %d devices, %d sensors, %d alarms, %d zones", nc->path,
+             nc->nbuses, nc->ndevices, nc->nsensors, nc->nalarms, nc->nzones);
+    return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+static void
+restore_one(void *arg, const struct state_alarm *sa)
+{
+    struct daemon *d = arg;
+    int a = conf_alarm_find(d->conf, sa->name);
+
+    if (a >= 0)
+        alarm_restore(d->engine, a, sa->active, sa->acked, sa->shelved_until, sa->since_ms,
+                      sa->seq, mono_ms());
 }
 
 int
 daemon_init(struct daemon **out, struct conf *c)
 {
     struct daemon *d = xcalloc(1, sizeof(*d));
+    char err[512];
     int rc;
 
     d->conf = c;
+    d->started_ms = mono_ms();
     d->sensors = xcalloc((size_t)c->nsensors + 1, sizeof(*d->sensors));
-    d->topics = xcalloc((size_t)c->nsensors + 1, sizeof(*d->topics));
-    for (int i = 0; i < c->nsensors; i++) {
+    d->dev_alert = xcalloc((size_t)c->ndevices + 1, sizeof(bool));
+    for (int i = 0; i < c->nsensors; i++)
         sensor_init(&d->sensors[i]);
-        snprintf(d->topics[i], sizeof(d->topics[i]), "sensor/%s", c->sensors[i].name);
-    }
     if ((rc = loop_init(&d->loop)) < 0)
         goto fail;
-    if ((rc = mqtt_init(&d->mqtt, c, d->loop, NULL, d)) < 0) {
+    if ((rc = state_open(&d->state, c->agent.state, err, sizeof(err))) < 0) {
+        log_errx("cannot open the state file %s ([agent] state)", err);
+        goto fail;
+    }
+    d->engine = alarm_engine_new(c->alarm_defs, c->nalarms, c->zone_defs, c->nzones,
+                                 c->nsensors, state_first_seq(d->state), on_transition, d);
+    if ((rc = state_load_alarms(d->state, restore_one, d)) < 0) {
+        log_errx("cannot read alarm states from %s", c->agent.state);
+        goto fail;
+    }
+    if ((rc = ctl_open(&d->ctl, c->agent.control, c->agent.control_mode, d->loop, ctl_request,
+                       d)) < 0) {
+        log_errx("cannot create control socket %s ([agent] control): %s", c->agent.control,
+                 rc == -EADDRINUSE ? "another emberd is listening on it" : strerror(-rc));
+        goto fail;
+    }
+    if ((rc = mqtt_init(&d->mqtt, c, d->loop, on_connect, on_message, d)) < 0) {
         log_errx("mqtt: cannot create client: %s", strerror(-rc));
         goto fail;
     }
@@ -161,12 +661,13 @@ daemon_init(struct daemon **out, struct conf *c)
     loop_add_fd(d->loop, bus_fd(d->buses), POLLIN, on_readings, d);
     if (sd_watchdog_enabled(0, &d->watchdog_usec) > 0 && d->watchdog_usec >= 2000)
         loop_timer(d->loop, (int64_t)(d->watchdog_usec / 2000), watchdog_tick, d);
-    d->stats_timer = loop_timer(d->loop, 60000, stats_tick, d);
+    loop_timer(d->loop, 60000, stats_tick, d);
+    loop_timer(d->loop, TICK_MS, tick, d);
     *out = d;
     return 0;
 fail:
     daemon_fini(d);
-    return rc;
+    return rc < 0 ? rc : -EIO;
 }
 
 int
@@ -174,14 +675,16 @@ daemon_run(struct daemon *d)
 {
     sd_notifyf(0, "READY=1\nSTATUS=polling %d devices on %d buses", d->conf->ndevices,
                d->conf->nbuses);
-    log_info("running: site %s, agent %s, %d buses, %d devices, %d sensors", d->conf->agent.site,
-             d->conf->agent.id, d->conf->nbuses, d->conf->ndevices, d->conf->nsensors);
+    log_info("running: site %s, agent %s, %d buses, %d devices, %d sensors, %d alarms, %d zones",
+             d->conf->agent.site, d->conf->agent.id, d->conf->nbuses, d->conf->ndevices,
+             d->conf->nsensors, d->conf->nalarms, d->conf->nzones);
     while (!daemon_sig_stop) {
         loop_run(d->loop);
         if (daemon_sig_hup) {
+            char err[256] = "";
             daemon_sig_hup = 0;
-            log_warnx("SIGHUP: live reload is not available in this version; restart emberd "
-                      "to apply a new configuration");
+            log_info("SIGHUP: reloading %s", d->conf->path);
+            daemon_reload(d, err, sizeof(err));
         }
     }
     sd_notify(0, "STOPPING=1");
@@ -197,10 +700,13 @@ daemon_fini(struct daemon *d)
     /* Stop producers first so nothing is published after "offline". */
     bus_stop(d->buses);
     mqtt_fini(d->mqtt, 2000);
+    ctl_close(d->ctl);
+    alarm_engine_free(d->engine);
+    state_close(d->state);
     loop_fini(d->loop);
     wake_fd = -1;
     conf_free(d->conf);
     free(d->sensors);
-    free(d->topics);
+    free(d->dev_alert);
     free(d);
 }

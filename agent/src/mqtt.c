@@ -24,6 +24,7 @@ struct mqtt {
     const struct conf *conf;
     struct loop *loop;
     mqtt_connect_fn on_connect;
+    mqtt_message_fn on_message;
     void *arg;
     char base[TOPIC_MAX / 2]; /* {prefix}/{site}/{agent}: at most 128 + 1 + 64 + 1 + 64 */
     char status_topic[TOPIC_MAX];
@@ -104,6 +105,11 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
     m->backoff_ms = 0;
     log_info("mqtt: connected to %s:%d", m->conf->mqtt.host, m->conf->mqtt.port);
     mosquitto_publish(m->mosq, NULL, m->status_topic, 6, "online", 1, true);
+    if (m->on_message) {
+        char sub[TOPIC_MAX];
+        if (snprintf(sub, sizeof(sub), "%s/cmd/+", m->base) < (int)sizeof(sub))
+            mosquitto_subscribe(m->mosq, NULL, sub, 1);
+    }
     if (m->on_connect)
         m->on_connect(m->arg);
 }
@@ -132,6 +138,19 @@ on_publish(struct mosquitto *mosq, void *obj, int mid)
     (void)mosq;
     if (mid == m->offline_mid)
         m->offline_acked = true;
+}
+
+static void
+on_msg(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+    struct mqtt *m = obj;
+    size_t blen = strlen(m->base);
+    (void)mosq;
+
+    if (m->on_message == NULL || strncmp(msg->topic, m->base, blen) != 0 ||
+        msg->topic[blen] != '/')
+        return;
+    m->on_message(m->arg, msg->topic + blen + 1, msg->payload, (size_t)msg->payloadlen);
 }
 
 static void
@@ -197,7 +216,8 @@ misc_tick(void *arg)
 }
 
 int
-mqtt_init(struct mqtt **out, const struct conf *c, struct loop *l, mqtt_connect_fn cb, void *arg)
+mqtt_init(struct mqtt **out, const struct conf *c, struct loop *l, mqtt_connect_fn cb,
+          mqtt_message_fn msg_cb, void *arg)
 {
     struct mqtt *m = xcalloc(1, sizeof(*m));
     char client_id[256];
@@ -206,6 +226,7 @@ mqtt_init(struct mqtt **out, const struct conf *c, struct loop *l, mqtt_connect_
     m->conf = c;
     m->loop = l;
     m->on_connect = cb;
+    m->on_message = msg_cb;
     m->arg = arg;
     m->offline_mid = -1;
     if (snprintf(m->base, sizeof(m->base), "%s/%s/%s", c->mqtt.prefix, c->agent.site,
@@ -231,6 +252,7 @@ mqtt_init(struct mqtt **out, const struct conf *c, struct loop *l, mqtt_connect_
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
     mosquitto_log_callback_set(m->mosq, on_log);
+    mosquitto_message_callback_set(m->mosq, on_msg);
     rc = mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true);
     if (rc != MOSQ_ERR_SUCCESS) {
         mosquitto_destroy(m->mosq);
@@ -315,6 +337,12 @@ mqtt_publish(struct mqtt *m, const char *suffix, const char *payload, size_t len
     if (mosquitto_want_write(m->mosq))
         handle_error(m, mosquitto_loop_write(m->mosq, 1));
     return 0;
+}
+
+void
+mqtt_set_conf(struct mqtt *m, const struct conf *c)
+{
+    m->conf = c;
 }
 
 bool

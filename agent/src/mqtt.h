@@ -19,13 +19,16 @@ struct mqtt;
 
 /* Called once per successful connect (after "online" is queued). */
 typedef void (*mqtt_connect_fn)(void *arg);
+/* An inbound message on {prefix}/{site}/{agent}/cmd/+; suffix is the topic
+ * after the agent's base ("cmd/ack"), payload is not NUL-terminated. */
+typedef void (*mqtt_message_fn)(void *arg, const char *suffix, const void *payload, size_t len);
 
 int mqtt_lib_init(void);
 void mqtt_lib_fini(void);
 
 /* Creates the client and starts connecting in the background. */
 int mqtt_init(struct mqtt **out, const struct conf *c, struct loop *l, mqtt_connect_fn on_connect,
-              void *arg);
+              mqtt_message_fn on_message, void *arg);
 /* Publishes "offline" (retained), waits up to timeout_ms for the broker's
  * acknowledgement, disconnects cleanly and frees the client. */
 void mqtt_fini(struct mqtt *m, int timeout_ms);
@@ -35,6 +38,9 @@ void mqtt_fini(struct mqtt *m, int timeout_ms);
 int mqtt_publish(struct mqtt *m, const char *suffix, const char *payload, size_t len, int qos,
                  bool retain);
 bool mqtt_connected(const struct mqtt *m);
+/* Points the session at a reloaded configuration with the same [mqtt] and
+ * agent identity (the caller checks). */
+void mqtt_set_conf(struct mqtt *m, const struct conf *c);
 /* Messages not sent because the broker was unreachable. */
 unsigned long mqtt_dropped(const struct mqtt *m);
 

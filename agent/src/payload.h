@@ -7,10 +7,26 @@
 
 #include <stdint.h>
 
+#include "alarm.h"
 #include "sensor.h"
 
 /* {p}/{site}/{agent}/sensor/{sensor}:
  * {"ts","value","unit","quality"}; value is null when there is none. */
 char *payload_sensor(const struct sensor_state *s, const char *unit);
+
+/* {p}/{site}/{agent}/alarm/{alarm} (transition NULL) and .../event (with the
+ * transition): {"ts","alarm","sensor","zone","kind","severity","state",
+ * "acked","shelved","value","setpoint","unit","since","seq","test","message"
+ * [,"transition"]}.  ts is now_real; state is "active" while really active or
+ * under test, and test is true only for a test activation. */
+char *payload_alarm(const struct alarm_def *d, const struct alarm_state *st, const char *sensor,
+                    const char *zone, const char *unit, const char *transition,
+                    int64_t now_real);
+
+/* {p}/{site}/{agent}/drain/{zone}:
+ * {"ts","zone","request":"drain|none","reason","alarms":[...],"votes","vote",
+ *  "seq","test"}; alarms lists the members counted (or shown, for a test). */
+char *payload_drain(const struct zone_def *z, const struct zone_state *zs,
+                    const char *const *alarms, int nalarms, int64_t now_real);
 
 #endif

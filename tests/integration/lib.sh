@@ -170,14 +170,19 @@ rec_field() { # rec_field LINE FIELD
 }
 
 # write_conf FILE [MQTT-LINE...] < BODY: an emberd config for site "lab",
-# agent "a1", the source tree's profiles and the test broker, followed by
-# BODY (buses, devices, sensors) from stdin.
+# agent "a1", the source tree's profiles and boards, state/control/gpio_sim
+# under $T, the test broker, then BODY (buses, devices, sensors, alarms) from
+# stdin.  CONF_AGENT_EXTRA=(...) adds lines to [agent].
+CONF_AGENT_EXTRA=()
 write_conf() {
     local file=$1
     shift
     {
-        printf '[agent]\nsite = lab\nid = a1\nprofile_dir = %s\n\n[mqtt]\nport = %s\n' \
-            "$TOP/agent/profiles" "$MQTT_PORT"
+        printf '[agent]\nsite = lab\nid = a1\nprofile_dir = %s\nboard_dir = %s\n' \
+            "$TOP/agent/profiles" "$TOP/boards"
+        printf 'state = %s\ncontrol = %s\ngpio_sim = %s\n' "$T/state.db" "$T/ctl.sock" "$T/gpio-sim"
+        printf '%s\n' "${CONF_AGENT_EXTRA[@]}"
+        printf '\n[mqtt]\nport = %s\n' "$MQTT_PORT"
         printf '%s\n' "$@"
         echo
         cat

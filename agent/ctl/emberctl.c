@@ -1,0 +1,316 @@
+/*
+ * emberctl - operate a running emberd over its control socket.
+ */
+#include <cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+
+#define DEFAULT_SOCKET "/run/emberwatch/emberd.sock"
+#define EXIT_REJECTED 1
+#define EXIT_USAGE 2
+#define EXIT_UNREACHABLE 3
+
+static void
+usage(FILE *fp)
+{
+    fprintf(fp,
+            "Usage: emberctl [OPTIONS] COMMAND [ARGS]\n"
+            "Operate a running emberd over its control socket.\n"
+            "\n"
+            "Commands:\n"
+            "  status                   agent, MQTT link, buses, sensors and zones\n"
+            "  alarms                   every alarm with its ISA-18.2 state\n"
+            "  ack ALARM                acknowledge an alarm\n"
+            "  shelve ALARM DURATION    suppress an alarm for DURATION (30m, 8h; at most 7d)\n"
+            "  unshelve ALARM           end a shelve early\n"
+            "  test ZONE [DURATION]     show a test activation of the zone's critical alarms\n"
+            "                           and a test drain request, end to end (default 30s);\n"
+            "                           a test never drains anything\n"
+            "  reload                   re-read the configuration, keeping alarm states\n"
+            "\n"
+            "Options:\n"
+            "  -s, --socket PATH        control socket (default " DEFAULT_SOCKET ")\n"
+            "  -c, --config FILE        take the socket from this emberd.conf ([agent] control)\n"
+            "  -j, --json               print emberd's JSON answer instead of tables\n"
+            "  -b, --by NAME            operator name recorded in emberd's log\n"
+            "  -t, --timeout SECONDS    how long to wait for emberd (default 5)\n"
+            "  -h, --help               show this help\n"
+            "\n"
+            "Exit status: 0 done, 1 emberd rejected the command, 2 bad usage,\n"
+            "3 emberd could not be reached.\n");
+}
+
+static char *
+request(const char *path, const char *req, int timeout_ms)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t cap = 65536, len = 0;
+    char *buf;
+    int fd;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "emberctl: socket path too long: %s\n", path);
+        return NULL;
+    }
+    strcpy(sa.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        fprintf(stderr, "emberctl: cannot reach emberd at %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    if (write(fd, req, strlen(req)) < 0 || write(fd, "\n", 1) < 0) {
+        fprintf(stderr, "emberctl: cannot send to %s: %s\n", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    buf = malloc(cap);
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        ssize_t r;
+        if (poll(&p, 1, timeout_ms) <= 0) {
+            fprintf(stderr, "emberctl: no answer from emberd within %d ms\n", timeout_ms);
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+        if (len + 1 >= cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+        r = read(fd, buf + len, cap - len - 1);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        if (memchr(buf, '\n', len) != NULL)
+            break;
+    }
+    close(fd);
+    buf[len] = '\0';
+    return buf;
+}
+
+static const char *
+str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "-";
+}
+
+static void
+num(const cJSON *o, const char *key, char *buf, size_t len)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (cJSON_IsNumber(v))
+        snprintf(buf, len, "%g", v->valuedouble);
+    else
+        snprintf(buf, len, "-");
+}
+
+static const char *
+yesno(const cJSON *o, const char *key)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key)) ? "yes" : "no";
+}
+
+static void
+print_status(const cJSON *o)
+{
+    const cJSON *x;
+    char a[32], b[32], c[72], d[32], e[32];
+
+    num(o, "uptime_s", a, sizeof(a));
+    printf("agent %s/%s   mqtt %s   up %ss\n\n", str(o, "site"), str(o, "agent"), str(o, "mqtt"),
+           a);
+    printf("%-16s %8s %8s %6s %8s %6s\n", "BUS", "POLLS", "FAILED", "LATE", "ALERT", "UTIL");
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "buses"))
+    {
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(x, "utilisation");
+        num(x, "polls", a, sizeof(a));
+        num(x, "failures", b, sizeof(b));
+        num(x, "late", c, sizeof(c));
+        num(x, "alert_polls", d, sizeof(d));
+        snprintf(e, sizeof(e), "%.1f%%", cJSON_IsNumber(u) ? 100 * u->valuedouble : 0.0);
+        printf("%-16s %8s %8s %6s %8s %6s\n", str(x, "name"), a, b, c, d, e);
+    }
+    printf("\n%-24s %10s %-7s %-10s %s\n", "SENSOR", "VALUE", "UNIT", "QUALITY", "TIME");
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "sensors"))
+    {
+        num(x, "value", a, sizeof(a));
+        printf("%-24s %10s %-7s %-10s %s\n", str(x, "name"), a, str(x, "unit"), str(x, "quality"),
+               str(x, "ts"));
+    }
+    x = cJSON_GetObjectItemCaseSensitive(o, "zones");
+    if (cJSON_GetArraySize(x) > 0) {
+        printf("\n%-16s %-8s %6s %5s\n", "ZONE", "REQUEST", "VOTES", "TEST");
+        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "zones"))
+        {
+            num(x, "votes", a, sizeof(a));
+            num(x, "vote", b, sizeof(b));
+            snprintf(c, sizeof(c), "%s/%s", a, b);
+            printf("%-16s %-8s %6s %5s\n", str(x, "name"), str(x, "request"), c, yesno(x, "test"));
+        }
+    }
+}
+
+static void
+print_alarms(const cJSON *o)
+{
+    const cJSON *x;
+    char v[32], sp[32];
+
+    printf("%-22s %-8s %-4s %-7s %-8s %-4s %10s %10s  %-24s %s\n", "ALARM", "STATE", "ACK",
+           "SHELVED", "SEVERITY", "TEST", "VALUE", "SETPOINT", "SINCE", "SENSOR");
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "alarms"))
+    {
+        num(x, "value", v, sizeof(v));
+        num(x, "setpoint", sp, sizeof(sp));
+        printf("%-22s %-8s %-4s %-7s %-8s %-4s %10s %10s  %-24s %s\n", str(x, "alarm"),
+               str(x, "state"), yesno(x, "acked"), yesno(x, "shelved"), str(x, "severity"),
+               yesno(x, "test"), v, sp, str(x, "since"), str(x, "sensor"));
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"socket", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},         {"by", required_argument, NULL, 'b'},
+        {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *sock = NULL, *config = NULL, *by = NULL, *cmd;
+    bool json = false;
+    double timeout = 5;
+    char *sock_owned = NULL, *reqs, *resp;
+    cJSON *req, *o;
+    int opt, rc;
+
+    while ((opt = getopt_long(argc, argv, "s:c:jb:t:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 's':
+            sock = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'b':
+            by = optarg;
+            break;
+        case 't':
+            if (parse_double(optarg, &timeout) < 0 || timeout <= 0 || timeout > 3600) {
+                fprintf(stderr, "emberctl: bad timeout '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    cmd = argv[optind++];
+    req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "cmd", cmd);
+    if (by != NULL)
+        cJSON_AddStringToObject(req, "by", by);
+    if (strcmp(cmd, "ack") == 0 || strcmp(cmd, "unshelve") == 0) {
+        if (argc - optind != 1)
+            goto bad_args;
+        cJSON_AddStringToObject(req, "alarm", argv[optind]);
+    } else if (strcmp(cmd, "shelve") == 0) {
+        if (argc - optind != 2)
+            goto bad_args;
+        cJSON_AddStringToObject(req, "alarm", argv[optind]);
+        cJSON_AddStringToObject(req, "duration", argv[optind + 1]);
+    } else if (strcmp(cmd, "test") == 0) {
+        if (argc - optind < 1 || argc - optind > 2)
+            goto bad_args;
+        cJSON_AddStringToObject(req, "zone", argv[optind]);
+        if (argc - optind == 2)
+            cJSON_AddStringToObject(req, "duration", argv[optind + 1]);
+    } else if (strcmp(cmd, "status") == 0 || strcmp(cmd, "alarms") == 0 ||
+               strcmp(cmd, "reload") == 0) {
+        if (argc - optind != 0)
+            goto bad_args;
+    } else {
+        fprintf(stderr, "emberctl: unknown command '%s' (see emberctl --help)\n", cmd);
+        cJSON_Delete(req);
+        return EXIT_USAGE;
+    }
+
+    if (sock == NULL && config != NULL) {
+        struct cfgerr err = {0};
+        struct conf *c = NULL;
+        log_init("emberctl", true, LOG_LVL_WARN);
+        if (conf_load(config, &c, &err) < 0) {
+            fputs(err.text ? err.text : "emberctl: cannot read the configuration\n", stderr);
+            cfgerr_free(&err);
+            cJSON_Delete(req);
+            return EXIT_USAGE;
+        }
+        sock = sock_owned = xstrdup(c->agent.control);
+        conf_free(c);
+    }
+    if (sock == NULL)
+        sock = DEFAULT_SOCKET;
+
+    reqs = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    resp = request(sock, reqs, (int)lround(timeout * 1000));
+    free(reqs);
+    free(sock_owned);
+    if (resp == NULL)
+        return EXIT_UNREACHABLE;
+    o = cJSON_Parse(resp);
+    if (o == NULL) {
+        fprintf(stderr, "emberctl: unreadable answer from emberd: %.200s\n", resp);
+        free(resp);
+        return EXIT_UNREACHABLE;
+    }
+    rc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok")) ? 0 : EXIT_REJECTED;
+    if (json) {
+        fputs(resp, stdout);
+        if (resp[0] && resp[strlen(resp) - 1] != '\n')
+            putchar('\n');
+    } else if (rc != 0) {
+        fprintf(stderr, "emberctl: %s: %s\n", cmd, str(o, "error"));
+    } else if (strcmp(cmd, "status") == 0) {
+        print_status(o);
+    } else if (strcmp(cmd, "alarms") == 0) {
+        print_alarms(o);
+    } else {
+        printf("%s: done\n", cmd);
+    }
+    cJSON_Delete(o);
+    free(resp);
+    return rc;
+
+bad_args:
+    fprintf(stderr, "emberctl: wrong arguments for '%s' (see emberctl --help)\n", cmd);
+    cJSON_Delete(req);
+    return EXIT_USAGE;
+}

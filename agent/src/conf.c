@@ -339,8 +339,13 @@ validate_alarms(struct conf *c, struct cfgerr *err)
                        a->zone_name);
     }
 
+    /* Explicit member lists first: they take alarms away from the zone
+     * their sensor names, before the implicit zones gather theirs. */
+    for (int pass = 0; pass < 2; pass++)
     for (int z = 0; z < c->nzones; z++) {
         struct zone_def *zd = &c->zones[z].def;
+        if ((c->zones[z].members_str != NULL) != (pass == 0))
+            continue;
         zd->members = xcalloc((size_t)c->nalarms + 1, sizeof(int));
         if (zd->vote == 0)
             zd->vote = 2;

@@ -209,3 +209,12 @@ device = room
 point = temperature
 EOC
 }
+
+# rec_mark NAME: the recorder's current line count, for rec_wait_after.
+rec_mark() { wc -l <"$T/$1.rec"; }
+# rec_wait_after MARK SECONDS NAME PATTERN: like rec_wait, but only lines
+# recorded after MARK count.
+rec_wait_after() {
+    local mark=$1 secs=$2 name=$3 pat=$4
+    wait_until "$secs" bash -c "tail -n +$((mark + 1)) '$T/$name.rec' | grep -qE -- '$pat'"
+}

@@ -225,6 +225,97 @@ test_every_syntax_error_reported(void **state)
     expect_error("syn3.conf", "", "[mqtt\nport = 1\n", "7: syntax error");
 }
 
+static const char *alarm_body = "[bus gw]\ntype = tcp\nhost = 127.0.0.1\n"
+                                "[device ups]\nbus = gw\nprofile = apc-smart-ups\n"
+                                "[sensor batt]\ndevice = ups\npoint = battery_temperature\n"
+                                "zone = b3\n"
+                                "[sensor smoke]\ngpio = contact1\nzone = b3\n"
+                                "[alarm batt-hot]\nsensor = batt\nkind = high\nsetpoint = 45\n"
+                                "deadband = 1\nseverity = critical\n"
+                                "[alarm batt-ror]\nsensor = batt\nkind = rate_of_rise\n"
+                                "setpoint = 8\nwindow = 2m\n"
+                                "[alarm smoke]\nsensor = smoke\nkind = contact\ncontact = nc\n"
+                                "severity = critical\nlatch = yes\n"
+                                "[alarm batt-lost]\nsensor = batt\nkind = comms_loss\n"
+                                "[zone b3]\nvote = 2\n"
+                                "[zone other]\nmembers = batt-lost\nvote = 1\n";
+
+static void
+test_alarms_and_zones(void **state)
+{
+    struct cfgerr err = {0};
+    struct conf *c = NULL;
+    const struct alarm_def *a;
+    (void)state;
+
+    if (conf_load(write_conf("alarms.conf", "board = pi4\n", alarm_body), &c, &err) < 0)
+        fail_msg("%s", err.text);
+    assert_int_equal(c->nalarms, 4);
+    assert_int_equal(c->nzones, 2);
+    a = &c->alarm_defs[0];
+    assert_int_equal(a->kind, AK_HIGH);
+    assert_true(a->setpoint == 45 && a->deadband == 1);
+    assert_int_equal(a->severity, SEV_CRITICAL);
+    assert_int_equal(a->sensor, 0);
+    assert_int_equal(a->zone, 0); /* from the sensor's zone */
+    a = &c->alarm_defs[1];
+    assert_int_equal(a->window_ms, 120000);
+    assert_int_equal(a->severity, SEV_WARNING); /* default */
+    a = &c->alarm_defs[2];
+    assert_int_equal(a->nc, 1);
+    assert_true(a->latch);
+    assert_int_equal(a->off_delay_ms, 2000); /* contact default against chatter */
+    assert_int_equal(c->sensors[1].device, -1);
+    assert_int_equal(c->sensors[1].gpio, 0);
+    assert_int_equal(c->ninputs, 1);
+    assert_string_equal(c->inputs[0]->name, "contact1");
+    assert_true(c->inputs[0]->active_low);
+    assert_int_equal(c->noutputs, 1); /* the pi4 board's buzzer */
+    /* Zone b3 has every alarm naming it except the one listed elsewhere. */
+    assert_int_equal(c->zone_defs[0].nmembers, 3);
+    assert_int_equal(c->zone_defs[0].vote, 2);
+    assert_int_equal(c->zone_defs[1].nmembers, 1);
+    assert_int_equal(c->zone_defs[1].members[0], 3);
+    assert_int_equal(c->alarm_defs[3].zone, 1);
+    assert_int_equal(c->alarm_defs[1].stale_ms, 600000);
+    conf_free(c);
+}
+
+static void
+test_alarm_errors(void **state)
+{
+    (void)state;
+    expect_error("a1.conf", "", "[alarm x]\nkind = high\n",
+                 "7: [alarm x]: missing key 'sensor'");
+    expect_error("a2.conf", "",
+                 "[bus gw]\ntype = tcp\nhost = h\n[device d]\nbus = gw\nprofile = xy-md02\n"
+                 "[sensor t]\ndevice = d\npoint = temperature\n"
+                 "[alarm x]\nsensor = t\nkind = high\n",
+                 "16: [alarm x]: kind high needs a 'setpoint'");
+    expect_error("a3.conf", "",
+                 "[bus gw]\ntype = tcp\nhost = h\n[device d]\nbus = gw\nprofile = xy-md02\n"
+                 "[sensor t]\ndevice = d\npoint = temperature\n"
+                 "[alarm x]\nsensor = t\nkind = contact\nsetpoint = 1\n",
+                 "16: [alarm x] setpoint: not used by kind contact");
+    expect_error("a4.conf", "", "[alarm x]\nsensor = nope\nkind = stale\n",
+                 "7: [alarm x] sensor: no [sensor nope] in this file");
+    expect_error("a5.conf", "", "[alarm x]\nkind = warm\n",
+                 "8: [alarm x] kind: 'warm' is not one of: high, low, rate_of_rise, contact,");
+    expect_error("a6.conf", "", "[alarm x]\nseverity = panic\n",
+                 "8: [alarm x] severity: 'panic' is not one of: warning, critical");
+    expect_error("a7.conf", "", "[zone z]\nmembers = ghost\n",
+                 "7: [zone z] members: no [alarm ghost] in this file");
+    expect_error("a8.conf", "", "[zone z]\nvote = 0\n", "8: [zone z] vote: 0 is out of range");
+    expect_error("a9.conf", "", "[zone z]\ndrain = be/s1\n", "7: [zone z]: no member alarms");
+    expect_error("a10.conf", "", "[sensor s]\ngpio = contact1\n",
+                 "7: [sensor s] gpio: 'contact1' needs [agent] board");
+    expect_error("a11.conf", "board = pi4\n", "[sensor s]\ngpio = buzzer\n",
+                 "8: [sensor s] gpio: board 'pi4' has no [input buzzer]");
+    expect_error("a12.conf", "", "[alarm x]\nsensor = s\nkind = high\nsetpoint = 1\n"
+                                 "window = 1m\n",
+                 "7: [alarm x] window: only for kind rate_of_rise");
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -245,6 +336,8 @@ main(void)
         cmocka_unit_test(test_errors_name_file_line_key),
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_every_syntax_error_reported),
+        cmocka_unit_test(test_alarms_and_zones),
+        cmocka_unit_test(test_alarm_errors),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -46,7 +46,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 PROGS := $(B)/emberd $(B)/ember-sim $(B)/emberctl
 
-.PHONY: all check unit integration asan demo deps valgrind clean install format
+.PHONY: all check unit integration asan demo deps valgrind clean install format bench
 all: $(PROGS)
 
 $(B)/%.o: %.c
@@ -89,6 +89,10 @@ check: deps
 valgrind: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do \
 	    valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $$t; done
+
+# make bench: latency figures on real processes (see bench/run.sh).
+bench: deps all
+	EMBER_BIN=$(abspath $(B)) bench/run.sh
 
 demo: deps all
 	agent/examples/demo.sh $(abspath $(B))

@@ -32,6 +32,8 @@ static const char *const kinds[] = {"high",    "low",        "rate_of_rise", "co
                                     "comms_loss", "stale", NULL};
 static const char *const severities[] = {"warning", "critical", NULL};
 static const char *const contacts[] = {"no", "nc", NULL};
+/* Stored inverted so the zeroed default means "adaptive polling on". */
+static const char *const adaptive_names[] = {"yes", "no", NULL};
 
 static const struct cfg_directive agent_keys[] = {
     {"site", CFG_NAME, offsetof(struct conf_agent, site), 0, 0, NULL},
@@ -85,6 +87,7 @@ static const struct cfg_directive device_keys[] = {
     {"merge_gap", CFG_INT, offsetof(struct conf_device, merge_gap), 0, 32, NULL},
     {"comms_lost_after", CFG_INT, offsetof(struct conf_device, comms_lost_after), 1, 10, NULL},
     {"alert_interval", CFG_DUR, offsetof(struct conf_device, alert_interval_ms), 0, 60000, NULL},
+    {"adaptive", CFG_ENUM, offsetof(struct conf_device, adaptive_off), 0, 0, adaptive_names},
 };
 
 static const struct cfg_directive sensor_keys[] = {

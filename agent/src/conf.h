@@ -81,8 +81,8 @@ struct conf_device {
     int64_t interval_ms;
     int merge_gap;
     int comms_lost_after; /* failed polls before comms_lost */
-    int64_t alert_interval_ms; /* fast polling near a setpoint; 0: as fast as the bus allows */
-    bool alert_set;
+    int64_t alert_interval_ms; /* fast polling near a setpoint; 0: automatic */
+    int adaptive_off;          /* adaptive = no: always the base interval */
     int line;
 };
 

@@ -230,6 +230,8 @@ update_alert(struct daemon *d, int device)
     const struct conf_device *dev = &d->conf->devices[device];
     bool want = false;
 
+    if (dev->adaptive_off)
+        return;
     for (int s = 0; s < d->conf->nsensors && !want; s++)
         if (d->conf->sensors[s].device == device)
             want = alarm_wants_fast(d->engine, s, dev->interval_ms);

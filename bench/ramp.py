@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""Ramp-to-alarm latency: drives a temperature ramp in ember-sim through its
+control FIFO and times the alarm event at an MQTT subscriber (paho), both on
+this process's monotonic clock.
+
+    ramp.py --port MQTT_PORT --fifo SIM_FIFO --point DEV.POINT --topic EVENT_TOPIC
+            --alarm NAME [--ramps 50] [--rate 10] [--setpoint 45] [--out FILE]
+
+Each ramp holds the value at --low, then rises at --rate C/s (a "set" every
+5 ms) through --setpoint to --high; the crossing is the instant the first value
+at or above the setpoint was written.  The latency is the time from that
+instant to the "activated" event for --alarm.  Then the value drops back to
+--low, the alarm clears, and the next ramp starts after a random pause so the
+crossings fall at every phase of the agent's poll schedule.
+"""
+import argparse
+import json
+import random
+import sys
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--fifo", required=True)
+    ap.add_argument("--point", required=True)
+    ap.add_argument("--topic", required=True)
+    ap.add_argument("--alarm", required=True)
+    ap.add_argument("--ramps", type=int, default=50)
+    ap.add_argument("--rate", type=float, default=10.0)
+    ap.add_argument("--setpoint", type=float, default=45.0)
+    ap.add_argument("--low", type=float, default=35.0)
+    ap.add_argument("--high", type=float, default=50.0)
+    ap.add_argument("--reset", type=float, default=25.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    random.seed(a.seed)
+
+    events = []
+    cond = threading.Condition()
+
+    def on_message(c, u, m):
+        now = time.monotonic()
+        try:
+            p = json.loads(m.payload)
+        except ValueError:
+            return
+        if p.get("alarm") == a.alarm:
+            with cond:
+                events.append((now, p.get("transition")))
+                cond.notify_all()
+
+    c = mqtt.Client(protocol=mqtt.MQTTv311)
+    c.on_message = on_message
+    c.connect("127.0.0.1", a.port, 30)
+    c.subscribe(a.topic, qos=1)
+    c.loop_start()
+    fifo = open(a.fifo, "w", buffering=1)
+
+    def setv(v):
+        fifo.write("set %s %.3f\n" % (a.point, v))
+
+    def wait_for(transition, since, timeout):
+        deadline = time.monotonic() + timeout
+        with cond:
+            while True:
+                for t, tr in events:
+                    if t >= since and tr == transition:
+                        return t
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                cond.wait(left)
+
+    lat = []
+    setv(a.reset)
+    time.sleep(1.5)
+    for i in range(a.ramps):
+        setv(a.low)
+        # Hold long enough for the agent to see a flat signal and settle
+        # back to its base poll interval, then a random phase.
+        time.sleep(2.0 + random.random())
+        start = time.monotonic()
+        crossing = None
+        v = a.low
+        while v < a.high:
+            v = a.low + a.rate * (time.monotonic() - start)
+            setv(min(v, a.high))
+            if crossing is None and v >= a.setpoint:
+                crossing = time.monotonic()
+            time.sleep(0.005)
+        got = wait_for("activated", crossing, 5.0)
+        if got is None:
+            print("ramp %d: no alarm within 5 s" % i, file=sys.stderr)
+            lat.append(float("inf"))
+        else:
+            lat.append((got - crossing) * 1000.0)
+        setv(a.reset)
+        if wait_for("cleared", time.monotonic() - 0.01, 10.0) is None:
+            print("ramp %d: alarm did not clear" % i, file=sys.stderr)
+    c.loop_stop()
+    lat_sorted = sorted(lat)
+
+    def pct(p):
+        k = min(len(lat_sorted) - 1, int(round(p / 100.0 * (len(lat_sorted) - 1))))
+        return lat_sorted[k]
+
+    res = {"ramps": len(lat), "median_ms": pct(50), "p99_ms": pct(99), "max_ms": lat_sorted[-1],
+           "min_ms": lat_sorted[0], "samples_ms": [round(x, 1) for x in lat]}
+    print(json.dumps(res))
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(res, f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

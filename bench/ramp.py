@@ -89,10 +89,13 @@ def main():
         crossing = None
         v = a.low
         while v < a.high:
-            v = a.low + a.rate * (time.monotonic() - start)
-            setv(min(v, a.high))
+            # Take the time before writing, so the crossing can never be
+            # stamped after the agent has already seen it.
+            t = time.monotonic()
+            v = a.low + a.rate * (t - start)
             if crossing is None and v >= a.setpoint:
-                crossing = time.monotonic()
+                crossing = t
+            setv(min(v, a.high))
             time.sleep(0.005)
         got = wait_for("activated", crossing, 5.0)
         if got is None:

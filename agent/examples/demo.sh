@@ -73,12 +73,18 @@ bg emberd "$BIN/emberd" -c "$RUN/emberd.conf"
 
 cat <<MSG
 
-emberwatch demo
+emberwatch demo: a UPS battery room that goes into thermal runaway
   broker     mosquitto on 127.0.0.1:$MQTT_PORT
   simulator  ember-sim, scenario agent/sim/scenarios/battery-room.scn
              (Modbus TCP 127.0.0.1:$SIM_PORT, RTU on $RUN/rtu-sim)
   agent      emberd -c $RUN/emberd.conf
-  raw messages:        mosquitto_sub -p $MQTT_PORT -v -t 'emberwatch/#'
+
+  timeline   0-20 s normal; ~30 s the UPS battery passes 40 C (warning);
+             ~95 s the rack runs away: off-gas, cell temperature, smoke contact
+             (critical) and zone b3 asks for a DRAIN; repeats every 240 s
+
+  raw messages:       mosquitto_sub -p $MQTT_PORT -v -t 'emberwatch/#'
+  operate the agent:  $BIN/emberctl -s $RUN/emberd.sock alarms   (or status, ack ID, test b3)
   change a value:     echo 'set ups.battery_temperature 60' > $RUN/sim.ctl
 Press Ctrl-C to stop.
 

@@ -36,7 +36,25 @@ def on_message(client, userdata, m):
     except ValueError:
         print("%s  %-30s %s%s" % (now, name, paint(text), "  (retained)" if m.retain else ""))
         return
-    if isinstance(p, dict) and "quality" in p:
+    if isinstance(p, dict) and "transition" in p:
+        if p["transition"] == "activated":
+            word = paint("ALARM " + p.get("severity", "").upper())
+        else:
+            word = "alarm " + p["transition"]
+        v = "-" if p.get("value") is None else p["value"]
+        print("%s  %-30s %s %s: %s (value %s, seq %s)%s" % (
+            now, "event", word, p.get("alarm"), p.get("message"), v, p.get("seq"),
+            "  [TEST]" if p.get("test") else ""))
+    elif isinstance(p, dict) and "request" in p:
+        req = p["request"].upper()
+        if p["request"] == "drain" and not p.get("test"):
+            req = "\033[1;31mDRAIN\033[0m" if tty else "DRAIN"
+        print("%s  %-30s %s  %s  alarms=%s%s" % (
+            now, name, req, p.get("reason"), ",".join(p.get("alarms", [])),
+            "  [TEST]" if p.get("test") else ""))
+    elif isinstance(p, dict) and "state" in p and "alarm" in p:
+        return  # retained alarm states repeat what the events say
+    elif isinstance(p, dict) and "quality" in p:
         v = "-" if p.get("value") is None else p["value"]
         print("%s  %-30s %10s %-6s %s" % (now, name, v, p.get("unit", ""), paint(p["quality"])))
     else:

@@ -25,7 +25,16 @@
 
 #define SIGNAME_LEN (2 * NAME_MAX_LEN + 2)
 
-enum sect { SECT_NONE, SECT_BAD, SECT_SIM, SECT_LISTEN, SECT_DEVICE, SECT_SIGNAL, SECT_FAULT };
+enum sect {
+    SECT_NONE,
+    SECT_BAD,
+    SECT_SIM,
+    SECT_LISTEN,
+    SECT_DEVICE,
+    SECT_SIGNAL,
+    SECT_FAULT,
+    SECT_GPIO
+};
 
 /* What a [device] section said before names are resolved. */
 struct dev_raw {
@@ -204,11 +213,31 @@ begin_section(struct cfgfile *cf, struct load *ld, const char *section)
     }
     if (cfgfile_split_section(section, buf, sizeof(buf), &kind, &name) < 0 ||
         (strcmp(kind, "listen") != 0 && strcmp(kind, "device") != 0 &&
-         strcmp(kind, "signal") != 0 && strcmp(kind, "fault") != 0)) {
+         strcmp(kind, "signal") != 0 && strcmp(kind, "fault") != 0 &&
+         strcmp(kind, "gpio") != 0)) {
         cfgerr_add(cf->err, cf->path, line,
                    "unknown section [%s] (expected [sim], [listen NAME], [device NAME], "
-                   "[signal DEVICE.POINT] or [fault DEVICE])",
+                   "[signal DEVICE.POINT], [fault DEVICE] or [gpio NAME])",
                    section);
+        return;
+    }
+    if (strcmp(kind, "gpio") == 0) {
+        int i = scenario_gpio_find(sc, name);
+        if (!name_valid(name)) {
+            cfgerr_add(cf->err, cf->path, line, "[gpio %s]: name must be 1-64 of [A-Za-z0-9_.-]",
+                       name);
+            return;
+        }
+        if (i >= 0) {
+            cfgerr_add(cf->err, cf->path, line, "[gpio %s] defined twice (first at line %d)", name,
+                       sc->gpios[i].line);
+            return;
+        }
+        sc->gpios = grow(sc->gpios, sc->ngpios, sizeof(*sc->gpios));
+        strcpy(sc->gpios[sc->ngpios].name, name);
+        sc->gpios[sc->ngpios].line = line;
+        ld->sect = SECT_GPIO;
+        ld->sect_idx = sc->ngpios++;
         return;
     }
     if (strcmp(kind, "listen") == 0) {
@@ -528,6 +557,44 @@ fault_key(struct cfgfile *cf, struct load *ld, const char *name, const char *val
     f->windows[f->nwindows++] = fw;
 }
 
+/* A GPIO level: exactly "0" or "1". */
+static int
+parse_level(const char *s, int *out)
+{
+    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
+        return -EINVAL;
+    *out = s[0] == '1';
+    return 0;
+}
+
+static void
+gpio_key(struct cfgfile *cf, struct load *ld, const char *name, const char *value)
+{
+    struct scn_gpio *g = &ld->sc->gpios[ld->sect_idx];
+    struct scn_gpio_step st = {.line = cf->line};
+    char buf[256];
+    char *w[3];
+    int n;
+
+    if (strcmp(name, "initial") == 0) {
+        if (parse_level(value, &g->initial) < 0)
+            cfgfile_error(cf, "initial: '%s' is not 0 or 1", value);
+        return;
+    }
+    if (strcmp(name, "step") != 0) {
+        cfgfile_error(cf, "[gpio %s]: unknown key '%s' (expected initial, step)", g->name, name);
+        return;
+    }
+    n = split_words(value, buf, sizeof(buf), w, 2);
+    if (n != 2 || parse_duration_ms(w[0], &st.t_ms) < 0 || st.t_ms < 0 ||
+        parse_level(w[1], &st.value) < 0) {
+        cfgfile_error(cf, "step: '%s' is not 'TIME 0|1' (e.g. 95s 1)", value);
+        return;
+    }
+    g->steps = grow(g->steps, g->nsteps, sizeof(*g->steps));
+    g->steps[g->nsteps++] = st;
+}
+
 static void
 on_key(struct cfgfile *cf, const char *section, const char *name, const char *value)
 {
@@ -551,6 +618,9 @@ on_key(struct cfgfile *cf, const char *section, const char *name, const char *va
         break;
     case SECT_FAULT:
         fault_key(cf, ld, name, value);
+        break;
+    case SECT_GPIO:
+        gpio_key(cf, ld, name, value);
         break;
     default:
         break; /* the section header was already reported */
@@ -600,6 +670,15 @@ cmp_event(const void *a, const void *b)
     if (x->start != y->start)
         return x->start < y->start ? -1 : 1;
     return x->line - y->line; /* file order for events at the same instant */
+}
+
+static int
+cmp_gpio_step(const void *a, const void *b)
+{
+    const struct scn_gpio_step *x = a, *y = b;
+    if (x->t_ms != y->t_ms)
+        return x->t_ms < y->t_ms ? -1 : 1;
+    return x->line - y->line; /* the later line wins at the same instant */
 }
 
 static void
@@ -656,8 +735,13 @@ resolve(struct load *ld, const char *profile_dir, const char *default_dir)
             cfgerr_add(err, sc->path, l->parity_line, "parity: [listen %s] is a TCP listener",
                        l->name);
     }
-    if (sc->ndevices == 0)
+    /* A scenario may drive emberd's GPIO inputs only. */
+    if (sc->ndevices == 0 && sc->ngpios == 0)
         cfgerr_add(err, sc->path, 0, "no [device NAME] sections: nothing to serve");
+    for (size_t i = 0; i < sc->ngpios; i++)
+        if (sc->gpios[i].nsteps > 1)
+            qsort(sc->gpios[i].steps, sc->gpios[i].nsteps, sizeof(*sc->gpios[i].steps),
+                  cmp_gpio_step);
     for (size_t i = 0; i < sc->ndevices; i++) {
         struct scn_device *d = &sc->devices[i];
         struct dev_raw *r = &ld->draw[i];
@@ -829,6 +913,9 @@ scenario_free(struct scenario *sc)
     for (size_t i = 0; i < sc->nsignals; i++)
         free(sc->signals[i].events);
     free(sc->signals);
+    for (size_t i = 0; i < sc->ngpios; i++)
+        free(sc->gpios[i].steps);
+    free(sc->gpios);
     free(sc->path);
     free(sc);
 }
@@ -1121,6 +1208,93 @@ scenario_command(struct scenario *sc, const char *line, char *msg, size_t len)
     }
     if (strcmp(w[0], "fault") == 0)
         return command_fault(sc, w, n, msg, len);
-    snprintf(msg, len, "unknown command '%s' (expected set, release, fault)", w[0]);
+    snprintf(msg, len, "unknown command '%s' (expected set, release, fault, gpio)", w[0]);
     return -EINVAL;
+}
+
+/* ---- [gpio] timelines and the gpio command ---- */
+
+int
+scenario_gpio_find(const struct scenario *sc, const char *name)
+{
+    for (size_t i = 0; i < sc->ngpios; i++)
+        if (strcmp(sc->gpios[i].name, name) == 0)
+            return (int)i;
+    return -ENOENT;
+}
+
+static int64_t
+loop_ms(const struct scenario *sc)
+{
+    return sc->loop > 0 ? llround(sc->loop * 1000.0) : 0;
+}
+
+int
+scenario_gpio_value(const struct scenario *sc, size_t i, int64_t t_ms)
+{
+    const struct scn_gpio *g = &sc->gpios[i];
+    int64_t lp = loop_ms(sc);
+    int v = g->initial;
+
+    if (t_ms < 0)
+        t_ms = 0;
+    if (lp > 0)
+        t_ms %= lp;
+    for (size_t k = 0; k < g->nsteps && g->steps[k].t_ms <= t_ms; k++)
+        v = g->steps[k].value;
+    return v;
+}
+
+int64_t
+scenario_gpio_next(const struct scenario *sc, int64_t t_ms)
+{
+    int64_t lp = loop_ms(sc), base = 0, tt, best = -1;
+    bool any = false;
+
+    if (t_ms < 0)
+        t_ms = -1; /* so that steps at 0 are still ahead */
+    tt = t_ms;
+    if (lp > 0 && t_ms >= 0) {
+        tt = t_ms % lp;
+        base = t_ms - tt;
+    }
+    for (size_t i = 0; i < sc->ngpios; i++) {
+        const struct scn_gpio *g = &sc->gpios[i];
+        for (size_t k = 0; k < g->nsteps; k++) {
+            int64_t s = g->steps[k].t_ms;
+            if (lp > 0 && s >= lp)
+                continue; /* beyond the loop: never played */
+            any = true;
+            if (s > tt && (best < 0 || s < best))
+                best = s;
+        }
+    }
+    if (best >= 0)
+        return base + best;
+    /* Past the last step: the next loop starts from the initial levels. */
+    return lp > 0 && any ? base + lp : -1;
+}
+
+int
+scenario_gpio_command(const char *line, char *name, size_t namelen, int *value, char *msg,
+                      size_t len)
+{
+    char buf[256];
+    char *w[4];
+    int n;
+
+    msg[0] = '\0';
+    n = split_words(line, buf, sizeof(buf), w, 3);
+    if (n <= 0 || strcmp(w[0], "gpio") != 0)
+        return -ENOENT;
+    if (n != 3 || parse_level(w[2], value) < 0) {
+        snprintf(msg, len, "usage: gpio NAME 0|1");
+        return -EINVAL;
+    }
+    if (!name_valid(w[1]) || strlen(w[1]) >= namelen) {
+        snprintf(msg, len, "gpio: '%s' is not an input name (1-64 of [A-Za-z0-9_.-])", w[1]);
+        return -EINVAL;
+    }
+    strcpy(name, w[1]);
+    return 0;
 }

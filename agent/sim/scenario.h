@@ -3,8 +3,9 @@
  *
  * A scenario file (INI, see ember-sim(1)) names listeners, devices (a profile
  * on a listener at a slave id), signal timelines (initial value, noise, step,
- * ramp and thermal-runaway events) and fault windows (dropout, slow,
- * exception, garbage).  This module is pure logic: it reads the scenario and
+ * ramp and thermal-runaway events), fault windows (dropout, slow,
+ * exception, garbage) and the levels of emberd's simulated GPIO inputs
+ * ([gpio NAME]: an initial level and steps).  This module is pure logic: it reads the scenario and
  * its profiles at start-up and afterwards only computes, for an injected time
  * t in seconds since the start, the value of every signal and the fault of
  * every device.  It does no other I/O and never prints; errors are collected
@@ -89,6 +90,22 @@ struct scn_device {
     int line;
 };
 
+/* One step of a [gpio] timeline. */
+struct scn_gpio_step {
+    int64_t t_ms; /* on the timeline */
+    int value;    /* 0 or 1: emberd's logical level (1 = active) */
+    int line;
+};
+
+/* [gpio NAME]: a simulated GPIO input of emberd, driven through its FIFO. */
+struct scn_gpio {
+    char name[NAME_MAX_LEN + 1];
+    int initial;
+    struct scn_gpio_step *steps; /* sorted by time, then file order */
+    size_t nsteps;
+    int line;
+};
+
 struct scenario {
     char *path;
     uint64_t seed;
@@ -99,6 +116,8 @@ struct scenario {
     size_t ndevices;
     struct scn_signal *signals;
     size_t nsignals;
+    struct scn_gpio *gpios;
+    size_t ngpios;
 };
 
 /* Loads a scenario file and the profiles it names.  Profiles are looked up in
@@ -161,6 +180,27 @@ const char *scenario_fault_name(enum scn_fault f);
 /* Holds signal `sig` at `value` until scenario_release(). */
 void scenario_hold(struct scenario *sc, size_t sig, double value);
 void scenario_release(struct scenario *sc, size_t sig);
+
+/* Index of [gpio name], or -ENOENT. */
+int scenario_gpio_find(const struct scenario *sc, const char *name);
+
+/* The level of [gpio] `i` at t_ms milliseconds since the start (loop
+ * applied): the latest step at or before that instant, else `initial`. */
+int scenario_gpio_value(const struct scenario *sc, size_t i, int64_t t_ms);
+
+/* The first instant after t_ms (ms since the start) at which a [gpio] level
+ * may change: the next step of any of them, or the start of the next loop.
+ * -1 when no [gpio] has steps, or when all steps are over and nothing
+ * loops.  Integer milliseconds, so a player that wakes at the returned
+ * instant always finds the step due. */
+int64_t scenario_gpio_next(const struct scenario *sc, int64_t t_ms);
+
+/* Parses the control command "gpio NAME 0|1" (NAME need not be a [gpio]
+ * section: emberd's inputs come from its board file).  Returns 0 with the
+ * name and value, -ENOENT when the line is not a gpio command, or -EINVAL
+ * with the reason in msg. */
+int scenario_gpio_command(const char *line, char *name, size_t namelen, int *value, char *msg,
+                          size_t len);
 
 /* Applies one control command line:
  *   set DEVICE.POINT VALUE | release DEVICE.POINT

@@ -6,6 +6,11 @@
  * and the listeners, then runs the one poll loop: ppoll() with SIGTERM and
  * SIGINT unblocked only while waiting, so a signal can never slip in between
  * checking the stop flag and going to sleep.
+ *
+ * With --gpio, ember-sim also drives emberd's simulated GPIO inputs: the
+ * scenario's [gpio] levels (on timers of the same loop) and the control
+ * command "gpio NAME 0|1" are written as "NAME VALUE" lines to the FIFO that
+ * emberd's simulated backend creates.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +36,8 @@
 #endif
 
 #define CTL_BUF 4096
+/* While emberd's GPIO FIFO cannot be reached, try again this often. */
+#define GPIO_RETRY_MS 1000
 
 enum { OPT_SLAVE = 256, OPT_TCP, OPT_RTU, OPT_BAUD, OPT_PARITY };
 
@@ -48,6 +55,7 @@ struct options {
     int nlisten;
     const char *profile_dir;
     const char *control;
+    const char *gpio;
     enum log_level level;
 };
 
@@ -59,6 +67,19 @@ struct control {
     char buf[CTL_BUF];
     size_t len;
     bool discarding; /* inside an over-long line */
+};
+
+/* emberd's simulated-GPIO FIFO, which emberd creates and reads; we only
+ * write to it.  emberd may start after us or restart: every write that finds
+ * it gone is retried once on a fresh open, and a fresh open first sends the
+ * current level of every [gpio] section so emberd catches up. */
+struct gpioout {
+    const char *path; /* NULL without --gpio */
+    int fd;
+    bool warned;      /* said that the FIFO cannot be reached; say when it can */
+    int *level;       /* per [gpio]: the timeline level last delivered, -1 none */
+    int64_t next_ms;  /* scenario ms of the next [gpio] step, -1 none */
+    int64_t retry_ms; /* CLOCK_MONOTONIC ms of the next attempt, -1 none */
 };
 
 static void
@@ -96,6 +117,11 @@ usage(FILE *fp)
             "                             set DEVICE.POINT VALUE | release DEVICE.POINT\n"
             "                             fault DEVICE none|dropout|slow "
             "MS|exception|garbage|scenario\n"
+            "                             gpio NAME 0|1 (written to the --gpio FIFO)\n"
+            "  -g, --gpio FIFO          drive emberd's simulated GPIO inputs: play the\n"
+            "                           scenario's [gpio NAME] levels and 'gpio' commands\n"
+            "                           as 'NAME VALUE' lines into this FIFO, which emberd\n"
+            "                           creates (retried until emberd is there)\n"
             "  -v, --verbose            log every request\n"
             "  -q, --quiet              log warnings and errors only\n"
             "  -h, --help               show this help\n"
@@ -130,6 +156,7 @@ parse_args(int argc, char **argv, struct options *o)
         {"listen", required_argument, NULL, 'l'},
         {"profile-dir", required_argument, NULL, 'P'},
         {"control", required_argument, NULL, 'c'},
+        {"gpio", required_argument, NULL, 'g'},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -141,7 +168,7 @@ parse_args(int argc, char **argv, struct options *o)
 
     o->slave = 1;
     o->level = LOG_LVL_INFO;
-    while ((c = getopt_long(argc, argv, "s:p:l:P:c:vqhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:p:l:P:c:g:vqhV", longopts, NULL)) != -1) {
         switch (c) {
         case 's':
             o->scenario = optarg;
@@ -180,6 +207,9 @@ parse_args(int argc, char **argv, struct options *o)
             break;
         case 'c':
             o->control = optarg;
+            break;
+        case 'g':
+            o->gpio = optarg;
             break;
         case 'v':
             o->level = LOG_LVL_DEBUG;
@@ -286,6 +316,206 @@ load(const struct options *o)
     return sc;
 }
 
+/* ---- emberd's GPIO FIFO ---- */
+
+static void
+log_sent(const char *what, int64_t now, int64_t t_ms)
+{
+    char ts[32];
+
+    /* Wall-clock ms, so benchmarks can match a change to what emberd saw. */
+    fmt_rfc3339_ms(now, ts, sizeof(ts));
+    log_info("%s at %s (real_ms=%lld, t=%.3f s)", what, ts, (long long)now, (double)t_ms / 1000.0);
+}
+
+/* Opens the FIFO for writing unless it is open.  Returns 1 when it was just
+ * opened, 0 when it already was, or -errno (emberd not there yet: ENOENT,
+ * or ENXIO for a FIFO nobody reads). */
+static int
+gpioout_open(struct gpioout *go)
+{
+    struct stat st;
+    int fd, e;
+
+    if (go->fd >= 0)
+        return 0;
+    /* Never open anything but a FIFO: a regular file or device would take
+     * our writes. */
+    if (stat(go->path, &st) == 0 && !S_ISFIFO(st.st_mode)) {
+        e = EEXIST;
+    } else if ((fd = open(go->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+        e = errno;
+    } else if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+        close(fd);
+        e = EEXIST;
+    } else {
+        if (go->warned)
+            log_info("gpio: %s is open: emberd is there", go->path);
+        go->warned = false;
+        go->fd = fd;
+        return 1;
+    }
+    if (!go->warned)
+        log_warnx("gpio: cannot open %s: %s; is emberd running with simulated GPIO? (retrying)",
+                  go->path, e == EEXIST ? "exists and is not a FIFO" : strerror(e));
+    go->warned = true;
+    return -e;
+}
+
+/* Writes "NAME VALUE\n".  A reader that went away (EPIPE) closes our end, so
+ * the next attempt reopens; a full FIFO (EAGAIN: emberd not reading) drops
+ * the line.  Returns 0 or -errno. */
+static int
+gpioout_put(struct gpioout *go, const char *name, int value)
+{
+    char line[NAME_MAX_LEN + 8];
+    int n = snprintf(line, sizeof(line), "%s %d\n", name, value);
+    ssize_t w = write(go->fd, line, (size_t)n);
+    int e;
+
+    if (w == n)
+        return 0;
+    /* Lines are shorter than PIPE_BUF, so a write is all or nothing. */
+    e = w < 0 ? errno : EIO;
+    if (e == EPIPE) {
+        close(go->fd);
+        go->fd = -1;
+    } else {
+        log_warnx("gpio: %s: dropped '%s %d': %s", go->path, name, value,
+                  e == EAGAIN ? "FIFO full, emberd is not reading" : strerror(e));
+    }
+    return -e;
+}
+
+/* Delivers every [gpio] level at t_ms that emberd has not had yet. */
+static int
+gpioout_sync(struct gpioout *go, const struct scenario *sc, int64_t t_ms)
+{
+    char what[NAME_MAX_LEN + 32];
+
+    for (size_t i = 0; i < sc->ngpios; i++) {
+        int v = scenario_gpio_value(sc, i, t_ms);
+        int64_t now = real_ms();
+        int rc;
+
+        if (v == go->level[i])
+            continue;
+        if ((rc = gpioout_put(go, sc->gpios[i].name, v)) < 0)
+            return rc;
+        go->level[i] = v;
+        snprintf(what, sizeof(what), "gpio: %s %d (scenario)", sc->gpios[i].name, v);
+        log_sent(what, now, t_ms);
+    }
+    return 0;
+}
+
+/* Makes sure the FIFO is open; a fresh open re-sends every [gpio] level.
+ * Returns 0 or -errno. */
+static int
+gpioout_ready(struct gpioout *go, const struct scenario *sc, int64_t t_ms)
+{
+    int rc;
+
+    /* Twice: a write that finds the reader gone (emberd restarted and made a
+     * new FIFO) is retried once on a fresh open. */
+    for (int tries = 0; tries < 2; tries++) {
+        if ((rc = gpioout_open(go)) < 0)
+            return rc;
+        if (rc == 1)
+            for (size_t i = 0; i < sc->ngpios; i++)
+                go->level[i] = -1;
+        if ((rc = gpioout_sync(go, sc, t_ms)) == 0 || go->fd >= 0)
+            return rc;
+    }
+    return rc;
+}
+
+/* Plays the [gpio] timelines at scenario time t_ms and schedules the next
+ * step, or a retry while emberd cannot be reached. */
+static void
+gpioout_play(struct gpioout *go, const struct scenario *sc, int64_t t_ms)
+{
+    go->retry_ms = -1;
+    if (sc->ngpios > 0 && gpioout_ready(go, sc, t_ms) < 0)
+        go->retry_ms = mono_ms() + GPIO_RETRY_MS;
+    go->next_ms = scenario_gpio_next(sc, t_ms);
+}
+
+/* The control command "gpio NAME VALUE": forwarded as it is.  A [gpio]
+ * section of that name keeps its timeline: its next step overrides this. */
+static void
+gpioout_command(struct gpioout *go, const struct scenario *sc, int64_t t_ms, const char *name,
+                int value)
+{
+    char what[NAME_MAX_LEN + 32];
+    int rc = -EPIPE;
+
+    for (int tries = 0; tries < 2 && rc == -EPIPE; tries++) {
+        int64_t now;
+        /* The timeline levels first, so that this line comes last and wins. */
+        if ((rc = gpioout_ready(go, sc, t_ms)) < 0)
+            continue;
+        now = real_ms();
+        if ((rc = gpioout_put(go, name, value)) == 0) {
+            snprintf(what, sizeof(what), "control: gpio %s %d", name, value);
+            log_sent(what, now, t_ms);
+            return;
+        }
+    }
+    if (rc != -EAGAIN) /* a full FIFO was reported already */
+        log_warnx("control: 'gpio %s %d' not delivered to %s: %s", name, value, go->path,
+                  rc == -EEXIST ? "not a FIFO" : strerror(-rc));
+}
+
+/* emberd closed the FIFO (it stopped or restarted): reconnect soon, and
+ * re-send every [gpio] level once it is back. */
+static void
+gpioout_lost(struct gpioout *go, int64_t now_ms)
+{
+    close(go->fd);
+    go->fd = -1;
+    log_info("gpio: emberd closed %s; waiting for it to come back", go->path);
+    go->warned = true; /* said already */
+    go->retry_ms = now_ms + GPIO_RETRY_MS;
+}
+
+/* Milliseconds until the next [gpio] step or retry, -1 for none. */
+static int64_t
+gpioout_timeout(const struct gpioout *go, int64_t start_ms, int64_t now_ms)
+{
+    int64_t due = -1;
+
+    if (go->path == NULL)
+        return -1;
+    if (go->next_ms >= 0)
+        due = start_ms + go->next_ms;
+    if (go->retry_ms >= 0 && (due < 0 || go->retry_ms < due))
+        due = go->retry_ms;
+    if (due < 0)
+        return -1;
+    return due > now_ms ? due - now_ms : 0;
+}
+
+static void
+gpioout_timers(struct gpioout *go, const struct scenario *sc, int64_t start_ms, int64_t now_ms)
+{
+    if (go->path == NULL)
+        return;
+    if ((go->next_ms >= 0 && now_ms >= start_ms + go->next_ms) ||
+        (go->retry_ms >= 0 && now_ms >= go->retry_ms))
+        gpioout_play(go, sc, now_ms - start_ms);
+}
+
+static void
+gpioout_close(struct gpioout *go)
+{
+    if (go->fd >= 0)
+        close(go->fd);
+    go->fd = -1;
+    free(go->level);
+    go->level = NULL;
+}
+
 /* ---- control FIFO ---- */
 
 static int
@@ -329,13 +559,26 @@ control_close(struct control *ctl)
 }
 
 static void
-control_line(struct scenario *sc, double t, const char *line)
+control_line(struct scenario *sc, struct gpioout *go, int64_t t_ms, const char *line)
 {
     char msg[300];
     char ts[32];
+    char name[NAME_MAX_LEN + 1];
     int64_t now = real_ms();
-    int rc = scenario_command(sc, line, msg, sizeof(msg));
+    double t = (double)t_ms / 1000.0;
+    int value, rc;
 
+    rc = scenario_gpio_command(line, name, sizeof(name), &value, msg, sizeof(msg));
+    if (rc == 0 && go->path == NULL) {
+        log_warnx("control: ignored '%s': no --gpio FIFO to send it to", line);
+        return;
+    }
+    if (rc == 0) {
+        gpioout_command(go, sc, t_ms, name, value);
+        return;
+    }
+    if (rc == -ENOENT)
+        rc = scenario_command(sc, line, msg, sizeof(msg));
     if (rc == -ENODATA)
         return;
     if (rc < 0) {
@@ -348,7 +591,7 @@ control_line(struct scenario *sc, double t, const char *line)
 }
 
 static void
-control_read(struct control *ctl, struct scenario *sc, double t)
+control_read(struct control *ctl, struct scenario *sc, struct gpioout *go, int64_t t_ms)
 {
     for (;;) {
         ssize_t n = read(ctl->fd, ctl->buf + ctl->len, sizeof(ctl->buf) - 1 - ctl->len);
@@ -367,7 +610,7 @@ control_read(struct control *ctl, struct scenario *sc, double t)
         while ((nl = strchr(start, '\n')) != NULL) {
             *nl = '\0';
             if (!ctl->discarding)
-                control_line(sc, t, start);
+                control_line(sc, go, t_ms, start);
             ctl->discarding = false;
             start = nl + 1;
         }
@@ -388,6 +631,7 @@ main(int argc, char **argv)
 {
     struct options o = {0};
     struct control ctl = {.fd = -1};
+    struct gpioout go = {.fd = -1, .next_ms = -1, .retry_ms = -1};
     struct scenario *sc;
     struct simserver *srv = NULL;
     struct pollfd *fds;
@@ -395,6 +639,7 @@ main(int argc, char **argv)
     sigset_t block, waitmask;
     char errbuf[512];
     size_t maxfds;
+    int64_t start_ms;
     int rc;
 
     log_init("ember-sim", true, LOG_LVL_INFO);
@@ -433,21 +678,45 @@ main(int argc, char **argv)
         scenario_free(sc);
         return 1;
     }
-    maxfds = 1 + simserver_maxfds(srv);
+    if (o.gpio == NULL && sc->ngpios > 0)
+        log_warnx("%s has %zu [gpio] section%s but there is no --gpio FIFO: not played",
+                  sc->path, sc->ngpios, sc->ngpios == 1 ? "" : "s");
+    if (o.gpio != NULL) {
+        go.path = o.gpio;
+        go.level = xcalloc(sc->ngpios ? sc->ngpios : 1, sizeof(*go.level));
+        for (size_t i = 0; i < sc->ngpios; i++)
+            go.level[i] = -1;
+    }
+    maxfds = 2 + simserver_maxfds(srv);
     fds = xcalloc(maxfds, sizeof(*fds));
-    simserver_start(srv, mono_ms());
-    log_info("ready: %zu listener%s, %zu device%s%s%s", simserver_nlisteners(srv),
+    start_ms = mono_ms();
+    simserver_start(srv, start_ms);
+    log_info("ready: %zu listener%s, %zu device%s%s%s%s%s", simserver_nlisteners(srv),
              simserver_nlisteners(srv) == 1 ? "" : "s", sc->ndevices, sc->ndevices == 1 ? "" : "s",
-             ctl.fd >= 0 ? ", control " : "", ctl.fd >= 0 ? ctl.path : "");
+             ctl.fd >= 0 ? ", control " : "", ctl.fd >= 0 ? ctl.path : "",
+             go.path ? ", gpio " : "", go.path ? go.path : "");
+    /* The [gpio] levels at t = 0 (the initial ones and steps at 0). */
+    if (go.path != NULL)
+        gpioout_play(&go, sc, 0);
 
     while (!stop_signal) {
-        size_t n = 0;
+        size_t n = 0, first_srv;
+        int gslot = -1;
         int64_t now = mono_ms();
         int timeout = simserver_timeout(srv, now);
+        int64_t gt = gpioout_timeout(&go, start_ms, now);
         struct timespec ts, *tsp = NULL;
 
+        if (gt >= 0 && (timeout < 0 || gt < timeout))
+            timeout = (int)gt;
         if (ctl.fd >= 0)
             fds[n++] = (struct pollfd){.fd = ctl.fd, .events = POLLIN};
+        /* No events asked: POLLERR tells that emberd closed its FIFO. */
+        if (go.fd >= 0) {
+            gslot = (int)n;
+            fds[n++] = (struct pollfd){.fd = go.fd, .events = 0};
+        }
+        first_srv = n;
         n += simserver_pollfds(srv, fds + n, maxfds - n);
         if (timeout >= 0) {
             ts.tv_sec = timeout / 1000;
@@ -462,14 +731,18 @@ main(int argc, char **argv)
             break;
         }
         now = mono_ms();
+        if (gslot >= 0 && (fds[gslot].revents & (POLLERR | POLLHUP)))
+            gpioout_lost(&go, now);
         if (ctl.fd >= 0 && (fds[0].revents & POLLIN))
-            control_read(&ctl, sc, simserver_time(srv, now));
-        simserver_handle(srv, fds + (ctl.fd >= 0), n - (ctl.fd >= 0), now);
+            control_read(&ctl, sc, &go, now - start_ms);
+        simserver_handle(srv, fds + first_srv, n - first_srv, now);
         simserver_timers(srv, mono_ms());
+        gpioout_timers(&go, sc, start_ms, mono_ms());
     }
 
     log_info("stopping on signal %d", (int)stop_signal);
     free(fds);
+    gpioout_close(&go);
     control_close(&ctl);
     simserver_free(srv);
     scenario_free(sc);

@@ -98,8 +98,9 @@ main(int argc, char **argv)
     }
     cfgerr_free(&err);
     if (check) {
-        printf("emberd: %s: configuration OK (%d buses, %d devices, %d sensors)\n", path,
-               c->nbuses, c->ndevices, c->nsensors);
+        printf("emberd: %s: configuration OK (%d buses, %d devices, %d sensors, %d alarms, "
+               "%d zones)\n",
+               path, c->nbuses, c->ndevices, c->nsensors, c->nalarms, c->nzones);
         conf_free(c);
         return 0;
     }

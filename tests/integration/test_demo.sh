@@ -4,8 +4,18 @@
 # afterwards.
 . "$(dirname "$0")/lib.sh"
 
-DEMO_SECONDS=8 TMPDIR="$T" timeout 60 "$TOP/agent/examples/demo.sh" "$EMBER_BIN" \
-    >"$T/demo.out" 2>&1
+DEMO_SECONDS=10 TMPDIR="$T" timeout 60 "$TOP/agent/examples/demo.sh" "$EMBER_BIN" \
+    >"$T/demo.out" 2>&1 &
+DEMO=$!
+PIDS+=("$DEMO")
+# Drive the demo's room into runaway at once instead of waiting ~95 s for
+# the scenario: two independent sensors critical -> zone b3 drains.
+wait_until 10 bash -c "ls '$T'/emberwatch-demo.*/sim.ctl" || die "demo did not start ember-sim"
+run=$(ls -d "$T"/emberwatch-demo.* | head -1)
+wait_until 10 grep -q "sensor/node1-module2" "$T/demo.out" || die "demo shows no telemetry"
+echo "set bms.max_cell_temperature 95" >"$run/sim.ctl"
+echo "set node.module_2 97" >"$run/sim.ctl"
+wait "$DEMO"
 rc=$?
 check "demo exits 0" test $rc -eq 0
 for s in room-temp room-rh ups-battery-temp ups-on-battery rack1-max-cell-temp feed-power \
@@ -13,7 +23,8 @@ for s in room-temp room-rh ups-battery-temp ups-on-battery rack1-max-cell-temp f
     check "demo shows $s good" grep -qE "sensor/$s +[-0-9.]+ .*good" "$T/demo.out"
 done
 check "demo shows status online" grep -qE "status +online" "$T/demo.out"
-run=$(ls -d "$T"/emberwatch-demo.* | head -1)
+check "demo shows the critical alarms" grep -qE "event +ALARM CRITICAL rack1-cell-hot" "$T/demo.out"
+check "demo shows zone b3 draining" grep -qE "drain/b3 +DRAIN +2 of 2 required sensors" "$T/demo.out"
 check "demo recorded its processes" test -s "$run/pids"
 alive=0
 while read -r pid; do

@@ -660,6 +660,185 @@ test_commands(void **state)
     scenario_free(sc);
 }
 
+/* ---- [gpio] sections and the gpio command ---- */
+
+static void
+test_gpio_timeline(void **state)
+{
+    (void)state;
+    /* Steps out of order on purpose: they play in time order. */
+    struct scenario *sc = load_ok(HEAD "[gpio contact1]\n"
+                                       "initial = 0\n"
+                                       "step = 100s 0\n"
+                                       "step = 95s 1\n"
+                                       "step = 1500ms 1\n"
+                                       "step = 1s 1\n"
+                                       "step = 1200ms 0\n"
+                                       "[gpio door]\n"
+                                       "initial = 1\n"
+                                       "[gpio smoke.1]\n"
+                                       "step = 0 1\n");
+    int c = scenario_gpio_find(sc, "contact1");
+
+    assert_int_equal(sc->ngpios, 3);
+    assert_int_equal(c, 0);
+    assert_int_equal(scenario_gpio_find(sc, "door"), 1);
+    assert_int_equal(scenario_gpio_find(sc, "smoke.1"), 2);
+    assert_int_equal(scenario_gpio_find(sc, "nope"), -ENOENT);
+    assert_int_equal(sc->gpios[0].nsteps, 5);
+    assert_int_equal(sc->gpios[0].steps[0].t_ms, 1000);
+    assert_int_equal(sc->gpios[0].steps[4].t_ms, 100000);
+    /* Closed at 1 s, open at 1.2 s, closed at 1.5 s (the step to 1 at 95 s
+     * changes nothing), open at 100 s. */
+    assert_int_equal(scenario_gpio_value(sc, 0, 0), 0);
+    assert_int_equal(scenario_gpio_value(sc, 0, 999), 0);
+    assert_int_equal(scenario_gpio_value(sc, 0, 1000), 1);
+    assert_int_equal(scenario_gpio_value(sc, 0, 1199), 1);
+    assert_int_equal(scenario_gpio_value(sc, 0, 1200), 0);
+    assert_int_equal(scenario_gpio_value(sc, 0, 1500), 1);
+    assert_int_equal(scenario_gpio_value(sc, 0, 94999), 1);
+    assert_int_equal(scenario_gpio_value(sc, 0, 99999), 1);
+    assert_int_equal(scenario_gpio_value(sc, 0, 100000), 0);
+    assert_int_equal(scenario_gpio_value(sc, 0, 100000000), 0); /* no loop: holds */
+    assert_int_equal(scenario_gpio_value(sc, 0, -5), 0);
+    /* No steps: the initial level forever; a step at 0 applies at once. */
+    assert_int_equal(scenario_gpio_value(sc, 1, 0), 1);
+    assert_int_equal(scenario_gpio_value(sc, 1, 500000), 1);
+    assert_int_equal(scenario_gpio_value(sc, 2, 0), 1);
+
+    /* When the player must wake next: every step of any [gpio], in order. */
+    assert_int_equal(scenario_gpio_next(sc, -1), 0);
+    assert_int_equal(scenario_gpio_next(sc, 0), 1000);
+    assert_int_equal(scenario_gpio_next(sc, 999), 1000);
+    assert_int_equal(scenario_gpio_next(sc, 1000), 1200);
+    assert_int_equal(scenario_gpio_next(sc, 1200), 1500);
+    assert_int_equal(scenario_gpio_next(sc, 1500), 95000);
+    assert_int_equal(scenario_gpio_next(sc, 95000), 100000);
+    assert_int_equal(scenario_gpio_next(sc, 100000), -1);
+    assert_int_equal(scenario_gpio_next(sc, 200000), -1);
+    scenario_free(sc);
+}
+
+static void
+test_gpio_loop(void **state)
+{
+    (void)state;
+    /* Only [gpio] sections: a scenario that drives emberd's inputs alone. */
+    struct scenario *sc = load_ok("[sim]\n"
+                                  "loop = 10s\n"
+                                  "[gpio smoke]\n"
+                                  "initial = 0\n"
+                                  "step = 2s 1\n"
+                                  "step = 5s 0\n"
+                                  "step = 12s 1\n" /* beyond the loop: never plays */
+                                  "[gpio door]\n"
+                                  "initial = 1\n"
+                                  "step = 0s 0\n");
+
+    assert_int_equal(sc->ndevices, 0);
+    assert_int_equal(scenario_gpio_value(sc, 0, 1999), 0);
+    assert_int_equal(scenario_gpio_value(sc, 0, 2000), 1);
+    assert_int_equal(scenario_gpio_value(sc, 0, 9999), 0);
+    /* Replayed from the start every 10 s. */
+    assert_int_equal(scenario_gpio_value(sc, 0, 10000), 0);
+    assert_int_equal(scenario_gpio_value(sc, 0, 12000), 1);
+    assert_int_equal(scenario_gpio_value(sc, 0, 1000000 + 4999), 1);
+    assert_int_equal(scenario_gpio_value(sc, 1, 10000), 0);
+    assert_int_equal(scenario_gpio_next(sc, 0), 2000);
+    assert_int_equal(scenario_gpio_next(sc, 2000), 5000);
+    /* After the last step: the start of the next loop (door's step at 0). */
+    assert_int_equal(scenario_gpio_next(sc, 5000), 10000);
+    assert_int_equal(scenario_gpio_next(sc, 9999), 10000);
+    assert_int_equal(scenario_gpio_next(sc, 10000), 12000);
+    assert_int_equal(scenario_gpio_next(sc, 1005000), 1010000);
+    scenario_free(sc);
+
+    /* Looping [gpio] sections without steps need no wake-ups. */
+    sc = load_ok("[sim]\nloop = 10s\n[gpio a]\ninitial = 1\n");
+    assert_int_equal(scenario_gpio_next(sc, 0), -1);
+    scenario_free(sc);
+}
+
+static void
+test_gpio_errors(void **state)
+{
+    (void)state;
+    int n;
+    char *text = load_fail(HEAD                   /* lines 1-7 */
+                           "[gpio contact1]\n"    /* 8 */
+                           "initial = 2\n"        /* 9: not 0/1 */
+                           "step = 5s\n"          /* 10: no value */
+                           "step = 5s on\n"       /* 11: not 0/1 */
+                           "step = soon 1\n"      /* 12: not a time */
+                           "step = 1s 1 2\n"      /* 13: too many words */
+                           "level = 1\n"          /* 14: unknown key */
+                           "[gpio contact1]\n"    /* 15: duplicate */
+                           "initial = 1\n"        /* 16 */
+                           "[gpio bad/name]\n"    /* 17 */
+                           "initial = 1\n",       /* 18 */
+                           &n);
+    const char *p = tpath("bad.scn");
+    char want[256];
+    static const struct {
+        int line;
+        const char *msg;
+    } expect[] = {
+        {9, "initial: '2' is not 0 or 1"},
+        {10, "step: '5s' is not 'TIME 0|1'"},
+        {11, "step: '5s on' is not 'TIME 0|1'"},
+        {12, "step: 'soon 1' is not 'TIME 0|1'"},
+        {13, "step: '1s 1 2' is not 'TIME 0|1'"},
+        {14, "[gpio contact1]: unknown key 'level' (expected initial, step)"},
+        {15, "[gpio contact1] defined twice (first at line 8)"},
+        {17, "[gpio bad/name]: name must be 1-64 of [A-Za-z0-9_.-]"},
+    };
+
+    for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+        snprintf(want, sizeof(want), "%s:%d: %s", p, expect[i].line, expect[i].msg);
+        assert_has(text, want);
+    }
+    assert_int_equal(n, (int)(sizeof(expect) / sizeof(expect[0])));
+    free(text);
+
+    /* Neither devices nor [gpio]: nothing to do. */
+    text = load_fail("[sim]\nseed = 3\n", &n);
+    assert_has(text, "nothing to serve");
+    free(text);
+}
+
+static void
+test_gpio_command(void **state)
+{
+    (void)state;
+    char name[NAME_MAX_LEN + 1], msg[300];
+    int v = -1;
+
+    assert_int_equal(scenario_gpio_command("gpio contact1 1", name, sizeof(name), &v, msg,
+                                           sizeof(msg)),
+                     0);
+    assert_string_equal(name, "contact1");
+    assert_int_equal(v, 1);
+    assert_int_equal(scenario_gpio_command("  gpio\tdoor 0\r", name, sizeof(name), &v, msg,
+                                           sizeof(msg)),
+                     0);
+    assert_string_equal(name, "door");
+    assert_int_equal(v, 0);
+    /* Other commands are not for it. */
+    static const char *other[] = {"set d.temp 1", "", "# gpio x 1", "gpiox a 1"};
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+        assert_int_equal(scenario_gpio_command(other[i], name, sizeof(name), &v, msg, sizeof(msg)),
+                         -ENOENT);
+    static const char *bad[] = {"gpio", "gpio x", "gpio x 2", "gpio x on", "gpio x 1 2",
+                                "gpio a/b 1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = scenario_gpio_command(bad[i], name, sizeof(name), &v, msg, sizeof(msg));
+        if (rc != -EINVAL)
+            print_error("'%s' gave %d\n", bad[i], rc);
+        assert_int_equal(rc, -EINVAL);
+        assert_true(msg[0] != '\0');
+    }
+}
+
 int
 main(void)
 {
@@ -677,6 +856,10 @@ main(void)
         cmocka_unit_test(test_noise),
         cmocka_unit_test(test_fault_windows),
         cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_gpio_timeline),
+        cmocka_unit_test(test_gpio_loop),
+        cmocka_unit_test(test_gpio_errors),
+        cmocka_unit_test(test_gpio_command),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

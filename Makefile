@@ -13,7 +13,7 @@ SAN     ?=
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-PKGS     := libmodbus libmosquitto libcjson inih libsystemd sqlite3
+PKGS     := libmodbus libmosquitto libcjson inih libsystemd sqlite3 libgpiod
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -33,7 +33,7 @@ LIBS        = $(PKG_LIBS) -lpthread -lm
 # Modules shared by every program.
 COMMON  := util log cfgfile profile
 # emberd modules (main.c is kept apart so unit tests can link the rest).
-EMBERD  := conf board sensor alarm state cmd ctl payload bus_modbus mqtt loop daemon
+EMBERD  := conf board sensor alarm state cmd ctl payload bus_modbus mqtt loop daemon debounce gpio
 SIMMODS := scenario simserver
 
 COMMON_OBJ := $(COMMON:%=$(B)/agent/src/%.o)
@@ -65,6 +65,21 @@ $(B)/ember-sim: $(B)/agent/sim/sim.o $(COMMON_OBJ) $(SIM_OBJ)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+# The libgpiod backend runs against a link-time fake (build hosts have no GPIO
+# chip): every gpiod_* function gpio.o calls goes to fake_gpiod.c's
+# __wrap_gpiod_*.  A gpiod_* call missing from this list would reach the real
+# library with the fake's handles, so the link fails instead.
+GPIOD_WRAPPED := gpiod_chip_open_by_label gpiod_chip_close gpiod_chip_get_line \
+                 gpiod_line_request gpiod_line_release gpiod_line_event_get_fd \
+                 gpiod_line_event_read gpiod_line_get_value gpiod_line_set_value
+GPIOD_WRAP    := $(GPIOD_WRAPPED:%=-Wl,--wrap=%)
+
+$(B)/tests/test_gpio_libgpiod: $(B)/tests/unit/test_gpio_libgpiod.o $(B)/tests/unit/fake_gpiod.o \
+                               $(LIB_OBJ)
+	$(CC) $(ALL_LDFLAGS) $(GPIOD_WRAP) -o $@ $^ $(LIBS) -lcmocka
+	@if nm -u $@ | grep ' gpiod_'; then \
+	    echo "$@: add these to GPIOD_WRAPPED and fake them in fake_gpiod.c"; rm -f $@; exit 1; fi
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

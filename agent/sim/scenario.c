@@ -213,8 +213,7 @@ begin_section(struct cfgfile *cf, struct load *ld, const char *section)
     }
     if (cfgfile_split_section(section, buf, sizeof(buf), &kind, &name) < 0 ||
         (strcmp(kind, "listen") != 0 && strcmp(kind, "device") != 0 &&
-         strcmp(kind, "signal") != 0 && strcmp(kind, "fault") != 0 &&
-         strcmp(kind, "gpio") != 0)) {
+         strcmp(kind, "signal") != 0 && strcmp(kind, "fault") != 0 && strcmp(kind, "gpio") != 0)) {
         cfgerr_add(cf->err, cf->path, line,
                    "unknown section [%s] (expected [sim], [listen NAME], [device NAME], "
                    "[signal DEVICE.POINT], [fault DEVICE] or [gpio NAME])",

@@ -679,8 +679,8 @@ main(int argc, char **argv)
         return 1;
     }
     if (o.gpio == NULL && sc->ngpios > 0)
-        log_warnx("%s has %zu [gpio] section%s but there is no --gpio FIFO: not played",
-                  sc->path, sc->ngpios, sc->ngpios == 1 ? "" : "s");
+        log_warnx("%s has %zu [gpio] section%s but there is no --gpio FIFO: not played", sc->path,
+                  sc->ngpios, sc->ngpios == 1 ? "" : "s");
     if (o.gpio != NULL) {
         go.path = o.gpio;
         go.level = xcalloc(sc->ngpios ? sc->ngpios : 1, sizeof(*go.level));
@@ -693,8 +693,8 @@ main(int argc, char **argv)
     simserver_start(srv, start_ms);
     log_info("ready: %zu listener%s, %zu device%s%s%s%s%s", simserver_nlisteners(srv),
              simserver_nlisteners(srv) == 1 ? "" : "s", sc->ndevices, sc->ndevices == 1 ? "" : "s",
-             ctl.fd >= 0 ? ", control " : "", ctl.fd >= 0 ? ctl.path : "",
-             go.path ? ", gpio " : "", go.path ? go.path : "");
+             ctl.fd >= 0 ? ", control " : "", ctl.fd >= 0 ? ctl.path : "", go.path ? ", gpio " : "",
+             go.path ? go.path : "");
     /* The [gpio] levels at t = 0 (the initial ones and steps at 0). */
     if (go.path != NULL)
         gpioout_play(&go, sc, 0);

@@ -47,6 +47,7 @@ static const struct cfg_directive agent_keys[] = {
     {"control", CFG_PATH, offsetof(struct conf_agent, control), 0, 0, NULL},
     {"control_mode", CFG_INT, offsetof(struct conf_agent, control_mode), 0, 0777, NULL},
     {"gpio_sim", CFG_PATH, offsetof(struct conf_agent, gpio_sim), 0, 0, NULL},
+    {"alarm_outputs", CFG_STR, offsetof(struct conf_agent, alarm_outputs), 0, 0, NULL},
 };
 
 static const struct cfg_directive mqtt_keys[] = {
@@ -504,9 +505,23 @@ validate(struct conf *c, struct cfgerr *err)
 
     c->inputs = xcalloc(MAX_SENSORS, sizeof(*c->inputs));
     c->outputs = xcalloc(64, sizeof(*c->outputs));
-    for (int i = 0; c->board != NULL && i < c->board->ngpios; i++)
-        if (c->board->gpios[i].output)
-            c->outputs[c->noutputs++] = &c->board->gpios[i];
+    if (c->agent.alarm_outputs != NULL) {
+        char *list = xstrdup(c->agent.alarm_outputs), *save = NULL;
+        for (char *tok = strtok_r(list, ", \t", &save); tok != NULL;
+             tok = strtok_r(NULL, ", \t", &save)) {
+            const struct board_gpio *g = board_gpio_find(c->board, tok);
+            if (c->board == NULL)
+                cfgerr_add(err, f, c->agent_line, "[agent] alarm_outputs: '%s' needs a board",
+                           tok);
+            else if (g == NULL || !g->output)
+                cfgerr_add(err, f, c->agent_line,
+                           "[agent] alarm_outputs: board '%s' has no [output %s]", c->board->name,
+                           tok);
+            else if (c->noutputs < 64)
+                c->outputs[c->noutputs++] = g;
+        }
+        free(list);
+    }
     for (int i = 0; i < c->nsensors; i++) {
         struct conf_sensor *s = &c->sensors[i];
         struct conf_device *d;
@@ -599,6 +614,7 @@ conf_free(struct conf *c)
     free(c->agent.state);
     free(c->agent.control);
     free(c->agent.gpio_sim);
+    free(c->agent.alarm_outputs);
     free(c->mqtt.host);
     free(c->mqtt.client_id);
     free(c->mqtt.prefix);

@@ -32,6 +32,7 @@ struct conf_agent {
     char *control;  /* emberctl unix socket */
     int control_mode;
     char *gpio_sim; /* FIFO of the simulated GPIO backend */
+    char *alarm_outputs; /* board outputs on while a critical alarm is unacknowledged */
     int log_level;
 };
 
@@ -137,7 +138,7 @@ struct conf {
     /* Built after validation, in the layout the alarm engine takes. */
     struct alarm_def *alarm_defs;
     struct zone_def *zone_defs;
-    /* Board inputs used by [sensor] gpio, and every board output. */
+    /* Board inputs used by [sensor] gpio, and the outputs of alarm_outputs. */
     const struct board_gpio **inputs;
     int ninputs;
     const struct board_gpio **outputs;

@@ -18,6 +18,7 @@
 #include "bus.h"
 #include "cmd.h"
 #include "ctl.h"
+#include "gpio.h"
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
@@ -41,6 +42,9 @@ struct daemon {
     struct state *state;
     struct alarm_engine *engine;
     struct ctl *ctl;
+    struct gpio *gpio;
+    int gpio_timer;
+    bool outputs_on;
     struct sensor_state *sensors;
     bool *dev_alert;
     uint64_t watchdog_usec;
@@ -80,6 +84,8 @@ daemon_signals(struct daemon *d)
 }
 
 /* ---- publishing ------------------------------------------------------- */
+
+static void update_outputs(struct daemon *d);
 
 static const char *
 alarm_zone_name(const struct daemon *d, int a)
@@ -194,6 +200,31 @@ on_transition(void *arg, enum transition tr, int a, int z, uint64_t seq)
     }
     publish_alarm_state(d, a);
     save_alarm(d, a);
+    update_outputs(d);
+}
+
+/* Local annunciation: the alarm outputs (buzzer, beacon relay) are on while
+ * any critical alarm is active, unacknowledged and not shelved. */
+static void
+update_outputs(struct daemon *d)
+{
+    bool on = false;
+    int64_t now = real_ms();
+
+    if (d->gpio == NULL || d->conf->noutputs == 0)
+        return;
+    for (int a = 0; a < d->conf->nalarms && !on; a++) {
+        const struct alarm_state *st = alarm_get(d->engine, a);
+        on = d->conf->alarm_defs[a].severity == SEV_CRITICAL && st->active && !st->acked &&
+             !alarm_shelved(st, now);
+    }
+    if (on == d->outputs_on)
+        return;
+    d->outputs_on = on;
+    for (int o = 0; o < d->conf->noutputs; o++)
+        if (gpio_set(d->gpio, o, on) < 0)
+            log_warnx("gpio: cannot set output %s", d->conf->outputs[o]->name);
+    log_info("alarm outputs %s", on ? "on" : "off");
 }
 
 static void
@@ -271,6 +302,94 @@ on_readings(void *arg, short revents)
             d->conf->sensors[r[k + 1].sensor].device != cs->device)
             update_alert(d, cs->device);
     }
+}
+
+/* A debounced contact change: the sensors bound to that input read it at
+ * once, with the edge's own timestamp. */
+static void
+on_gpio_event(void *arg, const struct gpio_event *ev)
+{
+    struct daemon *d = arg;
+
+    for (int i = 0; i < d->conf->nsensors; i++) {
+        struct sensor_state *s = &d->sensors[i];
+        if (d->conf->sensors[i].gpio != ev->input)
+            continue;
+        sensor_update(s, POLL_OK, ev->value, 1, ev->ts_ms);
+        alarm_reading(d->engine, i, s, ev->mono_us / 1000, ev->ts_ms);
+        publish_sensor(d, i);
+        log_debug("gpio %s: %d", d->conf->inputs[ev->input]->name, ev->value);
+    }
+}
+
+static void gpio_arm(struct daemon *d);
+
+static void
+gpio_deadline(void *arg)
+{
+    struct daemon *d = arg;
+    d->gpio_timer = 0;
+    gpio_dispatch(d->gpio, on_gpio_event, d);
+    gpio_arm(d);
+}
+
+/* Debounce lockouts end on a timer: re-arm it after every dispatch. */
+static void
+gpio_arm(struct daemon *d)
+{
+    int64_t due = gpio_deadline_ms(d->gpio);
+
+    if (d->gpio_timer > 0) {
+        loop_timer_cancel(d->loop, d->gpio_timer);
+        d->gpio_timer = 0;
+    }
+    if (due >= 0) {
+        int64_t now = mono_ms();
+        d->gpio_timer = loop_timer(d->loop, due > now ? due - now : 0, gpio_deadline, d);
+    }
+}
+
+static void
+on_gpio(void *arg, short revents)
+{
+    struct daemon *d = arg;
+    (void)revents;
+    gpio_dispatch(d->gpio, on_gpio_event, d);
+    gpio_arm(d);
+}
+
+static int
+gpio_start(struct daemon *d)
+{
+    const struct conf *c = d->conf;
+    struct gpio_input_def in[c->ninputs + 1];
+    struct gpio_output_def out[c->noutputs + 1];
+    int rc;
+
+    if (c->ninputs == 0 && c->noutputs == 0)
+        return 0;
+    for (int i = 0; i < c->ninputs; i++)
+        in[i] = (struct gpio_input_def){c->inputs[i]->name, c->inputs[i]->offset,
+                                        c->inputs[i]->active_low, c->inputs[i]->debounce_ms};
+    for (int i = 0; i < c->noutputs; i++)
+        out[i] = (struct gpio_output_def){c->outputs[i]->name, c->outputs[i]->offset,
+                                          c->outputs[i]->active_low};
+    rc = gpio_open(&d->gpio, c->board->gpio_chip, c->agent.gpio_sim, in, c->ninputs, out,
+                   c->noutputs);
+    if (rc < 0)
+        return rc;
+    if (gpio_is_simulated(d->gpio))
+        log_info("gpio: simulated backend, write \"NAME 0|1\" lines to %s", c->agent.gpio_sim);
+    loop_add_fd(d->loop, gpio_fd(d->gpio), POLLIN, on_gpio, d);
+    /* The level at start counts as the first reading. */
+    for (int i = 0; i < c->nsensors; i++) {
+        int v;
+        if (c->sensors[i].gpio < 0 || gpio_get(d->gpio, c->sensors[i].gpio, &v) < 0)
+            continue;
+        sensor_update(&d->sensors[i], POLL_OK, v, 1, real_ms());
+        alarm_reading(d->engine, i, &d->sensors[i], mono_ms(), real_ms());
+    }
+    return 0;
 }
 
 /* ---- commands --------------------------------------------------------- */
@@ -390,6 +509,15 @@ status_json(struct daemon *d)
             cJSON_AddStringToObject(x, "ts", ts);
         else
             cJSON_AddNullToObject(x, "ts");
+        cJSON_AddItemToArray(arr, x);
+    }
+    arr = cJSON_AddArrayToObject(o, "outputs");
+    for (int i = 0; d->gpio != NULL && i < d->conf->noutputs; i++) {
+        cJSON *x = cJSON_CreateObject();
+        int v = 0;
+        gpio_get_output(d->gpio, i, &v);
+        cJSON_AddStringToObject(x, "name", d->conf->outputs[i]->name);
+        cJSON_AddNumberToObject(x, "value", v);
         cJSON_AddItemToArray(arr, x);
     }
     arr = cJSON_AddArrayToObject(o, "zones");
@@ -517,6 +645,19 @@ needs_restart(const struct conf *o, const struct conf *n)
         return "[mqtt] host/port";
     if (str_differs(o->mqtt.prefix, n->mqtt.prefix))
         return "[mqtt] prefix";
+    if (o->ninputs != n->ninputs || o->noutputs != n->noutputs ||
+        str_differs(o->board ? o->board->gpio_chip : NULL, n->board ? n->board->gpio_chip : NULL))
+        return "GPIO inputs/outputs";
+    for (int i = 0; i < o->ninputs; i++)
+        if (strcmp(o->inputs[i]->name, n->inputs[i]->name) != 0 ||
+            o->inputs[i]->offset != n->inputs[i]->offset ||
+            o->inputs[i]->active_low != n->inputs[i]->active_low ||
+            o->inputs[i]->debounce_ms != n->inputs[i]->debounce_ms)
+            return "GPIO inputs/outputs";
+    for (int i = 0; i < o->noutputs; i++)
+        if (strcmp(o->outputs[i]->name, n->outputs[i]->name) != 0 ||
+            o->outputs[i]->offset != n->outputs[i]->offset)
+            return "GPIO inputs/outputs";
     if (str_differs(o->mqtt.client_id, n->mqtt.client_id) ||
         o->mqtt.keepalive_s != n->mqtt.keepalive_s || o->mqtt.protocol != n->mqtt.protocol)
         return "[mqtt] client_id/keepalive/protocol";
@@ -656,6 +797,8 @@ daemon_init(struct daemon **out, struct conf *c)
         log_errx("mqtt: cannot create client: %s", strerror(-rc));
         goto fail;
     }
+    if ((rc = gpio_start(d)) < 0)
+        goto fail; /* gpio_open has said which chip or line failed */
     if ((rc = bus_start(&d->buses, c)) < 0) {
         log_errx("cannot start bus workers: %s", strerror(-rc));
         goto fail;
@@ -703,6 +846,12 @@ daemon_fini(struct daemon *d)
     bus_stop(d->buses);
     mqtt_fini(d->mqtt, 2000);
     ctl_close(d->ctl);
+    if (d->gpio != NULL) {
+        /* Leave the annunciators off when the agent stops. */
+        for (int o = 0; o < d->conf->noutputs; o++)
+            gpio_set(d->gpio, o, 0);
+        gpio_close(d->gpio);
+    }
     alarm_engine_free(d->engine);
     state_close(d->state);
     loop_fini(d->loop);

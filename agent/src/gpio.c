@@ -97,8 +97,8 @@ clocks_now(struct clocks *c)
     c->real_ns = ts_ns(&ts);
 }
 
-static void
-seterr(char *errbuf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *errbuf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 seterr(char *errbuf, size_t len, const char *fmt, ...)
@@ -280,8 +280,8 @@ open_chip(struct gpio *g, const char *label, const struct gpio_input_def *in, ch
         p->line = line;
         if ((v = gpiod_line_get_value(line)) < 0) {
             e = errno ? errno : EIO;
-            seterr(errbuf, len, "GPIO input %s (line %d on %s): cannot read its level: %s",
-                   p->name, p->offset, label, strerror(e));
+            seterr(errbuf, len, "GPIO input %s (line %d on %s): cannot read its level: %s", p->name,
+                   p->offset, label, strerror(e));
             return -e;
         }
         debounce_init(&p->db, in[i].debounce_ms, v, mono_us());
@@ -294,8 +294,8 @@ open_chip(struct gpio *g, const char *label, const struct gpio_input_def *in, ch
         ev.data.u32 = (uint32_t)i;
         if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
             e = errno;
-            seterr(errbuf, len, "GPIO input %s (line %d on %s): epoll_ctl: %s", p->name,
-                   p->offset, label, strerror(e));
+            seterr(errbuf, len, "GPIO input %s (line %d on %s): epoll_ctl: %s", p->name, p->offset,
+                   label, strerror(e));
             return -e;
         }
     }
@@ -521,8 +521,10 @@ read_line_events(struct gpio *g, int i, struct clocks *c, gpio_event_fn cb, void
             return 0;
         if (gpiod_line_event_read(p->line, &le) < 0)
             return -(errno ? errno : EIO);
-        /* Requested with ACTIVE_LOW, the kernel reports edges of the logical
-         * level: "rising" means the contact became active. */
+        /* For both-edge requests the kernel names the event after the
+         * line's logical level read in its IRQ thread (ACTIVE_LOW applied):
+         * "rising" means active now.  Chatter can give two of a kind in a
+         * row, so events are treated as levels, never as toggles. */
         n = debounce_edge(&p->db, le.event_type == GPIOD_LINE_EVENT_RISING_EDGE,
                           event_mono_us(c, &le.ts), ch);
         emit(c, i, ch, n, cb, arg);

@@ -55,7 +55,7 @@ struct gpio_output_def {
 /* A debounced change of an input: value is logical (1 = active/contact
  * closed, active_low applied). */
 struct gpio_event {
-    int input;       /* index into the gpio_open() input array */
+    int input; /* index into the gpio_open() input array */
     int value;
     int64_t ts_ms;   /* CLOCK_REALTIME of the edge, ms */
     int64_t mono_us; /* CLOCK_MONOTONIC of the edge, us */

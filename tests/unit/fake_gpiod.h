@@ -29,12 +29,12 @@ struct fake_gpiod_line {
     int request_type; /* GPIOD_LINE_REQUEST_* of the last request */
     int flags;        /* GPIOD_LINE_REQUEST_FLAG_* of the last request */
     int default_val;
-    int phys;            /* electrical level (what a voltmeter would show) */
-    int rfd, wfd;        /* event pipe while requested for events, else -1 */
-    int requests;        /* successful requests */
-    int releases;        /* gpiod_line_release() of a requested line */
+    int phys;              /* electrical level (what a voltmeter would show) */
+    int rfd, wfd;          /* event pipe while requested for events, else -1 */
+    int requests;          /* successful requests */
+    int releases;          /* gpiod_line_release() of a requested line */
     int released_by_close; /* still requested when the chip was closed */
-    bool busy;           /* another consumer holds it: requests fail with EBUSY */
+    bool busy;             /* another consumer holds it: requests fail with EBUSY */
 };
 
 struct fake_gpiod {

@@ -85,8 +85,8 @@ static struct gpio *
 open_chip(void)
 {
     struct gpio *g = NULL;
-    int rc = gpio_open_err(&g, FAKE_GPIOD_LABEL, NULL, inputs, 2, outputs, 2, errbuf,
-                           sizeof(errbuf));
+    int rc =
+        gpio_open_err(&g, FAKE_GPIOD_LABEL, NULL, inputs, 2, outputs, 2, errbuf, sizeof(errbuf));
     if (rc != 0)
         print_error("gpio_open_err: %d %s\n", rc, errbuf);
     assert_int_equal(rc, 0);
@@ -113,9 +113,9 @@ test_wrong_label(void **state)
     struct gpio *g = NULL;
 
     /* A Pi 5 board file on a Pi 4. */
-    assert_int_equal(gpio_open_err(&g, "pinctrl-rp1", NULL, inputs, 2, outputs, 2, errbuf,
-                                   sizeof(errbuf)),
-                     -ENOENT);
+    assert_int_equal(
+        gpio_open_err(&g, "pinctrl-rp1", NULL, inputs, 2, outputs, 2, errbuf, sizeof(errbuf)),
+        -ENOENT);
     assert_null(g);
     assert_non_null(strstr(errbuf, "GPIO chip 'pinctrl-rp1'"));
     assert_non_null(strstr(errbuf, "no GPIO chip has that label"));
@@ -126,9 +126,9 @@ test_wrong_label(void **state)
     assert_null(g);
 
     fake_gpiod.open_errno = EACCES;
-    assert_int_equal(gpio_open_err(&g, FAKE_GPIOD_LABEL, NULL, inputs, 2, outputs, 2, errbuf,
-                                   sizeof(errbuf)),
-                     -EACCES);
+    assert_int_equal(
+        gpio_open_err(&g, FAKE_GPIOD_LABEL, NULL, inputs, 2, outputs, 2, errbuf, sizeof(errbuf)),
+        -EACCES);
     assert_non_null(strstr(errbuf, "GPIO chip 'pinctrl-bcm2711': cannot open: Permission denied"));
     assert_non_null(strstr(errbuf, "gpio group"));
 }
@@ -391,9 +391,9 @@ test_line_errors(void **state)
     /* Someone else holds the buzzer line: the error names it, and what was
      * already requested is given back. */
     fake_gpiod.lines[22].busy = true;
-    assert_int_equal(gpio_open_err(&g, FAKE_GPIOD_LABEL, NULL, inputs, 2, outputs, 2, errbuf,
-                                   sizeof(errbuf)),
-                     -EBUSY);
+    assert_int_equal(
+        gpio_open_err(&g, FAKE_GPIOD_LABEL, NULL, inputs, 2, outputs, 2, errbuf, sizeof(errbuf)),
+        -EBUSY);
     assert_null(g);
     assert_non_null(strstr(errbuf, "GPIO output buzzer (line 22 on pinctrl-bcm2711): request as "
                                    "output failed: Device or resource busy"));
@@ -402,9 +402,9 @@ test_line_errors(void **state)
     fake_gpiod.lines[22].busy = false;
 
     fake_gpiod.lines[4].busy = true;
-    assert_int_equal(gpio_open_err(&g, FAKE_GPIOD_LABEL, NULL, inputs, 2, outputs, 2, errbuf,
-                                   sizeof(errbuf)),
-                     -EBUSY);
+    assert_int_equal(
+        gpio_open_err(&g, FAKE_GPIOD_LABEL, NULL, inputs, 2, outputs, 2, errbuf, sizeof(errbuf)),
+        -EBUSY);
     assert_non_null(strstr(errbuf, "GPIO input door (line 4 on pinctrl-bcm2711): request for "
                                    "edge events failed"));
     assert_all_released();

@@ -764,18 +764,18 @@ test_gpio_errors(void **state)
 {
     (void)state;
     int n;
-    char *text = load_fail(HEAD                   /* lines 1-7 */
-                           "[gpio contact1]\n"    /* 8 */
-                           "initial = 2\n"        /* 9: not 0/1 */
-                           "step = 5s\n"          /* 10: no value */
-                           "step = 5s on\n"       /* 11: not 0/1 */
-                           "step = soon 1\n"      /* 12: not a time */
-                           "step = 1s 1 2\n"      /* 13: too many words */
-                           "level = 1\n"          /* 14: unknown key */
-                           "[gpio contact1]\n"    /* 15: duplicate */
-                           "initial = 1\n"        /* 16 */
-                           "[gpio bad/name]\n"    /* 17 */
-                           "initial = 1\n",       /* 18 */
+    char *text = load_fail(HEAD                /* lines 1-7 */
+                           "[gpio contact1]\n" /* 8 */
+                           "initial = 2\n"     /* 9: not 0/1 */
+                           "step = 5s\n"       /* 10: no value */
+                           "step = 5s on\n"    /* 11: not 0/1 */
+                           "step = soon 1\n"   /* 12: not a time */
+                           "step = 1s 1 2\n"   /* 13: too many words */
+                           "level = 1\n"       /* 14: unknown key */
+                           "[gpio contact1]\n" /* 15: duplicate */
+                           "initial = 1\n"     /* 16 */
+                           "[gpio bad/name]\n" /* 17 */
+                           "initial = 1\n",    /* 18 */
                            &n);
     const char *p = tpath("bad.scn");
     char want[256];
@@ -813,14 +813,12 @@ test_gpio_command(void **state)
     char name[NAME_MAX_LEN + 1], msg[300];
     int v = -1;
 
-    assert_int_equal(scenario_gpio_command("gpio contact1 1", name, sizeof(name), &v, msg,
-                                           sizeof(msg)),
-                     0);
+    assert_int_equal(
+        scenario_gpio_command("gpio contact1 1", name, sizeof(name), &v, msg, sizeof(msg)), 0);
     assert_string_equal(name, "contact1");
     assert_int_equal(v, 1);
-    assert_int_equal(scenario_gpio_command("  gpio\tdoor 0\r", name, sizeof(name), &v, msg,
-                                           sizeof(msg)),
-                     0);
+    assert_int_equal(
+        scenario_gpio_command("  gpio\tdoor 0\r", name, sizeof(name), &v, msg, sizeof(msg)), 0);
     assert_string_equal(name, "door");
     assert_int_equal(v, 0);
     /* Other commands are not for it. */
@@ -828,8 +826,8 @@ test_gpio_command(void **state)
     for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
         assert_int_equal(scenario_gpio_command(other[i], name, sizeof(name), &v, msg, sizeof(msg)),
                          -ENOENT);
-    static const char *bad[] = {"gpio", "gpio x", "gpio x 2", "gpio x on", "gpio x 1 2",
-                                "gpio a/b 1"};
+    static const char *bad[] = {"gpio",      "gpio x",     "gpio x 2",
+                                "gpio x on", "gpio x 1 2", "gpio a/b 1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int rc = scenario_gpio_command(bad[i], name, sizeof(name), &v, msg, sizeof(msg));
         if (rc != -EINVAL)

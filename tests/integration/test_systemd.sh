@@ -12,6 +12,9 @@ fi
 check "unit is Type=notify" grep -qx "Type=notify" "$T/emberd.service"
 check "unit checks the config first" grep -qx "ExecStartPre=$EMBER_BIN/emberd -n -c /etc/emberwatch/emberd.conf" "$T/emberd.service"
 check "unit has the watchdog on" grep -qE "^WatchdogSec=[0-9]+s$" "$T/emberd.service"
+check "unit creates the runtime and state directories" \
+    grep -qx "RuntimeDirectory=emberwatch" "$T/emberd.service"
+check "state directory matches the default [agent] state" grep -qx "StateDirectory=emberwatch" "$T/emberd.service"
 
 start_broker
 SIM_PORT=$(free_port)

@@ -37,7 +37,10 @@ struct bus_set;
 
 /* Builds read plans and starts one thread per bus.  Returns 0 or -errno. */
 int bus_start(struct bus_set **out, const struct conf *c);
-/* Stops and joins every worker; safe on NULL. */
+/* Asks every worker to stop after its current transaction (they stop
+ * posting readings soon after); returns at once.  Safe on NULL. */
+void bus_signal_stop(struct bus_set *bs);
+/* Stops and joins every worker and frees the set; safe on NULL. */
 void bus_stop(struct bus_set *bs);
 /* Readable when readings are queued. */
 int bus_fd(const struct bus_set *bs);

@@ -21,7 +21,7 @@
 #include "log.h"
 #include "util.h"
 
-#define MAX_BLOCKS 32
+#define MAX_BLOCKS CONF_MAX_BLOCKS
 #define QUEUE_MAX 65536
 
 struct dev_plan {
@@ -50,6 +50,8 @@ struct bus_worker {
     modbus_t *ctx;
     bool connected;
     bool warned_rs485;
+    bool warned_connect; /* "cannot connect" said once per outage */
+    int link_errno;      /* why the link is down, for the log */
     int64_t connect_after_ms; /* back-off: no connect attempt before this */
     int64_t backoff_ms;
     int wake_fd; /* eventfd: stop request */
@@ -175,9 +177,11 @@ link_open(struct bus_worker *w, int64_t now)
         return -EAGAIN;
     if (modbus_connect(w->ctx) < 0) {
         int e = errno;
-        if (w->backoff_ms == 0)
+        if (!w->warned_connect)
             log_warnx("bus %s: cannot connect to %s: %s", b->name,
                       b->type == BUS_TCP ? b->host : b->device, modbus_strerror(e));
+        w->warned_connect = true;
+        w->link_errno = e;
         w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : 250;
         if (w->backoff_ms > b->backoff_max_ms)
             w->backoff_ms = b->backoff_max_ms;
@@ -198,8 +202,9 @@ link_open(struct bus_worker *w, int64_t now)
                 modbus_rtu_set_rts_delay(w->ctx, b->rts_delay_us);
         }
     }
-    if (w->backoff_ms != 0)
+    if (w->warned_connect)
         log_info("bus %s: connected", b->name);
+    w->warned_connect = false;
     w->connected = true;
     w->backoff_ms = 0;
     w->connect_after_ms = 0;
@@ -207,15 +212,31 @@ link_open(struct bus_worker *w, int64_t now)
 }
 
 static void
-link_reset(struct bus_worker *w)
+link_reset(struct bus_worker *w, int e)
 {
     if (w->cb->type == BUS_TCP) {
         /* A late answer would otherwise be taken for the next request's. */
         modbus_close(w->ctx);
         w->connected = false;
+    } else if (e == EIO || e == EBADF || e == ENXIO || e == ENODEV || e == EPIPE) {
+        /* The serial device itself went away (USB adapter unplugged, pty
+         * pair recreated): reopen it, with back-off. */
+        log_warnx("bus %s: %s: %s; reopening", w->cb->name, w->cb->device, modbus_strerror(e));
+        modbus_close(w->ctx);
+        w->connected = false;
+        w->warned_connect = true;
     } else {
         modbus_flush(w->ctx);
     }
+}
+
+/* Sleeps up to ms, returning early when the bus is being stopped. */
+static void
+pause_ms(struct bus_worker *w, int64_t ms)
+{
+    struct pollfd p = {.fd = w->wake_fd, .events = POLLIN};
+    if (ms > 0 && !atomic_load(&w->set->stopping))
+        poll(&p, 1, (int)ms);
 }
 
 static bool
@@ -234,8 +255,10 @@ read_block(struct bus_worker *w, const struct read_block *blk, uint16_t *words)
 
     for (int attempt = 0; attempt <= w->cb->retries; attempt++) {
         int64_t t0;
-        if (link_open(w, mono_ms()) < 0)
-            return ECONNREFUSED;
+        if (atomic_load(&w->set->stopping))
+            return ECANCELED;
+        if ((rc = link_open(w, mono_ms())) < 0)
+            return rc == -EAGAIN ? (w->link_errno ? w->link_errno : ECONNREFUSED) : -rc;
         t0 = mono_us();
         switch (blk->table) {
         case MB_HOLDING:
@@ -255,8 +278,7 @@ read_block(struct bus_worker *w, const struct read_block *blk, uint16_t *words)
         pthread_mutex_lock(&w->stats_lock);
         w->stats.busy_us += mono_us() - t0;
         pthread_mutex_unlock(&w->stats_lock);
-        if (w->cb->gap_ms > 0)
-            usleep((useconds_t)w->cb->gap_ms * 1000);
+        pause_ms(w, w->cb->gap_ms);
         if (rc == blk->count) {
             if (blk->table == MB_COIL || blk->table == MB_DISCRETE)
                 for (int i = 0; i < blk->count; i++)
@@ -267,7 +289,7 @@ read_block(struct bus_worker *w, const struct read_block *blk, uint16_t *words)
             e = EMBBADDATA;
         if (is_exception(e))
             return e;
-        link_reset(w);
+        link_reset(w, e);
     }
     return e;
 }
@@ -281,7 +303,12 @@ poll_device(struct bus_worker *w, struct dev_plan *dp)
     bool failed = false;
     int64_t ts, mono;
 
-    modbus_set_slave(w->ctx, dp->dev->slave);
+    if (modbus_set_slave(w->ctx, dp->dev->slave) < 0) {
+        /* Config validation rules this out; never read another device. */
+        log_warnx("bus %s: device %s: slave %d rejected by libmodbus", w->cb->name,
+                  dp->dev->name, dp->dev->slave);
+        failed = true;
+    }
     for (int b = 0; b < dp->nblocks; b++) {
         if (failed) {
             status[b] = ETIMEDOUT;
@@ -289,7 +316,8 @@ poll_device(struct bus_worker *w, struct dev_plan *dp)
         }
         status[b] = read_block(w, &dp->blocks[b], words[b]);
         if (status[b] != 0 && !is_exception(status[b])) {
-            /* The device is not answering: do not spend more timeouts on it. */
+            /* The device is not answering: do not spend more timeouts on it
+             * this poll.  Blocks already read stay good. */
             failed = true;
             log_debug("bus %s: device %s: %s", w->cb->name, dp->dev->name,
                       modbus_strerror(status[b]));
@@ -304,7 +332,7 @@ poll_device(struct bus_worker *w, struct dev_plan *dp)
         r->ts_ms = ts;
         r->mono_us = mono;
         r->value = 0;
-        if (failed)
+        if (status[b] != 0 && !is_exception(status[b]))
             r->status = POLL_FAILED;
         else if (status[b] != 0)
             r->status = POLL_EXCEPTION;
@@ -395,8 +423,14 @@ worker_main(void *arg)
             /* Fixed-rate schedule; a cycle that overran skips ahead
              * instead of bursting to catch up. */
             next->next_due_ms += next->dev->interval_ms;
-            if (next->next_due_ms <= now)
+            if (next->next_due_ms <= now) {
+                /* Whole cycles missed: count them, they were not on time. */
+                int64_t missed = (now - next->next_due_ms) / next->dev->interval_ms + 1;
+                pthread_mutex_lock(&w->stats_lock);
+                w->stats.late += (uint64_t)missed;
+                pthread_mutex_unlock(&w->stats_lock);
                 next->next_due_ms = now + next->dev->interval_ms;
+            }
         }
         /* An alert request may have arrived while polling. */
         for (int i = 0; i < w->ndevs; i++) {
@@ -482,6 +516,10 @@ bus_start(struct bus_set **out, const struct conf *c)
     bs->queue = xcalloc(QUEUE_MAX, sizeof(*bs->queue));
     bs->w = xcalloc((size_t)c->nbuses + 1, sizeof(*bs->w));
     bs->n = c->nbuses;
+    for (int i = 0; i < c->nbuses; i++) {
+        bs->w[i].wake_fd = -1;
+        pthread_mutex_init(&bs->w[i].stats_lock, NULL);
+    }
 
     for (int i = 0; i < c->nbuses && rc == 0; i++) {
         struct bus_worker *w = &bs->w[i];
@@ -489,7 +527,10 @@ bus_start(struct bus_set **out, const struct conf *c)
         w->cb = &c->buses[i];
         w->index = i;
         w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        pthread_mutex_init(&w->stats_lock, NULL);
+        if (w->wake_fd < 0) {
+            rc = -errno;
+            break;
+        }
         w->stats.since_us = mono_us();
         w->devs = xcalloc((size_t)c->ndevices + 1, sizeof(*w->devs));
         for (int d = 0; d < c->ndevices && rc == 0; d++) {
@@ -539,16 +580,23 @@ bus_start(struct bus_set **out, const struct conf *c)
 }
 
 void
-bus_stop(struct bus_set *bs)
+bus_signal_stop(struct bus_set *bs)
 {
     uint64_t one = 1;
 
-    if (bs == NULL)
+    if (bs == NULL || atomic_exchange(&bs->stopping, 1))
         return;
-    bs->stopping = 1;
     for (int i = 0; i < bs->n; i++)
         if (bs->w[i].wake_fd >= 0 && write(bs->w[i].wake_fd, &one, sizeof(one)) < 0)
             log_warn("bus: wake");
+}
+
+void
+bus_stop(struct bus_set *bs)
+{
+    if (bs == NULL)
+        return;
+    bus_signal_stop(bs);
     for (int i = 0; i < bs->n; i++) {
         if (bs->w[i].started)
             pthread_join(bs->w[i].thread, NULL);

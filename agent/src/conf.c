@@ -210,6 +210,8 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
             if (item == NULL)
                 return;
             rc = cfgfile_apply(cf, section, device_keys, ARRAY_LEN(device_keys), item, key, value);
+            if (strcmp(key, "slave") == 0)
+                ((struct conf_device *)item)->slave_set = true;
         } else if (strcmp(kind, "sensor") == 0) {
             item = section_item(cf, section, c->sensors, &c->nsensors, MAX_SENSORS,
                                 sizeof(*c->sensors), offsetof(struct conf_sensor, line), name);
@@ -280,6 +282,28 @@ bus_seen(const struct conf_bus *b, const char *key)
         if (strcmp(bus_keys[i].key, key) == 0)
             return (b->seen >> i) & 1;
     return false;
+}
+
+/* Every device's reads must fit the bus worker's plan, so a config that
+ * passes -n also starts. */
+static void
+validate_plans(struct conf *c, struct cfgerr *err)
+{
+    for (int d = 0; d < c->ndevices; d++) {
+        const struct point *pts[MAX_SENSORS];
+        struct read_block blocks[CONF_MAX_BLOCKS];
+        int bo[MAX_SENSORS], off[MAX_SENSORS], n = 0;
+
+        for (int s = 0; s < c->nsensors; s++)
+            if (c->sensors[s].device == d && c->sensors[s].point != NULL)
+                pts[n++] = c->sensors[s].point;
+        if (n > 0 && profile_plan(pts, (size_t)n, (unsigned)c->devices[d].merge_gap, blocks,
+                                  CONF_MAX_BLOCKS, bo, off) < 0)
+            cfgerr_add(err, c->path, c->devices[d].line,
+                       "[device %s]: its sensors need more than %d separate reads; raise "
+                       "merge_gap or read fewer points",
+                       c->devices[d].name, CONF_MAX_BLOCKS);
+    }
 }
 
 static bool
@@ -358,8 +382,20 @@ validate_alarms(struct conf *c, struct cfgerr *err)
             for (char *tok = strtok_r(list, ", \t", &save); tok != NULL;
                  tok = strtok_r(NULL, ", \t", &save)) {
                 int a = conf_alarm_find(c, tok);
+                bool dup = false;
                 if (a < 0) {
                     cfgerr_add(err, f, zd->line, "[zone %s] members: no [alarm %s] in this file",
+                               zd->name, tok);
+                    continue;
+                }
+                for (int k = 0; k < zd->nmembers; k++)
+                    dup |= zd->members[k] == a;
+                for (int y = 0; y < c->nzones && !dup; y++)
+                    if (y != z && c->zones[y].members_str != NULL && c->alarms[a].def.zone == y)
+                        dup = true;
+                if (dup) {
+                    cfgerr_add(err, f, zd->line,
+                               "[zone %s] members: alarm %s is listed twice (or by two zones)",
                                zd->name, tok);
                     continue;
                 }
@@ -470,8 +506,23 @@ validate(struct conf *c, struct cfgerr *err)
         if (b->device == NULL && b->serial == NULL)
             cfgerr_add(err, f, b->line, "[bus %s]: missing key 'device' (or 'serial') for an rtu bus",
                        b->name);
-        if (!bus_seen(b, "baud"))
+        if (!bus_seen(b, "baud")) {
             b->baud = 9600;
+        } else {
+            /* libmodbus silently falls back to 9600 for a rate termios lacks. */
+            static const int rates[] = {300,    600,    1200,   2400,    4800,    9600,
+                                        19200,  38400,  57600,  115200,  230400,  460800,
+                                        500000, 576000, 921600, 1000000, 1152000, 1500000,
+                                        2000000, 2500000, 3000000, 3500000, 4000000};
+            bool ok = false;
+            for (size_t k = 0; k < ARRAY_LEN(rates); k++)
+                ok |= rates[k] == b->baud;
+            if (!ok)
+                cfgerr_add(err, f, b->line,
+                           "[bus %s] baud: %d is not a serial rate Linux supports (300, 600, "
+                           "1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, ...)",
+                           b->name, b->baud);
+        }
         if (!bus_seen(b, "data_bits"))
             b->data_bits = 8;
         if (!bus_seen(b, "stop_bits"))
@@ -484,7 +535,7 @@ validate(struct conf *c, struct cfgerr *err)
             d->interval_ms = 1000;
         if (d->comms_lost_after == 0)
             d->comms_lost_after = 2;
-        if (d->slave == 0)
+        if (!d->slave_set)
             d->slave = 1;
         if (d->bus_name == NULL) {
             cfgerr_add(err, f, d->line, "[device %s]: missing key 'bus'", d->name);
@@ -492,9 +543,14 @@ validate(struct conf *c, struct cfgerr *err)
         } else if ((d->bus = conf_bus_find(c, d->bus_name)) < 0) {
             cfgerr_add(err, f, d->line, "[device %s] bus: no [bus %s] in this file", d->name,
                        d->bus_name);
-        } else if (c->buses[d->bus].type == BUS_RTU && d->slave > 247) {
+        } else if (c->buses[d->bus].type == BUS_RTU && (d->slave < 1 || d->slave > 247)) {
             cfgerr_add(err, f, d->line, "[device %s] slave: %d is out of range (1..247) on RTU",
                        d->name, d->slave);
+        } else if (c->buses[d->bus].type == BUS_TCP && d->slave > 247 && d->slave != 255) {
+            /* libmodbus accepts only 0..247 and 255 as a TCP unit id. */
+            cfgerr_add(err, f, d->line,
+                       "[device %s] slave: %d is not a TCP unit id (0..247 or 255)", d->name,
+                       d->slave);
         }
         if (d->profile_ref == NULL)
             cfgerr_add(err, f, d->line, "[device %s]: missing key 'profile'", d->name);
@@ -574,6 +630,7 @@ validate(struct conf *c, struct cfgerr *err)
         if (s->unit[0] == '\0')
             strcpy(s->unit, s->point->unit);
     }
+    validate_plans(c, err);
     validate_alarms(c, err);
 }
 

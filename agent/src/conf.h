@@ -19,6 +19,9 @@
 #include "util.h"
 
 enum bus_type { BUS_TCP, BUS_RTU };
+
+/* Separate Modbus requests one device poll may need. */
+#define CONF_MAX_BLOCKS 32
 enum parity { PARITY_NONE, PARITY_EVEN, PARITY_ODD };
 
 struct conf_agent {
@@ -77,6 +80,7 @@ struct conf_device {
     char *bus_name;
     int bus; /* index into conf.buses */
     int slave;
+    bool slave_set;
     char *profile_ref;
     struct profile *profile;
     int64_t interval_ms;

@@ -476,6 +476,7 @@ status_json(struct daemon *d)
     cJSON_AddStringToObject(o, "site", d->conf->agent.site);
     cJSON_AddStringToObject(o, "agent", d->conf->agent.id);
     cJSON_AddStringToObject(o, "mqtt", mqtt_connected(d->mqtt) ? "connected" : "disconnected");
+    cJSON_AddNumberToObject(o, "mqtt_dropped", (double)mqtt_dropped(d->mqtt));
     cJSON_AddNumberToObject(o, "uptime_s", (double)(mono_ms() - d->started_ms) / 1000.0);
     arr = cJSON_AddArrayToObject(o, "buses");
     for (int b = 0; b < d->conf->nbuses; b++) {
@@ -693,9 +694,22 @@ daemon_reload(struct daemon *d, char *err, size_t errlen)
         return -EINVAL;
     }
 
+    /* Stop the old workers first: two contexts must never share a serial
+     * line.  If the new ones cannot start, the old configuration resumes. */
+    loop_remove_fd(d->loop, bus_fd(d->buses));
     bus_stop(d->buses);
     d->buses = NULL;
-    loop_remove(d->loop, d);
+    if ((rc = bus_start(&d->buses, nc)) < 0) {
+        snprintf(err, errlen, "cannot start bus workers: %s; keeping the running configuration",
+                 strerror(-rc));
+        log_errx("reload: %s", err);
+        conf_free(nc);
+        if (bus_start(&d->buses, oc) < 0)
+            log_errx("reload: cannot restart the old bus workers either");
+        else
+            loop_add_fd(d->loop, bus_fd(d->buses), POLLIN, on_readings, d);
+        return rc;
+    }
 
     ns = xcalloc((size_t)nc->nsensors + 1, sizeof(*ns));
     for (int i = 0; i < nc->nsensors; i++) {
@@ -737,11 +751,6 @@ daemon_reload(struct daemon *d, char *err, size_t errlen)
     mqtt_set_conf(d->mqtt, nc);
     conf_free(oc);
 
-    if ((rc = bus_start(&d->buses, nc)) < 0) {
-        snprintf(err, errlen, "cannot start bus workers: %s", strerror(-rc));
-        log_errx("reload: %s", err);
-        return rc;
-    }
     loop_add_fd(d->loop, bus_fd(d->buses), POLLIN, on_readings, d);
     on_connect(d); /* republish states under the new names */
     log_info("reloaded %s: %d buses, %d devices, %d sensors, %d alarms, %d zones", nc->path,
@@ -842,9 +851,12 @@ daemon_fini(struct daemon *d)
 {
     if (d == NULL)
         return;
-    /* Stop producers first so nothing is published after "offline". */
-    bus_stop(d->buses);
+    /* Say "offline" while the workers wind down: a worker in the middle of
+     * a long timeout must not delay it.  The loop no longer runs, so nothing
+     * is published after it. */
+    bus_signal_stop(d->buses);
     mqtt_fini(d->mqtt, 2000);
+    bus_stop(d->buses);
     ctl_close(d->ctl);
     if (d->gpio != NULL) {
         /* Leave the annunciators off when the agent stops. */

@@ -118,6 +118,14 @@ loop_remove(struct loop *l, void *arg)
             l->src[i].used = false;
 }
 
+void
+loop_remove_fd(struct loop *l, int fd)
+{
+    for (int i = 0; i < MAX_SOURCES; i++)
+        if (l->src[i].used && l->src[i].prepare == fixed_prepare && l->src[i].fd == fd)
+            l->src[i].used = false;
+}
+
 int
 loop_timer(struct loop *l, int64_t delay_ms, loop_timer_fn fn, void *arg)
 {

@@ -26,7 +26,10 @@ void loop_fini(struct loop *l);
 int loop_add(struct loop *l, loop_prepare_fn prepare, loop_dispatch_fn dispatch, void *arg);
 /* Adds a fixed fd watched for `events`. */
 int loop_add_fd(struct loop *l, int fd, short events, loop_dispatch_fn dispatch, void *arg);
+/* Removes every source registered with `arg`. */
 void loop_remove(struct loop *l, void *arg);
+/* Removes the fixed-fd source watching `fd`. */
+void loop_remove_fd(struct loop *l, int fd);
 
 /* Runs fn(arg) once, delay_ms from now.  Returns a timer id > 0. */
 int loop_timer(struct loop *l, int64_t delay_ms, loop_timer_fn fn, void *arg);

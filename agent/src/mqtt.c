@@ -26,7 +26,7 @@ struct mqtt {
     mqtt_connect_fn on_connect;
     mqtt_message_fn on_message;
     void *arg;
-    char base[TOPIC_MAX / 2]; /* {prefix}/{site}/{agent}: at most 128 + 1 + 64 + 1 + 64 */
+    char base[TOPIC_MAX / 2 + 64]; /* {prefix}/{site}/{agent}: at most 128 + 1 + 64 + 1 + 64 */
     char status_topic[TOPIC_MAX];
     bool connected;
     bool connecting;
@@ -38,7 +38,22 @@ struct mqtt {
     int offline_mid;
     bool offline_acked;
     unsigned long dropped;
+    int64_t last_warn_ms; /* "broker unreachable" is said once a minute at most */
 };
+
+/* An unreachable broker must be visible at the default log level, without
+ * flooding it during a long outage. */
+static void
+warn_unreachable(struct mqtt *m, const char *why)
+{
+    int64_t now = mono_ms();
+
+    if (m->last_warn_ms != 0 && now - m->last_warn_ms < 60000)
+        return;
+    m->last_warn_ms = now;
+    log_warnx("mqtt: cannot reach broker %s:%d: %s (retrying; %lu messages dropped so far)",
+              m->conf->mqtt.host, m->conf->mqtt.port, why, m->dropped);
+}
 
 int
 mqtt_lib_init(void)
@@ -69,8 +84,7 @@ try_connect(void *arg)
     else
         rc = mosquitto_reconnect_async(m->mosq);
     if (rc != MOSQ_ERR_SUCCESS) {
-        log_debug("mqtt: connect to %s:%d: %s", mc->host, mc->port,
-                  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        warn_unreachable(m, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
         schedule_reconnect(m);
         return;
     }
@@ -103,6 +117,7 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
     m->connected = true;
     m->ever_connected = true;
     m->backoff_ms = 0;
+    m->last_warn_ms = 0;
     log_info("mqtt: connected to %s:%d", m->conf->mqtt.host, m->conf->mqtt.port);
     mosquitto_publish(m->mosq, NULL, m->status_topic, 6, "online", 1, true);
     if (m->on_message) {
@@ -126,7 +141,13 @@ on_disconnect(struct mosquitto *mosq, void *obj, int rc)
     }
     if (m->connected)
         log_warnx("mqtt: connection to %s:%d lost (%s); reconnecting", m->conf->mqtt.host,
-                  m->conf->mqtt.port, rc == MOSQ_ERR_CONN_LOST ? "no reply" : mosquitto_strerror(rc));
+                  m->conf->mqtt.port,
+                  rc == MOSQ_ERR_KEEPALIVE ? "no reply within the keepalive"
+                  : rc == MOSQ_ERR_CONN_LOST ? "closed by the broker or the network"
+                                              : mosquitto_strerror(rc));
+    else
+        warn_unreachable(m, rc == MOSQ_ERR_CONN_LOST ? "connection refused or closed"
+                                                      : mosquitto_strerror(rc));
     m->connected = false;
     schedule_reconnect(m);
 }
@@ -181,8 +202,8 @@ handle_error(struct mqtt *m, int rc)
 {
     if (rc == MOSQ_ERR_SUCCESS)
         return;
-    /* libmosquitto has closed the socket; it calls on_disconnect only when
-     * the session had been established. */
+    /* libmosquitto has closed the socket (and called on_disconnect);
+     * scheduling twice is harmless. */
     if (!m->connected || rc == MOSQ_ERR_NO_CONN) {
         m->connecting = false;
         m->connected = false;
@@ -286,13 +307,14 @@ mqtt_fini(struct mqtt *m, int timeout_ms)
         mosquitto_publish(m->mosq, &m->offline_mid, m->status_topic, 7, "offline", 1, true) ==
             MOSQ_ERR_SUCCESS) {
         /* Drive the socket ourselves until the broker acknowledges. */
-        while (!m->offline_acked && m->connected && mono_ms() < deadline) {
+        while (!m->offline_acked && m->connected) {
             struct pollfd p = {.fd = mosquitto_socket(m->mosq), .events = POLLIN};
-            if (p.fd < 0)
+            int64_t left = deadline - mono_ms();
+            if (p.fd < 0 || left <= 0)
                 break;
             if (mosquitto_want_write(m->mosq))
                 p.events |= POLLOUT;
-            if (poll(&p, 1, (int)(deadline - mono_ms())) <= 0)
+            if (poll(&p, 1, (int)left) <= 0)
                 break;
             if ((p.revents & POLLOUT) && mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)
                 break;

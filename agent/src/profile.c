@@ -479,7 +479,9 @@ profile_plan(const struct point *const *pts, size_t npts, unsigned max_gap,
     qsort(idx, npts, sizeof(int), cmp_idx);
     for (size_t k = 0; k < npts; k++) {
         const struct point *pt = pts[idx[k]];
-        unsigned limit = pt->table <= MB_DISCRETE ? 2000 : 125;
+        /* Bits could go to 2000 per request, but 125 keeps one buffer size
+         * for every table and is plenty for status bits. */
+        unsigned limit = 125;
         unsigned end = (unsigned)pt->address + (unsigned)point_width(pt);
         struct read_block *b = nb ? &blocks[nb - 1] : NULL;
 

@@ -96,7 +96,7 @@ double point_round(const struct point *pt, double value);
 
 /* Groups points into as few requests as possible.  Points of one table whose
  * registers are at most `max_gap` apart share a block; blocks never exceed
- * the Modbus limits (125 registers, 2000 bits).  block_of[i] and offset_of[i]
+ * 125 registers or bits.  block_of[i] and offset_of[i]
  * receive where point i lives.  Returns the number of blocks or -ENOSPC. */
 int profile_plan(const struct point *const *pts, size_t npts, unsigned max_gap,
                  struct read_block *blocks, size_t max_blocks, int *block_of, int *offset_of);

@@ -33,7 +33,8 @@ sensor_update(struct sensor_state *s, enum poll_status st, double value, int com
         s->has_value = false;
         break;
     case POLL_FAILED:
-        s->fails++;
+        if (s->fails < 1000000) /* saturate: only the threshold matters */
+            s->fails++;
         if (s->fails >= comms_lost_after) {
             s->quality = Q_COMMS_LOST;
             s->has_value = false;

@@ -79,7 +79,8 @@ parse_long(const char *s, long min, long max, long *out)
     if (s == NULL || *s == '\0')
         return -EINVAL;
     errno = 0;
-    v = strtol(s, &end, 0);
+    /* Decimal, or hex with 0x: a leading zero is not octal. */
+    v = strtol(s, &end, (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? 16 : 10);
     if (end == s || *end != '\0')
         return -EINVAL;
     if (errno == ERANGE || v < min || v > max)

@@ -28,7 +28,7 @@ void fmt_rfc3339_ms(int64_t ms, char *buf, size_t len);
 
 /* "250ms", "1s", "1.5s", "2m", "1h"; a bare number means seconds. */
 int parse_duration_ms(const char *s, int64_t *out);
-/* Decimal or 0x hex integer within [min, max]. */
+/* Decimal (leading zeros allowed, never octal) or 0x hex integer within [min, max]. */
 int parse_long(const char *s, long min, long max, long *out);
 /* A finite floating point number. */
 int parse_double(const char *s, double *out);

@@ -8,9 +8,11 @@
 start_broker
 PORT_A=$(free_port)
 socat_pair "$T/rtu-sim" "$T/rtu-agent"
+SOCAT_PID=$LAST_PID
 start_sim simA -p xy-md02 --tcp "127.0.0.1:$PORT_A" --slave 1
 SIMA_PID=$SIM_PID
 start_sim simB -p xy-md02 --rtu "$T/rtu-sim" --slave 7
+SIMB_PID=$SIM_PID
 INTERVAL=1000
 
 write_conf "$T/emberd.conf" <<EOF
@@ -86,4 +88,16 @@ n=$(wc -l <"$T/rec.rec")
 wait_until 10 bash -c "tail -n +$n '$T/rec.rec' | grep -q ' $P/tA .*\"good\"'"
 check "tA recovers when the device answers again" test $? -eq 0
 check "emberd logged the loss" log_has "$T/emberd.log" "sensor tA: comms_lost"
+
+# The serial link itself goes away (a USB adapter unplugged): emberd must
+# reopen the device once it is back, not keep failing on a dead handle.
+stop_pid "$SOCAT_PID"
+stop_pid "$SIMB_PID"
+rm -f "$T/rtu-sim" "$T/rtu-agent"
+n=$(rec_mark rec)
+check "tB goes comms_lost without its link" rec_wait_after "$n" 10 rec " $P/tB .*\"comms_lost\""
+socat_pair "$T/rtu-sim" "$T/rtu-agent"
+start_sim simB2 -p xy-md02 --rtu "$T/rtu-sim" --slave 7
+n=$(rec_mark rec)
+check "tB recovers on a recreated serial link" rec_wait_after "$n" 15 rec " $P/tB .*\"good\""
 finish

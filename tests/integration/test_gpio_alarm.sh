@@ -94,6 +94,15 @@ log "chatter: $n_changes debounced contact changes, $n_act alarm activation(s)"
 check "a chattering contact produces one alarm" test "$n_act" -eq 1
 check "debounce bounds the changes (<= 1 per 20 ms)" test "$n_changes" -le 51
 
+# A reload keeps watching the contacts.
+"$EMBER_BIN/emberctl" -s "$T/ctl.sock" reload >/dev/null
+check "reload accepted" test $? -eq 0
+m=$(rec_mark rec)
+gpio smoke1 1
+check "contact still watched after a reload" rec_wait_after "$m" 5 rec " $P/event .*\"alarm\":\"smoke\".*\"transition\":\"activated\""
+gpio smoke1 0
+rec_wait_after "$m" 5 rec " $P/event .*\"alarm\":\"smoke\".*\"transition\":\"cleared\"" || die "no clear"
+
 # 3. ember-sim drives the same inputs.
 start_sim sim -p xy-md02 --tcp "127.0.0.1:$(free_port)" -g "$T/gpio-sim" -c "$T/sim.ctl"
 m=$(rec_mark rec)

@@ -311,6 +311,18 @@ test_alarm_errors(void **state)
                  "7: [sensor s] gpio: 'contact1' needs [agent] board");
     expect_error("a11.conf", "board = pi4\n", "[sensor s]\ngpio = buzzer\n",
                  "8: [sensor s] gpio: board 'pi4' has no [input buzzer]");
+    expect_error("a13.conf", "",
+                 "[bus gw]\ntype = tcp\nhost = h\n[device d]\nbus = gw\nslave = 250\n"
+                 "profile = xy-md02\n",
+                 "10: [device d] slave: 250 is not a TCP unit id (0..247 or 255)");
+    expect_error("a14.conf", "", "[bus s]\ntype = rtu\ndevice = /dev/x\nbaud = 14400\n",
+                 "7: [bus s] baud: 14400 is not a serial rate Linux supports");
+    expect_error("a15.conf", "",
+                 "[bus gw]\ntype = tcp\nhost = h\n[device d]\nbus = gw\nprofile = xy-md02\n"
+                 "[sensor t]\ndevice = d\npoint = temperature\n"
+                 "[alarm x]\nsensor = t\nkind = high\nsetpoint = 1\n"
+                 "[zone z]\nmembers = x, x\n",
+                 "20: [zone z] members: alarm x is listed twice");
     expect_error("a12.conf", "", "[alarm x]\nsensor = s\nkind = high\nsetpoint = 1\n"
                                  "window = 1m\n",
                  "7: [alarm x] window: only for kind rate_of_rise");

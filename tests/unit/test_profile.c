@@ -194,6 +194,26 @@ test_plan(void **state)
     assert_int_equal(b[bo[0]].start, 128);
     assert_int_equal(b[bo[0]].count, 8);
     assert_int_equal(off[0], 7);
+    /* Bit blocks are capped at 125 like registers (one buffer size):
+     * coils every 30 bits merge with a gap of 32 until the cap. */
+    {
+        struct point coils[6];
+        const struct point *cp[6];
+        int cbo[6], coff[6];
+        memset(coils, 0, sizeof(coils));
+        for (int i = 0; i < 6; i++) {
+            coils[i].table = MB_COIL;
+            coils[i].type = PT_BOOL;
+            coils[i].bit = -1;
+            coils[i].address = (uint16_t)(30 * i);
+            cp[i] = &coils[i];
+        }
+        n = profile_plan(cp, 6, 32, b, 8, cbo, coff);
+        assert_int_equal(n, 2);
+        assert_int_equal(b[0].count, 121);
+        assert_int_equal(b[cbo[5]].start + coff[5], 150);
+        assert_true(b[1].count <= 125);
+    }
     /* Too few block slots is reported, not overflowed. */
     assert_int_equal(profile_plan(pts, 5, 0, b, 2, bo, off), -ENOSPC);
     profile_free(p);

@@ -44,6 +44,13 @@ test_long(void **state)
     assert_int_equal(parse_long("248", 1, 247, &v), -ERANGE);
     assert_int_equal(parse_long("12abc", 0, 100, &v), -EINVAL);
     assert_int_equal(parse_long("", 0, 100, &v), -EINVAL);
+    /* A leading zero is decimal, never octal. */
+    assert_int_equal(parse_long("0010", 0, 100, &v), 0);
+    assert_int_equal(v, 10);
+    assert_int_equal(parse_long("0019", 0, 100, &v), 0);
+    assert_int_equal(v, 19);
+    assert_int_equal(parse_long("0X1F", 0, 100, &v), 0);
+    assert_int_equal(v, 31);
 }
 
 static void

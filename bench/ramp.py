@@ -7,8 +7,9 @@ this process's monotonic clock.
             --alarm NAME [--ramps 50] [--rate 10] [--setpoint 45] [--out FILE]
 
 Each ramp holds the value at --low, then rises at --rate C/s (a "set" every
-5 ms) through --setpoint to --high; the crossing is the instant the first value
-at or above the setpoint was written.  The latency is the time from that
+5 ms, rounded to the register's --resolution) through --setpoint to --high;
+the crossing is the instant the first value at or above the setpoint was
+written.  The latency is the time from that
 instant to the "activated" event for --alarm.  Then the value drops back to
 --low, the alarm clears, and the next ramp starts after a random pause so the
 crossings fall at every phase of the agent's poll schedule.
@@ -37,6 +38,7 @@ def main():
     ap.add_argument("--high", type=float, default=50.0)
     ap.add_argument("--reset", type=float, default=25.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--resolution", type=float, default=0.1)
     ap.add_argument("--out")
     a = ap.parse_args()
     random.seed(a.seed)
@@ -55,11 +57,16 @@ def main():
                 events.append((now, p.get("transition")))
                 cond.notify_all()
 
+    subscribed = threading.Event()
     c = mqtt.Client(protocol=mqtt.MQTTv311)
     c.on_message = on_message
+    c.on_connect = lambda cl, u, f, rc: cl.subscribe(a.topic, qos=1)
+    c.on_subscribe = lambda cl, u, mid, granted: subscribed.set()
     c.connect("127.0.0.1", a.port, 30)
-    c.subscribe(a.topic, qos=1)
     c.loop_start()
+    if not subscribed.wait(10):
+        print("no SUBACK from the broker", file=sys.stderr)
+        return 1
     fifo = open(a.fifo, "w", buffering=1)
 
     def setv(v):
@@ -93,13 +100,18 @@ def main():
             # stamped after the agent has already seen it.
             t = time.monotonic()
             v = a.low + a.rate * (t - start)
-            if crossing is None and v >= a.setpoint:
+            # Write what the device register can hold (XY-MD02: 0.1 C), so
+            # the crossing is the first value the register shows at or
+            # above the setpoint.
+            q = min(round(v / a.resolution) * a.resolution, a.high)
+            if crossing is None and q >= a.setpoint - 1e-9:
                 crossing = t
-            setv(min(v, a.high))
+            setv(q)
             time.sleep(0.005)
         got = wait_for("activated", crossing, 5.0)
         if got is None:
-            print("ramp %d: no alarm within 5 s" % i, file=sys.stderr)
+            print("ramp %d: no alarm within 5 s (crossing at %.3f; events %s)" % (
+                i, crossing, [(round(t, 3), tr) for t, tr in events]), file=sys.stderr)
             lat.append(float("inf"))
         else:
             lat.append((got - crossing) * 1000.0)

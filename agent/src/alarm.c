@@ -431,7 +431,10 @@ alarm_wants_fast(const struct alarm_engine *e, int sensor, int64_t interval_ms)
         const struct alarm_def *d = &e->defs[*p];
         double v = e->last_v[sensor];
         double rate = e->has_rate[sensor] ? e->rate[sensor] : 0; /* per minute */
-        double ahead = rate * (double)(2 * interval_ms) / 60000.0;
+        /* Look ahead at least 10 s: a ramp that began just before the last
+         * poll shows only a fraction of its real slope there. */
+        int64_t horizon = 2 * interval_ms > 10000 ? 2 * interval_ms : 10000;
+        double ahead = rate * (double)horizon / 60000.0;
         double margin = fmax(fmax(d->deadband, 0.05 * fabs(d->setpoint)), 0.5);
 
         switch (d->kind) {

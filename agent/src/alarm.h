@@ -147,7 +147,8 @@ bool alarm_shelved(const struct alarm_state *st, int64_t now_real);
 /* Adaptive polling: true when a sensor is close enough to one of its alarms
  * that its device should be polled at the fast alert interval: within
  * `margin` of a high/low setpoint (margin = max(deadband, 5% of |setpoint|,
- * 0.5)), heading across it within two base intervals at its current rate,
+ * 0.5)), heading across it at its current rate within two base intervals
+ * (at least 10 s),
  * or rising faster than half a rate-of-rise setpoint. */
 bool alarm_wants_fast(const struct alarm_engine *e, int sensor, int64_t interval_ms);
 

@@ -512,8 +512,11 @@ test_wants_fast(void **state)
     feed(0, 30);
     assert_false(alarm_wants_fast(E, 0, 1000));
     advance(1000);
-    feed(0, 31); /* 60 C/min: 2 C in two intervals, still far */
+    feed(0, 31); /* 60 C/min: 10 C in the 10 s horizon, still short of 45 */
     assert_false(alarm_wants_fast(E, 0, 1000));
+    advance(1000);
+    feed(0, 32.5); /* 90 C/min: 15 C in 10 s would cross */
+    assert_true(alarm_wants_fast(E, 0, 1000));
     advance(1000);
     feed(0, 41); /* 600 C/min: would cross within two intervals */
     assert_true(alarm_wants_fast(E, 0, 1000));

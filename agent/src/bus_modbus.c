@@ -349,14 +349,16 @@ poll_device(struct bus_worker *w, struct dev_plan *dp)
     post(w->set, out, (size_t)dp->nsensors);
 }
 
-/* The alert period: the configured one, or on a bus where it is 0, the
- * device's own poll cost again (so it takes at most half the bus). */
+/* The alert period: the configured one, or where it is 0 (RTU), the
+ * device's own poll cost again, so it takes at most half the bus. */
 static int64_t
 alert_period(const struct dev_plan *dp)
 {
     if (dp->alert_ms > 0)
         return dp->alert_ms;
-    return dp->last_cost_ms > 5 ? dp->last_cost_ms : 5;
+    /* 20 ms floor: a pty or a fast line would otherwise be polled hundreds
+     * of times a second for nothing. */
+    return dp->last_cost_ms > 20 ? dp->last_cost_ms : 20;
 }
 
 static void *

@@ -29,6 +29,9 @@
 
 #define DRAIN_BATCH 256
 #define TICK_MS 50
+/* Alert polling can read a device many times a second; its sensor
+ * messages are thinned to one per this period (alarms see every reading). */
+#define SENSOR_MIN_PERIOD_MS 100
 
 volatile sig_atomic_t daemon_sig_stop;
 volatile sig_atomic_t daemon_sig_hup;
@@ -46,6 +49,7 @@ struct daemon {
     int gpio_timer;
     bool outputs_on;
     struct sensor_state *sensors;
+    int64_t *published_ms; /* per sensor: when its last message went out */
     bool *dev_alert;
     uint64_t watchdog_usec;
     int64_t started_ms;
@@ -288,7 +292,9 @@ on_readings(void *arg, short revents)
         const struct conf_device *dev = &d->conf->devices[cs->device];
         struct sensor_state *s = &d->sensors[i];
 
-        if (sensor_update(s, r[k].status, r[k].value, dev->comms_lost_after, r[k].ts_ms)) {
+        bool changed = sensor_update(s, r[k].status, r[k].value, dev->comms_lost_after,
+                                     r[k].ts_ms);
+        if (changed) {
             if (s->quality == Q_GOOD)
                 log_info("sensor %s: good", cs->name);
             else
@@ -297,7 +303,10 @@ on_readings(void *arg, short revents)
         }
         /* Alarms first: an alarm is what a subscriber is waiting for. */
         alarm_reading(d->engine, i, s, r[k].mono_us / 1000, r[k].ts_ms);
-        publish_sensor(d, i);
+        if (changed || r[k].ts_ms - d->published_ms[i] >= SENSOR_MIN_PERIOD_MS) {
+            publish_sensor(d, i);
+            d->published_ms[i] = r[k].ts_ms;
+        }
         if (k + 1 == n || r[k + 1].sensor < 0 ||
             d->conf->sensors[r[k + 1].sensor].device != cs->device)
             update_alert(d, cs->device);
@@ -747,6 +756,8 @@ daemon_reload(struct daemon *d, char *err, size_t errlen)
     d->sensors = ns;
     free(d->dev_alert);
     d->dev_alert = xcalloc((size_t)nc->ndevices + 1, sizeof(bool));
+    free(d->published_ms);
+    d->published_ms = xcalloc((size_t)nc->nsensors + 1, sizeof(int64_t));
     d->conf = nc;
     mqtt_set_conf(d->mqtt, nc);
     conf_free(oc);
@@ -782,6 +793,7 @@ daemon_init(struct daemon **out, struct conf *c)
     d->started_ms = mono_ms();
     d->sensors = xcalloc((size_t)c->nsensors + 1, sizeof(*d->sensors));
     d->dev_alert = xcalloc((size_t)c->ndevices + 1, sizeof(bool));
+    d->published_ms = xcalloc((size_t)c->nsensors + 1, sizeof(int64_t));
     for (int i = 0; i < c->nsensors; i++)
         sensor_init(&d->sensors[i]);
     if ((rc = loop_init(&d->loop)) < 0)
@@ -870,6 +882,7 @@ daemon_fini(struct daemon *d)
     wake_fd = -1;
     conf_free(d->conf);
     free(d->sensors);
+    free(d->published_ms);
     free(d->dev_alert);
     free(d);
 }

@@ -361,6 +361,21 @@ alert_period(const struct dev_plan *dp)
     return dp->last_cost_ms > 20 ? dp->last_cost_ms : 20;
 }
 
+/* A device newly asked to poll fast gets its next poll pulled in. */
+static void
+pull_in_alerts(struct bus_worker *w)
+{
+    for (int i = 0; i < w->ndevs; i++) {
+        struct dev_plan *dp = &w->devs[i];
+        if (atomic_load(&dp->alert) && !dp->was_alert) {
+            int64_t due = dp->last_start_ms + alert_period(dp);
+            dp->was_alert = true;
+            if (due < dp->next_due_ms)
+                dp->next_due_ms = due;
+        }
+    }
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -386,16 +401,7 @@ worker_main(void *arg)
             if (poll(&p, 1, (int)(next->next_due_ms - now)) > 0 &&
                 read(w->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
                 log_warn("bus %s: wake", w->cb->name);
-            /* Woken for an alert request: pull the device's next poll in. */
-            for (int i = 0; i < w->ndevs; i++) {
-                struct dev_plan *dp = &w->devs[i];
-                if (atomic_load(&dp->alert) && !dp->was_alert) {
-                    int64_t due = dp->last_start_ms + alert_period(dp);
-                    dp->was_alert = true;
-                    if (due < dp->next_due_ms)
-                        dp->next_due_ms = due;
-                }
-            }
+            pull_in_alerts(w); /* woken for an alert request */
             continue;
         }
         if (now - next->next_due_ms > next->dev->interval_ms / 10 &&
@@ -434,16 +440,7 @@ worker_main(void *arg)
                 next->next_due_ms = now + next->dev->interval_ms;
             }
         }
-        /* An alert request may have arrived while polling. */
-        for (int i = 0; i < w->ndevs; i++) {
-            struct dev_plan *dp = &w->devs[i];
-            if (atomic_load(&dp->alert) && !dp->was_alert) {
-                int64_t due = dp->last_start_ms + alert_period(dp);
-                dp->was_alert = true;
-                if (due < dp->next_due_ms)
-                    dp->next_due_ms = due;
-            }
-        }
+        pull_in_alerts(w); /* a request may have arrived while polling */
     }
     if (w->connected)
         modbus_close(w->ctx);

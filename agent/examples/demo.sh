@@ -79,9 +79,10 @@ emberwatch demo: a UPS battery room that goes into thermal runaway
              (Modbus TCP 127.0.0.1:$SIM_PORT, RTU on $RUN/rtu-sim)
   agent      emberd -c $RUN/emberd.conf
 
-  timeline   0-20 s normal; ~30 s the UPS battery passes 40 C (warning);
-             ~95 s the rack runs away: off-gas, cell temperature, smoke contact
-             (critical) and zone b3 asks for a DRAIN; repeats every 240 s
+  timeline   0-20 s normal; ~50 s the UPS battery passes 40 C (warning);
+             from 60 s the rack runs away: ~75 s its rate of rise is critical,
+             ~95 s off-gas makes a second sensor critical and zone b3 asks for
+             a DRAIN; smoke at 100 s, 60 C at ~120 s; repeats every 240 s
 
   raw messages:       mosquitto_sub -p $MQTT_PORT -v -t 'emberwatch/#'
   operate the agent:  $BIN/emberctl -s $RUN/emberd.sock alarms   (or status, ack ID, test b3)

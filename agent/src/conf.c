@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -59,6 +60,12 @@ static const struct cfg_directive mqtt_keys[] = {
     {"protocol", CFG_ENUM, offsetof(struct conf_mqtt, protocol), 0, 0, protocols},
     {"reconnect_min", CFG_DUR, offsetof(struct conf_mqtt, reconnect_min_ms), 100, 60000, NULL},
     {"reconnect_max", CFG_DUR, offsetof(struct conf_mqtt, reconnect_max_ms), 1000, 600000, NULL},
+    {"cafile", CFG_PATH, offsetof(struct conf_mqtt, cafile), 0, 0, NULL},
+    {"capath", CFG_PATH, offsetof(struct conf_mqtt, capath), 0, 0, NULL},
+    {"certfile", CFG_PATH, offsetof(struct conf_mqtt, certfile), 0, 0, NULL},
+    {"keyfile", CFG_PATH, offsetof(struct conf_mqtt, keyfile), 0, 0, NULL},
+    {"username", CFG_STR, offsetof(struct conf_mqtt, username), 0, 0, NULL},
+    {"password_file", CFG_PATH, offsetof(struct conf_mqtt, password_file), 0, 0, NULL},
 };
 
 static const struct cfg_directive bus_keys[] = {
@@ -284,6 +291,64 @@ bus_seen(const struct conf_bus *b, const char *key)
     return false;
 }
 
+static void
+check_readable(struct conf *c, struct cfgerr *err, const char *key, const char *path)
+{
+    if (path != NULL && access(path, R_OK) != 0)
+        cfgerr_add(err, c->path, c->mqtt_line, "[mqtt] %s: cannot read %s: %s", key, path,
+                   strerror(errno));
+}
+
+/* TLS files must be readable; the password file must also be private, and
+ * its first line is the password (read here, so -n checks it too). */
+static void
+validate_mqtt_security(struct conf *c, struct cfgerr *err)
+{
+    struct conf_mqtt *m = &c->mqtt;
+    const char *f = c->path;
+
+    check_readable(c, err, "cafile", m->cafile);
+    check_readable(c, err, "capath", m->capath);
+    check_readable(c, err, "certfile", m->certfile);
+    check_readable(c, err, "keyfile", m->keyfile);
+    if ((m->certfile == NULL) != (m->keyfile == NULL))
+        cfgerr_add(err, f, c->mqtt_line, "[mqtt] certfile and keyfile go together");
+    if (m->certfile != NULL && m->cafile == NULL && m->capath == NULL)
+        cfgerr_add(err, f, c->mqtt_line, "[mqtt] certfile: a client certificate needs TLS "
+                                         "(cafile or capath)");
+    if (m->password_file != NULL && m->username == NULL)
+        cfgerr_add(err, f, c->mqtt_line, "[mqtt] password_file: needs a username");
+    if (m->password_file != NULL) {
+        struct stat st;
+        FILE *fp;
+        char line[512];
+        if (stat(m->password_file, &st) < 0) {
+            cfgerr_add(err, f, c->mqtt_line, "[mqtt] password_file: %s: %s", m->password_file,
+                       strerror(errno));
+            return;
+        }
+        if (st.st_mode & 077) {
+            cfgerr_add(err, f, c->mqtt_line,
+                       "[mqtt] password_file: %s is readable by group or others (mode %03o); "
+                       "chmod 600 it",
+                       m->password_file, (unsigned)(st.st_mode & 0777));
+            return;
+        }
+        fp = fopen(m->password_file, "r");
+        if (fp == NULL || fgets(line, sizeof(line), fp) == NULL) {
+            cfgerr_add(err, f, c->mqtt_line, "[mqtt] password_file: cannot read %s%s%s",
+                       m->password_file, fp ? "" : ": ", fp ? "" : strerror(errno));
+            if (fp)
+                fclose(fp);
+            return;
+        }
+        fclose(fp);
+        line[strcspn(line, "\r\n")] = '\0';
+        m->password = xstrdup(line);
+        explicit_bzero(line, sizeof(line));
+    }
+}
+
 /* Every device's reads must fit the bus worker's plan, so a config that
  * passes -n also starts. */
 static void
@@ -457,6 +522,7 @@ validate(struct conf *c, struct cfgerr *err)
         c->mqtt.host = xstrdup("127.0.0.1");
     if (c->mqtt.prefix == NULL)
         c->mqtt.prefix = xstrdup("emberwatch");
+    validate_mqtt_security(c, err);
     if (c->mqtt.reconnect_max_ms < c->mqtt.reconnect_min_ms)
         cfgerr_add(err, f, c->mqtt_line, "[mqtt] reconnect_max: below reconnect_min");
 
@@ -675,6 +741,16 @@ conf_free(struct conf *c)
     free(c->mqtt.host);
     free(c->mqtt.client_id);
     free(c->mqtt.prefix);
+    free(c->mqtt.cafile);
+    free(c->mqtt.capath);
+    free(c->mqtt.certfile);
+    free(c->mqtt.keyfile);
+    free(c->mqtt.username);
+    free(c->mqtt.password_file);
+    if (c->mqtt.password != NULL) {
+        explicit_bzero(c->mqtt.password, strlen(c->mqtt.password));
+        free(c->mqtt.password);
+    }
     for (int i = 0; i < c->nbuses; i++) {
         free(c->buses[i].serial);
         free(c->buses[i].device);

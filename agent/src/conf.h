@@ -48,6 +48,14 @@ struct conf_mqtt {
     int protocol; /* 0: 3.1.1, 1: 5 */
     int64_t reconnect_min_ms;
     int64_t reconnect_max_ms;
+    /* TLS: on when cafile or capath is set. */
+    char *cafile;
+    char *capath;
+    char *certfile;
+    char *keyfile;
+    char *username;
+    char *password_file; /* first line is the password; mode 0600/0400 */
+    char *password;      /* read from password_file at load */
 };
 
 struct conf_bus {

@@ -111,7 +111,10 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
     (void)mosq;
 
     if (rc != 0) {
-        log_warnx("mqtt: broker refused connection: %s", mosquitto_connack_string(rc));
+        char why[160];
+        snprintf(why, sizeof(why), "broker refused the connection: %s",
+                 mosquitto_connack_string(rc));
+        warn_unreachable(m, why);
         return; /* on_disconnect follows and schedules the retry */
     }
     m->connected = true;
@@ -274,6 +277,26 @@ mqtt_init(struct mqtt **out, const struct conf *c, struct loop *l, mqtt_connect_
     mosquitto_publish_callback_set(m->mosq, on_publish);
     mosquitto_log_callback_set(m->mosq, on_log);
     mosquitto_message_callback_set(m->mosq, on_msg);
+    if (c->mqtt.cafile != NULL || c->mqtt.capath != NULL) {
+        /* Verify the broker's certificate and host name; no insecure mode. */
+        rc = mosquitto_tls_set(m->mosq, c->mqtt.cafile, c->mqtt.capath, c->mqtt.certfile,
+                               c->mqtt.keyfile, NULL);
+        if (rc == MOSQ_ERR_SUCCESS)
+            rc = mosquitto_tls_opts_set(m->mosq, 1, NULL, NULL);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            log_errx("mqtt: TLS setup failed: %s", mosquitto_strerror(rc));
+            mosquitto_destroy(m->mosq);
+            free(m);
+            return -EINVAL;
+        }
+    }
+    if (c->mqtt.username != NULL &&
+        mosquitto_username_pw_set(m->mosq, c->mqtt.username, c->mqtt.password) !=
+            MOSQ_ERR_SUCCESS) {
+        mosquitto_destroy(m->mosq);
+        free(m);
+        return -EINVAL;
+    }
     rc = mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true);
     if (rc != MOSQ_ERR_SUCCESS) {
         mosquitto_destroy(m->mosq);

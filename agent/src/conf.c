@@ -44,7 +44,8 @@ static const struct cfg_directive agent_keys[] = {
     {"profile_dir", CFG_PATH, offsetof(struct conf_agent, profile_dir), 0, 0, NULL},
     {"board_dir", CFG_PATH, offsetof(struct conf_agent, board_dir), 0, 0, NULL},
     {"log_level", CFG_ENUM, offsetof(struct conf_agent, log_level), 0, 0, levels},
-    {"state", CFG_PATH, offsetof(struct conf_agent, state), 0, 0, NULL},
+    {"journal", CFG_PATH, offsetof(struct conf_agent, journal), 0, 0, NULL},
+    {"journal_max", CFG_INT, offsetof(struct conf_agent, journal_max), 100, 10000000, NULL},
     {"control", CFG_PATH, offsetof(struct conf_agent, control), 0, 0, NULL},
     {"control_mode", CFG_INT, offsetof(struct conf_agent, control_mode), 0, 0777, NULL},
     {"gpio_sim", CFG_PATH, offsetof(struct conf_agent, gpio_sim), 0, 0, NULL},
@@ -276,6 +277,7 @@ set_defaults(struct conf *c)
     }
     strcpy(c->agent.id, host[0] ? host : "agent");
     c->agent.control_mode = 0660;
+    c->agent.journal_max = 100000;
     c->mqtt.port = 1883;
     c->mqtt.keepalive_s = 10;
     c->mqtt.reconnect_min_ms = 500;
@@ -497,8 +499,8 @@ validate(struct conf *c, struct cfgerr *err)
         c->agent.profile_dir = xstrdup(EMBER_DATADIR "/profiles");
     if (c->agent.board_dir == NULL)
         c->agent.board_dir = xstrdup(EMBER_DATADIR "/boards");
-    if (c->agent.state == NULL)
-        c->agent.state = xstrdup("/var/lib/emberwatch/state.db");
+    if (c->agent.journal == NULL)
+        c->agent.journal = xstrdup("/var/lib/emberwatch/journal.db");
     if (c->agent.control == NULL)
         c->agent.control = xstrdup("/run/emberwatch/emberd.sock");
     if (c->agent.gpio_sim == NULL)
@@ -734,7 +736,7 @@ conf_free(struct conf *c)
     free(c->agent.board);
     free(c->agent.profile_dir);
     free(c->agent.board_dir);
-    free(c->agent.state);
+    free(c->agent.journal);
     free(c->agent.control);
     free(c->agent.gpio_sim);
     free(c->agent.alarm_outputs);

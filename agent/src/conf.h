@@ -31,7 +31,8 @@ struct conf_agent {
     char *board;       /* board name or path */
     char *profile_dir; /* where NAME.ini profiles live */
     char *board_dir;
-    char *state;    /* SQLite state file: seq and alarm states */
+    char *journal;  /* SQLite: seq, alarm states, events until acknowledged */
+    int journal_max; /* rows; past it the oldest non-critical are dropped */
     char *control;  /* emberctl unix socket */
     int control_mode;
     char *gpio_sim; /* FIFO of the simulated GPIO backend */

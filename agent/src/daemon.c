@@ -50,6 +50,7 @@ struct daemon {
     bool outputs_on;
     struct sensor_state *sensors;
     int64_t *published_ms; /* per sensor: when its last message went out */
+    uint64_t *mid_seq;     /* MQTT message id -> journal seq awaiting PUBACK */
     bool *dev_alert;
     uint64_t watchdog_usec;
     int64_t started_ms;
@@ -90,6 +91,8 @@ daemon_signals(struct daemon *d)
 /* ---- publishing ------------------------------------------------------- */
 
 static void update_outputs(struct daemon *d);
+static void send_event(struct daemon *d, uint64_t seq, const char *topic, const char *payload,
+                       bool retain, bool critical, const struct state_alarm *sa);
 
 static const char *
 alarm_zone_name(const struct daemon *d, int a)
@@ -141,27 +144,35 @@ zone_alarms(const struct daemon *d, int z, const char **names, int max)
     return n;
 }
 
+/* The zone's drain request; journaled when it is a new request (seq),
+ * plainly republished (current state) on connect. */
 static void
-publish_drain(struct daemon *d, int z)
+publish_drain(struct daemon *d, int z, bool journal)
 {
     const struct zone_def *zd = &d->conf->zone_defs[z];
+    const struct zone_state *zs = alarm_zone_get(d->engine, z);
     const char *names[zd->nmembers + 1];
     int n = zone_alarms(d, z, names, zd->nmembers);
     char topic[NAME_MAX_LEN + 8];
-    char *json = payload_drain(zd, alarm_zone_get(d->engine, z), names, n, real_ms());
+    char *json = payload_drain(zd, zs, names, n, real_ms());
 
     if (json == NULL)
         return;
     snprintf(topic, sizeof(topic), "drain/%s", zd->name);
-    mqtt_publish(d->mqtt, topic, json, strlen(json), 1, true);
+    if (journal)
+        send_event(d, zs->seq, topic, json, true, zs->request, NULL);
+    else
+        mqtt_publish(d->mqtt, topic, json, strlen(json), 1, true);
     free(json);
 }
 
-static void
-save_alarm(struct daemon *d, int a)
+#define MID_SLOTS 65536
+
+static struct state_alarm
+alarm_record(const struct daemon *d, int a)
 {
     const struct alarm_state *st = alarm_get(d->engine, a);
-    struct state_alarm sa = {
+    return (struct state_alarm){
         .name = d->conf->alarm_defs[a].name,
         .active = st->active,
         .acked = st->acked,
@@ -169,7 +180,45 @@ save_alarm(struct daemon *d, int a)
         .since_ms = st->since_ms,
         .seq = st->seq,
     };
-    state_save_alarm(d->state, &sa);
+}
+
+/* Publishes a journaled message and remembers which seq its PUBACK frees. */
+static void
+publish_journaled(struct daemon *d, uint64_t seq, const char *topic, const char *payload,
+                  bool retain)
+{
+    int mid = 0;
+
+    if (mqtt_publish_mid(d->mqtt, topic, payload, strlen(payload), 1, retain, &mid) == 0)
+        d->mid_seq[(unsigned)mid % MID_SLOTS] = seq;
+}
+
+/* Journal first, then publish: if the broker is away or emberd dies before
+ * the PUBACK, the message goes out again on the next connect. */
+static void
+send_event(struct daemon *d, uint64_t seq, const char *topic, const char *payload, bool retain,
+           bool critical, const struct state_alarm *sa)
+{
+    state_journal_add(d->state, seq, topic, payload, retain, critical, sa);
+    publish_journaled(d, seq, topic, payload, retain);
+}
+
+static void
+on_acked(void *arg, int mid)
+{
+    struct daemon *d = arg;
+    uint64_t *slot = &d->mid_seq[(unsigned)mid % MID_SLOTS];
+
+    if (*slot != 0) {
+        state_journal_done(d->state, *slot);
+        *slot = 0;
+    }
+}
+
+static void
+replay_one(void *arg, uint64_t seq, const char *topic, const char *payload, bool retain)
+{
+    publish_journaled(arg, seq, topic, payload, retain);
 }
 
 /* Alarm engine callback: every transition becomes an event (QoS 1), the
@@ -185,12 +234,13 @@ on_transition(void *arg, enum transition tr, int a, int z, uint64_t seq)
         log_info("zone %s: drain request %s%s (seq %llu)", d->conf->zone_defs[z].name,
                  zs->request || zs->test ? "drain" : "none", zs->test ? " (test)" : "",
                  (unsigned long long)seq);
-        publish_drain(d, z);
+        publish_drain(d, z, true);
         return;
     }
     {
         char *json = alarm_json(d, a, transition_name(tr));
         const struct alarm_def *def = &d->conf->alarm_defs[a];
+        struct state_alarm sa = alarm_record(d, a);
         if (tr == TR_ACTIVATED)
             log_warnx("alarm %s: %s %s (seq %llu)", def->name, severity_name(def->severity),
                       transition_name(tr), (unsigned long long)seq);
@@ -198,12 +248,13 @@ on_transition(void *arg, enum transition tr, int a, int z, uint64_t seq)
             log_info("alarm %s: %s (seq %llu)", def->name, transition_name(tr),
                      (unsigned long long)seq);
         if (json != NULL) {
-            mqtt_publish(d->mqtt, "event", json, strlen(json), 1, false);
+            send_event(d, seq, "event", json, false, def->severity == SEV_CRITICAL, &sa);
             free(json);
+        } else {
+            state_save_alarm(d->state, &sa);
         }
     }
     publish_alarm_state(d, a);
-    save_alarm(d, a);
     update_outputs(d);
 }
 
@@ -250,11 +301,16 @@ on_connect(void *arg)
 {
     struct daemon *d = arg;
 
-    /* Retained state may have been lost with a broker restart: republish. */
+    /* Everything not yet acknowledged, oldest first; then the current
+     * retained states, which a broker restart may have lost. */
+    int64_t pending = state_journal_pending(d->state);
+    if (pending > 0)
+        log_info("journal: replaying %lld unacknowledged messages", (long long)pending);
+    state_journal_each(d->state, replay_one, d);
     for (int a = 0; a < d->conf->nalarms; a++)
         publish_alarm_state(d, a);
     for (int z = 0; z < d->conf->nzones; z++)
-        publish_drain(d, z);
+        publish_drain(d, z, false);
 }
 
 /* ---- readings --------------------------------------------------------- */
@@ -486,6 +542,8 @@ status_json(struct daemon *d)
     cJSON_AddStringToObject(o, "agent", d->conf->agent.id);
     cJSON_AddStringToObject(o, "mqtt", mqtt_connected(d->mqtt) ? "connected" : "disconnected");
     cJSON_AddNumberToObject(o, "mqtt_dropped", (double)mqtt_dropped(d->mqtt));
+    cJSON_AddNumberToObject(o, "journal_pending", (double)state_journal_pending(d->state));
+    cJSON_AddNumberToObject(o, "journal_dropped", (double)state_journal_dropped(d->state));
     cJSON_AddNumberToObject(o, "uptime_s", (double)(mono_ms() - d->started_ms) / 1000.0);
     arr = cJSON_AddArrayToObject(o, "buses");
     for (int b = 0; b < d->conf->nbuses; b++) {
@@ -598,6 +656,7 @@ tick(void *arg)
 {
     struct daemon *d = arg;
     alarm_tick(d->engine, mono_ms(), real_ms());
+    state_journal_flush(d->state);
     loop_timer(d->loop, TICK_MS, tick, d);
 }
 
@@ -647,8 +706,8 @@ needs_restart(const struct conf *o, const struct conf *n)
         return "[agent] site";
     if (strcmp(o->agent.id, n->agent.id) != 0)
         return "[agent] id";
-    if (str_differs(o->agent.state, n->agent.state))
-        return "[agent] state";
+    if (str_differs(o->agent.journal, n->agent.journal))
+        return "[agent] journal";
     if (str_differs(o->agent.control, n->agent.control))
         return "[agent] control";
     if (str_differs(o->mqtt.host, n->mqtt.host) || o->mqtt.port != n->mqtt.port)
@@ -794,18 +853,19 @@ daemon_init(struct daemon **out, struct conf *c)
     d->sensors = xcalloc((size_t)c->nsensors + 1, sizeof(*d->sensors));
     d->dev_alert = xcalloc((size_t)c->ndevices + 1, sizeof(bool));
     d->published_ms = xcalloc((size_t)c->nsensors + 1, sizeof(int64_t));
+    d->mid_seq = xcalloc(MID_SLOTS, sizeof(uint64_t));
     for (int i = 0; i < c->nsensors; i++)
         sensor_init(&d->sensors[i]);
     if ((rc = loop_init(&d->loop)) < 0)
         goto fail;
-    if ((rc = state_open(&d->state, c->agent.state, err, sizeof(err))) < 0) {
-        log_errx("cannot open the state file %s ([agent] state)", err);
+    if ((rc = state_open(&d->state, c->agent.journal, err, sizeof(err))) < 0) {
+        log_errx("cannot open the journal %s ([agent] journal)", err);
         goto fail;
     }
     d->engine = alarm_engine_new(c->alarm_defs, c->nalarms, c->zone_defs, c->nzones,
                                  c->nsensors, state_first_seq(d->state), on_transition, d);
     if ((rc = state_load_alarms(d->state, restore_one, d)) < 0) {
-        log_errx("cannot read alarm states from %s", c->agent.state);
+        log_errx("cannot read alarm states from %s", c->agent.journal);
         goto fail;
     }
     if ((rc = ctl_open(&d->ctl, c->agent.control, c->agent.control_mode, d->loop, ctl_request,
@@ -814,10 +874,12 @@ daemon_init(struct daemon **out, struct conf *c)
                  rc == -EADDRINUSE ? "another emberd is listening on it" : strerror(-rc));
         goto fail;
     }
+    state_set_journal_max(d->state, c->agent.journal_max);
     if ((rc = mqtt_init(&d->mqtt, c, d->loop, on_connect, on_message, d)) < 0) {
         log_errx("mqtt: cannot create client: %s", strerror(-rc));
         goto fail;
     }
+    mqtt_set_acked_cb(d->mqtt, on_acked);
     if ((rc = gpio_start(d)) < 0)
         goto fail; /* gpio_open has said which chip or line failed */
     if ((rc = bus_start(&d->buses, c)) < 0) {
@@ -883,6 +945,7 @@ daemon_fini(struct daemon *d)
     conf_free(d->conf);
     free(d->sensors);
     free(d->published_ms);
+    free(d->mid_seq);
     free(d->dev_alert);
     free(d);
 }

@@ -25,6 +25,7 @@ struct mqtt {
     struct loop *loop;
     mqtt_connect_fn on_connect;
     mqtt_message_fn on_message;
+    mqtt_acked_fn on_acked;
     void *arg;
     char base[TOPIC_MAX / 2 + 64]; /* {prefix}/{site}/{agent}: at most 128 + 1 + 64 + 1 + 64 */
     char status_topic[TOPIC_MAX];
@@ -162,6 +163,8 @@ on_publish(struct mosquitto *mosq, void *obj, int mid)
     (void)mosq;
     if (mid == m->offline_mid)
         m->offline_acked = true;
+    else if (m->on_acked != NULL)
+        m->on_acked(m->arg, mid);
 }
 
 static void
@@ -360,6 +363,19 @@ int
 mqtt_publish(struct mqtt *m, const char *suffix, const char *payload, size_t len, int qos,
              bool retain)
 {
+    return mqtt_publish_mid(m, suffix, payload, len, qos, retain, NULL);
+}
+
+void
+mqtt_set_acked_cb(struct mqtt *m, mqtt_acked_fn fn)
+{
+    m->on_acked = fn;
+}
+
+int
+mqtt_publish_mid(struct mqtt *m, const char *suffix, const char *payload, size_t len, int qos,
+                 bool retain, int *mid)
+{
     char topic[TOPIC_MAX];
     int rc;
 
@@ -369,7 +385,7 @@ mqtt_publish(struct mqtt *m, const char *suffix, const char *payload, size_t len
     }
     if (snprintf(topic, sizeof(topic), "%s/%s", m->base, suffix) >= (int)sizeof(topic))
         return -ENAMETOOLONG;
-    rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, qos, retain);
+    rc = mosquitto_publish(m->mosq, mid, topic, (int)len, payload, qos, retain);
     if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST) {
         m->dropped++;
         return -ENOTCONN;

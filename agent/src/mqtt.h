@@ -37,6 +37,13 @@ void mqtt_fini(struct mqtt *m, int timeout_ms);
  * when offline (QoS 0 telemetry is then dropped and counted) or -EIO. */
 int mqtt_publish(struct mqtt *m, const char *suffix, const char *payload, size_t len, int qos,
                  bool retain);
+/* Like mqtt_publish, returning the message id in *mid (for QoS 1, the id
+ * the acknowledgement callback will report). */
+int mqtt_publish_mid(struct mqtt *m, const char *suffix, const char *payload, size_t len, int qos,
+                     bool retain, int *mid);
+/* Called when the broker has acknowledged (PUBACK) the message with `mid`. */
+typedef void (*mqtt_acked_fn)(void *arg, int mid);
+void mqtt_set_acked_cb(struct mqtt *m, mqtt_acked_fn fn);
 bool mqtt_connected(const struct mqtt *m);
 /* Points the session at a reloaded configuration with the same [mqtt] and
  * agent identity (the caller checks). */

@@ -1,11 +1,14 @@
 /*
- * state.h - what must survive a restart: the event sequence number and the
- * alarm states (active, acknowledged, shelved).  SQLite in WAL mode.
+ * state.h - the journal: what must survive a restart, a broker outage or a
+ * power cut.  SQLite in WAL mode with synchronous=FULL.
  *
- * Sequence numbers are reserved in blocks with a full sync, so a crash or a
- * power cut can make seq skip ahead but never repeat.  Alarm states are
- * written with synchronous=NORMAL: after a power cut the latest transitions
- * may be re-derived from fresh readings, which is what they describe anyway.
+ *  - outbox: every event and drain request, with its seq and original ts,
+ *    from before it is published until the broker's PUBACK; replayed in seq
+ *    order on every connect.  Bounded: past journal_max rows the oldest
+ *    non-critical rows are dropped (and counted); critical ones never are.
+ *  - seq: reserved in durable blocks, so a crash or power cut can make seq
+ *    skip ahead but never repeat.
+ *  - alarm states (active, acknowledged, shelved), written with each event.
  */
 #ifndef EMBER_STATE_H
 #define EMBER_STATE_H
@@ -36,6 +39,25 @@ uint64_t state_first_seq(const struct state *s);
 int state_use_seq(struct state *s, uint64_t seq);
 
 int state_save_alarm(struct state *s, const struct state_alarm *a);
+
+/* Journals one outgoing message (and, when a is not NULL, the alarm state it
+ * reports) in one durable transaction.  topic is the suffix after the
+ * agent's base.  Returns 0 or -EIO (the caller still publishes it). */
+int state_journal_add(struct state *s, uint64_t seq, const char *topic, const char *payload,
+                      bool retain, bool critical, const struct state_alarm *a);
+/* The broker acknowledged seq: forget it (batched; see state_journal_flush). */
+void state_journal_done(struct state *s, uint64_t seq);
+/* Writes pending acknowledgements; call periodically (cheap when none). */
+int state_journal_flush(struct state *s);
+/* Calls fn for every unacknowledged message, oldest seq first. */
+int state_journal_each(struct state *s,
+                       void (*fn)(void *arg, uint64_t seq, const char *topic, const char *payload,
+                                  bool retain),
+                       void *arg);
+/* Messages waiting, and messages dropped by the size bound since creation. */
+int64_t state_journal_pending(struct state *s);
+uint64_t state_journal_dropped(const struct state *s);
+void state_set_journal_max(struct state *s, int64_t max_rows);
 /* Calls fn for every saved alarm. */
 int state_load_alarms(struct state *s, void (*fn)(void *arg, const struct state_alarm *a),
                       void *arg);

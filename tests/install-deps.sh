@@ -10,6 +10,11 @@ libsystemd-dev libcmocka-dev
 mosquitto mosquitto-clients socat mbpoll
 python3-pymodbus python3-serial python3-serial-asyncio python3-paho-mqtt
 valgrind"
+# "install-deps.sh fuzz" (make fuzz) also wants clang with its libFuzzer and
+# sanitizer runtimes; make check does not (it replays the corpora with gcc).
+if [ "${1:-}" = fuzz ]; then
+    PKGS="$PKGS clang libclang-rt-14-dev"
+fi
 
 missing=""
 for p in $PKGS; do

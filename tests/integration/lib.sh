@@ -180,7 +180,7 @@ write_conf() {
     {
         printf '[agent]\nsite = lab\nid = a1\nprofile_dir = %s\nboard_dir = %s\n' \
             "$TOP/agent/profiles" "$TOP/boards"
-        printf 'state = %s\ncontrol = %s\ngpio_sim = %s\n' "$T/state.db" "$T/ctl.sock" "$T/gpio-sim"
+        printf 'journal = %s\ncontrol = %s\ngpio_sim = %s\n' "$T/journal.db" "$T/ctl.sock" "$T/gpio-sim"
         printf '%s\n' "${CONF_AGENT_EXTRA[@]}"
         printf '\n[mqtt]\nport = %s\n' "$MQTT_PORT"
         printf '%s\n' "$@"

@@ -14,7 +14,7 @@ check "unit checks the config first" grep -qx "ExecStartPre=$EMBER_BIN/emberd -n
 check "unit has the watchdog on" grep -qE "^WatchdogSec=[0-9]+s$" "$T/emberd.service"
 check "unit creates the runtime and state directories" \
     grep -qx "RuntimeDirectory=emberwatch" "$T/emberd.service"
-check "state directory matches the default [agent] state" grep -qx "StateDirectory=emberwatch" "$T/emberd.service"
+check "state directory matches the default [agent] journal" grep -qx "StateDirectory=emberwatch" "$T/emberd.service"
 
 start_broker
 SIM_PORT=$(free_port)

@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""A NOC-style consumer with a persistent session (clean_session false, QoS 1):
+records every event's seq (deduplicated) so a test can check nothing was lost.
+
+    seq_sub.py --port P --topic T --out FILE [--client-id ID]
+
+Writes "# subscribed" once the broker has acknowledged the subscription, then
+one line per distinct seq: "<seq> <transition> <ts>".  Reconnects by itself
+when the broker goes away and comes back.  Stops on SIGTERM.
+"""
+import argparse
+import json
+import signal
+import sys
+import time
+
+import paho.mqtt.client as mqtt
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--port", type=int, required=True)
+ap.add_argument("--topic", required=True)
+ap.add_argument("--out", required=True)
+ap.add_argument("--client-id", default="noc-seq-counter")
+ap.add_argument("--max-seconds", type=float, default=170)
+a = ap.parse_args()
+
+out = open(a.out, "a", buffering=1)
+seen = set()
+dups = [0]
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+
+
+def on_connect(c, u, flags, rc):
+    if rc == 0 and not flags.get("session present"):
+        c.subscribe(a.topic, qos=1)
+
+
+def on_subscribe(c, u, mid, granted):
+    out.write("# subscribed\n")
+
+
+def on_message(c, u, m):
+    try:
+        p = json.loads(m.payload)
+        seq = int(p["seq"])
+    except (ValueError, KeyError, TypeError):
+        return
+    if seq in seen:
+        dups[0] += 1
+        return
+    seen.add(seq)
+    out.write("%d %s %s\n" % (seq, p.get("transition", "-"), p.get("ts", "-")))
+
+
+c = mqtt.Client(client_id=a.client_id, clean_session=False, protocol=mqtt.MQTTv311)
+c.on_connect = on_connect
+c.on_subscribe = on_subscribe
+c.on_message = on_message
+c.reconnect_delay_set(0.1, 0.5)
+deadline = time.monotonic() + a.max_seconds
+connected = False
+while not stop and time.monotonic() < deadline:
+    if not connected:
+        try:
+            c.connect("127.0.0.1", a.port, 10)
+            connected = True
+        except OSError:
+            time.sleep(0.1)
+            continue
+    if c.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+        connected = False
+        time.sleep(0.1)
+out.write("# duplicates %d\n" % dups[0])

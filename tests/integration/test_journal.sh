@@ -1,0 +1,158 @@
+#!/bin/bash
+# Nothing lost: 1,000 alarm events while the broker is down for 30 s all
+# arrive once it returns (a persistent-session consumer dedupes by seq);
+# emberd killed -9 mid-burst and restarted loses nothing and seq continues;
+# a journal that cannot be written is a clear error at start, not a crash.
+. "$(dirname "$0")/lib.sh"
+OUTAGE=${OUTAGE:-30}
+N=1000
+
+start_persistent_broker() {
+    start_bg "broker$1" mosquitto -c "$T/mosquitto.conf"
+    BROKER_PID=$LAST_PID
+    wait_until 10 log_has "$T/broker$1.log" "running" || die "mosquitto did not start"
+}
+MQTT_PORT=$(free_port)
+mkdir -p "$T/mq"
+cat >"$T/mosquitto.conf" <<EOF
+listener $MQTT_PORT 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $T/mq/
+autosave_interval 1
+max_queued_messages 100000
+log_dest stderr
+log_type error
+log_type warning
+log_type notice
+log_type information
+EOF
+start_persistent_broker 1
+
+cat >"$T/board.conf" <<EOF
+[board]
+name = burst
+[input c1]
+line = 1
+debounce = 0
+EOF
+CONF_AGENT_EXTRA=("board = $T/board.conf")
+write_conf "$T/emberd.conf" "keepalive = 5" "reconnect_max = 1s" <<EOF
+[sensor c1]
+gpio = c1
+
+[alarm c1]
+sensor = c1
+kind = contact
+off_delay = 0
+severity = critical
+EOF
+P=emberwatch/lab/a1
+start_bg sub $PY "$TOP/tests/integration/seq_sub.py" --port "$MQTT_PORT" --topic "$P/event" \
+    --out "$T/seqs"
+SUB_PID=$LAST_PID
+wait_until 10 log_has "$T/seqs" "# subscribed" || die "consumer did not subscribe"
+start_emberd emberd "$T/emberd.conf"
+wait_until 10 log_has "$T/emberd.log" "mqtt: connected" || die "emberd did not connect"
+
+# toggles K [PAUSE]: K contact changes (each one an alarm event with
+# debounce 0), PAUSE seconds apart (default: as fast as possible).
+toggles() {
+    $PY - "$T/gpio-sim" "$1" "${2:-0}" <<'EOF'
+import sys, time
+f = open(sys.argv[1], "w")
+pause = float(sys.argv[3])
+try:
+    for i in range(int(sys.argv[2])):
+        f.write("c1 %d\n" % ((i + 1) % 2))
+        if pause > 0:
+            f.flush()
+            time.sleep(pause)
+        elif i % 50 == 49:
+            f.flush()
+    f.close()
+except BrokenPipeError:
+    pass
+EOF
+}
+count_seqs() { grep -cE '^[0-9]+ ' "$T/seqs" || true; }
+
+# ---- 1. broker down during a burst ----------------------------------------
+stop_pid "$BROKER_PID"
+wait_until 10 log_has "$T/emberd.log" "lost" || die "emberd did not notice the outage"
+toggles $N
+wait_until 20 bash -c "grep -c 'alarm c1: ' '$T/emberd.log' | awk '{exit !(\$1 >= $N)}'" ||
+    die "emberd did not raise $N events"
+pending=$("$EMBER_BIN/emberctl" -s "$T/ctl.sock" -j status | $PY -c 'import json,sys; print(json.load(sys.stdin)["journal_pending"])')
+log "broker down: $pending events waiting in the journal; outage ${OUTAGE}s"
+check "all $N events are journaled while the broker is down" test "$pending" -ge $N
+sleep "$OUTAGE" # the outage itself is the test condition, not a wait for readiness
+start_persistent_broker 2
+check "every event delivered after the outage" wait_until 60 bash -c "[ \$(grep -cE '^[0-9]+ ' '$T/seqs') -ge $N ]"
+$PY - "$T/seqs" <<'EOF' >"$T/gaps1"
+import sys
+s = sorted(int(l.split()[0]) for l in open(sys.argv[1]) if l[0].isdigit())
+gaps = [x for x in range(s[0], s[-1] + 1) if x not in set(s)]
+print("first=%d last=%d distinct=%d gaps=%d" % (s[0], s[-1], len(s), len(gaps)))
+sys.exit(1 if gaps else 0)
+EOF
+check "no gaps in seq" test $? -eq 0
+log "outage: $(cat "$T/gaps1")"
+wait_until 10 bash -c "[ \$($EMBER_BIN/emberctl -s $T/ctl.sock -j status | $PY -c 'import json,sys; print(json.load(sys.stdin)[\"journal_pending\"])') -eq 0 ]"
+check "journal empties once the broker has acknowledged" test $? -eq 0
+
+# ---- 2. emberd killed -9 mid-burst ----------------------------------------
+before=$(count_seqs)
+toggles $N 0.003 &
+TOG=$!
+PIDS+=("$TOG")
+wait_until 20 bash -c "[ \$(grep -cE '^[0-9]+ ' '$T/seqs') -ge $((before + 200)) ]" ||
+    die "burst did not start"
+kill -KILL "$EMBERD_PID"
+wait "$TOG" 2>/dev/null
+max_journal=$($PY -c "
+import sqlite3, sys
+db = sqlite3.connect('$T/journal.db')
+r = db.execute('SELECT max(seq) FROM outbox').fetchone()[0]
+print(r or 0)")
+max_seen=$($PY -c "import sys; print(max(int(l.split()[0]) for l in open('$T/seqs') if l[0].isdigit()))")
+last_run1=$(( max_journal > max_seen ? max_journal : max_seen ))
+check "the kill landed mid-burst" test "$max_journal" -lt $((2 * N)) -o "$max_seen" -lt $((2 * N))
+log "killed -9: consumer had $(count_seqs) events, highest journaled seq $max_journal, highest seen $max_seen"
+start_emberd emberd2 "$T/emberd.conf"
+check "restart replays what the broker had not acknowledged" \
+    wait_until 30 bash -c "$PY -c \"
+import sys
+s = set(int(l.split()[0]) for l in open('$T/seqs') if l[0].isdigit())
+sys.exit(0 if all(x in s for x in range(min(s), $last_run1 + 1)) else 1)\""
+m=$(count_seqs)
+toggles 2
+wait_until 10 bash -c "[ \$(grep -cE '^[0-9]+ ' '$T/seqs') -ge $((m + 2)) ]"
+first_run2=$($PY -c "import sys; print(max(int(l.split()[0]) for l in open('$T/seqs') if l[0].isdigit()))")
+log "seq before the kill reached $last_run1; after the restart $first_run2"
+check "seq continues after kill -9 (never reused)" test "$first_run2" -gt "$last_run1"
+stop_pid "$SUB_PID"
+dups=$(grep -o '# duplicates [0-9]*' "$T/seqs" | tail -1)
+log "consumer saw ${dups#\# } (at-least-once; deduped by seq)"
+
+# ---- 3. journals that cannot be written -----------------------------------
+stop_pid "$EMBERD_PID"
+bad() { # bad NAME JOURNAL: emberd must exit 1 naming the journal
+    local name=$1 j=$2
+    sed "s|^journal = .*|journal = $j|" "$T/emberd.conf" >"$T/$name.conf"
+    timeout 10 "$EMBER_BIN/emberd" -c "$T/$name.conf" >"$T/$name.out" 2>&1
+    echo $?
+}
+rc=$(bad ro /proc/emberwatch-journal.db)
+check "read-only journal path: exit 1" test "$rc" -eq 1
+check "read-only journal path: named in the error" grep -q "cannot open the journal /proc/emberwatch-journal.db" "$T/ro.out"
+rc=$(bad nodir "$T/no/such/dir/journal.db")
+check "missing directory: exit 1 with the path" bash -c "[ $rc -eq 1 ] && grep -q 'no/such/dir/journal.db' '$T/nodir.out'"
+# A full disk: the file-size limit makes every write past 8 KiB fail (EFBIG).
+sed "s|^journal = .*|journal = $T/full/journal.db|" "$T/emberd.conf" >"$T/full.conf"
+mkdir -p "$T/full"
+( trap '' XFSZ; ulimit -f 8; exec timeout 10 "$EMBER_BIN/emberd" -c "$T/full.conf" ) >"$T/full.out" 2>&1
+rc=$?
+check "full disk: exit 1, not a crash" test "$rc" -eq 1
+check "full disk: the error names the journal" grep -q "cannot open the journal $T/full/journal.db" "$T/full.out"
+finish

@@ -99,6 +99,7 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) valgrind
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 unit
+	$(MAKE) B=build/asan SAN=1 OPT=-O1 fuzz-regress
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 integration
 
 valgrind: $(UNIT_BIN)
@@ -132,5 +133,77 @@ format:
 
 clean:
 	rm -rf build
+
+# ---- fuzzing: tests/fuzz/ ---------------------------------------------------
+#
+#   make fuzz           build the libFuzzer targets with clang (+ASan+UBSan) in
+#                       build/fuzz/ and run each for FUZZ_SECONDS (default 60);
+#                       a crash, leak or timeout is saved to tests/fuzz/regress/
+#                       TARGET/ and make fails.  Installs clang first if missing.
+#   make fuzz-regress   replay tests/fuzz/corpus/ and tests/fuzz/regress/ through
+#                       driver.c in this build, with no libFuzzer (make check
+#                       runs it in the ASan build, with the unit tests' objects)
+#
+# The targets' sources are the same in both builds.  The seed corpora in
+# tests/fuzz/corpus/ are only read; what the fuzzer adds stays in
+# build/fuzz/corpus/TARGET and seeds the next make fuzz.
+FUZZ_TARGETS := conf profile cmd
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_B       := build/fuzz
+# What conf_load(), profile_load() and cmd_parse() reach.
+FUZZ_MODS    := util cfgfile profile board alarm conf cmd
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# No -Werror: clang's warnings are not the gcc build's, and this is a test build.
+FUZZ_CFLAGS   = $(filter-out -Werror,$(WARN)) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+                $(CPPFLAGS_ALL) -MMD -MP
+FUZZ_OBJ     := $(FUZZ_MODS:%=$(FUZZ_B)/agent/src/%.o)
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
+FUZZ_REGRESS  = $(FUZZ_TARGETS:%=$(B)/fuzz-regress/fuzz_%)
+
+.PHONY: fuzz fuzz-bin fuzz-regress
+# Keep the targets' objects (make would delete them as intermediate files).
+.SECONDARY: $(FUZZ_OBJ) $(FUZZ_TARGETS:%=$(FUZZ_B)/tests/fuzz/fuzz_%.o) \
+            $(FUZZ_TARGETS:%=$(B)/tests/fuzz/fuzz_%.o) $(B)/tests/fuzz/driver.o
+
+$(FUZZ_B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CLANG   $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_B)/fuzz_%: $(FUZZ_B)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+fuzz-bin: $(FUZZ_BIN)
+
+fuzz:
+	@tests/install-deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-bin
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+	    case $$t in cmd) maxlen=8192 ;; *) maxlen=16384 ;; esac; \
+	    mkdir -p $(FUZZ_B)/corpus/$$t tests/fuzz/regress/$$t; \
+	    echo "== fuzz_$$t: $(FUZZ_SECONDS) s (log: $(FUZZ_B)/fuzz_$$t.log)"; \
+	    if EMBER_FUZZ_TOP=$(CURDIR) $(FUZZ_B)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -timeout=10 -max_len=$$maxlen -dict=tests/fuzz/$$t.dict -print_final_stats=1 \
+	        -artifact_prefix=tests/fuzz/regress/$$t/ \
+	        $(FUZZ_B)/corpus/$$t tests/fuzz/corpus/$$t >$(FUZZ_B)/fuzz_$$t.log 2>&1; then \
+	        grep -E '^(Done|stat::(number_of_executed_units|peak_rss_mb|new_units_added))' \
+	            $(FUZZ_B)/fuzz_$$t.log | tr '\n' ' '; echo; \
+	    else \
+	        fail=1; tail -n 60 $(FUZZ_B)/fuzz_$$t.log; \
+	        echo "fuzz_$$t FAILED; reproducer in tests/fuzz/regress/$$t/"; \
+	    fi; \
+	done; exit $$fail
+
+$(B)/fuzz-regress/fuzz_%: $(B)/tests/fuzz/driver.o $(B)/tests/fuzz/fuzz_%.o $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+fuzz-regress: $(FUZZ_REGRESS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    echo "== fuzz-regress: $$t"; \
+	    EMBER_FUZZ_TOP=$(CURDIR) $(B)/fuzz-regress/fuzz_$$t \
+	        tests/fuzz/corpus/$$t tests/fuzz/regress/$$t; \
+	done
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

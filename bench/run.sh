@@ -20,7 +20,7 @@ start_sim sim -p xy-md02 --tcp "127.0.0.1:$SIM_PORT" -c "$T/sim.ctl"
 
 ramp_run() { # ramp_run NAME ADAPTIVE
     local name=$1 adaptive=$2
-    rm -f "$T/state.db"*
+    rm -f "$T/journal.db"*
     write_conf "$T/$name.conf" <<EOC
 [bus t]
 type = tcp

@@ -37,6 +37,11 @@ struct bus_set;
 
 /* Builds read plans and starts one thread per bus.  Returns 0 or -errno. */
 int bus_start(struct bus_set **out, const struct conf *c);
+/* Index of a worker that has made no progress for longer than any
+ * legitimate cycle (a hung Modbus call), or -1.  The watchdog stops its
+ * pings while one is stalled, so systemd restarts emberd. */
+int bus_stalled(struct bus_set *bs, int64_t now_ms);
+
 /* Asks every worker to stop after its current transaction (they stop
  * posting readings soon after); returns at once.  Safe on NULL. */
 void bus_signal_stop(struct bus_set *bs);

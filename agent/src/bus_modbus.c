@@ -59,6 +59,9 @@ struct bus_worker {
     bool started;
     pthread_mutex_t stats_lock;
     struct bus_stats stats;
+    _Atomic int64_t progress_ms; /* last time the worker went round its loop */
+    int64_t stall_limit_ms;      /* longer than this without progress: hung */
+    bool fault_hang;             /* EMBERD_FAULT=hang-bus:NAME (tests) */
 };
 
 struct bus_set {
@@ -386,10 +389,20 @@ worker_main(void *arg)
     for (int i = 0; i < w->ndevs; i++)
         w->devs[i].next_due_ms = t0 + (w->devs[i].dev->interval_ms * i) / (w->ndevs + 1);
 
+    if (w->fault_hang) {
+        /* Fault injection for the watchdog test: a worker stuck for good. */
+        log_warnx("bus %s: EMBERD_FAULT: worker hangs", w->cb->name);
+        while (!w->set->stopping) {
+            struct pollfd p = {.fd = w->wake_fd, .events = POLLIN};
+            poll(&p, 1, 1000);
+        }
+        return NULL;
+    }
     while (!w->set->stopping) {
         struct dev_plan *next = NULL;
         int64_t now = mono_ms();
 
+        atomic_store(&w->progress_ms, now);
         for (int i = 0; i < w->ndevs; i++)
             if (next == NULL || w->devs[i].next_due_ms < next->next_due_ms)
                 next = &w->devs[i];
@@ -556,6 +569,27 @@ bus_start(struct bus_set **out, const struct conf *c)
         bus_stop(bs);
         return rc;
     }
+    /* A worker is hung when it has not gone round its loop for twice the
+     * longest legitimate cycle: the longest interval plus every block of
+     * every device timing out on every retry, plus the gaps. */
+    {
+        const char *fault = getenv("EMBERD_FAULT");
+        for (int i = 0; i < bs->n; i++) {
+            struct bus_worker *w = &bs->w[i];
+            int64_t cycle = 0, worst = 0;
+            for (int k = 0; k < w->ndevs; k++) {
+                const struct dev_plan *dp = &w->devs[k];
+                cycle += dp->nblocks * (w->cb->retries + 1) * (w->cb->timeout_ms + w->cb->gap_ms);
+                if (dp->dev->interval_ms > worst)
+                    worst = dp->dev->interval_ms;
+            }
+            w->stall_limit_ms = 2 * (cycle + worst) + 5000;
+            atomic_store(&w->progress_ms, mono_ms());
+            if (fault != NULL && strncmp(fault, "hang-bus:", 9) == 0 &&
+                strcmp(fault + 9, w->cb->name) == 0)
+                w->fault_hang = true;
+        }
+    }
     /* Workers must not take the daemon's signals. */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -576,6 +610,17 @@ bus_start(struct bus_set **out, const struct conf *c)
     }
     *out = bs;
     return 0;
+}
+
+int
+bus_stalled(struct bus_set *bs, int64_t now_ms)
+{
+    for (int i = 0; bs != NULL && i < bs->n; i++) {
+        struct bus_worker *w = &bs->w[i];
+        if (w->started && now_ms - atomic_load(&w->progress_ms) > w->stall_limit_ms)
+            return i;
+    }
+    return -1;
 }
 
 void

@@ -53,6 +53,7 @@ struct daemon {
     uint64_t *mid_seq;     /* MQTT message id -> journal seq awaiting PUBACK */
     bool *dev_alert;
     uint64_t watchdog_usec;
+    bool stall_logged;
     int64_t started_ms;
 };
 
@@ -665,8 +666,19 @@ watchdog_tick(void *arg)
 {
     struct daemon *d = arg;
 
-    /* Pinged from a loop timer, so a wedged loop stops the pings. */
-    sd_notify(0, "WATCHDOG=1");
+    /* Pinged from a loop timer, so a wedged loop stops the pings; a hung
+     * bus worker stops them too. */
+    int stalled = bus_stalled(d->buses, mono_ms());
+    if (stalled < 0) {
+        sd_notify(0, "WATCHDOG=1");
+        d->stall_logged = false;
+    } else if (!d->stall_logged) {
+        log_errx("bus %s: worker has made no progress; withholding the watchdog ping so "
+                 "systemd restarts emberd",
+                 d->conf->buses[stalled].name);
+        sd_notifyf(0, "STATUS=bus %s worker hung", d->conf->buses[stalled].name);
+        d->stall_logged = true;
+    }
     loop_timer(d->loop, (int64_t)(d->watchdog_usec / 2000), watchdog_tick, d);
 }
 

@@ -136,8 +136,8 @@ static void
 check_conf(const struct conf *c)
 {
     FUZZ_CHECK(name_valid(c->agent.site) && name_valid(c->agent.id));
-    FUZZ_CHECK(c->agent.profile_dir && c->agent.board_dir && c->agent.state &&
-               c->agent.control && c->agent.gpio_sim);
+    FUZZ_CHECK(c->agent.profile_dir && c->agent.board_dir && c->agent.control &&
+               c->agent.gpio_sim);
     FUZZ_CHECK(c->mqtt.host != NULL && c->mqtt.prefix != NULL);
     FUZZ_CHECK(c->mqtt.port >= 1 && c->mqtt.port <= 65535);
     FUZZ_CHECK(c->mqtt.reconnect_min_ms <= c->mqtt.reconnect_max_ms);

@@ -29,4 +29,18 @@ check "watchdog pinged" wait_until 5 bash -c "[ \$(grep -c ' WATCHDOG=1$' '$T/no
 kill -TERM "$EMBERD_PID"
 wait "$EMBERD_PID"
 check "STOPPING=1 sent on a clean stop" log_has "$T/notify.rec" " STOPPING=1$"
+
+# A hung bus worker (fault injection) must stop the pings, so systemd
+# restarts emberd; the main loop itself keeps running.
+: >"$T/notify.rec"
+EMBERD_FAULT=hang-bus:t NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 \
+    start_emberd emberd2 "$T/emberd.conf"
+check "pings while the worker is within its limit" \
+    wait_until 5 bash -c "[ \$(grep -c ' WATCHDOG=1$' '$T/notify.rec') -ge 3 ]"
+check "hung worker detected" wait_until 20 log_has "$T/emberd2.log" "withholding the watchdog ping"
+n=$(grep -c ' WATCHDOG=1$' "$T/notify.rec")
+! wait_until 2 bash -c "[ \$(grep -c ' WATCHDOG=1$' '$T/notify.rec') -gt $n ]"
+check "no pings while a worker is hung" test $? -eq 0
+check "STATUS tells systemd why" log_has "$T/notify.rec" "STATUS=bus t worker hung"
+check "the main loop still answers" "$EMBER_BIN/emberctl" -s "$T/ctl.sock" status
 finish

@@ -10,7 +10,8 @@
  * Each input is copied into a buffer of exactly its size, as libFuzzer does,
  * so ASan catches a read one byte past the end.  A finding ends the process
  * (a sanitizer report, or abort() from a failed FUZZ_CHECK) after naming the
- * input it was running; the exit status is 0 only when every input ran and
+ * input it was running; a leak is reported after the input that leaked.  The
+ * exit status is 0 only when every input ran and
  * at least one was found (an empty corpus is a mistake, not a pass).
  */
 #include <dirent.h>
@@ -24,9 +25,11 @@
 
 /* In the sanitizer runtimes (gcc's and clang's); absent in a plain build. */
 void __sanitizer_set_death_callback(void (*cb)(void)) __attribute__((weak));
+int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
 
 static unsigned long ninputs;
 static int failed;
+static bool leaked;
 static const char *volatile current; /* input being run, for the crash message */
 
 /* Async-signal-safe: called from a signal handler or the sanitizer's death
@@ -94,8 +97,17 @@ run_file(const char *path)
         LLVMFuzzerTestOneInput(exact, off);
         free(exact);
     }
-    current = NULL;
     free(buf);
+    /* Leaks are checked per input, as libFuzzer does, so the report names
+     * the input (LeakSanitizer would otherwise only speak at exit).  The
+     * check reports a leak again every time, so stop after the first. */
+    if (!leaked && __lsan_do_recoverable_leak_check != NULL &&
+        __lsan_do_recoverable_leak_check() != 0) {
+        fprintf(stderr, "driver: memory leaked while running %s\n", path);
+        leaked = true;
+        failed = 1;
+    }
+    current = NULL;
     ninputs++;
     return 0;
 }

@@ -117,8 +117,9 @@ setup(void)
             abort();
         }
     }
-    snprintf(target, sizeof(target), "%s/agent/profiles/xy-md02.ini", top);
-    if (access(target, R_OK) != 0)
+    if ((size_t)snprintf(target, sizeof(target), "%s/agent/profiles/xy-md02.ini", top) >=
+            sizeof(target) ||
+        access(target, R_OK) != 0)
         fprintf(stderr, "fuzz_conf: %s not found; profiles will not load "
                         "(run from the top of the tree or set EMBER_FUZZ_TOP)\n",
                 target);

@@ -147,9 +147,10 @@ mono_ms() { $PY -c 'import time; print("%.1f" % (time.monotonic() * 1000))'; }
 start_emberd() {
     local name=$1 conf=$2
     shift 2
-    start_bg "$name" "$EMBER_BIN/emberd" -c "$conf" "$@"
+    # EMBER_WRAP runs emberd under a tool, e.g. valgrind (make valgrind).
+    start_bg "$name" ${EMBER_WRAP:-} "$EMBER_BIN/emberd" -c "$conf" "$@"
     EMBERD_PID=$LAST_PID
-    wait_until 10 log_has "$T/$name.log" "running:" || die "emberd did not start"
+    wait_until 30 log_has "$T/$name.log" "running:" || die "emberd did not start"
 }
 
 # socat_pair A B: a pty pair (a real serial link with RTU framing on it).

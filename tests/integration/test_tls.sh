@@ -397,4 +397,8 @@ else
 fi
 
 check "emberd survived it all" kill -0 "$MAIN_PID"
+stop_pid "$MAIN_PID"
+check "clean stop publishes offline over TLS" rec_wait 5 noc " $P/status offline$"
+check "no sanitizer report from any emberd" \
+    bash -c "! cat '$T'/*.log | grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:'"
 finish

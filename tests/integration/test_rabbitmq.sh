@@ -1,0 +1,196 @@
+#!/bin/bash
+# The MQTT 3.1.1 contract against another broker: RabbitMQ's MQTT plugin, a
+# private node on loopback (its own node name, ports, epmd, directories and
+# cookie under $T).  Real emberd + ember-sim: status online retained for a
+# late subscriber, telemetry, an alarm activation (retained state + event),
+# an ack over cmd/ack, the zone's drain request, and the Last Will "offline"
+# after kill -9.
+#
+# RabbitMQ 3.10 keeps retained messages per node and sends them only to
+# subscriptions without wildcards; late subscribers here name exact topics.
+. "$(dirname "$0")/lib.sh"
+
+RMQ_BIN=/usr/lib/rabbitmq/bin
+[ -x "$RMQ_BIN/rabbitmq-server" ] || die "rabbitmq-server is not installed (tests/install-deps.sh)"
+[ -d "$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins/rabbitmq_mqtt-* 2>/dev/null | head -1)" ] ||
+    die "the rabbitmq_mqtt plugin is missing"
+
+# ---------------------------------------------------------------- a private node
+R=$T/rabbitmq
+mkdir -p "$R/home" "$R/mnesia" "$R/log"
+MQTT_PORT=$(free_port)
+AMQP_PORT=$(free_port)
+DIST_PORT=$(free_port)
+EPMD_PORT=$(free_port)
+[ "$(printf '%s\n' $MQTT_PORT $AMQP_PORT $DIST_PORT $EPMD_PORT | sort -u | wc -l)" -eq 4 ] ||
+    die "free_port gave the same port twice; run again"
+: >"$R/rabbitmq-env.conf" # not /etc/rabbitmq/rabbitmq-env.conf
+cat >"$R/rabbitmq.conf" <<EOF
+listeners.tcp.1 = 127.0.0.1:$AMQP_PORT
+mqtt.listeners.tcp.1 = 127.0.0.1:$MQTT_PORT
+mqtt.allow_anonymous = true
+log.console = true
+log.console.level = info
+log.file = false
+EOF
+RMQ_ENV=(
+    HOME="$R/home" # the Erlang cookie
+    RABBITMQ_CONF_ENV_FILE="$R/rabbitmq-env.conf"
+    RABBITMQ_CONFIG_FILE="$R/rabbitmq.conf"
+    RABBITMQ_ADVANCED_CONFIG_FILE="$R/advanced.config"
+    RABBITMQ_ENABLED_PLUGINS_FILE="$R/enabled_plugins"
+    RABBITMQ_MNESIA_BASE="$R/mnesia"
+    RABBITMQ_LOG_BASE="$R/log"
+    RABBITMQ_PID_FILE="$R/rabbit.pid"
+    RABBITMQ_NODENAME="ember-test-$$@localhost"
+    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+    RABBITMQ_NODE_PORT="$AMQP_PORT"
+    RABBITMQ_DIST_PORT="$DIST_PORT"
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+    ERL_EPMD_ADDRESS=127.0.0.1
+    ERL_EPMD_PORT="$EPMD_PORT"
+)
+rmq() { env "${RMQ_ENV[@]}" "$@"; }
+
+# Stop the node (the Erlang VM first, then its wrapper script), then the
+# private epmd it started, then everything else as usual.
+rmq_stop() {
+    local beam=""
+    [ -n "${RMQ_WRAPPER:-}" ] || return 0
+    [ -f "$R/rabbit.pid" ] && beam=$(cat "$R/rabbit.pid" 2>/dev/null)
+    [ -n "$beam" ] || beam=$(ps -o pid= --ppid "$RMQ_WRAPPER" 2>/dev/null | head -1)
+    if [ -n "$beam" ]; then
+        kill -TERM "$beam" 2>/dev/null
+        for ((i = 0; i < 200; i++)); do # a clean stop takes 1-3 s
+            kill -0 "$beam" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill -KILL "$beam" 2>/dev/null
+    fi
+    stop_pid "$RMQ_WRAPPER"
+    rmq epmd -kill >>"$T/epmd.log" 2>&1
+    RMQ_WRAPPER=""
+}
+trap 'rc=$?; rmq_stop; (exit $rc); cleanup' EXIT
+
+rmq "$RMQ_BIN/rabbitmq-plugins" --offline enable rabbitmq_mqtt >"$T/plugins.log" 2>&1 ||
+    die "rabbitmq-plugins --offline enable rabbitmq_mqtt failed"
+check "rabbitmq_mqtt enabled in the private plugins file" grep -q rabbitmq_mqtt "$R/enabled_plugins"
+
+t0=$(date +%s%N)
+start_bg rabbitmq env "${RMQ_ENV[@]}" "$RMQ_BIN/rabbitmq-server"
+RMQ_WRAPPER=$LAST_PID
+mqtt_port_open() {
+    kill -0 "$RMQ_WRAPPER" || return 2
+    (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null
+}
+wait_until 60 mqtt_port_open || die "RabbitMQ's MQTT listener did not open within 60 s"
+log "RabbitMQ $(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-* | sed 's/.*-//') MQTT ready after $((($(date +%s%N) - t0) / 1000000)) ms"
+wait_until 5 test -s "$R/rabbit.pid" || die "no pid file from the RabbitMQ node"
+BEAM=$(cat "$R/rabbit.pid")
+listens_only_loopback() {
+    local l n=0
+    while read -r l; do
+        case "$l" in
+        *" 127.0.0.1:"*) n=$((n + 1)) ;;
+        *) return 1 ;;
+        esac
+    done < <(ss -ltnpH 2>/dev/null | grep "pid=$BEAM,")
+    [ "$n" -ge 3 ] # AMQP, MQTT, Erlang distribution
+}
+check "the node listens on 127.0.0.1 only" listens_only_loopback
+
+# ---------------------------------------------------------------- emberd on RabbitMQ
+SIM_PORT=$(free_port)
+start_sim sim -p xy-md02 --tcp "127.0.0.1:$SIM_PORT" -c "$T/sim.ctl"
+printf 'guest\n' >"$T/rmq.pw"
+chmod 600 "$T/rmq.pw"
+KEEPALIVE=5
+write_conf "$T/emberd.conf" "protocol = 3.1.1" "keepalive = $KEEPALIVE" "username = guest" \
+    "password_file = $T/rmq.pw" "reconnect_max = 1s" <<EOF
+[bus t]
+type = tcp
+host = 127.0.0.1
+port = $SIM_PORT
+
+[device room]
+bus = t
+profile = xy-md02
+interval = 500ms
+
+[sensor room-temp]
+device = room
+point = temperature
+zone = b3
+
+[alarm room-hot]
+sensor = room-temp
+kind = high
+setpoint = 45
+deadband = 1
+severity = critical
+
+[zone b3]
+vote = 1
+EOF
+P=emberwatch/lab/a1
+rec_start rec "$P/#"
+start_emberd emberd "$T/emberd.conf"
+check "emberd connected to RabbitMQ" wait_until 10 log_has "$T/emberd.log" "mqtt: connected to 127.0.0.1:$MQTT_PORT"
+check "status online" rec_wait 10 rec " $P/status online$"
+
+# late SUB TOPIC: a new MQTT 3.1.1 subscriber's first message as "RETAIN PAYLOAD".
+late() {
+    timeout 10 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -V mqttv311 -C 1 -W 5 -F '%r %p' -t "$1" 2>/dev/null
+}
+glob() { [[ $1 == $2 ]]; } # glob STRING PATTERN
+check "late subscriber reads the retained status online" test "$(late "$P/status")" = "1 online"
+check "telemetry" rec_wait 10 rec " $P/sensor/room-temp \{.*\"value\":24,\"unit\":\"C\",\"quality\":\"good\"\}$"
+check "initial alarm state" rec_wait 10 rec " $P/alarm/room-hot .*\"state\":\"cleared\""
+check "initial drain state none" rec_wait 10 rec " $P/drain/b3 .*\"request\":\"none\""
+
+echo "set xy-md02.temperature 50" >"$T/sim.ctl"
+check "alarm activated: event" \
+    rec_wait 10 rec " $P/event .*\"alarm\":\"room-hot\".*\"state\":\"active\",\"acked\":false.*\"transition\":\"activated\""
+check "alarm activated: state" rec_wait 5 rec " $P/alarm/room-hot .*\"state\":\"active\",\"acked\":false"
+check "zone drain request" rec_wait 5 rec " $P/drain/b3 .*\"request\":\"drain\".*\"alarms\":\\[\"room-hot\"\\].*\"test\":false"
+r=$(late "$P/alarm/room-hot")
+check "late subscriber reads the retained alarm state active" \
+    glob "$r" '1 {*"state":"active","acked":false*}'
+r=$(late "$P/drain/b3")
+check "late subscriber reads the retained drain request" glob "$r" '1 {*"request":"drain"*}'
+n=$(timeout 10 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -V mqttv311 -W 2 -F '%r %t' -t "$P/#" 2>/dev/null |
+    grep -c '^1 ')
+log "NOTE: a late subscriber to $P/# got $n retained messages (RabbitMQ sends retained messages only to exact topics)"
+
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -V mqttv311 -q 1 -t "$P/cmd/ack" -m '{"alarm":"room-hot","by":"noc"}'
+check "ack over cmd/ack" rec_wait 5 rec " $P/event .*\"alarm\":\"room-hot\".*\"acked\":true.*\"transition\":\"acked\""
+check "emberd logged the command" log_has "$T/emberd.log" "mqtt command ack room-hot by noc done"
+r=$(late "$P/alarm/room-hot")
+check "retained alarm state now acked" glob "$r" '1 {*"state":"active","acked":true*}'
+
+echo "set xy-md02.temperature 24" >"$T/sim.ctl"
+check "alarm cleared" rec_wait 10 rec " $P/event .*\"alarm\":\"room-hot\".*\"transition\":\"cleared\""
+check "drain request back to none" rec_wait 5 rec " $P/drain/b3 .*\"request\":\"none\""
+check "event seq strictly increasing" bash -c "grep ' $P/event ' '$T/rec.rec' | sed -E 's/.*\"seq\":([0-9]+).*/\\1/' |
+    awk 'NR > 1 && \$1 <= p { exit 1 } { p = \$1 }'"
+
+# Last Will: kill -9, RabbitMQ publishes "offline" (retained).
+K=$(mono_ms)
+kill -KILL "$EMBERD_PID"
+wait "$EMBERD_PID" 2>/dev/null # (reap it quietly)
+check "Last Will offline after kill -9" rec_wait 10 rec " $P/status offline$"
+t=$(grep " $P/status offline$" "$T/rec.rec" | head -1 | cut -d' ' -f1)
+d=$($PY -c "print(int($t - $K))")
+log "Last Will after kill -9: ${d} ms (limit $((KEEPALIVE * 1500)) ms)"
+check "offline within 1.5 keepalives" test "$d" -le $((KEEPALIVE * 1500))
+check "late subscriber reads the retained status offline" test "$(late "$P/status")" = "1 offline"
+
+# emberd comes back: online again, states republished.
+m=$(rec_mark rec)
+start_emberd emberd2 "$T/emberd.conf"
+check "restarted emberd is online again" rec_wait_after "$m" 10 rec " $P/status online$"
+check "late subscriber reads online again" test "$(late "$P/status")" = "1 online"
+check "no broker-side error about emberd's session" \
+    bash -c "! grep -iE 'error.*(emberd-lab-a1|client id)' '$T/rabbitmq.log'"
+finish

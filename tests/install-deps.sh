@@ -7,9 +7,9 @@ set -eu
 PKGS="build-essential pkg-config
 libmodbus-dev libmosquitto-dev libgpiod-dev libcjson-dev libinih-dev libsqlite3-dev
 libsystemd-dev libcmocka-dev
-mosquitto mosquitto-clients socat mbpoll
+mosquitto mosquitto-clients socat mbpoll haproxy curl
 python3-pymodbus python3-serial python3-serial-asyncio python3-paho-mqtt
-valgrind"
+valgrind openssl rabbitmq-server"
 # "install-deps.sh fuzz" (make fuzz) also wants clang with its libFuzzer and
 # sanitizer runtimes; make check does not (it replays the corpora with gcc).
 if [ "${1:-}" = fuzz ]; then
@@ -36,6 +36,8 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-# The mosquitto package may start a system broker on port 1883; the tests and
-# the demo use private brokers on their own ports, so leave it alone.
+# The mosquitto package may start a system broker on port 1883, and
+# rabbitmq-server one on 5672/25672 with epmd on 4369; the tests and the demo
+# use private brokers (and a private epmd) on their own ports, so leave them
+# alone.
 echo "install-deps: done"

@@ -183,7 +183,12 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
             c->board_line = cf->line;
         rc = cfgfile_apply(cf, section, agent_keys, ARRAY_LEN(agent_keys), &c->agent, key, value);
     } else if (strcmp(section, "mqtt") == 0) {
+        static const char *const sec_keys[] = {"cafile",   "capath",   "certfile",
+                                               "keyfile",  "username", "password_file"};
         c->mqtt_line = cf->section_line;
+        for (size_t i = 0; i < ARRAY_LEN(sec_keys); i++)
+            if (strcmp(key, sec_keys[i]) == 0)
+                c->sec_line[i] = cf->line;
         rc = cfgfile_apply(cf, section, mqtt_keys, ARRAY_LEN(mqtt_keys), &c->mqtt, key, value);
         if (rc == 0 && strcmp(key, "prefix") == 0 && !prefix_valid(value))
             cfgfile_error(cf, "[mqtt] prefix: '%s' must be a topic without wildcards or "
@@ -294,10 +299,10 @@ bus_seen(const struct conf_bus *b, const char *key)
 }
 
 static void
-check_readable(struct conf *c, struct cfgerr *err, const char *key, const char *path)
+check_readable(struct conf *c, struct cfgerr *err, int line, const char *key, const char *path)
 {
     if (path != NULL && access(path, R_OK) != 0)
-        cfgerr_add(err, c->path, c->mqtt_line, "[mqtt] %s: cannot read %s: %s", key, path,
+        cfgerr_add(err, c->path, line, "[mqtt] %s: cannot read %s: %s", key, path,
                    strerror(errno));
 }
 
@@ -309,36 +314,39 @@ validate_mqtt_security(struct conf *c, struct cfgerr *err)
     struct conf_mqtt *m = &c->mqtt;
     const char *f = c->path;
 
-    check_readable(c, err, "cafile", m->cafile);
-    check_readable(c, err, "capath", m->capath);
-    check_readable(c, err, "certfile", m->certfile);
-    check_readable(c, err, "keyfile", m->keyfile);
+    int pw_line = c->sec_line[5];
+
+    check_readable(c, err, c->sec_line[0], "cafile", m->cafile);
+    check_readable(c, err, c->sec_line[1], "capath", m->capath);
+    check_readable(c, err, c->sec_line[2], "certfile", m->certfile);
+    check_readable(c, err, c->sec_line[3], "keyfile", m->keyfile);
     if ((m->certfile == NULL) != (m->keyfile == NULL))
-        cfgerr_add(err, f, c->mqtt_line, "[mqtt] certfile and keyfile go together");
+        cfgerr_add(err, f, c->sec_line[2] ? c->sec_line[2] : c->sec_line[3],
+                   "[mqtt] certfile and keyfile go together");
     if (m->certfile != NULL && m->cafile == NULL && m->capath == NULL)
-        cfgerr_add(err, f, c->mqtt_line, "[mqtt] certfile: a client certificate needs TLS "
-                                         "(cafile or capath)");
+        cfgerr_add(err, f, c->sec_line[2],
+                   "[mqtt] certfile: a client certificate needs TLS (cafile or capath)");
     if (m->password_file != NULL && m->username == NULL)
-        cfgerr_add(err, f, c->mqtt_line, "[mqtt] password_file: needs a username");
+        cfgerr_add(err, f, pw_line, "[mqtt] password_file: needs a username");
     if (m->password_file != NULL) {
         struct stat st;
         FILE *fp;
         char line[512];
         if (stat(m->password_file, &st) < 0) {
-            cfgerr_add(err, f, c->mqtt_line, "[mqtt] password_file: %s: %s", m->password_file,
+            cfgerr_add(err, f, pw_line, "[mqtt] password_file: %s: %s", m->password_file,
                        strerror(errno));
             return;
         }
         if (st.st_mode & 077) {
-            cfgerr_add(err, f, c->mqtt_line,
-                       "[mqtt] password_file: %s is readable by group or others (mode %03o); "
+            cfgerr_add(err, f, pw_line,
+                       "[mqtt] password_file: %s is open to group or others (mode %03o); "
                        "chmod 600 it",
                        m->password_file, (unsigned)(st.st_mode & 0777));
             return;
         }
         fp = fopen(m->password_file, "r");
         if (fp == NULL || fgets(line, sizeof(line), fp) == NULL) {
-            cfgerr_add(err, f, c->mqtt_line, "[mqtt] password_file: cannot read %s%s%s",
+            cfgerr_add(err, f, pw_line, "[mqtt] password_file: cannot read %s%s%s",
                        m->password_file, fp ? "" : ": ", fp ? "" : strerror(errno));
             if (fp)
                 fclose(fp);

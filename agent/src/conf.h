@@ -134,6 +134,7 @@ struct conf {
     char *path;
     int agent_line, mqtt_line; /* section headers, for messages */
     int board_line;
+    int sec_line[6]; /* lines of cafile, capath, certfile, keyfile, username, password_file */
     bool site_seen;
     struct conf_agent agent;
     struct conf_mqtt mqtt;

@@ -739,6 +739,13 @@ needs_restart(const struct conf *o, const struct conf *n)
         if (strcmp(o->outputs[i]->name, n->outputs[i]->name) != 0 ||
             o->outputs[i]->offset != n->outputs[i]->offset)
             return "GPIO inputs/outputs";
+    if (str_differs(o->mqtt.cafile, n->mqtt.cafile) ||
+        str_differs(o->mqtt.capath, n->mqtt.capath) ||
+        str_differs(o->mqtt.certfile, n->mqtt.certfile) ||
+        str_differs(o->mqtt.keyfile, n->mqtt.keyfile) ||
+        str_differs(o->mqtt.username, n->mqtt.username) ||
+        str_differs(o->mqtt.password, n->mqtt.password))
+        return "[mqtt] TLS or login settings";
     if (str_differs(o->mqtt.client_id, n->mqtt.client_id) ||
         o->mqtt.keepalive_s != n->mqtt.keepalive_s || o->mqtt.protocol != n->mqtt.protocol)
         return "[mqtt] client_id/keepalive/protocol";

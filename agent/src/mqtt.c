@@ -40,6 +40,7 @@ struct mqtt {
     bool offline_acked;
     unsigned long dropped;
     int64_t last_warn_ms; /* "broker unreachable" is said once a minute at most */
+    char last_err[200];   /* libmosquitto's latest error line (TLS reasons) */
 };
 
 /* An unreachable broker must be visible at the default log level, without
@@ -52,8 +53,9 @@ warn_unreachable(struct mqtt *m, const char *why)
     if (m->last_warn_ms != 0 && now - m->last_warn_ms < 60000)
         return;
     m->last_warn_ms = now;
-    log_warnx("mqtt: cannot reach broker %s:%d: %s (retrying; %lu messages dropped so far)",
-              m->conf->mqtt.host, m->conf->mqtt.port, why, m->dropped);
+    log_warnx("mqtt: cannot reach broker %s:%d: %s%s%s (retrying; %lu messages dropped so far)",
+              m->conf->mqtt.host, m->conf->mqtt.port, why, m->last_err[0] ? ": " : "",
+              m->last_err, m->dropped);
 }
 
 int
@@ -122,6 +124,7 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
     m->ever_connected = true;
     m->backoff_ms = 0;
     m->last_warn_ms = 0;
+    m->last_err[0] = '\0';
     log_info("mqtt: connected to %s:%d", m->conf->mqtt.host, m->conf->mqtt.port);
     mosquitto_publish(m->mosq, NULL, m->status_topic, 6, "online", 1, true);
     if (m->on_message) {
@@ -183,8 +186,12 @@ on_msg(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 static void
 on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
 {
+    struct mqtt *m = obj;
     (void)mosq;
-    (void)obj;
+    /* Keep the reason (e.g. "certificate verify failed") for the next
+     * "cannot reach broker" warning; everything else at debug. */
+    if (level & MOSQ_LOG_ERR)
+        snprintf(m->last_err, sizeof(m->last_err), "%s", str);
     if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
         log_debug("libmosquitto: %s", str);
 }

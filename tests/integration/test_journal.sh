@@ -18,6 +18,7 @@ cat >"$T/mosquitto.conf" <<EOF
 listener $MQTT_PORT 127.0.0.1
 allow_anonymous true
 persistence true
+user $(id -un)
 persistence_location $T/mq/
 autosave_interval 1
 max_queued_messages 100000

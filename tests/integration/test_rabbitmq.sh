@@ -71,6 +71,7 @@ rmq_stop() {
     rmq epmd -kill >>"$T/epmd.log" 2>&1
     RMQ_WRAPPER=""
 }
+# shellcheck disable=SC2154 # rc is set inside the trap
 trap 'rc=$?; rmq_stop; (exit $rc); cleanup' EXIT
 
 rmq "$RMQ_BIN/rabbitmq-plugins" --offline enable rabbitmq_mqtt >"$T/plugins.log" 2>&1 ||
@@ -143,6 +144,7 @@ check "status online" rec_wait 10 rec " $P/status online$"
 late() {
     timeout 10 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -V mqttv311 -C 1 -W 5 -F '%r %p' -t "$1" 2>/dev/null
 }
+# shellcheck disable=SC2053 # the pattern is meant to match as a glob
 glob() { [[ $1 == $2 ]]; } # glob STRING PATTERN
 check "late subscriber reads the retained status online" test "$(late "$P/status")" = "1 online"
 check "telemetry" rec_wait 10 rec " $P/sensor/room-temp \{.*\"value\":24,\"unit\":\"C\",\"quality\":\"good\"\}$"

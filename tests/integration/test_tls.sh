@@ -131,9 +131,10 @@ only_loopback_tls() {
 }
 check "broker listens only on its two TLS ports on 127.0.0.1" only_loopback_tls
 
-# tls_args USER: mosquitto_pub/sub options for a TLS client with USER's certificate.
-tls_args() { echo --cafile "$PKI/ca.crt" --cert "$PKI/$1.crt" --key "$PKI/$1.key"; }
-NOC=(-h 127.0.0.1 -p "$MQTT_PORT" -V mqttv311 $(tls_args noc) -u noc -P "$PW_NOC")
+# mosquitto_pub/sub options for a TLS client with noc's / intruder's certificate.
+NOC_TLS=(--cafile "$PKI/ca.crt" --cert "$PKI/noc.crt" --key "$PKI/noc.key")
+INTR_TLS=(--cafile "$PKI/ca.crt" --cert "$PKI/intruder.crt" --key "$PKI/intruder.key")
+NOC=(-h 127.0.0.1 -p "$MQTT_PORT" -V mqttv311 "${NOC_TLS[@]}" -u noc -P "$PW_NOC")
 
 # A paho (independent of libmosquitto) TLS recorder, writing the same
 # "<ms> <retained> <topic> <payload>" lines as mqtt_rec.py; "# subscribed
@@ -250,10 +251,10 @@ sub_refused() {
     [ "$rc" -ne 0 ] && [ ! -s "$T/$name.out" ]
 }
 check "client with a certificate but no password is refused, reads nothing" \
-    sub_refused nopw $(tls_args noc)
+    sub_refused nopw "${NOC_TLS[@]}"
 check "... and the broker said not authorised" grep -qi "not authori[sz]ed" "$T/nopw.err"
 check "client with a wrong password is refused, reads nothing" \
-    sub_refused badpw $(tls_args noc) -u noc -P "wrong-$PW_NOC"
+    sub_refused badpw "${NOC_TLS[@]}" -u noc -P "wrong-$PW_NOC"
 check "... and the broker said not authorised" grep -qi "not authori[sz]ed" "$T/badpw.err"
 m=$(wc -l <"$T/broker.log")
 check "client with a certificate from another CA is refused" \
@@ -278,7 +279,7 @@ check "alarm activated (noc sees the event)" \
     rec_wait 10 noc " $P/event .*\"alarm\":\"room-hot\".*\"state\":\"active\",\"acked\":false.*\"transition\":\"activated\""
 check "noc sees the retained alarm state active" \
     rec_wait 5 noc " $P/alarm/room-hot .*\"state\":\"active\",\"acked\":false"
-INTR=(-h 127.0.0.1 -p "$MQTT_PORT" -V mqttv311 $(tls_args intruder) -u intruder -P "$PW_INTRUDER")
+INTR=(-h 127.0.0.1 -p "$MQTT_PORT" -V mqttv311 "${INTR_TLS[@]}" -u intruder -P "$PW_INTRUDER")
 m=$(wc -l <"$T/broker.log")
 timeout 10 mosquitto_pub "${INTR[@]}" -q 1 -t "$P/cmd/ack" -m '{"alarm":"room-hot","by":"intruder"}' \
     2>"$T/intr-pub.err"
@@ -310,14 +311,18 @@ log "intruder: $(grep '^#' "$T/intr.rec" | tr '\n' ' ')"
 
 # ---------------------------------------------------------------- misconfigurations
 # conf_variant NAME SED-EXPR...: a copy of emberd.conf for another agent id
-# (its own client id, control socket and state), with edits.
+# (its own client id, control socket, journal/state and GPIO FIFO), with edits.
 conf_variant() {
     local name=$1
     shift
     local args=(-e "s/^id = a1$/id = $name/" -e "s#^control = .*#control = $T/$name.sock#"
-        -e "s#^state = .*#state = $T/$name.db#" -e "s#^gpio_sim = .*#gpio_sim = $T/$name.gpio#")
+        -e "s#^journal = .*#journal = $T/$name.journal.db#" -e "s#^state = .*#state = $T/$name.db#"
+        -e "s#^gpio_sim = .*#gpio_sim = $T/$name.gpio#")
     for e in "$@"; do args+=(-e "$e"); done
     sed "${args[@]}" "$T/emberd.conf" >"$T/$name.conf"
+    grep -q "^id = $name$" "$T/$name.conf" &&
+        ! grep -qE "= $T/(ctl\.sock|journal\.db|state\.db|gpio-sim)$" "$T/$name.conf" ||
+        die "conf_variant $name: the copy still shares files with the main emberd"
 }
 printf '%s\n' "$PW_EMBERD" >"$T/open.pw"
 chmod 0644 "$T/open.pw"
@@ -325,12 +330,12 @@ conf_variant openpw "s#^password_file = .*#password_file = $T/open.pw#"
 "$EMBER_BIN/emberd" -n -c "$T/openpw.conf" >"$T/n-openpw.out" 2>&1
 check "emberd -n rejects a password file of mode 0644 (exit 1)" test $? -eq 1
 check "... naming file:line and the password file" \
-    grep -qE "openpw\.conf:[0-9]+: .*password_file: $T/open\.pw is readable by group or others" "$T/n-openpw.out"
+    grep -qE "openpw\.conf:[0-9]+: .*password_file: $T/open\.pw is open to group or others" "$T/n-openpw.out"
 log "emberd -n: $(head -1 "$T/n-openpw.out")"
 timeout 10 "$EMBER_BIN/emberd" -c "$T/openpw.conf" >"$T/openpw.log" 2>&1
 rc=$?
 check "emberd refuses to start with it (exit $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
-check "... with a message naming the file" grep -q "$T/open.pw is readable by group or others" "$T/openpw.log"
+check "... with a message naming the file" grep -q "$T/open.pw is open to group or others" "$T/openpw.log"
 check "... and never connected" bash -c "! grep -q 'as emberd-lab-openpw' '$T/broker.log'"
 
 conf_variant badca "s#^cafile = .*#cafile = $PKI/rogue-ca.crt#"
@@ -375,6 +380,7 @@ else
     useradd -M -d /nonexistent -s /usr/sbin/nologin "$OTHER" >"$T/useradd.log" 2>&1 ||
         die "useradd $OTHER failed"
     # Remove the user and the directory however the test ends.
+    # shellcheck disable=SC2154 # rc is set inside the trap
     trap 'rc=$?; userdel "$OTHER" >/dev/null 2>&1; rm -rf "$CDIR"; (exit $rc); cleanup' EXIT
     conf_variant ctl "s#^control = .*#control = $CDIR/ctl.sock#"
     start_emberd ctlagent "$T/ctl.conf"

@@ -290,6 +290,19 @@ cfgfile_apply(struct cfgfile *cf, const char *section, const struct cfg_directiv
         *(int *)(void *)field = i;
         return 0;
     }
+    case CFG_MODE: {
+        char *end;
+        long v;
+        errno = 0;
+        v = strtol(value, &end, 8);
+        if (value[0] == '\0' || *end != '\0' || errno != 0 || v < d->min || v > d->max) {
+            cfgfile_error(cf, "[%s] %s: '%s' is not an octal file mode (e.g. 0660)", section, key,
+                          value);
+            return -EINVAL;
+        }
+        *(int *)(void *)field = (int)v;
+        return 0;
+    }
     case CFG_FLOAT: {
         double v;
         if (parse_double(value, &v) < 0) {

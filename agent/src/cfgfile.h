@@ -62,6 +62,7 @@ enum cfg_type {
     CFG_BOOL,  /* bool */
     CFG_ENUM,  /* int index into names[] */
     CFG_FLOAT, /* double */
+    CFG_MODE,  /* int, octal file permissions (0660), within [min, max] */
 };
 
 struct cfg_directive {

@@ -47,7 +47,7 @@ static const struct cfg_directive agent_keys[] = {
     {"journal", CFG_PATH, offsetof(struct conf_agent, journal), 0, 0, NULL},
     {"journal_max", CFG_INT, offsetof(struct conf_agent, journal_max), 100, 10000000, NULL},
     {"control", CFG_PATH, offsetof(struct conf_agent, control), 0, 0, NULL},
-    {"control_mode", CFG_INT, offsetof(struct conf_agent, control_mode), 0, 0777, NULL},
+    {"control_mode", CFG_MODE, offsetof(struct conf_agent, control_mode), 0, 0777, NULL},
     {"gpio_sim", CFG_PATH, offsetof(struct conf_agent, gpio_sim), 0, 0, NULL},
     {"alarm_outputs", CFG_STR, offsetof(struct conf_agent, alarm_outputs), 0, 0, NULL},
 };

@@ -97,6 +97,7 @@ test_good_and_defaults(void **state)
     assert_string_equal(c->mqtt.host, "127.0.0.1");
     assert_int_equal(c->mqtt.port, 1883);
     assert_int_equal(c->mqtt.keepalive_s, 10);
+    assert_int_equal(c->agent.control_mode, 0660);
     assert_string_equal(c->mqtt.prefix, "emberwatch");
     assert_int_equal(c->nbuses, 2);
     assert_int_equal(c->buses[0].type, BUS_RTU);
@@ -323,6 +324,7 @@ test_alarm_errors(void **state)
                  "[alarm x]\nsensor = t\nkind = high\nsetpoint = 1\n"
                  "[zone z]\nmembers = x, x\n",
                  "20: [zone z] members: alarm x is listed twice");
+    expect_error("a16.conf", "control_mode = 0680\n", "", "6: [agent] control_mode: '0680' is not an octal");
     expect_error("a12.conf", "", "[alarm x]\nsensor = s\nkind = high\nsetpoint = 1\n"
                                  "window = 1m\n",
                  "7: [alarm x] window: only for kind rate_of_rise");

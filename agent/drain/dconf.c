@@ -1,0 +1,724 @@
+/*
+ * dconf.c - ember-drain configuration loader.
+ */
+#include "dconf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static const char *const protocols[] = {"3.1.1", "5", NULL};
+static const char *const levels[] = {"error", "warning", "info", "debug", NULL};
+static const char *const vote_bys[] = {"zone", "agent", NULL};
+static const char *const offline_modes[] = {"hold", "ignore", "vote", NULL};
+static const char *const hook_drys[] = {"skip", "run", NULL};
+
+static const struct cfg_directive drain_keys[] = {
+    {"id", CFG_NAME, offsetof(struct dconf_drain, id), 0, 0, NULL},
+    {"state", CFG_PATH, offsetof(struct dconf_drain, state), 0, 0, NULL},
+    {"audit", CFG_PATH, offsetof(struct dconf_drain, audit), 0, 0, NULL},
+    {"control", CFG_PATH, offsetof(struct dconf_drain, control), 0, 0, NULL},
+    {"dry_run", CFG_BOOL, offsetof(struct dconf_drain, dry_run), 0, 0, NULL},
+    {"log_level", CFG_ENUM, offsetof(struct dconf_drain, log_level), 0, 0, levels},
+    {"settle", CFG_DUR, offsetof(struct dconf_drain, settle_ms), 0, 60000, NULL},
+};
+
+static const struct cfg_directive mqtt_keys[] = {
+    {"host", CFG_STR, offsetof(struct dconf_mqtt, host), 0, 0, NULL},
+    {"port", CFG_INT, offsetof(struct dconf_mqtt, port), 1, 65535, NULL},
+    {"client_id", CFG_STR, offsetof(struct dconf_mqtt, client_id), 0, 0, NULL},
+    {"prefix", CFG_STR, offsetof(struct dconf_mqtt, prefix), 0, 0, NULL},
+    {"keepalive", CFG_INT, offsetof(struct dconf_mqtt, keepalive_s), 5, 3600, NULL},
+    {"protocol", CFG_ENUM, offsetof(struct dconf_mqtt, protocol), 0, 0, protocols},
+    {"reconnect_min", CFG_DUR, offsetof(struct dconf_mqtt, reconnect_min_ms), 100, 60000, NULL},
+    {"reconnect_max", CFG_DUR, offsetof(struct dconf_mqtt, reconnect_max_ms), 1000, 600000, NULL},
+    {"cafile", CFG_PATH, offsetof(struct dconf_mqtt, cafile), 0, 0, NULL},
+    {"capath", CFG_PATH, offsetof(struct dconf_mqtt, capath), 0, 0, NULL},
+    {"certfile", CFG_PATH, offsetof(struct dconf_mqtt, certfile), 0, 0, NULL},
+    {"keyfile", CFG_PATH, offsetof(struct dconf_mqtt, keyfile), 0, 0, NULL},
+    {"username", CFG_STR, offsetof(struct dconf_mqtt, username), 0, 0, NULL},
+    {"password_file", CFG_PATH, offsetof(struct dconf_mqtt, password_file), 0, 0, NULL},
+};
+
+static const struct cfg_directive site_keys[] = {
+    {"agents", CFG_STR, offsetof(struct dconf_site, agents_str), 0, 0, NULL},
+    {"zones", CFG_STR, offsetof(struct dconf_site, zones_str), 0, 0, NULL},
+    {"targets", CFG_STR, offsetof(struct dconf_site, targets_str), 0, 0, NULL},
+    {"hooks", CFG_STR, offsetof(struct dconf_site, hooks_str), 0, 0, NULL},
+    {"vote", CFG_INT, offsetof(struct dconf_site, vote), 1, 64, NULL},
+    {"vote_by", CFG_ENUM, offsetof(struct dconf_site, vote_by), 0, 0, vote_bys},
+    {"offline", CFG_ENUM, offsetof(struct dconf_site, offline), 0, 0, offline_modes},
+    {"hold_down", CFG_DUR, offsetof(struct dconf_site, hold_down_ms), 0, 3600000, NULL},
+    {"mqtt_commands", CFG_BOOL, offsetof(struct dconf_site, mqtt_commands), 0, 0, NULL},
+};
+
+static const struct cfg_directive haproxy_keys[] = {
+    {"socket", CFG_PATH, offsetof(struct dconf_haproxy, socket), 0, 0, NULL},
+    {"tcp", CFG_STR, offsetof(struct dconf_haproxy, tcp), 0, 0, NULL},
+    {"servers", CFG_STR, offsetof(struct dconf_haproxy, servers_str), 0, 0, NULL},
+    {"weight", CFG_STR, offsetof(struct dconf_haproxy, weight_str), 0, 0, NULL},
+    {"maint_after", CFG_DUR, offsetof(struct dconf_haproxy, maint_after_ms), 0, 86400000, NULL},
+    {"timeout", CFG_DUR, offsetof(struct dconf_haproxy, timeout_ms), 50, 60000, NULL},
+    {"refresh", CFG_DUR, offsetof(struct dconf_haproxy, refresh_ms), 100, 3600000, NULL},
+};
+
+static const struct cfg_directive hook_keys[] = {
+    {"exec", CFG_PATH, offsetof(struct dconf_hook, exec), 0, 0, NULL},
+    {"args", CFG_STR, offsetof(struct dconf_hook, args), 0, 0, NULL},
+    {"timeout", CFG_DUR, offsetof(struct dconf_hook, timeout_ms), 100, 3600000, NULL},
+    {"retries", CFG_INT, offsetof(struct dconf_hook, retries), 0, 10, NULL},
+    {"dry_run", CFG_ENUM, offsetof(struct dconf_hook, dry), 0, 0, hook_drys},
+    {"undrain", CFG_BOOL, offsetof(struct dconf_hook, on_undrain), 0, 0, NULL},
+};
+
+#define UNKNOWN_SECTION                                                                            \
+    "[%s]: unknown section (expected [drain], [mqtt], [site NAME], [haproxy NAME] or "             \
+    "[hook NAME])"
+
+static bool
+prefix_valid(const char *p)
+{
+    size_t n = strlen(p);
+    if (n == 0 || n > 128 || p[0] == '/' || p[n - 1] == '/')
+        return false;
+    return strpbrk(p, "+#") == NULL && strstr(p, "//") == NULL;
+}
+
+/* Finds or creates the named item of an array of structs whose first member
+ * is the name and which carry a `line` member at `line_off`. */
+static void *
+section_item(struct cfgfile *cf, const char *section, void *base, int *n, int max, size_t size,
+             size_t line_off, const char *name)
+{
+    char *item;
+
+    for (int i = 0; i < *n; i++) {
+        int *line;
+        item = (char *)base + (size_t)i * size;
+        line = (int *)(void *)(item + line_off);
+        if (strcmp(item, name) == 0) {
+            if (*line != cf->section_line) {
+                cfgfile_error(cf, "[%s] defined twice (first at line %d)", section, *line);
+                return NULL;
+            }
+            return item;
+        }
+    }
+    if (*n == max) {
+        cfgfile_error(cf, "[%s]: too many sections of this kind (max %d)", section, max);
+        return NULL;
+    }
+    item = (char *)base + (size_t)(*n)++ * size;
+    strcpy(item, name);
+    *(int *)(void *)(item + line_off) = cf->section_line;
+    return item;
+}
+
+static void
+on_key(struct cfgfile *cf, const char *section, const char *key, const char *value)
+{
+    struct dconf *c = cf->user;
+    char buf[160];
+    const char *kind, *name;
+    void *item;
+    int rc;
+
+    if (strcmp(section, "drain") == 0) {
+        c->drain_line = cf->section_line;
+        if (strcmp(key, "control_mode") == 0) {
+            /* Octal, as chmod(1) takes it (0660); util's parse_long is decimal. */
+            char *end;
+            long v = strtol(value, &end, 8);
+            if (value[0] == '\0' || *end != '\0' || v < 0 || v > 0777)
+                cfgfile_error(cf, "[drain] control_mode: '%s' is not an octal mode 0..0777", value);
+            else
+                c->drain.control_mode = (int)v;
+            return;
+        }
+        rc = cfgfile_apply(cf, section, drain_keys, ARRAY_LEN(drain_keys), &c->drain, key, value);
+    } else if (strcmp(section, "mqtt") == 0) {
+        c->mqtt_line = cf->section_line;
+        rc = cfgfile_apply(cf, section, mqtt_keys, ARRAY_LEN(mqtt_keys), &c->mqtt, key, value);
+        if (rc == 0 && strcmp(key, "prefix") == 0 && !prefix_valid(value))
+            cfgfile_error(cf,
+                          "[mqtt] prefix: '%s' must be a topic without wildcards or "
+                          "leading/trailing '/'",
+                          value);
+    } else {
+        if (cfgfile_split_section(section, buf, sizeof(buf), &kind, &name) < 0) {
+            cfgfile_error(cf, UNKNOWN_SECTION, section);
+            return;
+        }
+        if (!name_valid(name)) {
+            cfgfile_error(cf, "[%s]: name '%s' must be 1-%d characters of A-Z a-z 0-9 _ . -",
+                          section, name, NAME_MAX_LEN);
+            return;
+        }
+        if (strcmp(kind, "site") == 0) {
+            if (strcmp(name, "_drain") == 0) {
+                cfgfile_error(cf,
+                              "[%s]: the name _drain is reserved for ember-drain's own "
+                              "status topic",
+                              section);
+                return;
+            }
+            item = section_item(cf, section, c->sites, &c->nsites, DCONF_MAX_SITES,
+                                sizeof(*c->sites), offsetof(struct dconf_site, line), name);
+            if (item == NULL)
+                return;
+            rc = cfgfile_apply(cf, section, site_keys, ARRAY_LEN(site_keys), item, key, value);
+            if (strcmp(key, "vote") == 0)
+                ((struct dconf_site *)item)->vote_set = true;
+        } else if (strcmp(kind, "haproxy") == 0) {
+            item = section_item(cf, section, c->haproxies, &c->nhaproxies, DCONF_MAX_HAPROXY,
+                                sizeof(*c->haproxies), offsetof(struct dconf_haproxy, line), name);
+            if (item == NULL)
+                return;
+            rc =
+                cfgfile_apply(cf, section, haproxy_keys, ARRAY_LEN(haproxy_keys), item, key, value);
+        } else if (strcmp(kind, "hook") == 0) {
+            item = section_item(cf, section, c->hooks, &c->nhooks, DCONF_MAX_HOOKS,
+                                sizeof(*c->hooks), offsetof(struct dconf_hook, line), name);
+            if (item == NULL)
+                return;
+            rc = cfgfile_apply(cf, section, hook_keys, ARRAY_LEN(hook_keys), item, key, value);
+            if (strcmp(key, "undrain") == 0)
+                ((struct dconf_hook *)item)->undrain_set = true;
+        } else {
+            cfgfile_error(cf, UNKNOWN_SECTION, section);
+            return;
+        }
+    }
+    if (rc == 1)
+        cfgfile_error(cf, "[%s]: unknown key '%s'", section, key);
+}
+
+static void
+set_defaults(struct dconf *c)
+{
+    char host[256] = "ember-drain";
+
+    if (gethostname(host, sizeof(host) - 1) == 0) {
+        host[NAME_MAX_LEN] = '\0';
+        for (char *p = host; *p; p++)
+            if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.'))
+                *p = '-';
+    }
+    strcpy(c->drain.id, host[0] ? host : "ember-drain");
+    c->drain.control_mode = 0660;
+    c->drain.log_level = LOG_LVL_INFO;
+    c->drain.settle_ms = 1000;
+    c->mqtt.port = 1883;
+    c->mqtt.keepalive_s = 10;
+    c->mqtt.reconnect_min_ms = 500;
+    c->mqtt.reconnect_max_ms = 30000;
+}
+
+static void
+check_readable(struct dconf *c, struct cfgerr *err, const char *key, const char *path)
+{
+    if (path != NULL && access(path, R_OK) != 0)
+        cfgerr_add(err, c->path, c->mqtt_line, "[mqtt] %s: cannot read %s: %s", key, path,
+                   strerror(errno));
+}
+
+/* As emberd: TLS files must be readable; the password file must be private,
+ * and its first line is the password (read here, so -n checks it too). */
+static void
+validate_mqtt(struct dconf *c, struct cfgerr *err)
+{
+    struct dconf_mqtt *m = &c->mqtt;
+    const char *f = c->path;
+
+    if (m->host == NULL)
+        m->host = xstrdup("127.0.0.1");
+    if (m->prefix == NULL)
+        m->prefix = xstrdup("emberwatch");
+    if (m->reconnect_max_ms < m->reconnect_min_ms)
+        cfgerr_add(err, f, c->mqtt_line, "[mqtt] reconnect_max: below reconnect_min");
+    check_readable(c, err, "cafile", m->cafile);
+    check_readable(c, err, "capath", m->capath);
+    check_readable(c, err, "certfile", m->certfile);
+    check_readable(c, err, "keyfile", m->keyfile);
+    if ((m->certfile == NULL) != (m->keyfile == NULL))
+        cfgerr_add(err, f, c->mqtt_line, "[mqtt] certfile and keyfile go together");
+    if (m->certfile != NULL && m->cafile == NULL && m->capath == NULL)
+        cfgerr_add(err, f, c->mqtt_line,
+                   "[mqtt] certfile: a client certificate needs TLS "
+                   "(cafile or capath)");
+    if (m->password_file != NULL && m->username == NULL)
+        cfgerr_add(err, f, c->mqtt_line, "[mqtt] password_file: needs a username");
+    if (m->password_file != NULL) {
+        struct stat st;
+        FILE *fp;
+        char line[512];
+        if (stat(m->password_file, &st) < 0) {
+            cfgerr_add(err, f, c->mqtt_line, "[mqtt] password_file: %s: %s", m->password_file,
+                       strerror(errno));
+            return;
+        }
+        if (st.st_mode & 077) {
+            cfgerr_add(err, f, c->mqtt_line,
+                       "[mqtt] password_file: %s is readable by group or others (mode %03o); "
+                       "chmod 600 it",
+                       m->password_file, (unsigned)(st.st_mode & 0777));
+            return;
+        }
+        fp = fopen(m->password_file, "r");
+        if (fp == NULL || fgets(line, sizeof(line), fp) == NULL) {
+            cfgerr_add(err, f, c->mqtt_line, "[mqtt] password_file: cannot read %s%s%s",
+                       m->password_file, fp ? "" : ": ", fp ? "" : strerror(errno));
+            if (fp)
+                fclose(fp);
+            return;
+        }
+        fclose(fp);
+        line[strcspn(line, "\r\n")] = '\0';
+        m->password = xstrdup(line);
+        explicit_bzero(line, sizeof(line));
+    }
+}
+
+/* Splits a "a, b c" list into names; calls fn for each.  Returns the count. */
+static int
+each_name(const char *list, void (*fn)(void *arg, const char *tok), void *arg)
+{
+    char *copy = xstrdup(list), *save = NULL;
+    int n = 0;
+
+    for (char *tok = strtok_r(copy, ", \t", &save); tok != NULL;
+         tok = strtok_r(NULL, ", \t", &save)) {
+        fn(arg, tok);
+        n++;
+    }
+    free(copy);
+    return n;
+}
+
+struct list_ctx {
+    struct dconf *c;
+    struct cfgerr *err;
+    int line;
+    const char *section; /* "site lab" */
+    const char *key;
+    char (*names)[NAME_MAX_LEN + 1];
+    int *n;
+    int *idx;
+    int max;
+};
+
+static void
+add_name(void *arg, const char *tok)
+{
+    struct list_ctx *x = arg;
+
+    if (!name_valid(tok)) {
+        cfgerr_add(x->err, x->c->path, x->line, "[%s] %s: '%s' is not a valid name", x->section,
+                   x->key, tok);
+        return;
+    }
+    for (int i = 0; i < *x->n; i++) {
+        if (strcmp(x->names[i], tok) == 0) {
+            cfgerr_add(x->err, x->c->path, x->line, "[%s] %s: '%s' is listed twice", x->section,
+                       x->key, tok);
+            return;
+        }
+    }
+    if (*x->n == x->max) {
+        cfgerr_add(x->err, x->c->path, x->line, "[%s] %s: more than %d names", x->section, x->key,
+                   x->max);
+        return;
+    }
+    strcpy(x->names[(*x->n)++], tok);
+}
+
+static int
+haproxy_find(const struct dconf *c, const char *name)
+{
+    for (int i = 0; i < c->nhaproxies; i++)
+        if (strcmp(c->haproxies[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static int
+hook_find(const struct dconf *c, const char *name)
+{
+    for (int i = 0; i < c->nhooks; i++)
+        if (strcmp(c->hooks[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static void
+add_target(void *arg, const char *tok)
+{
+    struct list_ctx *x = arg;
+    int h = haproxy_find(x->c, tok);
+
+    if (h < 0) {
+        cfgerr_add(x->err, x->c->path, x->line, "[%s] targets: no [haproxy %s] in this file",
+                   x->section, tok);
+        return;
+    }
+    for (int i = 0; i < *x->n; i++) {
+        if (x->idx[i] == h) {
+            cfgerr_add(x->err, x->c->path, x->line, "[%s] targets: '%s' is listed twice",
+                       x->section, tok);
+            return;
+        }
+    }
+    if (x->c->haproxies[h].site >= 0) {
+        cfgerr_add(x->err, x->c->path, x->line,
+                   "[%s] targets: [haproxy %s] is already a target of [site %s] (one site per "
+                   "[haproxy] section)",
+                   x->section, tok, x->c->sites[x->c->haproxies[h].site].name);
+        return;
+    }
+    if (*x->n == x->max)
+        return;
+    x->idx[(*x->n)++] = h;
+}
+
+static void
+add_hook(void *arg, const char *tok)
+{
+    struct list_ctx *x = arg;
+    int h = hook_find(x->c, tok);
+
+    if (h < 0) {
+        cfgerr_add(x->err, x->c->path, x->line, "[%s] hooks: no [hook %s] in this file", x->section,
+                   tok);
+        return;
+    }
+    for (int i = 0; i < *x->n; i++) {
+        if (x->idx[i] == h) {
+            cfgerr_add(x->err, x->c->path, x->line, "[%s] hooks: '%s' is listed twice", x->section,
+                       tok);
+            return;
+        }
+    }
+    if (*x->n < x->max)
+        x->idx[(*x->n)++] = h;
+}
+
+struct server_ctx {
+    struct dconf *c;
+    struct cfgerr *err;
+    struct dconf_haproxy *h;
+};
+
+static void
+add_server(void *arg, const char *tok)
+{
+    struct server_ctx *x = arg;
+    struct dconf_haproxy *h = x->h;
+    const char *slash = strchr(tok, '/');
+    char be[NAME_MAX_LEN + 1], sv[NAME_MAX_LEN + 1];
+    size_t bl;
+
+    if (slash == NULL || (bl = (size_t)(slash - tok)) == 0 || bl > NAME_MAX_LEN ||
+        strlen(slash + 1) > NAME_MAX_LEN) {
+        cfgerr_add(x->err, x->c->path, h->line, "[haproxy %s] servers: '%s' is not BACKEND/SERVER",
+                   h->name, tok);
+        return;
+    }
+    memcpy(be, tok, bl);
+    be[bl] = '\0';
+    strcpy(sv, slash + 1);
+    if (!name_valid(be) || !name_valid(sv)) {
+        cfgerr_add(x->err, x->c->path, h->line,
+                   "[haproxy %s] servers: '%s': backend and server names must be 1-%d "
+                   "characters of A-Z a-z 0-9 _ . -",
+                   h->name, tok, NAME_MAX_LEN);
+        return;
+    }
+    for (int i = 0; i < h->nservers; i++) {
+        if (strcmp(h->servers[i].backend, be) == 0 && strcmp(h->servers[i].server, sv) == 0) {
+            cfgerr_add(x->err, x->c->path, h->line, "[haproxy %s] servers: '%s' is listed twice",
+                       h->name, tok);
+            return;
+        }
+    }
+    if (h->nservers == DCONF_MAX_SERVERS) {
+        cfgerr_add(x->err, x->c->path, h->line, "[haproxy %s] servers: more than %d servers",
+                   h->name, DCONF_MAX_SERVERS);
+        return;
+    }
+    strcpy(h->servers[h->nservers].backend, be);
+    strcpy(h->servers[h->nservers].server, sv);
+    h->nservers++;
+}
+
+static void
+validate_haproxy(struct dconf *c, struct cfgerr *err, struct dconf_haproxy *h)
+{
+    const char *f = c->path;
+
+    h->site = -1;
+    if (h->timeout_ms == 0)
+        h->timeout_ms = 1000;
+    if (h->refresh_ms == 0)
+        h->refresh_ms = 5000;
+    if ((h->socket == NULL) == (h->tcp == NULL))
+        cfgerr_add(err, f, h->line,
+                   "[haproxy %s]: needs exactly one of 'socket' (unix stats socket path) or "
+                   "'tcp' (host:port)",
+                   h->name);
+    if (h->tcp != NULL) {
+        const char *colon = strrchr(h->tcp, ':');
+        long port;
+        if (colon == NULL || colon == h->tcp || parse_long(colon + 1, 1, 65535, &port) < 0) {
+            cfgerr_add(err, f, h->line, "[haproxy %s] tcp: '%s' is not HOST:PORT", h->name, h->tcp);
+        } else {
+            size_t n = (size_t)(colon - h->tcp);
+            h->host = xcalloc(1, n + 1);
+            memcpy(h->host, h->tcp, n);
+            /* [::1]:9999 */
+            if (n >= 2 && h->host[0] == '[' && h->host[n - 1] == ']') {
+                memmove(h->host, h->host + 1, n - 2);
+                h->host[n - 2] = '\0';
+            }
+            h->port = (int)port;
+        }
+    }
+    if (h->servers_str == NULL) {
+        cfgerr_add(err, f, h->line, "[haproxy %s]: missing key 'servers' (BACKEND/SERVER, ...)",
+                   h->name);
+    } else {
+        struct server_ctx x = {c, err, h};
+        each_name(h->servers_str, add_server, &x);
+    }
+    if (h->weight_str != NULL) {
+        const char *w = h->weight_str;
+        size_t n = strlen(w);
+        long v;
+        char num[32];
+        h->weight_pct = n > 0 && w[n - 1] == '%';
+        if (h->weight_pct)
+            n--;
+        if (n == 0 || n >= sizeof(num)) {
+            cfgerr_add(err, f, h->line, "[haproxy %s] weight: '%s' is not 0..256 or 0%%..100%%",
+                       h->name, w);
+        } else {
+            memcpy(num, w, n);
+            num[n] = '\0';
+            if (parse_long(num, 0, h->weight_pct ? 100 : 256, &v) < 0)
+                cfgerr_add(err, f, h->line, "[haproxy %s] weight: '%s' is not 0..256 or 0%%..100%%",
+                           h->name, w);
+            h->weight = (int)v;
+            h->has_weight = true;
+        }
+    }
+}
+
+static void
+validate_hook(struct dconf *c, struct cfgerr *err, struct dconf_hook *h)
+{
+    const char *f = c->path;
+    struct stat st;
+
+    if (h->timeout_ms == 0)
+        h->timeout_ms = 10000;
+    if (!h->undrain_set)
+        h->on_undrain = true;
+    if (h->exec == NULL) {
+        cfgerr_add(err, f, h->line, "[hook %s]: missing key 'exec' (program to run)", h->name);
+        return;
+    }
+    if (stat(h->exec, &st) < 0)
+        cfgerr_add(err, f, h->line, "[hook %s] exec: %s: %s", h->name, h->exec, strerror(errno));
+    else if (!S_ISREG(st.st_mode) || access(h->exec, X_OK) != 0)
+        cfgerr_add(err, f, h->line, "[hook %s] exec: %s is not an executable file", h->name,
+                   h->exec);
+}
+
+static void
+validate_site(struct dconf *c, struct cfgerr *err, int si)
+{
+    struct dconf_site *s = &c->sites[si];
+    char section[NAME_MAX_LEN + 8];
+    struct list_ctx x = {
+        .c = c, .err = err, .line = s->line, .section = section, .max = DCONF_MAX_LIST};
+
+    snprintf(section, sizeof(section), "site %s", s->name);
+    if (!s->vote_set)
+        s->vote = 1;
+    s->agents = xcalloc(DCONF_MAX_LIST, sizeof(*s->agents));
+    s->zones = xcalloc(DCONF_MAX_LIST, sizeof(*s->zones));
+    if (s->agents_str != NULL) {
+        x.key = "agents";
+        x.names = s->agents;
+        x.n = &s->nagents;
+        each_name(s->agents_str, add_name, &x);
+    }
+    if (s->zones_str != NULL) {
+        x.key = "zones";
+        x.names = s->zones;
+        x.n = &s->nzones;
+        each_name(s->zones_str, add_name, &x);
+    }
+    if (s->targets_str == NULL && s->hooks_str == NULL)
+        cfgerr_add(err, c->path, s->line,
+                   "[site %s]: nothing to drain: set 'targets' ([haproxy] sections) and/or "
+                   "'hooks' ([hook] sections)",
+                   s->name);
+    if (s->targets_str != NULL) {
+        x.key = "targets";
+        x.idx = s->targets;
+        x.n = &s->ntargets;
+        each_name(s->targets_str, add_target, &x);
+        for (int i = 0; i < s->ntargets; i++)
+            c->haproxies[s->targets[i]].site = si;
+    }
+    if (s->hooks_str != NULL) {
+        x.key = "hooks";
+        x.idx = s->hooks;
+        x.n = &s->nhooks;
+        each_name(s->hooks_str, add_hook, &x);
+    }
+    if (s->vote_by == VOTE_BY_ZONE && s->nzones > 0 && s->vote > s->nzones)
+        cfgerr_add(err, c->path, s->line,
+                   "[site %s] vote: %d zones must agree but only %d are listed in 'zones'", s->name,
+                   s->vote, s->nzones);
+    if (s->vote_by == VOTE_BY_AGENT && s->nagents > 0 && s->vote > s->nagents)
+        cfgerr_add(err, c->path, s->line,
+                   "[site %s] vote: %d agents must agree but only %d are listed in 'agents'",
+                   s->name, s->vote, s->nagents);
+}
+
+static void
+validate(struct dconf *c, struct cfgerr *err)
+{
+    const char *f = c->path;
+
+    if (c->drain.control == NULL)
+        c->drain.control = xstrdup("/run/ember-drain/ember-drain.sock");
+    if (c->drain.state == NULL)
+        c->drain.state = xstrdup("/var/lib/ember-drain/state.json");
+    if (c->drain.audit == NULL)
+        c->drain.audit = xstrdup("/var/log/ember-drain/audit.log");
+    validate_mqtt(c, err);
+    if (c->nsites == 0)
+        cfgerr_add(err, f, 0, "no [site NAME] section: nothing to do");
+    for (int i = 0; i < c->nhaproxies; i++)
+        validate_haproxy(c, err, &c->haproxies[i]);
+    for (int i = 0; i < c->nhooks; i++)
+        validate_hook(c, err, &c->hooks[i]);
+    for (int i = 0; i < c->nsites; i++)
+        validate_site(c, err, i);
+    for (int i = 0; i < c->nhaproxies; i++)
+        if (c->haproxies[i].site < 0)
+            cfgerr_add(err, f, c->haproxies[i].line,
+                       "[haproxy %s]: not a target of any [site] (add it to a site's targets)",
+                       c->haproxies[i].name);
+}
+
+int
+dconf_load(const char *path, struct dconf **out, struct cfgerr *err)
+{
+    struct dconf *c = xcalloc(1, sizeof(*c));
+    struct cfgfile cf = {.path = path, .err = err, .key = on_key, .user = c};
+    int before = err->count;
+    int rc;
+
+    c->path = xstrdup(path);
+    c->sites = xcalloc(DCONF_MAX_SITES, sizeof(*c->sites));
+    c->haproxies = xcalloc(DCONF_MAX_HAPROXY, sizeof(*c->haproxies));
+    c->hooks = xcalloc(DCONF_MAX_HOOKS, sizeof(*c->hooks));
+    set_defaults(c);
+    rc = cfgfile_parse(&cf);
+    if (rc == 0)
+        validate(c, err);
+    if (rc < 0 || err->count > before) {
+        dconf_free(c);
+        return rc < 0 ? rc : -EINVAL;
+    }
+    *out = c;
+    return 0;
+}
+
+void
+dconf_free(struct dconf *c)
+{
+    if (c == NULL)
+        return;
+    free(c->drain.state);
+    free(c->drain.audit);
+    free(c->drain.control);
+    free(c->mqtt.host);
+    free(c->mqtt.client_id);
+    free(c->mqtt.prefix);
+    free(c->mqtt.cafile);
+    free(c->mqtt.capath);
+    free(c->mqtt.certfile);
+    free(c->mqtt.keyfile);
+    free(c->mqtt.username);
+    free(c->mqtt.password_file);
+    if (c->mqtt.password != NULL) {
+        explicit_bzero(c->mqtt.password, strlen(c->mqtt.password));
+        free(c->mqtt.password);
+    }
+    for (int i = 0; i < c->nsites; i++) {
+        free(c->sites[i].agents_str);
+        free(c->sites[i].zones_str);
+        free(c->sites[i].targets_str);
+        free(c->sites[i].hooks_str);
+        free(c->sites[i].agents);
+        free(c->sites[i].zones);
+    }
+    for (int i = 0; i < c->nhaproxies; i++) {
+        free(c->haproxies[i].socket);
+        free(c->haproxies[i].tcp);
+        free(c->haproxies[i].host);
+        free(c->haproxies[i].servers_str);
+        free(c->haproxies[i].weight_str);
+    }
+    for (int i = 0; i < c->nhooks; i++) {
+        free(c->hooks[i].exec);
+        free(c->hooks[i].args);
+    }
+    free(c->sites);
+    free(c->haproxies);
+    free(c->hooks);
+    free(c->path);
+    free(c);
+}
+
+int
+dconf_site_find(const struct dconf *c, const char *name)
+{
+    for (int i = 0; i < c->nsites; i++)
+        if (strcmp(c->sites[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+bool
+dconf_site_has_agent(const struct dconf_site *s, const char *agent)
+{
+    if (s->nagents == 0)
+        return true;
+    for (int i = 0; i < s->nagents; i++)
+        if (strcmp(s->agents[i], agent) == 0)
+            return true;
+    return false;
+}
+
+bool
+dconf_site_has_zone(const struct dconf_site *s, const char *zone)
+{
+    if (s->nzones == 0)
+        return true;
+    for (int i = 0; i < s->nzones; i++)
+        if (strcmp(s->zones[i], zone) == 0)
+            return true;
+    return false;
+}

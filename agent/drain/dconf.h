@@ -1,0 +1,145 @@
+/*
+ * dconf.h - ember-drain configuration: [drain], [mqtt], [site NAME],
+ * [haproxy NAME], [hook NAME].  The format is documented in ember-drain(8)
+ * and agent/examples/ember-drain.conf.
+ *
+ * dconf_load() parses, range-checks and cross-checks everything (targets and
+ * hooks exist, each [haproxy] serves one site, hook programs are executable)
+ * so that a file that loads is one ember-drain can run; every problem is
+ * reported as "file:line: [section] key: problem".
+ */
+#ifndef EMBER_DCONF_H
+#define EMBER_DCONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cfgfile.h"
+#include "util.h"
+
+#define DCONF_MAX_SITES 16
+#define DCONF_MAX_HAPROXY 32
+#define DCONF_MAX_SERVERS 64
+#define DCONF_MAX_HOOKS 16
+#define DCONF_MAX_LIST 64 /* zones, agents, targets, hooks of one site */
+
+enum vote_by { VOTE_BY_ZONE, VOTE_BY_AGENT };
+/* What an agent that is offline (its Last Will) means for the vote. */
+enum offline_mode {
+    OFFLINE_HOLD,   /* its last drain requests stand as they were */
+    OFFLINE_IGNORE, /* its requests no longer count */
+    OFFLINE_VOTE,   /* it counts as requesting drain, but only while another
+                       voter's real request is active (never alone) */
+};
+enum hook_dry { HOOK_DRY_SKIP, HOOK_DRY_RUN };
+
+struct dconf_drain {
+    char id[NAME_MAX_LEN + 1]; /* controller id: client id, status topic */
+    char *state;               /* state file (JSON); "none" disables */
+    char *audit;               /* audit log, one JSON object per line */
+    char *control;             /* unix control socket */
+    int control_mode;
+    bool dry_run;
+    int log_level;
+    int64_t settle_ms; /* after the first subscription, before acting */
+};
+
+struct dconf_mqtt {
+    char *host;
+    int port;
+    char *client_id;
+    char *prefix;
+    int keepalive_s;
+    int protocol; /* 0: 3.1.1, 1: 5 */
+    int64_t reconnect_min_ms;
+    int64_t reconnect_max_ms;
+    char *cafile;
+    char *capath;
+    char *certfile;
+    char *keyfile;
+    char *username;
+    char *password_file;
+    char *password; /* read from password_file at load */
+};
+
+struct dconf_server {
+    char backend[NAME_MAX_LEN + 1];
+    char server[NAME_MAX_LEN + 1];
+};
+
+struct dconf_haproxy {
+    char name[NAME_MAX_LEN + 1];
+    int line;
+    char *socket; /* unix stats socket (level admin) */
+    char *tcp;    /* or host:port */
+    char *host;   /* split from tcp */
+    int port;
+    char *servers_str;
+    struct dconf_server servers[DCONF_MAX_SERVERS];
+    int nservers;
+    char *weight_str;
+    int weight; /* set on drain when has_weight; absolute or percent */
+    bool weight_pct;
+    bool has_weight;
+    int64_t maint_after_ms; /* 0: never go to maint */
+    int64_t timeout_ms;
+    int64_t refresh_ms;
+    int site; /* index of the site that targets it, -1 when none */
+};
+
+struct dconf_hook {
+    char name[NAME_MAX_LEN + 1];
+    int line;
+    char *exec;
+    char *args;
+    int64_t timeout_ms;
+    int retries;
+    int dry;         /* enum hook_dry */
+    bool on_undrain; /* also run on undrain (EMBER_ACTION=undrain) */
+    bool undrain_set;
+};
+
+struct dconf_site {
+    char name[NAME_MAX_LEN + 1];
+    int line;
+    char *agents_str, *zones_str, *targets_str, *hooks_str;
+    char (*agents)[NAME_MAX_LEN + 1];
+    int nagents; /* 0: any agent of the site */
+    char (*zones)[NAME_MAX_LEN + 1];
+    int nzones;                  /* 0: any zone */
+    int targets[DCONF_MAX_LIST]; /* indexes of [haproxy] sections */
+    int ntargets;
+    int hooks[DCONF_MAX_LIST]; /* indexes of [hook] sections */
+    int nhooks;
+    int vote;
+    int vote_by; /* enum vote_by */
+    int offline; /* enum offline_mode */
+    int64_t hold_down_ms;
+    bool mqtt_commands;
+    bool vote_set;
+};
+
+struct dconf {
+    char *path;
+    int drain_line, mqtt_line;
+    struct dconf_drain drain;
+    struct dconf_mqtt mqtt;
+    struct dconf_site *sites;
+    int nsites;
+    struct dconf_haproxy *haproxies;
+    int nhaproxies;
+    struct dconf_hook *hooks;
+    int nhooks;
+};
+
+/* Loads and checks `path`.  On failure returns -EINVAL (or -errno when the
+ * file cannot be read) with every problem appended to err. */
+int dconf_load(const char *path, struct dconf **out, struct cfgerr *err);
+void dconf_free(struct dconf *c);
+
+int dconf_site_find(const struct dconf *c, const char *name);
+/* True when the site counts requests from `agent` / for `zone`. */
+bool dconf_site_has_agent(const struct dconf_site *s, const char *agent);
+bool dconf_site_has_zone(const struct dconf_site *s, const char *zone);
+
+#endif

@@ -1,0 +1,241 @@
+/*
+ * dstate.c - state file (atomic JSON) and audit log (JSON lines).
+ */
+#include "dstate.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static const char *const names[] = {"serving", "draining", "drained"};
+
+const char *
+dstate_name(int state)
+{
+    return state >= 0 && state < (int)ARRAY_LEN(names) ? names[state] : "unknown";
+}
+
+int
+dstate_parse(const char *s)
+{
+    for (size_t i = 0; i < ARRAY_LEN(names); i++)
+        if (strcmp(names[i], s) == 0)
+            return (int)i;
+    return -1;
+}
+
+static const char *
+jstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double
+jnum(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+int
+dstate_load(const char *path, struct dstate_site *sites, int max, int *n, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    char *buf = NULL;
+    long len;
+    cJSON *root = NULL, *arr, *it;
+    int rc = -EINVAL;
+
+    *n = 0;
+    if (fp == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        return -errno;
+    }
+    if (fseek(fp, 0, SEEK_END) < 0 || (len = ftell(fp)) < 0 || len > (1 << 22) ||
+        fseek(fp, 0, SEEK_SET) < 0) {
+        snprintf(err, errlen, "cannot read (or larger than 4 MiB)");
+        goto out;
+    }
+    buf = xcalloc(1, (size_t)len + 1);
+    if (len > 0 && fread(buf, 1, (size_t)len, fp) != (size_t)len) {
+        snprintf(err, errlen, "cannot read: %s", strerror(errno));
+        goto out;
+    }
+    root = cJSON_Parse(buf);
+    arr = cJSON_GetObjectItemCaseSensitive(root, "sites");
+    if (!cJSON_IsObject(root) || !cJSON_IsArray(arr)) {
+        snprintf(err, errlen, "not an ember-drain state file (no \"sites\" array)");
+        goto out;
+    }
+    cJSON_ArrayForEach(it, arr)
+    {
+        struct dstate_site *s;
+        const char *name = jstr(it, "site"), *st = jstr(it, "state");
+        if (name == NULL || !name_valid(name) || st == NULL || dstate_parse(st) < 0) {
+            snprintf(err, errlen, "a site entry lacks a valid \"site\" or \"state\"");
+            goto out;
+        }
+        if (*n == max)
+            break;
+        s = &sites[(*n)++];
+        memset(s, 0, sizeof(*s));
+        strcpy(s->name, name);
+        s->state = dstate_parse(st);
+        s->held = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "held"));
+        s->since_ms = (int64_t)jnum(it, "since_ms");
+        snprintf(s->cause, sizeof(s->cause), "%s", jstr(it, "cause") ? jstr(it, "cause") : "");
+        snprintf(s->by, sizeof(s->by), "%s", jstr(it, "by") ? jstr(it, "by") : "");
+        s->drain_id = (uint64_t)jnum(it, "drain_id");
+        s->drain_start_ms = (int64_t)jnum(it, "drain_start_ms");
+        s->hooks_done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "hooks_done"));
+        s->maint = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "maint"));
+    }
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    free(buf);
+    fclose(fp);
+    return rc;
+}
+
+int
+dstate_save(const char *path, const struct dstate_site *sites, int n)
+{
+    cJSON *root = cJSON_CreateObject(), *arr;
+    char *text, *tmp, *dircopy;
+    size_t len, tlen = strlen(path) + 8;
+    int fd, rc = 0;
+
+    cJSON_AddNumberToObject(root, "version", 1);
+    arr = cJSON_AddArrayToObject(root, "sites");
+    for (int i = 0; i < n; i++) {
+        const struct dstate_site *s = &sites[i];
+        cJSON *o = cJSON_CreateObject();
+        char ts[32];
+        cJSON_AddStringToObject(o, "site", s->name);
+        cJSON_AddStringToObject(o, "state", dstate_name(s->state));
+        cJSON_AddBoolToObject(o, "held", s->held);
+        cJSON_AddNumberToObject(o, "since_ms", (double)s->since_ms);
+        fmt_rfc3339_ms(s->since_ms, ts, sizeof(ts));
+        cJSON_AddStringToObject(o, "since", ts);
+        cJSON_AddStringToObject(o, "cause", s->cause);
+        cJSON_AddStringToObject(o, "by", s->by);
+        cJSON_AddNumberToObject(o, "drain_id", (double)s->drain_id);
+        cJSON_AddNumberToObject(o, "drain_start_ms", (double)s->drain_start_ms);
+        cJSON_AddBoolToObject(o, "hooks_done", s->hooks_done);
+        cJSON_AddBoolToObject(o, "maint", s->maint);
+        cJSON_AddItemToArray(arr, o);
+    }
+    text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (text == NULL)
+        return -ENOMEM;
+    len = strlen(text);
+    tmp = xcalloc(1, tlen);
+    snprintf(tmp, tlen, "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+        rc = errno ? -errno : -EIO;
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    close(fd);
+    if (rename(tmp, path) < 0) {
+        rc = -errno;
+        unlink(tmp);
+        goto out;
+    }
+    /* Make the rename itself durable. */
+    dircopy = xstrdup(path);
+    fd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dircopy);
+out:
+    free(tmp);
+    free(text);
+    return rc;
+}
+
+struct audit {
+    int fd;
+    int64_t last_warn_ms;
+};
+
+int
+audit_open(struct audit **out, const char *path)
+{
+    struct audit *a;
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+
+    if (fd < 0)
+        return -errno;
+    a = xcalloc(1, sizeof(*a));
+    a->fd = fd;
+    *out = a;
+    return 0;
+}
+
+void
+audit_close(struct audit *a)
+{
+    if (a == NULL)
+        return;
+    close(a->fd);
+    free(a);
+}
+
+void
+audit_event(struct audit *a, const char *site, const char *event, void *fields)
+{
+    cJSON *o = cJSON_CreateObject(), *f = fields, *it;
+    char ts[32], *line;
+    size_t len;
+
+    fmt_rfc3339_ms(real_ms(), ts, sizeof(ts));
+    cJSON_AddStringToObject(o, "ts", ts);
+    if (site != NULL)
+        cJSON_AddStringToObject(o, "site", site);
+    cJSON_AddStringToObject(o, "event", event);
+    if (f != NULL) {
+        while ((it = f->child) != NULL) {
+            cJSON_DetachItemViaPointer(f, it);
+            cJSON_AddItemToObject(o, it->string, it);
+        }
+        cJSON_Delete(f);
+    }
+    line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (line == NULL || a == NULL) {
+        free(line);
+        return;
+    }
+    len = strlen(line);
+    line[len] = '\n'; /* replaces the NUL; written as one append */
+    if (write(a->fd, line, len + 1) != (ssize_t)(len + 1)) {
+        int64_t now = mono_ms();
+        if (a->last_warn_ms == 0 || now - a->last_warn_ms > 60000) {
+            log_warn("audit log: write failed");
+            a->last_warn_ms = now;
+        }
+    }
+    free(line);
+}

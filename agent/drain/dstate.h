@@ -1,0 +1,59 @@
+/*
+ * dstate.h - ember-drain's state file and audit log.
+ *
+ * The state file remembers, per site, what ember-drain decided: the drain
+ * state, the manual hold, the cause, when the drain started and whether its
+ * hooks and the maint escalation are done.  It is written atomically
+ * (temporary file, fsync, rename) on every decision, so a restart resumes the
+ * decision instead of re-deriving it: a site that drained for a fire stays
+ * drained after the alarms clear and after any number of restarts.
+ *
+ * The audit log is append-only, one JSON object per line, never rewritten.
+ */
+#ifndef EMBER_DSTATE_H
+#define EMBER_DSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+enum site_state { SITE_SERVING, SITE_DRAINING, SITE_DRAINED };
+
+struct dstate_site {
+    char name[NAME_MAX_LEN + 1];
+    int state; /* enum site_state */
+    bool held;
+    int64_t since_ms; /* real time of the last state change */
+    char cause[512];
+    char by[128];           /* who held or commanded, if anyone */
+    uint64_t drain_id;      /* increases with every drain decision */
+    int64_t drain_start_ms; /* real time the current drain started */
+    bool hooks_done;        /* drain hooks of drain_id finished successfully */
+    bool maint;             /* escalated to maint */
+};
+
+/* Names "serving", "draining", "drained"; parse returns -1 when unknown. */
+const char *dstate_name(int state);
+int dstate_parse(const char *s);
+
+/* Loads the sites of `path`.  A missing file is not an error (*n = 0).
+ * Returns 0 or -EINVAL with a reason in err. */
+int dstate_load(const char *path, struct dstate_site *sites, int max, int *n, char *err,
+                size_t errlen);
+/* Replaces `path` atomically.  Returns 0 or -errno. */
+int dstate_save(const char *path, const struct dstate_site *sites, int n);
+
+struct audit;
+
+/* Opens (creating, mode 0640) the append-only audit log. */
+int audit_open(struct audit **out, const char *path);
+void audit_close(struct audit *a);
+/* Appends {"ts", "site", "event", ...fields}.  `fields` is a cJSON object
+ * (passed as void * to keep cJSON out of this header) and is consumed; may
+ * be NULL.  A failed write is logged once per minute and otherwise ignored:
+ * the audit log never stops an action. */
+void audit_event(struct audit *a, const char *site, const char *event, void *fields);
+
+#endif

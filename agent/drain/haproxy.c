@@ -1,0 +1,617 @@
+/*
+ * haproxy.c - HAProxy runtime API client and per-instance worker threads.
+ */
+#include "haproxy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+#define RETRY_MS 250 /* while an instance is unreachable or not yet converged */
+
+struct haproxy {
+    const struct dconf_haproxy *conf;
+    struct hx_addr addr;
+    bool dry_run;
+    int notify_fd;
+    int64_t fault_delay_ms; /* EMBER_DRAIN_FAULT=slow-haproxy:MS (tests only) */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool stop;
+    bool refresh_now;
+    int want;
+    uint64_t gen;
+    struct hx_view view;
+    struct hx_log log[HX_LOG_MAX];
+    int nlog;
+};
+
+/* ---- client ------------------------------------------------------------ */
+
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = events};
+        int64_t left = deadline - mono_ms();
+        int rc;
+        if (left <= 0)
+            return -ETIMEDOUT;
+        rc = poll(&p, 1, (int)left);
+        if (rc > 0)
+            return 0;
+        if (rc == 0)
+            return -ETIMEDOUT;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static int
+connect_unix(const char *path, int64_t deadline)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd, rc;
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+        return fd;
+    rc = -errno;
+    if (rc == -EAGAIN || rc == -EINPROGRESS) {
+        /* A full listen backlog; wait for room. */
+        if ((rc = wait_fd(fd, POLLOUT, deadline)) == 0 &&
+            connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            return fd;
+        if (rc == 0)
+            rc = -errno;
+    }
+    close(fd);
+    return rc;
+}
+
+static int
+connect_tcp(const char *host, int port, int64_t deadline)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *res = NULL, *ai;
+    char ports[16];
+    int rc = -EHOSTUNREACH;
+
+    snprintf(ports, sizeof(ports), "%d", port);
+    if (getaddrinfo(host, ports, &hints, &res) != 0)
+        return -EHOSTUNREACH;
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        if (fd < 0) {
+            rc = -errno;
+            continue;
+        }
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            freeaddrinfo(res);
+            return fd;
+        }
+        if (errno != EINPROGRESS) {
+            rc = -errno;
+            close(fd);
+            continue;
+        }
+        if ((rc = wait_fd(fd, POLLOUT, deadline)) == 0 &&
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0) {
+            freeaddrinfo(res);
+            return fd;
+        }
+        if (rc == 0)
+            rc = soerr ? -soerr : -EIO;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+int
+haproxy_command(const struct hx_addr *a, const char *cmd, char **out)
+{
+    int64_t deadline = mono_ms() + a->timeout_ms;
+    size_t cap = 4096, len = 0, clen = strlen(cmd), off = 0;
+    char *buf = NULL, *line = NULL;
+    int fd, rc;
+
+    *out = NULL;
+    fd = a->path ? connect_unix(a->path, deadline) : connect_tcp(a->host, a->port, deadline);
+    if (fd < 0)
+        return fd;
+    /* One line, in one write; HAProxy answers and closes the connection
+     * (non-interactive mode). */
+    line = malloc(clen + 2);
+    if (line == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    memcpy(line, cmd, clen);
+    line[clen++] = '\n';
+    while (off < clen) {
+        ssize_t w = send(fd, line + off, clen - off, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN && (rc = wait_fd(fd, POLLOUT, deadline)) == 0)
+                continue;
+            rc = errno == EAGAIN ? -ETIMEDOUT : -errno;
+            goto fail;
+        }
+        off += (size_t)w;
+    }
+    buf = malloc(cap);
+    if (buf == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    for (;;) {
+        ssize_t r;
+        if (len + 1 >= cap) {
+            char *nb;
+            if (cap >= (1u << 24)) {
+                rc = -EMSGSIZE;
+                goto fail;
+            }
+            nb = realloc(buf, cap * 2);
+            if (nb == NULL) {
+                rc = -ENOMEM;
+                goto fail;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        r = recv(fd, buf + len, cap - len - 1, 0);
+        if (r > 0) {
+            len += (size_t)r;
+            continue;
+        }
+        if (r == 0)
+            break;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN) {
+            if ((rc = wait_fd(fd, POLLIN, deadline)) < 0)
+                goto fail;
+            continue;
+        }
+        rc = -errno;
+        goto fail;
+    }
+    close(fd);
+    free(line);
+    buf[len] = '\0';
+    *out = buf;
+    return 0;
+fail:
+    close(fd);
+    free(line);
+    free(buf);
+    return rc;
+}
+
+int
+haproxy_parse_state(const char *text, struct hx_row *rows, int max)
+{
+    const char *line = text;
+    bool header = false;
+    int n = 0;
+
+    while (*line != '\0') {
+        size_t len = strcspn(line, "\n");
+        char buf[2048];
+        if (len < sizeof(buf)) {
+            memcpy(buf, line, len);
+            buf[len] = '\0';
+            if (buf[0] == '#') {
+                header = strstr(buf, "srv_admin_state") != NULL;
+            } else if (buf[0] != '\0' && strcmp(buf, "1") != 0 && header) {
+                char be[NAME_MAX_LEN + 2], sv[NAME_MAX_LEN + 2], addr[128];
+                int be_id, sv_id, op, adm, uw, iw;
+                if (sscanf(buf, "%d %65s %d %65s %127s %d %d %d %d", &be_id, be, &sv_id, sv, addr,
+                           &op, &adm, &uw, &iw) == 9 &&
+                    strlen(be) <= NAME_MAX_LEN && strlen(sv) <= NAME_MAX_LEN) {
+                    if (n < max) {
+                        struct hx_row *r = &rows[n];
+                        strcpy(r->backend, be);
+                        strcpy(r->server, sv);
+                        r->op_state = op;
+                        r->admin_state = adm;
+                        r->uweight = uw;
+                        r->iweight = iw;
+                    }
+                    n++;
+                }
+            }
+        }
+        line += len;
+        if (*line == '\n')
+            line++;
+    }
+    if (!header)
+        return -EPROTO;
+    return n < max ? n : max;
+}
+
+const char *
+haproxy_state_name(const struct hx_row *r)
+{
+    if (r->admin_state & HX_ADMF_MAINT)
+        return "maint";
+    if (r->admin_state & HX_ADMF_DRAIN)
+        return "drain";
+    if (r->op_state == 0)
+        return "down";
+    return "ready";
+}
+
+/* ---- worker ------------------------------------------------------------ */
+
+static void
+add_log(struct haproxy *x, const char *cmd, const char *result, bool ok, bool dry)
+{
+    struct hx_log *l;
+
+    pthread_mutex_lock(&x->mu);
+    if (x->nlog == HX_LOG_MAX) {
+        memmove(&x->log[0], &x->log[1], sizeof(x->log[0]) * (HX_LOG_MAX - 1));
+        x->nlog--;
+    }
+    l = &x->log[x->nlog++];
+    snprintf(l->cmd, sizeof(l->cmd), "%s", cmd);
+    snprintf(l->result, sizeof(l->result), "%s", result);
+    l->ok = ok;
+    l->dry = dry;
+    pthread_mutex_unlock(&x->mu);
+}
+
+/* Reads every backend this instance has servers in into v->obs.  Returns 0,
+ * 1 when HAProxy answered but lacks a configured server, -EPROTO when it
+ * lacks a backend, or -errno when it could not be asked. */
+static int
+read_states(struct haproxy *x, struct hx_view *v)
+{
+    const struct dconf_haproxy *h = x->conf;
+    struct hx_row rows[256];
+
+    v->nservers = h->nservers;
+    for (int i = 0; i < h->nservers; i++) {
+        v->obs[i].known = false;
+        snprintf(v->obs[i].state, sizeof(v->obs[i].state), "unknown");
+    }
+    for (int i = 0; i < h->nservers; i++) {
+        const char *be = h->servers[i].backend;
+        char cmd[128], *ans = NULL;
+        int n, rc;
+        bool done = false;
+
+        for (int k = 0; k < i && !done; k++)
+            done = strcmp(h->servers[k].backend, be) == 0;
+        if (done)
+            continue;
+        snprintf(cmd, sizeof(cmd), "show servers state %s", be);
+        rc = haproxy_command(&x->addr, cmd, &ans);
+        if (rc < 0) {
+            snprintf(v->error, sizeof(v->error), "%s: %s", cmd, strerror(-rc));
+            return rc;
+        }
+        n = haproxy_parse_state(ans, rows, (int)ARRAY_LEN(rows));
+        if (n < 0) {
+            ans[strcspn(ans, "\n")] = '\0';
+            snprintf(v->error, sizeof(v->error), "%s: %s", cmd, ans[0] ? ans : "empty answer");
+            free(ans);
+            return -EPROTO;
+        }
+        free(ans);
+        for (int k = 0; k < h->nservers; k++) {
+            if (strcmp(h->servers[k].backend, be) != 0)
+                continue;
+            snprintf(v->obs[k].state, sizeof(v->obs[k].state), "missing");
+            for (int r = 0; r < n; r++) {
+                if (strcmp(rows[r].server, h->servers[k].server) == 0) {
+                    v->obs[k].known = true;
+                    v->obs[k].row = rows[r];
+                    snprintf(v->obs[k].state, sizeof(v->obs[k].state), "%s",
+                             haproxy_state_name(&rows[r]));
+                    break;
+                }
+            }
+        }
+    }
+    v->error[0] = '\0';
+    for (int i = 0; i < h->nservers; i++) {
+        if (!v->obs[i].known) {
+            snprintf(v->error, sizeof(v->error), "no server %s/%s in HAProxy",
+                     h->servers[i].backend, h->servers[i].server);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+drain_weight(const struct dconf_haproxy *h, const struct hx_row *r)
+{
+    return h->weight_pct ? r->iweight * h->weight / 100 : h->weight;
+}
+
+/* The commands that take one server from what it is to what is wanted;
+ * none when that is already in effect. */
+static int
+plan(const struct dconf_haproxy *h, int i, const struct hx_row *r, int want, char cmds[2][200])
+{
+    const char *be = h->servers[i].backend, *sv = h->servers[i].server;
+    int n = 0;
+
+    switch (want) {
+    case HX_WANT_DRAIN:
+    case HX_WANT_MAINT:
+        if (want == HX_WANT_DRAIN && !(r->admin_state & (HX_ADMF_DRAIN | HX_ADMF_MAINT)))
+            snprintf(cmds[n++], 200, "set server %s/%s state drain", be, sv);
+        if (want == HX_WANT_MAINT && !(r->admin_state & HX_ADMF_MAINT))
+            snprintf(cmds[n++], 200, "set server %s/%s state maint", be, sv);
+        if (h->has_weight && r->uweight != drain_weight(h, r))
+            snprintf(cmds[n++], 200, "set weight %s/%s %d%s", be, sv, h->weight,
+                     h->weight_pct ? "%" : "");
+        break;
+    case HX_WANT_READY:
+        if (r->admin_state & (HX_ADMF_FMAINT | HX_ADMF_FDRAIN))
+            snprintf(cmds[n++], 200, "set server %s/%s state ready", be, sv);
+        if (h->has_weight && r->uweight != r->iweight)
+            snprintf(cmds[n++], 200, "set weight %s/%s 100%%", be, sv);
+        break;
+    default:
+        break;
+    }
+    return n;
+}
+
+static bool
+reached(const struct dconf_haproxy *h, const struct hx_view *v, int want)
+{
+    for (int i = 0; i < h->nservers; i++) {
+        char cmds[2][200];
+        if (!v->obs[i].known || plan(h, i, &v->obs[i].row, want, cmds) > 0)
+            return false;
+    }
+    return true;
+}
+
+static bool
+view_differs(const struct hx_view *a, const struct hx_view *b)
+{
+    if (a->done_gen != b->done_gen || a->reached != b->reached || a->reachable != b->reachable ||
+        strcmp(a->error, b->error) != 0 || a->nservers != b->nservers)
+        return true;
+    for (int i = 0; i < a->nservers; i++)
+        if (a->obs[i].known != b->obs[i].known || strcmp(a->obs[i].state, b->obs[i].state) != 0 ||
+            a->obs[i].row.uweight != b->obs[i].row.uweight)
+            return true;
+    return false;
+}
+
+/* One pass: read, send what is missing, read back. */
+static void
+converge(struct haproxy *x, int want, uint64_t gen, bool first_of_gen, struct hx_view *v)
+{
+    const struct dconf_haproxy *h = x->conf;
+    bool sent = false;
+    int rc;
+
+    v->want = want;
+    v->done_gen = gen;
+    rc = read_states(x, v);
+    /* 1 and -EPROTO: HAProxy answered, but lacks a server or a backend. */
+    v->reachable = rc >= 0 || rc == -EPROTO;
+    if (rc < 0) {
+        v->reached = false;
+        return;
+    }
+    for (int i = 0; i < h->nservers && want != HX_WANT_NONE; i++) {
+        char cmds[2][200];
+        int n;
+        if (!v->obs[i].known)
+            continue;
+        n = plan(h, i, &v->obs[i].row, want, cmds);
+        for (int k = 0; k < n; k++) {
+            char *ans = NULL;
+            if (x->dry_run) {
+                /* Log what would be sent once per request, not every refresh. */
+                if (first_of_gen) {
+                    log_info("haproxy %s: dry run: would send '%s'", h->name, cmds[k]);
+                    add_log(x, cmds[k], "dry run: not sent", true, true);
+                }
+                continue;
+            }
+            rc = haproxy_command(&x->addr, cmds[k], &ans);
+            if (rc < 0) {
+                log_warnx("haproxy %s: '%s': %s", h->name, cmds[k], strerror(-rc));
+                add_log(x, cmds[k], strerror(-rc), false, false);
+                snprintf(v->error, sizeof(v->error), "%.120s: %.120s", cmds[k], strerror(-rc));
+            } else {
+                /* Success is an empty answer; anything else is HAProxy's error. */
+                char *p = ans;
+                p[strcspn(p, "\n")] = '\0';
+                if (p[0] == '\0') {
+                    log_info("haproxy %s: %s", h->name, cmds[k]);
+                    add_log(x, cmds[k], "ok", true, false);
+                } else {
+                    log_warnx("haproxy %s: '%s': %s", h->name, cmds[k], p);
+                    add_log(x, cmds[k], p, false, false);
+                    snprintf(v->error, sizeof(v->error), "%.120s: %.120s", cmds[k], p);
+                }
+                free(ans);
+            }
+            sent = true;
+            if (x->fault_delay_ms > 0) {
+                struct timespec ts = {x->fault_delay_ms / 1000,
+                                      (long)(x->fault_delay_ms % 1000) * 1000000L};
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+    if (sent) {
+        char keep[256];
+        snprintf(keep, sizeof(keep), "%s", v->error);
+        rc = read_states(x, v);
+        v->reachable = rc >= 0 || rc == -EPROTO;
+        if (rc == 0 && keep[0] != '\0' && !reached(h, v, want))
+            snprintf(v->error, sizeof(v->error), "%s", keep);
+    }
+    v->reached = v->reachable && (x->dry_run || reached(h, v, want));
+}
+
+static void *
+worker(void *arg)
+{
+    struct haproxy *x = arg;
+    uint64_t last_gen = 0;
+    bool first = true;
+
+    pthread_mutex_lock(&x->mu);
+    while (!x->stop) {
+        int want = x->want;
+        uint64_t gen = x->gen;
+        bool new_gen = first || gen != last_gen;
+        struct hx_view v = x->view, prev = x->view;
+        struct timespec until;
+        int64_t wait_ms;
+
+        x->refresh_now = false;
+        pthread_mutex_unlock(&x->mu);
+        converge(x, want, gen, new_gen, &v);
+        pthread_mutex_lock(&x->mu);
+        x->view = v;
+        last_gen = gen;
+        first = false;
+        if (new_gen || view_differs(&prev, &v)) {
+            char c = 1;
+            if (write(x->notify_fd, &c, 1) < 0) {
+                /* A full pipe already has a wakeup in it. */
+            }
+        }
+        wait_ms = v.reached || want == HX_WANT_NONE ? x->conf->refresh_ms : RETRY_MS;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += (wait_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!x->stop && !x->refresh_now && x->gen == gen)
+            if (pthread_cond_timedwait(&x->cond, &x->mu, &until) == ETIMEDOUT)
+                break;
+    }
+    pthread_mutex_unlock(&x->mu);
+    return NULL;
+}
+
+int
+haproxy_start(struct haproxy **out, const struct dconf_haproxy *h, bool dry_run, int notify_fd)
+{
+    struct haproxy *x = xcalloc(1, sizeof(*x));
+    pthread_condattr_t ca;
+    const char *fault = getenv("EMBER_DRAIN_FAULT");
+    int rc;
+
+    x->conf = h;
+    x->addr = (struct hx_addr){h->socket, h->host, h->port, h->timeout_ms};
+    x->dry_run = dry_run;
+    x->notify_fd = notify_fd;
+    x->view.nservers = h->nservers;
+    for (int i = 0; i < h->nservers; i++)
+        snprintf(x->view.obs[i].state, sizeof(x->view.obs[i].state), "unknown");
+    if (fault != NULL && strncmp(fault, "slow-haproxy:", 13) == 0)
+        x->fault_delay_ms = atol(fault + 13);
+    pthread_mutex_init(&x->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&x->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    rc = pthread_create(&x->thread, NULL, worker, x);
+    if (rc != 0) {
+        pthread_cond_destroy(&x->cond);
+        pthread_mutex_destroy(&x->mu);
+        free(x);
+        return -rc;
+    }
+    *out = x;
+    return 0;
+}
+
+void
+haproxy_stop(struct haproxy *x)
+{
+    if (x == NULL)
+        return;
+    pthread_mutex_lock(&x->mu);
+    x->stop = true;
+    pthread_cond_signal(&x->cond);
+    pthread_mutex_unlock(&x->mu);
+    pthread_join(x->thread, NULL);
+    pthread_cond_destroy(&x->cond);
+    pthread_mutex_destroy(&x->mu);
+    free(x);
+}
+
+void
+haproxy_want(struct haproxy *x, int want, uint64_t gen)
+{
+    pthread_mutex_lock(&x->mu);
+    x->want = want;
+    x->gen = gen;
+    pthread_cond_signal(&x->cond);
+    pthread_mutex_unlock(&x->mu);
+}
+
+void
+haproxy_refresh(struct haproxy *x)
+{
+    pthread_mutex_lock(&x->mu);
+    x->refresh_now = true;
+    pthread_cond_signal(&x->cond);
+    pthread_mutex_unlock(&x->mu);
+}
+
+void
+haproxy_view(struct haproxy *x, struct hx_view *v)
+{
+    pthread_mutex_lock(&x->mu);
+    *v = x->view;
+    pthread_mutex_unlock(&x->mu);
+}
+
+int
+haproxy_take_log(struct haproxy *x, struct hx_log *out, int max)
+{
+    int n;
+
+    pthread_mutex_lock(&x->mu);
+    n = x->nlog < max ? x->nlog : max;
+    memcpy(out, x->log, sizeof(*out) * (size_t)n);
+    memmove(&x->log[0], &x->log[n], sizeof(x->log[0]) * (size_t)(x->nlog - n));
+    x->nlog -= n;
+    pthread_mutex_unlock(&x->mu);
+    return n;
+}

@@ -1,0 +1,241 @@
+/* Unit tests: ember-drain's configuration (agent/drain/dconf.c): the shipped
+ * example, defaults, error messages with file:line; its state file and audit
+ * log (agent/drain/dstate.c). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../agent/drain/dconf.h"
+#include "../../agent/drain/dstate.h"
+#include "cfgfile.h"
+
+static char tmpdir[64];
+
+static int
+setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_drain_conf.XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+    char cmd[128];
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *
+write_file(const char *name, const char *text)
+{
+    static char path[128];
+    FILE *fp;
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    fp = fopen(path, "w");
+    fputs(text, fp);
+    fclose(fp);
+    return path;
+}
+
+static void
+test_example(void **state)
+{
+    struct cfgerr err = {0};
+    struct dconf *c = NULL;
+    (void)state;
+
+    /* Unit tests run from the top of the tree (make unit). */
+    if (access("agent/examples/ember-drain.conf", R_OK) != 0)
+        skip();
+    assert_int_equal(dconf_load("agent/examples/ember-drain.conf", &c, &err), 0);
+    assert_int_equal(c->nsites, 1);
+    assert_string_equal(c->sites[0].name, "pangyo-a");
+    assert_int_equal(c->sites[0].nzones, 2);
+    assert_int_equal(c->sites[0].ntargets, 2);
+    assert_int_equal(c->sites[0].offline, OFFLINE_VOTE);
+    assert_int_equal(c->nhaproxies, 2);
+    assert_int_equal(c->haproxies[0].nservers, 3);
+    assert_string_equal(c->haproxies[0].servers[2].backend, "api");
+    assert_int_equal(c->haproxies[0].maint_after_ms, 120000);
+    assert_string_equal(c->haproxies[1].host, "127.0.0.1");
+    assert_int_equal(c->haproxies[1].port, 9999);
+    assert_true(c->haproxies[1].has_weight);
+    assert_int_equal(c->haproxies[1].weight, 0);
+    assert_int_equal(c->drain.control_mode, 0660);
+    dconf_free(c);
+    cfgerr_free(&err);
+}
+
+static void
+test_defaults(void **state)
+{
+    struct cfgerr err = {0};
+    struct dconf *c = NULL;
+    const char *p = write_file("min.conf", "[site s]\ntargets = h\n[haproxy h]\n"
+                                           "tcp = [::1]:9999\nservers = b/s, b/t\n"
+                                           "weight = 50%\n[site t]\nhooks = k\n"
+                                           "[hook k]\nexec = /bin/true\n");
+    (void)state;
+
+    assert_int_equal(dconf_load(p, &c, &err), 0);
+    assert_string_equal(c->mqtt.host, "127.0.0.1");
+    assert_string_equal(c->mqtt.prefix, "emberwatch");
+    assert_int_equal(c->mqtt.port, 1883);
+    assert_string_equal(c->drain.control, "/run/ember-drain/ember-drain.sock");
+    assert_string_equal(c->drain.state, "/var/lib/ember-drain/state.json");
+    assert_string_equal(c->drain.audit, "/var/log/ember-drain/audit.log");
+    assert_int_equal(c->drain.control_mode, 0660);
+    assert_int_equal(c->drain.settle_ms, 1000);
+    assert_false(c->drain.dry_run);
+    assert_int_equal(c->sites[0].vote, 1);
+    assert_int_equal(c->sites[0].vote_by, VOTE_BY_ZONE);
+    assert_int_equal(c->sites[0].offline, OFFLINE_HOLD);
+    assert_int_equal(c->sites[0].hold_down_ms, 0);
+    assert_false(c->sites[0].mqtt_commands);
+    assert_true(dconf_site_has_zone(&c->sites[0], "anything"));
+    assert_true(dconf_site_has_agent(&c->sites[0], "anyone"));
+    assert_string_equal(c->haproxies[0].host, "::1");
+    assert_int_equal(c->haproxies[0].timeout_ms, 1000);
+    assert_int_equal(c->haproxies[0].refresh_ms, 5000);
+    assert_int_equal(c->haproxies[0].maint_after_ms, 0);
+    assert_true(c->haproxies[0].weight_pct);
+    assert_int_equal(c->haproxies[0].weight, 50);
+    assert_int_equal(c->haproxies[0].site, 0);
+    assert_int_equal(c->hooks[0].timeout_ms, 10000);
+    assert_true(c->hooks[0].on_undrain);
+    assert_int_equal(c->hooks[0].dry, HOOK_DRY_SKIP);
+    assert_int_equal(dconf_site_find(c, "t"), 1);
+    assert_int_equal(dconf_site_find(c, "u"), -1);
+    dconf_free(c);
+    cfgerr_free(&err);
+}
+
+static void
+test_errors(void **state)
+{
+    struct cfgerr err = {0};
+    struct dconf *c = NULL;
+    const char *p = write_file("bad.conf", "[site s]\n"         /* 1 */
+                                           "targets = h, h\n"   /* 2 */
+                                           "[site t]\n"         /* 3 */
+                                           "targets = h\n"      /* 4 */
+                                           "[haproxy h]\n"      /* 5 */
+                                           "socket = /x.sock\n" /* 6 */
+                                           "servers = b/s\n"    /* 7 */
+                                           "refresh = 1ms\n"    /* 8 */
+                                           "[hook k]\n"         /* 9 */
+                                           "exec = bad.conf\n"  /* 10 */
+                                           "[site s]\n"         /* 11 */
+                                           "vote = 1\n");       /* 12 */
+    (void)state;
+
+    assert_int_equal(dconf_load(p, &c, &err), -EINVAL);
+    assert_null(c);
+    assert_non_null(err.text);
+    assert_non_null(strstr(err.text, "bad.conf:8: [haproxy h] refresh: 1ms is out of range"));
+    assert_non_null(strstr(err.text, "bad.conf:12: [site s] defined twice (first at line 1)"));
+    assert_non_null(strstr(err.text, "bad.conf:1: [site s] targets: 'h' is listed twice"));
+    assert_non_null(strstr(err.text, "bad.conf:3: [site t] targets: [haproxy h] is already a "
+                                     "target of [site s]"));
+    assert_non_null(strstr(err.text, "bad.conf:9: [hook k] exec: "));
+    assert_non_null(strstr(err.text, "is not an executable file"));
+    cfgerr_free(&err);
+}
+
+static void
+test_state_file(void **state)
+{
+    struct dstate_site in[2], out[4];
+    char path[128], err[128] = "";
+    int n = -1;
+    (void)state;
+
+    snprintf(path, sizeof(path), "%s/state.json", tmpdir);
+    assert_int_equal(dstate_load(path, out, 4, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 0); /* no file yet: nothing restored, no error */
+
+    memset(in, 0, sizeof(in));
+    strcpy(in[0].name, "lab");
+    in[0].state = SITE_DRAINED;
+    in[0].held = true;
+    in[0].since_ms = 1795588656123LL;
+    strcpy(in[0].cause, "zones b3, b4 requested drain (2 of 2 zones)");
+    strcpy(in[0].by, "kim (uid 1000)");
+    in[0].drain_id = 7;
+    in[0].drain_start_ms = 1795588650000LL;
+    in[0].hooks_done = true;
+    strcpy(in[1].name, "other");
+    in[1].state = SITE_SERVING;
+    assert_int_equal(dstate_save(path, in, 2), 0);
+    assert_int_equal(dstate_load(path, out, 4, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(out[0].name, "lab");
+    assert_int_equal(out[0].state, SITE_DRAINED);
+    assert_true(out[0].held);
+    assert_true(out[0].since_ms == in[0].since_ms);
+    assert_string_equal(out[0].cause, in[0].cause);
+    assert_string_equal(out[0].by, in[0].by);
+    assert_int_equal(out[0].drain_id, 7);
+    assert_true(out[0].hooks_done);
+    assert_int_equal(out[1].state, SITE_SERVING);
+    assert_false(out[1].held);
+
+    write_file("state.json", "{\"sites\":[{\"site\":\"lab\",\"state\":\"melting\"}]}");
+    assert_int_equal(dstate_load(path, out, 4, &n, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "valid \"site\" or \"state\""));
+    write_file("state.json", "garbage");
+    assert_int_equal(dstate_load(path, out, 4, &n, err, sizeof(err)), -EINVAL);
+
+    assert_string_equal(dstate_name(SITE_DRAINING), "draining");
+    assert_int_equal(dstate_parse("drained"), SITE_DRAINED);
+    assert_int_equal(dstate_parse("held"), -1);
+}
+
+static void
+test_audit(void **state)
+{
+    struct audit *a = NULL;
+    char path[128], line[512];
+    FILE *fp;
+    struct stat st;
+    (void)state;
+
+    snprintf(path, sizeof(path), "%s/audit.log", tmpdir);
+    assert_int_equal(audit_open(&a, path), 0);
+    audit_event(a, "lab", "hold", NULL);
+    audit_event(a, NULL, "start", NULL);
+    audit_close(a);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640 & ~(unsigned)umask(022) & 0777);
+    fp = fopen(path, "r");
+    assert_non_null(fgets(line, sizeof(line), fp));
+    assert_non_null(strstr(line, "\"site\":\"lab\",\"event\":\"hold\"}\n"));
+    assert_true(strncmp(line, "{\"ts\":\"", 7) == 0);
+    assert_non_null(fgets(line, sizeof(line), fp));
+    assert_non_null(strstr(line, "\"event\":\"start\""));
+    fclose(fp);
+    assert_int_equal(audit_open(&a, "/nonexistent-dir/audit.log"), -ENOENT);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_example), cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_errors),  cmocka_unit_test(test_state_file),
+        cmocka_unit_test(test_audit),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

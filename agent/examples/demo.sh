@@ -1,8 +1,9 @@
 #!/bin/bash
 # make demo: a private mosquitto on loopback, ember-sim playing a battery-room
-# scenario (Modbus TCP + RTU over a socat pty pair), and emberd polling it;
-# prints the telemetry as it flows until Ctrl-C, then stops everything it
-# started (by PID).  DEMO_SECONDS=N stops it after N seconds.
+# scenario (Modbus TCP + RTU over a socat pty pair), emberd polling it, and
+# ember-drain taking the room's servers out of a local HAProxy when the zone
+# asks; prints what flows until Ctrl-C, then stops everything it started (by
+# PID).  DEMO_SECONDS=N stops it after N seconds.
 set -u
 BIN=${1:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -71,6 +72,29 @@ sed -e "s|@TOP@|$TOP|g" -e "s|@RUN@|$RUN|g" -e "s|@MQTT_PORT@|$MQTT_PORT|g" \
 "$BIN/emberd" -n -c "$RUN/emberd.conf" || exit 1
 bg emberd "$BIN/emberd" -c "$RUN/emberd.conf"
 
+# HAProxy in front of four web servers: two in the burning room (b3), two
+# elsewhere; ember-drain takes the b3 pair out when zone b3 asks.
+WEB_PORT=$(free_port)
+{
+    printf 'global\n    stats socket %s mode 600 level admin\n\n' "$RUN/haproxy.sock"
+    printf 'defaults\n    mode http\n    timeout connect 1s\n    timeout client 10s\n'
+    printf '    timeout server 10s\n\nfrontend www\n    bind 127.0.0.1:%s\n' "$WEB_PORT"
+    printf '    default_backend web\n\nbackend web\n    balance roundrobin\n'
+    for n in b3-web1 b3-web2 b4-web1 b4-web2; do
+        p=$(free_port)
+        mkdir -p "$RUN/www-$n"
+        echo "$n" >"$RUN/www-$n/index.html"
+        bg "www-$n" $PY -m http.server "$p" --bind 127.0.0.1 --directory "$RUN/www-$n"
+        printf '    server %s 127.0.0.1:%s\n' "$n" "$p"
+    done
+} >"$RUN/haproxy.cfg"
+bg haproxy haproxy -db -f "$RUN/haproxy.cfg"
+wait_for 10 test -S "$RUN/haproxy.sock" || { echo "demo: haproxy did not start" >&2; exit 1; }
+sed -e "s|@RUN@|$RUN|g" -e "s|@MQTT_PORT@|$MQTT_PORT|g" \
+    "$TOP/agent/examples/ember-drain-demo.conf.in" >"$RUN/ember-drain.conf"
+"$BIN/ember-drain" -n -c "$RUN/ember-drain.conf" >/dev/null || exit 1
+bg ember-drain "$BIN/ember-drain" -c "$RUN/ember-drain.conf"
+
 cat <<MSG
 
 emberwatch demo: a UPS battery room that goes into thermal runaway
@@ -82,10 +106,16 @@ emberwatch demo: a UPS battery room that goes into thermal runaway
   timeline   0-20 s normal; ~50 s the UPS battery passes 40 C (warning);
              from 60 s the rack runs away: ~75 s its rate of rise is critical,
              ~95 s off-gas makes a second sensor critical and zone b3 asks for
-             a DRAIN; smoke at 100 s, 60 C at ~120 s; repeats every 240 s
+             a DRAIN: ember-drain puts HAProxy's b3 servers in DRAIN;
+             smoke at 100 s, 60 C at ~120 s; the scenario repeats every
+             240 s, the drain stays until "ember-drain undrain bench"
+
+  drain      ember-drain -c $RUN/ember-drain.conf -> HAProxy (web on 127.0.0.1:$WEB_PORT)
 
   raw messages:       mosquitto_sub -p $MQTT_PORT -v -t 'emberwatch/#'
   operate the agent:  $BIN/emberctl -s $RUN/emberd.sock alarms   (or status, ack ID, test b3)
+  drain controller:   $BIN/ember-drain --socket $RUN/ember-drain.sock status   (undrain bench)
+  HAProxy servers:    echo 'show servers state web' | socat stdio $RUN/haproxy.sock
   change a value:     echo 'set ups.battery_temperature 60' > $RUN/sim.ctl
 Press Ctrl-C to stop.
 

@@ -28,7 +28,10 @@ def paint(word):
 
 def on_message(client, userdata, m):
     levels = m.topic.split("/")
-    name = "/".join(levels[3:]) if len(levels) > 3 else m.topic
+    if len(levels) == 4 and levels[2] == "drain":
+        name = "drain/" + levels[3]  # the drain controller's site topics
+    else:
+        name = "/".join(levels[3:]) if len(levels) > 3 else m.topic
     text = m.payload.decode("utf-8", "replace")
     now = time.strftime("%H:%M:%S")
     try:
@@ -52,6 +55,12 @@ def on_message(client, userdata, m):
         print("%s  %-30s %s  %s  alarms=%s%s" % (
             now, name, req, p.get("reason"), ",".join(p.get("alarms", [])),
             "  [TEST]" if p.get("test") else ""))
+    elif isinstance(p, dict) and "targets" in p and "state" in p:
+        state = p["state"].upper()
+        if tty and p["state"] in ("draining", "drained"):
+            state = "\033[1;31m%s\033[0m" % state
+        targets = ", ".join("%s=%s" % (t.get("name"), t.get("state")) for t in p["targets"])
+        print("%s  %-30s %s  %s  (cause: %s)" % (now, name, state, targets, p.get("cause")))
     elif isinstance(p, dict) and "state" in p and "alarm" in p:
         return  # retained alarm states repeat what the events say
     elif isinstance(p, dict) and "quality" in p:

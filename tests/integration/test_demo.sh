@@ -1,7 +1,7 @@
 #!/bin/bash
 # make demo as a user runs it (bounded by DEMO_SECONDS): every sensor of the
-# bench config shows up good, and every process the demo started is gone
-# afterwards.
+# bench config shows up good, the room's runaway drains HAProxy's b3 servers,
+# and every process the demo started is gone afterwards.
 . "$(dirname "$0")/lib.sh"
 
 DEMO_SECONDS=10 TMPDIR="$T" timeout 60 "$TOP/agent/examples/demo.sh" "$EMBER_BIN" \
@@ -25,6 +25,8 @@ done
 check "demo shows status online" grep -qE "status +online" "$T/demo.out"
 check "demo shows the critical alarms" grep -qE "event +ALARM CRITICAL rack1-cell-hot" "$T/demo.out"
 check "demo shows zone b3 draining" grep -qE "drain/b3 +DRAIN +2 of 2 required sensors" "$T/demo.out"
+check "demo shows HAProxy's b3 servers drained" \
+    grep -qE "drain/state +DRAINED +lb/web/b3-web1=drain, lb/web/b3-web2=drain" "$T/demo.out"
 check "demo recorded its processes" test -s "$run/pids"
 alive=0
 while read -r pid; do

@@ -55,7 +55,7 @@ parse_scale(const char *s, double *out)
     if (parse_double(buf, &num) < 0 || parse_double(slash + 1, &den) < 0 || den == 0)
         return -EINVAL;
     *out = num / den;
-    return 0;
+    return isfinite(*out) ? 0 : -ERANGE;
 }
 
 static int
@@ -141,11 +141,14 @@ point_key(struct cfgfile *cf, struct load_ctx *c, const char *name, const char *
         else
             pt->bit = (int)l;
     } else if (strcmp(name, "scale") == 0) {
-        if (parse_scale(value, &pt->scale) < 0 || pt->scale == 0)
-            cfgfile_error(cf, "scale: '%s' is not a non-zero number or 1/N", value);
+        /* Bounded so that raw * scale + offset stays finite for any raw. */
+        if (parse_scale(value, &pt->scale) < 0 || pt->scale == 0 || fabs(pt->scale) > 1e12 ||
+            fabs(pt->scale) < 1e-12)
+            cfgfile_error(cf, "scale: '%s' is not a non-zero number or 1/N within 1e-12..1e12",
+                          value);
     } else if (strcmp(name, "offset") == 0) {
-        if (parse_double(value, &pt->offset) < 0)
-            cfgfile_error(cf, "offset: '%s' is not a number", value);
+        if (parse_double(value, &pt->offset) < 0 || fabs(pt->offset) > 1e12)
+            cfgfile_error(cf, "offset: '%s' is not a number within +-1e12", value);
     } else if (strcmp(name, "invalid") == 0) {
         if (parse_long(value, 0, 0xFFFFFFFFL, &l) < 0)
             cfgfile_error(cf, "invalid: '%s' is not a raw value", value);
@@ -382,7 +385,7 @@ point_decode(const struct point *pt, const uint16_t *words, double *value)
         break;
     }
     v = v * pt->scale + pt->offset;
-    if ((pt->has_min && v < pt->min) || (pt->has_max && v > pt->max))
+    if (!isfinite(v) || (pt->has_min && v < pt->min) || (pt->has_max && v > pt->max))
         return -ERANGE;
     *value = point_round(pt, v);
     return 0;

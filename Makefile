@@ -46,8 +46,12 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 PROGS := $(B)/emberd $(B)/ember-sim $(B)/emberctl $(B)/ember-drain
 
-.PHONY: all check unit integration asan demo deps valgrind clean install format bench
+.PHONY: all check unit integration asan demo deps valgrind clean install format bench firmware
 all: $(PROGS)
+
+# The sensor-node firmware: host node, STM32F103 image (size budget checked).
+firmware:
+	$(MAKE) -C firmware
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -95,6 +99,7 @@ asan:
 
 deps:
 	@tests/install-deps.sh
+	@firmware/install-deps.sh
 
 integration: all
 	EMBER_BIN=$(abspath $(B)) tests/integration/run.sh
@@ -103,6 +108,9 @@ integration: all
 # integration tests drive the sanitizer build of every program.
 check: deps
 	$(MAKE) unit
+	$(MAKE) firmware
+	$(MAKE) -C firmware check
+	$(MAKE) -C firmware valgrind
 	$(MAKE) valgrind
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 unit
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 fuzz-regress
@@ -145,6 +153,7 @@ format:
 
 clean:
 	rm -rf build
+	$(MAKE) -C firmware clean
 
 # ---- fuzzing: tests/fuzz/ ---------------------------------------------------
 #

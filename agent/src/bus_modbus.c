@@ -214,6 +214,15 @@ link_open(struct bus_worker *w, int64_t now)
     return 0;
 }
 
+/* Sleeps up to ms, returning early when the bus is being stopped. */
+static void
+pause_ms(struct bus_worker *w, int64_t ms)
+{
+    struct pollfd p = {.fd = w->wake_fd, .events = POLLIN};
+    if (ms > 0 && !atomic_load(&w->set->stopping))
+        poll(&p, 1, (int)ms);
+}
+
 static void
 link_reset(struct bus_worker *w, int e)
 {
@@ -228,19 +237,18 @@ link_reset(struct bus_worker *w, int e)
         modbus_close(w->ctx);
         w->connected = false;
         w->warned_connect = true;
+    } else if (e == ETIMEDOUT) {
+        /* RTU has no transaction ids: a reply that comes after the timeout
+         * would be taken for the answer to the next request.  Give it the
+         * same time again to arrive, then throw it away. */
+        pause_ms(w, w->cb->timeout_ms);
+        modbus_flush(w->ctx);
     } else {
         modbus_flush(w->ctx);
     }
 }
 
-/* Sleeps up to ms, returning early when the bus is being stopped. */
-static void
-pause_ms(struct bus_worker *w, int64_t ms)
-{
-    struct pollfd p = {.fd = w->wake_fd, .events = POLLIN};
-    if (ms > 0 && !atomic_load(&w->set->stopping))
-        poll(&p, 1, (int)ms);
-}
+
 
 static bool
 is_exception(int e)
@@ -290,7 +298,9 @@ read_block(struct bus_worker *w, const struct read_block *blk, uint16_t *words)
         }
         if (rc >= 0)
             e = EMBBADDATA;
-        if (is_exception(e))
+        /* An exception, or a gateway saying its target did not answer, is a
+         * well-formed reply: the link is fine, do not reset it. */
+        if (is_exception(e) || e == EMBXGPATH || e == EMBXGTAR)
             return e;
         link_reset(w, e);
     }

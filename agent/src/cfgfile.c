@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#define CFG_MAX_SIZE (4 * 1024 * 1024)
 
 struct reader {
     FILE *fp;
@@ -136,6 +139,17 @@ cfgfile_parse(struct cfgfile *cf)
         int e = errno;
         cfgerr_add(cf->err, cf->path, 0, "cannot open: %s", strerror(e));
         return -e;
+    }
+    /* A device or FIFO named by mistake (/dev/zero, a tty) would block or
+     * never end: only regular files of sane size are configuration. */
+    {
+        struct stat st;
+        if (fstat(fileno(r.fp), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CFG_MAX_SIZE) {
+            cfgerr_add(cf->err, cf->path, 0, "not a regular file of at most %d bytes",
+                       CFG_MAX_SIZE);
+            fclose(r.fp);
+            return -EINVAL;
+        }
     }
     rc = ini_parse_stream(read_line, &r, on_key, cf);
     fclose(r.fp);

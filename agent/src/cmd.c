@@ -118,10 +118,30 @@ parse_json(const char *json, size_t len, char *err, size_t errlen)
         snprintf(err, errlen, "payload larger than %d bytes", CMD_MAX_PAYLOAD);
         return NULL;
     }
-    o = cJSON_ParseWithLength(json, len);
-    if (o == NULL) {
-        snprintf(err, errlen, "payload is not JSON");
-        return NULL;
+    {
+        const char *end = NULL;
+        o = cJSON_ParseWithLengthOpts(json, len, &end, false);
+        if (o == NULL) {
+            snprintf(err, errlen, "payload is not JSON");
+            return NULL;
+        }
+        /* Nothing but blanks may follow the object. */
+        for (; end != NULL && end < json + len; end++) {
+            if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n' && *end != '\0') {
+                snprintf(err, errlen, "payload has data after the JSON object");
+                cJSON_Delete(o);
+                return NULL;
+            }
+        }
+        /* A NUL inside a string would silently shorten a name. */
+        for (size_t i = 0; i + 6 <= len; i++) {
+            if (json[i] == '\\' && (json[i + 1] == 'u' || json[i + 1] == 'U') &&
+                memcmp(json + i + 2, "0000", 4) == 0) {
+                snprintf(err, errlen, "payload contains \\u0000");
+                cJSON_Delete(o);
+                return NULL;
+            }
+        }
     }
     if (!cJSON_IsObject(o)) {
         snprintf(err, errlen, "payload must be a JSON object");

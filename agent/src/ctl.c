@@ -19,7 +19,7 @@
 #include "util.h"
 
 #define MAX_CLIENTS 8
-#define CLIENT_TIMEOUT_MS 5000
+#define CLIENT_TIMEOUT_MS 2000 /* a request is one short line */
 
 struct client {
     struct ctl *ctl;

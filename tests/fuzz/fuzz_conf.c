@@ -110,8 +110,7 @@ setup(void)
     mkdir(p, 0700);
     for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
         sub(p, sizeof(p), links[i][0]);
-        if ((size_t)snprintf(target, sizeof(target), "%s/%s", top, links[i][1]) >=
-                sizeof(target) ||
+        if ((size_t)snprintf(target, sizeof(target), "%s/%s", top, links[i][1]) >= sizeof(target) ||
             symlink(target, p) < 0) {
             perror(p);
             abort();
@@ -120,8 +119,9 @@ setup(void)
     if ((size_t)snprintf(target, sizeof(target), "%s/agent/profiles/xy-md02.ini", top) >=
             sizeof(target) ||
         access(target, R_OK) != 0)
-        fprintf(stderr, "fuzz_conf: %s not found; profiles will not load "
-                        "(run from the top of the tree or set EMBER_FUZZ_TOP)\n",
+        fprintf(stderr,
+                "fuzz_conf: %s not found; profiles will not load "
+                "(run from the top of the tree or set EMBER_FUZZ_TOP)\n",
                 target);
     put("a/conf/password", "s3cret\n", 0600);
     put("a/conf/password-public", "s3cret\n", 0644);
@@ -137,8 +137,7 @@ static void
 check_conf(const struct conf *c)
 {
     FUZZ_CHECK(name_valid(c->agent.site) && name_valid(c->agent.id));
-    FUZZ_CHECK(c->agent.profile_dir && c->agent.board_dir && c->agent.control &&
-               c->agent.gpio_sim);
+    FUZZ_CHECK(c->agent.profile_dir && c->agent.board_dir && c->agent.control && c->agent.gpio_sim);
     FUZZ_CHECK(c->mqtt.host != NULL && c->mqtt.prefix != NULL);
     FUZZ_CHECK(c->mqtt.port >= 1 && c->mqtt.port <= 65535);
     FUZZ_CHECK(c->mqtt.reconnect_min_ms <= c->mqtt.reconnect_max_ms);

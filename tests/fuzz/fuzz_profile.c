@@ -26,8 +26,8 @@ static char path[64];
 static void
 check_point(const struct profile *p, const struct point *pt)
 {
-    static const uint16_t patterns[][2] = {
-        {0, 0}, {0xFFFF, 0xFFFF}, {0x8000, 0}, {0x7FFF, 0xFFFF}, {0x7F80, 0}, {0x1234, 0x5678}};
+    static const uint16_t patterns[][2] = {{0, 0},           {0xFFFF, 0xFFFF}, {0x8000, 0},
+                                           {0x7FFF, 0xFFFF}, {0x7F80, 0},      {0x1234, 0x5678}};
     double values[] = {pt->initial, pt->min, pt->max, 0, -1e300, 1e300, pt->offset};
 
     FUZZ_CHECK(name_valid(pt->name));
@@ -47,11 +47,15 @@ check_point(const struct profile *p, const struct point *pt)
     FUZZ_CHECK(memchr(pt->description, '\0', sizeof(pt->description)) != NULL);
 
     /* What ember-sim serves and emberd decodes: no UB on any raw pattern or
-     * any value (an absurd scale may give inf; cJSON publishes that as null). */
+     * any value, and a reading that decodes is a number (point_decode()
+     * already turns a NaN/inf float32 into -ERANGE; emberd would publish an
+     * inf or NaN as "value":null with quality good, and no alarm compares
+     * true against it). */
     for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
         double v;
         int rc = point_decode(pt, patterns[i], &v);
         FUZZ_CHECK(rc == 0 || rc == -ERANGE);
+        FUZZ_CHECK(rc != 0 || isfinite(v));
     }
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         uint16_t w[2] = {0, 0};

@@ -77,6 +77,8 @@ test_rejected(void **state)
     reject("test", "{}", true, "missing \"zone\"");
     reject("test", "{\"zone\":\"b3\",\"duration\":\"1h\"}", true, "between 1s and 600s");
     reject("frobnicate", "{}", true, "unknown command");
+    reject("ack", "{\"alarm\":\"a\"} junk", true, "data after the JSON object");
+    reject("ack", "{\"alarm\":\"t\\u0000b\"}", true, "\\u0000");
     /* Local-only commands do not exist over MQTT. */
     reject("reload", "{}", true, "unknown command");
     reject("status", "{}", true, "unknown command");

@@ -331,6 +331,21 @@ test_alarm_errors(void **state)
 }
 
 static void
+test_not_a_regular_file(void **state)
+{
+    struct cfgerr err = {0};
+    struct conf *c = NULL;
+    (void)state;
+    /* /dev/zero would never end; a FIFO or tty would block. */
+    assert_int_equal(conf_load("/dev/zero", &c, &err), -EINVAL);
+    assert_non_null(strstr(err.text, "/dev/zero: not a regular file"));
+    cfgerr_free(&err);
+    expect_error("devprof.conf", "",
+                 "[bus gw]\ntype = tcp\nhost = h\n[device d]\nbus = gw\nprofile = /dev/zero\n",
+                 "10: [device d] profile: cannot load '/dev/zero'");
+}
+
+static void
 test_missing_file(void **state)
 {
     struct cfgerr err = {0};
@@ -352,6 +367,7 @@ main(void)
         cmocka_unit_test(test_every_syntax_error_reported),
         cmocka_unit_test(test_alarms_and_zones),
         cmocka_unit_test(test_alarm_errors),
+        cmocka_unit_test(test_not_a_regular_file),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

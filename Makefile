@@ -116,13 +116,12 @@ check: deps
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 fuzz-regress
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 integration
 
-# Unit tests, then emberd itself through the main integration scenarios,
-# under valgrind memcheck (any error or definite leak fails).
+# Unit tests, then emberd and ember-drain through the whole integration
+# suite, under valgrind memcheck (any error or definite leak fails).
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 valgrind: $(UNIT_BIN) all
 	@set -e; for t in $(UNIT_BIN); do $(VALGRIND) $$t; done
-	EMBER_WRAP="$(VALGRIND)" EMBER_BIN=$(abspath $(B)) tests/integration/run.sh \
-	    test_telemetry.sh test_alarms.sh test_gpio_alarm.sh
+	EMBER_WRAP="$(VALGRIND)" EMBER_BIN=$(abspath $(B)) tests/integration/run.sh
 
 # make bench: latency figures on real processes (see bench/run.sh).
 bench: deps all

@@ -56,6 +56,12 @@ cleanup() {
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
         stop_pid "${PIDS[$i]}"
     done
+    # Under EMBER_WRAP=valgrind (-q) any report in a program's log fails the
+    # test, whether or not the test looked at that program's exit status.
+    if [ -n "${EMBER_WRAP:-}" ] && grep -lE '^==[0-9]+== ' "$T"/*.log >/dev/null 2>&1; then
+        log "FAIL: valgrind reported errors in: $(grep -lE '^==[0-9]+== ' "$T"/*.log | xargs -n1 basename | tr '\n' ' ')"
+        [ "$rc" -eq 0 ] && rc=1
+    fi
     if [ "$rc" -eq 0 ]; then
         rm -rf "$T"
     else

@@ -58,9 +58,19 @@ cleanup() {
     done
     # Under EMBER_WRAP=valgrind (-q) any report in a program's log fails the
     # test, whether or not the test looked at that program's exit status.
-    if [ -n "${EMBER_WRAP:-}" ] && grep -lE '^==[0-9]+== ' "$T"/*.log >/dev/null 2>&1; then
-        log "FAIL: valgrind reported errors in: $(grep -lE '^==[0-9]+== ' "$T"/*.log | xargs -n1 basename | tr '\n' ' ')"
-        [ "$rc" -eq 0 ] && rc=1
+    if [ -n "${EMBER_WRAP:-}" ]; then
+        local f bad=""
+        for f in "$T"/*.log; do
+            # Its note about ioctls it does not model (TIOCSRS485 on a pty)
+            # is not an error.
+            grep -E '^==[0-9]+== ' "$f" 2>/dev/null |
+                grep -vqE 'unhandled ioctl|could cause spurious|README_MISSING_SYSCALL' &&
+                bad="$bad $(basename "$f")"
+        done
+        if [ -n "$bad" ]; then
+            log "FAIL: valgrind reported errors in:$bad"
+            [ "$rc" -eq 0 ] && rc=1
+        fi
     fi
     if [ "$rc" -eq 0 ]; then
         rm -rf "$T"

@@ -11,8 +11,16 @@ Each ramp holds the value at --low, then rises at --rate C/s (a "set" every
 the crossing is the instant the first value at or above the setpoint was
 written.  The latency is the time from that
 instant to the "activated" event for --alarm.  Then the value drops back to
---low, the alarm clears, and the next ramp starts after a random pause so the
-crossings fall at every phase of the agent's poll schedule.
+--reset (default: --low), the alarm clears, and the next ramp starts after
+--hold plus a uniformly random part of --phase (the agent's base poll
+interval), so the crossings fall at every phase of the agent's poll schedule.
+
+Dropping straight back to --low (rather than below it and then up again)
+leaves nothing for adaptive polling to react to before the next ramp: the
+drop is a falling reading far below the setpoint, so the agent is back on
+its base interval as soon as it has seen the alarm clear, and a short hold
+is enough.  Several ramp.py runs may drive different devices of one
+ember-sim at once (each line written to the FIFO is atomic).
 """
 import argparse
 import json
@@ -36,18 +44,40 @@ def main():
     ap.add_argument("--setpoint", type=float, default=45.0)
     ap.add_argument("--low", type=float, default=35.0)
     ap.add_argument("--high", type=float, default=50.0)
-    ap.add_argument("--reset", type=float, default=25.0)
+    ap.add_argument("--reset", type=float, default=None)
+    ap.add_argument("--hold", type=float, default=0.3)
+    ap.add_argument("--phase", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--resolution", type=float, default=0.1)
     ap.add_argument("--out")
+    # A peer watching the same device: collectd's value topic (payload
+    # "time:value\0") and its threshold notifications (FAILURE/OKAY).
+    ap.add_argument("--cd-topic")
+    ap.add_argument("--cd-notify-topic")
     a = ap.parse_args()
     random.seed(a.seed)
+    if a.reset is None:
+        a.reset = a.low
 
     events = []
     cond = threading.Condition()
 
+    peer = {"value": [], "notify": []}
+
     def on_message(c, u, m):
         now = time.monotonic()
+        if a.cd_topic and m.topic == a.cd_topic:
+            try:
+                v = float(m.payload.rstrip(b"\0").split(b":")[1])
+            except (ValueError, IndexError):
+                return
+            with cond:
+                peer["value"].append((now, v >= a.setpoint - 1e-9))
+            return
+        if a.cd_notify_topic and m.topic == a.cd_notify_topic:
+            with cond:
+                peer["notify"].append((now, m.payload == b"FAILURE"))
+            return
         try:
             p = json.loads(m.payload)
         except ValueError:
@@ -60,7 +90,8 @@ def main():
     subscribed = threading.Event()
     c = mqtt.Client(protocol=mqtt.MQTTv311)
     c.on_message = on_message
-    c.on_connect = lambda cl, u, f, rc: cl.subscribe(a.topic, qos=1)
+    topics = [(a.topic, 1)] + [(t, 0) for t in (a.cd_topic, a.cd_notify_topic) if t]
+    c.on_connect = lambda cl, u, f, rc: cl.subscribe(topics)
     c.on_subscribe = lambda cl, u, mid, granted: subscribed.set()
     c.connect("127.0.0.1", a.port, 30)
     c.loop_start()
@@ -85,13 +116,14 @@ def main():
                 cond.wait(left)
 
     lat = []
+    peer_lat = {"value": [], "notify": []}
     setv(a.reset)
     time.sleep(1.5)
     for i in range(a.ramps):
         setv(a.low)
-        # Hold long enough for the agent to see a flat signal and settle
-        # back to its base poll interval, then a random phase.
-        time.sleep(2.0 + random.random())
+        # Hold long enough for the agent to be back on its base poll
+        # interval, then a random phase of it.
+        time.sleep(a.hold + a.phase * random.random())
         start = time.monotonic()
         crossing = None
         v = a.low
@@ -115,18 +147,36 @@ def main():
             lat.append(float("inf"))
         else:
             lat.append((got - crossing) * 1000.0)
+        if a.cd_topic:
+            # The peer reads at its own interval: wait (up to 5 s) for it.
+            deadline = crossing + 5.0
+            for k in ("value", "notify") if a.cd_notify_topic else ("value",):
+                with cond:
+                    while True:
+                        hit = [t for t, st in peer[k] if t >= crossing and st]
+                        if hit or time.monotonic() > deadline:
+                            break
+                        cond.wait(0.05)
+                peer_lat[k].append((hit[0] - crossing) * 1000.0 if hit else float("inf"))
         setv(a.reset)
         if wait_for("cleared", time.monotonic() - 0.01, 10.0) is None:
             print("ramp %d: alarm did not clear" % i, file=sys.stderr)
     c.loop_stop()
-    lat_sorted = sorted(lat)
 
-    def pct(p):
-        k = min(len(lat_sorted) - 1, int(round(p / 100.0 * (len(lat_sorted) - 1))))
-        return lat_sorted[k]
+    def summary(lat):
+        lat_sorted = sorted(lat)
 
-    res = {"ramps": len(lat), "median_ms": pct(50), "p99_ms": pct(99), "max_ms": lat_sorted[-1],
-           "min_ms": lat_sorted[0], "samples_ms": [round(x, 1) for x in lat]}
+        def pct(p):
+            k = min(len(lat_sorted) - 1, int(round(p / 100.0 * (len(lat_sorted) - 1))))
+            return lat_sorted[k]
+
+        return {"ramps": len(lat), "median_ms": pct(50), "p99_ms": pct(99), "max_ms": lat_sorted[-1],
+                "min_ms": lat_sorted[0], "samples_ms": [round(x, 1) for x in lat]}
+
+    res = summary(lat)
+    for k, v in peer_lat.items():
+        if v:
+            res["collectd_" + k] = summary(v)
     print(json.dumps(res))
     if a.out:
         with open(a.out, "w") as f:

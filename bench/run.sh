@@ -1,77 +1,479 @@
 #!/bin/bash
-# make bench: latency figures measured on this machine, on loopback, with real
-# processes (mosquitto, ember-sim, emberd).  Prints a table and writes
-# build/bench/results.json.  RAMPS=N changes the number of ramps (default 50).
+# make bench: emberd measured side by side with the peers people use today
+# (NUT 2.8 generic_modbus + upsd, collectd 5.12 modbus + threshold + mqtt,
+# all from Debian), in one run, on loopback, with real processes.  Prints a
+# table, writes build/bench/results.json and plots build/bench/latency.png.
 #
-#   ramp   10 C/s ramp through a 45 C high alarm, 1 s base poll interval:
-#          crossing in the Modbus server -> "activated" event at a subscriber.
-#          Run with adaptive polling (the default) and with adaptive = no.
+#   1 ramp      10 C/s ramp through a 45 C high alarm -> "activated" event,
+#               emberd adaptive (default) and fixed 1 s polling at once, on
+#               two devices of one ember-sim (bench/ramp.py)
+#   2 detect    step of an XY-MD02 register through 45 C -> alarm at the
+#               consumer: emberd (default 1 s), NUT (pollinterval 2 s default
+#               and 1 s), collectd (Interval 10 s default and 1 s), against
+#               ember-sim and, independently, a pymodbus server (bench/detect.py)
+#   3 gpio      simulated GPIO edge -> contact alarm event (bench/gpio_lat.py)
+#   4 scale     100 Modbus TCP devices x 20 registers at 1 Hz: emberd vs
+#               collectd CPU, peak RSS, on-time polls
+#   5 drain     bench/drain_latency.sh, when present (build/bench/drain.json)
+#   6 replay    10,000 alarm events journaled during a broker outage, then
+#               delivered to a QoS 1 subscriber: events/s
+#   7 footprint binary sizes and RSS
+#
+# Knobs (environment): RAMPS (50), DETECT_N (50 changes per system and
+# server; emberd: 50 activations), GPIO_N (200 edges per run), SCALE_SECONDS
+# (30), REPLAY_N (10000), PHASES (all: ramp detect gpio scale drain replay
+# footprint; a subset runs only those, the table says "not measured" for the
+# rest).  Takes about 6 minutes on a 2-core VM.
 set -u
 export TMPDIR=${TMPDIR:-/tmp}
+BENCH_START=$(date +%s)
+# The peers, gnuplot and the test tools; quiet when all are installed.
+"$(dirname "$0")/install-deps.sh" || exit 1
 . "$(dirname "$0")/../tests/integration/lib.sh"
 TEST_NAME=bench
 RAMPS=${RAMPS:-50}
+DETECT_N=${DETECT_N:-50}
+GPIO_N=${GPIO_N:-200}
+SCALE_SECONDS=${SCALE_SECONDS:-30}
+REPLAY_N=${REPLAY_N:-10000}
 OUT=$TOP/build/bench
-mkdir -p "$OUT"
+R=$T/results # per-phase JSON, merged by report.py
+mkdir -p "$OUT" "$R"
+# collectd's NotificationExec runs its hook as nobody, and NUT drops to the
+# nut user: both need to reach files under $T.
+chmod 755 "$T"
+cp "$TOP/bench/cd-notify.sh" "$T/cd-notify.sh"
+chmod 755 "$T/cd-notify.sh"
+GEN="$PY $TOP/bench/gen.py"
+
+for b in emberd ember-sim emberctl; do
+    [ -x "$EMBER_BIN/$b" ] || die "$EMBER_BIN/$b missing: run make first"
+done
+
+phase() { log "== $* ($(($(date +%s) - BENCH_START)) s)"; }
+
+# proc_cpu PID: utime+stime in clock ticks; proc_kb PID FIELD: VmRSS/VmHWM in kB
+proc_cpu() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+proc_kb() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# proc_mem PID: "VmRSS VmHWM RssAnon" in kB
+proc_mem() { echo "$(proc_kb "$1" VmRSS) $(proc_kb "$1" VmHWM) $(proc_kb "$1" RssAnon)"; }
+CLK_TCK=$(getconf CLK_TCK)
+json_field() { $PY -c 'import json,sys; d=json.load(sys.stdin); print(d[sys.argv[1]])' "$1"; }
+ctl_status() { "$EMBER_BIN/emberctl" -s "$T/$1.sock" -j status; }
+# start_emberd_named NAME: emberd on the config gen.py wrote ($T/NAME.conf)
+start_emberd_named() { start_emberd "emberd-$1" "$T/$1.conf"; }
 
 start_broker
-SIM_PORT=$(free_port)
-start_sim sim -p xy-md02 --tcp "127.0.0.1:$SIM_PORT" -c "$T/sim.ctl"
 
-ramp_run() { # ramp_run NAME ADAPTIVE
-    local name=$1 adaptive=$2
-    rm -f "$T/journal.db"*
-    write_conf "$T/$name.conf" <<EOC
-[bus t]
-type = tcp
-host = 127.0.0.1
-port = $SIM_PORT
-
-[device room]
-bus = t
-profile = xy-md02
-interval = 1s
-adaptive = $adaptive
-
-[sensor room-temp]
-device = room
-point = temperature
-
-[alarm room-hot]
-sensor = room-temp
-kind = high
-setpoint = 45
-deadband = 1
-severity = critical
-EOC
-    start_emberd "emberd-$name" "$T/$name.conf"
-    local pid=$EMBERD_PID
-    log "ramp ($name): $RAMPS ramps at 10 C/s through 45 C, base interval 1 s"
-    $PY "$TOP/bench/ramp.py" --port "$MQTT_PORT" --fifo "$T/sim.ctl" --point xy-md02.temperature \
-        --topic "emberwatch/lab/a1/event" --alarm room-hot --ramps "$RAMPS" \
-        --out "$OUT/ramp-$name.json" >/dev/null || die "ramp benchmark failed"
-    stop_pid "$pid"
+# ---- 1. ramp: adaptive and fixed side by side ------------------------------
+bench_ramp() {
+    phase "ramp: $RAMPS ramps at 10 C/s through 45 C, adaptive and fixed 1 s polling at once"
+    RAMP_PORT=$(free_port)
+    $GEN ramp --dir "$T" --top "$TOP" --mqtt "$MQTT_PORT" --sim-port "$RAMP_PORT" || die "gen ramp"
+    start_sim ramp-sim -s "$T/ramp.scn" -c "$T/ramp-sim.ctl"
+    RAMP_SIM=$SIM_PID
+    start_emberd_named ramp-adaptive
+    RA_PID=$EMBERD_PID
+    start_emberd_named ramp-fixed
+    RF_PID=$EMBERD_PID
+    # collectd (Interval 1) reads the adaptive run's device too: the same ramps.
+    start_bg cdramp collectd -f -C "$T/cdramp.conf"
+    CDR_PID=$LAST_PID
+    wait_until 20 log_has "$T/cdramp.log" "entering read-loop" || die "collectd (ramp) did not start"
+    ramp_py() { # ramp_py NAME DEVICE SEED [ARGS...]
+        local name=$1 dev=$2 seed=$3
+        shift 3
+        $PY "$TOP/bench/ramp.py" --port "$MQTT_PORT" --fifo "$T/ramp-sim.ctl" --point "$dev.temperature" \
+            --topic "emberwatch/lab/ramp-$name/event" --alarm room-hot --ramps "$RAMPS" \
+            --seed "$seed" --out "$R/ramp-$name.json" "$@" >/dev/null 2>"$T/ramp-$name.err"
+    }
+    ramp_py adaptive ra 1 --cd-topic cdramp/ramp/modbus-ra/temperature-t \
+        --cd-notify-topic cdnotify/cdramp/ramp/ra &
+    RP1=$!
+    ramp_py fixed rf 2 &
+    RP2=$!
+    PIDS+=("$RP1" "$RP2")
+    wait "$RP1" || die "ramp (adaptive) failed: $(cat "$T/ramp-adaptive.err")"
+    wait "$RP2" || die "ramp (fixed) failed: $(cat "$T/ramp-fixed.err")"
+    # Idle footprint: an emberd with one XY-MD02 at 1 s (fixed polling).
+    read -r IDLE_RSS IDLE_HWM IDLE_ANON <<<"$(proc_mem "$RF_PID")"
+    stop_pid "$CDR_PID"
+    stop_pid "$RA_PID"
+    stop_pid "$RF_PID"
+    stop_pid "$RAMP_SIM"
 }
 
-ramp_run adaptive yes
-ramp_run fixed no
+# ---- 2. detection latency: emberd, NUT, collectd ----------------------------
+bench_detect() {
+    phase "detect: register steps through 45 C in ember-sim and pymodbus, emberd vs NUT vs collectd"
+    SIM_PORT=$(free_port)
+    PYM_PORT=$(free_port)
+    UPSD_PORT=$(free_port)
+    $GEN detect --dir "$T" --top "$TOP" --mqtt "$MQTT_PORT" --sim-port "$SIM_PORT" \
+        --pym-port "$PYM_PORT" --upsd-port "$UPSD_PORT" || die "gen detect"
+    start_sim det-sim -s "$T/detect.scn" -c "$T/det-sim.ctl"
+    DET_SIM=$SIM_PID
+    start_bg mbserver "$PY" "$TOP/bench/mbserver.py" --port "$PYM_PORT" --slaves 40 --fifo "$T/pym.ctl"
+    PYM_PID=$LAST_PID
+    wait_until 20 log_has "$T/mbserver.log" "ready" || die "pymodbus server did not start"
 
-$PY - "$OUT" <<'PYEOF'
-import json, os, sys
-out = sys.argv[1]
-a = json.load(open(os.path.join(out, "ramp-adaptive.json")))
-f = json.load(open(os.path.join(out, "ramp-fixed.json")))
-rows = [("ramp 10 C/s -> alarm, adaptive polling (default)", a),
-        ("ramp 10 C/s -> alarm, fixed 1 s polling", f)]
-print()
-print("%-52s %6s %9s %9s %9s" % ("benchmark (ms)", "n", "median", "p99", "max"))
-for name, r in rows:
-    print("%-52s %6d %9.1f %9.1f %9.1f" % (name, r["ramps"], r["median_ms"], r["p99_ms"], r["max_ms"]))
-print()
-print("adaptive vs fixed: median %.1fx, p99 %.1fx faster" %
-      (f["median_ms"] / max(a["median_ms"], 0.1), f["p99_ms"] / max(a["p99_ms"], 0.1)))
-json.dump({"ramp_adaptive": a, "ramp_fixed": f}, open(os.path.join(out, "results.json"), "w"),
-          indent=1)
-print("results: %s" % os.path.join(out, "results.json"))
-PYEOF
+    # NUT: drivers first (each makes its socket in the state path), then upsd.
+    mkdir -p "$T/nut/state"
+    chown -R nut:nut "$T/nut" 2>/dev/null
+    chmod 750 "$T/nut" && chmod 640 "$T"/nut/*.conf "$T/nut/upsd.users"
+    chmod 700 "$T/nut/state"
+    NUTENV=(env NUT_CONFPATH="$T/nut" NUT_STATEPATH="$T/nut/state")
+    NUT_DRIVERS=()
+    for u in $(sed -n 's/^\[\(.*\)\]$/\1/p' "$T/nut/ups.conf"); do
+        start_bg "nut-$u" "${NUTENV[@]}" /lib/nut/generic_modbus -a "$u" -F
+        NUT_DRIVERS+=("$LAST_PID")
+    done
+    for u in $(sed -n 's/^\[\(.*\)\]$/\1/p' "$T/nut/ups.conf"); do
+        wait_until 20 test -S "$T/nut/state/generic_modbus-$u" || die "NUT driver $u did not start"
+    done
+    start_bg upsd "${NUTENV[@]}" /lib/nut/upsd -F
+    UPSD_PID=$LAST_PID
+    wait_until 20 log_has "$T/upsd.log" "listening on" || die "upsd did not start"
+
+    start_bg cd1 collectd -f -C "$T/cd1.conf"
+    CD1_PID=$LAST_PID
+    start_bg cd10 collectd -f -C "$T/cd10.conf"
+    CD10_PID=$LAST_PID
+    wait_until 20 log_has "$T/cd1.log" "entering read-loop" || die "collectd (Interval 1) did not start"
+    wait_until 20 log_has "$T/cd10.log" "entering read-loop" || die "collectd (Interval 10) did not start"
+    start_emberd_named det
+    DET_PID=$EMBERD_PID
+
+    $PY "$TOP/bench/detect.py" --mqtt "$MQTT_PORT" --sim-fifo "$T/det-sim.ctl" --pym-fifo "$T/pym.ctl" \
+        --upsd-port "$UPSD_PORT" --n "$DETECT_N" --out "$R/detect.json" 2>"$T/detect.err" ||
+        die "detection benchmark failed: $(tail -5 "$T/detect.err")"
+    grep -v '^detect: [0-9]* s,' "$T/detect.err" | head -5 >&2
+    ctl_status det >"$R/detect-emberd-status.json"
+    # RSS side by side, same phase: NUT = one driver + upsd, collectd Interval 1,
+    # emberd with its 10 devices.
+    {
+        echo "nut_driver $(proc_mem "${NUT_DRIVERS[0]}")"
+        echo "upsd $(proc_mem "$UPSD_PID")"
+        echo "collectd $(proc_mem "$CD1_PID")"
+        echo "emberd $(proc_mem "$DET_PID")"
+    } >"$T/detect-rss"
+    $PY - "$T/detect-rss" "${#NUT_DRIVERS[@]}" "$R/detect-rss.json" <<'EOF'
+import json, sys
+d = {"nut_drivers": int(sys.argv[2])}
+for line in open(sys.argv[1]):
+    f = line.split()
+    d[f[0]] = {"rss_kb": int(f[1]), "hwm_kb": int(f[2]), "anon_kb": int(f[3])}
+json.dump(d, open(sys.argv[3], "w"))
+EOF
+    stop_pid "$DET_PID"
+    stop_pid "$CD1_PID"
+    stop_pid "$CD10_PID"
+    stop_pid "$UPSD_PID"
+    for p in "${NUT_DRIVERS[@]}"; do stop_pid "$p"; done
+    stop_pid "$PYM_PID"
+    stop_pid "$DET_SIM"
+}
+
+# ---- 3. GPIO edge -> MQTT alarm --------------------------------------------
+# emberd commits each event to its SQLite journal (synchronous=FULL: an
+# fsync) before publishing it, so the edge latency includes the disk's fsync;
+# a second run puts the journal on tmpfs to show what the disk costs.
+bench_gpio() {
+    phase "gpio: $GPIO_N contact edges on the simulated GPIO backend"
+    SHM=""
+    [ -d /dev/shm ] && [ -w /dev/shm ] && SHM=$(mktemp -d /dev/shm/ember-bench.XXXXXX)
+    $GEN gpio --dir "$T" --top "$TOP" --mqtt "$MQTT_PORT" ${SHM:+--journal-dir "$SHM"} || die "gen gpio"
+    JFS=$(df -T "$T" 2>/dev/null | awk 'NR==2 {print $2}')
+    echo "{\"journal_fs\": \"${JFS:-?}\"}" >"$R/gpio-fs.json"
+    runs="gp ${SHM:+gp-tmpfs}"
+    for gp in $runs; do
+        start_emberd_named "$gp"
+        GP_PID=$EMBERD_PID
+        wait_until 10 test -p "$T/$gp.gpio" || die "no GPIO FIFO"
+        $PY "$TOP/bench/gpio_lat.py" --port "$MQTT_PORT" --fifo "$T/$gp.gpio" --input smoke1 \
+            --topic "emberwatch/lab/$gp/event" --alarm smoke --n "$GPIO_N" --out "$R/$gp.json" \
+            2>"$T/$gp.err" || die "GPIO benchmark failed: $(tail -5 "$T/$gp.err")"
+        stop_pid "$GP_PID"
+    done
+    [ -n "$SHM" ] && rm -rf "$SHM"
+}
+
+# ---- 4. scale: 100 devices x 20 registers at 1 Hz --------------------------
+bench_scale() {
+    phase "scale: 100 Modbus TCP devices x 20 registers at 1 Hz, emberd vs collectd, ${SCALE_SECONDS} s window"
+    EP=() CP=()
+    for i in 1 2 3 4; do EP+=("$(free_port)"); CP+=("$(free_port)"); done
+    $GEN scale --dir "$T" --top "$TOP" --mqtt "$MQTT_PORT" --ports "$(IFS=,; echo "${EP[*]}")" \
+        --cd-ports "$(IFS=,; echo "${CP[*]}")" --per 25 --emberd-procs 2 || die "gen scale"
+    start_sim scale-sim-ember -s "$T/scale-ember.scn"
+    SS1=$SIM_PID
+    start_sim scale-sim-cd -s "$T/scale-cd.scn"
+    SS2=$SIM_PID
+    # Counters: every value message with its arrival time (C client, cheap).
+    start_bg scale-sub mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -F '%U %t' \
+        -t 'emberwatch/lab/+/sensor/#' -t 'cdscale/#'
+    SUB_PID=$LAST_PID
+    start_emberd_named scale0
+    S0=$EMBERD_PID
+    start_emberd_named scale1
+    S1=$EMBERD_PID
+    start_bg cdscale collectd -f -C "$T/cdscale.conf"
+    CDS=$LAST_PID
+    wait_until 20 log_has "$T/cdscale.log" "entering read-loop" || die "collectd (scale) did not start"
+    # Warm-up: both publish, then 5 s more so connections and caches settle.
+    wait_until 20 bash -c "grep -q ' cdscale/' '$T/scale-sub.log' && grep -q ' emberwatch/' '$T/scale-sub.log'" ||
+        die "no values from the scale load"
+    sleep 5 # warm-up period of the measurement, not a readiness wait
+    snap() { # snap TAG: CPU ticks and emberd poll counters at this instant
+        echo "$1 wall $(date +%s.%N)"
+        echo "$1 cpu_emberd $(($(proc_cpu "$S0") + $(proc_cpu "$S1")))"
+        echo "$1 cpu_collectd $(proc_cpu "$CDS")"
+        for n in scale0 scale1; do
+            ctl_status "$n" | $PY -c 'import json, sys
+t = sys.argv[1]
+b = json.load(sys.stdin).get("buses", [])
+for k, f in (("polls", "polls"), ("late", "late"), ("failed", "failures")):
+    print("%s %s %d" % (t, k, sum(x.get(f, 0) for x in b)))
+print("%s util %.2f" % (t, 100 * max([x.get("utilisation", 0) for x in b] or [0])))' "$1 $n"
+        done
+    }
+    snap start >"$T/scale.snap"
+    sleep "$SCALE_SECONDS" # the measurement window itself
+    snap end >>"$T/scale.snap"
+    {
+        echo "rss emberd0 $(proc_mem "$S0")"
+        echo "rss emberd1 $(proc_mem "$S1")"
+        echo "rss collectd $(proc_mem "$CDS")"
+        echo "threads collectd $(awk '$1=="Threads:"{print $2}' "/proc/$CDS/status")"
+        echo "threads emberd $(awk '$1=="Threads:"{print $2}' "/proc/$S0/status")"
+    } >>"$T/scale.snap"
+    ctl_status scale0 >"$T/scale0-status.json"
+    sleep 1.5 # let the last values of the window reach the counter
+    stop_pid "$S0"
+    stop_pid "$S1"
+    stop_pid "$CDS"
+    stop_pid "$SUB_PID"
+    stop_pid "$SS1"
+    stop_pid "$SS2"
+    $PY - "$T/scale.snap" "$T/scale-sub.log" "$CLK_TCK" "$R/scale.json" <<'EOF' || die "scale analysis"
+import json, sys, collections
+snap, sub, tck, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+v = collections.defaultdict(dict)
+rss = {}
+for line in open(snap):
+    f = line.split()
+    if f[0] == "rss":
+        rss[f[1]] = {"rss_kb": int(f[2]), "hwm_kb": int(f[3]), "anon_kb": int(f[4])}
+    elif f[0] == "threads":
+        rss["threads_" + f[1]] = int(f[2])
+    elif len(f) == 3:
+        v[f[0]][f[1]] = float(f[2])
+    else:
+        v[f[0]][f[2] + "_" + f[1]] = float(f[3])
+w0, w1 = v["start"]["wall"], v["end"]["wall"]
+win = w1 - w0
+cnt = collections.Counter()
+per_topic = collections.Counter()
+for line in open(sub):
+    f = line.split()
+    if len(f) < 2:
+        continue
+    t = float(f[0])
+    if w0 <= t < w1:
+        who = "collectd" if f[1].startswith("cdscale/") else "emberd"
+        cnt[who] += 1
+        per_topic[f[1]] += 1
+def short(who):
+    ts = [n for t, n in per_topic.items() if (t.startswith("cdscale/")) == (who == "collectd")]
+    return sum(1 for n in ts if n < int(win) - 1), len(ts)
+res = {"window_s": round(win, 2), "devices": 100, "registers": 20}
+for who in ("emberd", "collectd"):
+    ticks = v["end"]["cpu_" + who] - v["start"]["cpu_" + who]
+    cpu_s = ticks / tck
+    shorted, topics = short(who)
+    res[who] = {"cpu_s_per_min": round(cpu_s * 60.0 / win, 3),
+                "cpu_pct_of_core": round(100.0 * cpu_s / win, 2),
+                "values": cnt[who], "expected": int(round(2000 * win)),
+                "topics": topics, "topics_short": shorted}
+pe = {}
+for k in ("polls", "late", "failed"):
+    pe[k] = int(sum(v["end"]["%s_scale%d" % (k, i)] - v["start"]["%s_scale%d" % (k, i)]
+                    for i in (0, 1)))
+pe["util_max_pct"] = max(v["end"]["util_scale0"], v["end"]["util_scale1"])
+res["emberd"].update({"polls": pe["polls"], "late": pe["late"], "failed": pe["failed"],
+                      "expected_polls": int(round(100 * win)), "bus_util_max_pct": pe["util_max_pct"],
+                      "processes": 2,
+                      "rss_kb": rss["emberd0"]["rss_kb"] + rss["emberd1"]["rss_kb"],
+                      "hwm_kb_each": [rss["emberd0"]["hwm_kb"], rss["emberd1"]["hwm_kb"]],
+                      "hwm_kb": rss["emberd0"]["hwm_kb"] + rss["emberd1"]["hwm_kb"],
+                      "anon_kb": rss["emberd0"]["anon_kb"] + rss["emberd1"]["anon_kb"],
+                      "threads": rss.get("threads_emberd")})
+res["collectd"].update({"rss_kb": rss["collectd"]["rss_kb"], "hwm_kb": rss["collectd"]["hwm_kb"],
+                        "anon_kb": rss["collectd"]["anon_kb"],
+                        "threads": rss.get("threads_collectd"), "processes": 1})
+json.dump(res, open(out, "w"), indent=1)
+EOF
+}
+
+# ---- 5. drain latency (ember-drain; its own script) ------------------------
+bench_drain() {
+    phase "drain"
+    DRAIN_STATUS="not measured (ember-drain missing)"
+    if [ -f "$TOP/bench/drain_latency.sh" ]; then
+        before=$(date +%s)
+        # Its own session, so its ember-drain is told apart from any other
+        # ember-drain on this machine; its memory is sampled while it runs.
+        EMBER_BIN=$EMBER_BIN setsid bash "$TOP/bench/drain_latency.sh" >"$T/drain.log" 2>&1 &
+        DPID=$!
+        PIDS+=("$DPID")
+        (
+            hwm=0 first=0
+            while sleep 0.1; do
+                for p in $(ps -o pid= -o comm= -s "$DPID" 2>/dev/null | awk '$2 == "ember-drain" {print $1}'); do
+                    k=$(proc_kb "$p" VmHWM)
+                    r=$(proc_kb "$p" VmRSS)
+                    [ "${first:-0}" -eq 0 ] && first=$r
+                    [ "${k:-0}" -gt "$hwm" ] && hwm=$k
+                    echo "$first $hwm" >"$T/drain-rss"
+                done
+            done
+        ) &
+        WATCH=$!
+        PIDS+=("$WATCH")
+        if wait "$DPID"; then
+            if [ -f "$OUT/drain.json" ] && [ "$(stat -c %Y "$OUT/drain.json")" -ge "$before" ]; then
+                cp "$OUT/drain.json" "$R/drain.json"
+                DRAIN_STATUS=ok
+            else
+                DRAIN_STATUS="not measured (drain_latency.sh wrote no new build/bench/drain.json)"
+            fi
+        else
+            DRAIN_STATUS="not measured (drain_latency.sh failed: $(tail -1 "$T/drain.log"))"
+        fi
+        kill "$WATCH" 2>/dev/null
+        wait "$WATCH" 2>/dev/null
+        [ -s "$T/drain-rss" ] && read -r DR_RSS DR_HWM <"$T/drain-rss"
+    fi
+    $PY -c 'import json,sys; json.dump({"status": sys.argv[1], "rss_kb": int(sys.argv[2] or 0), "hwm_kb": int(sys.argv[3] or 0)}, open(sys.argv[4], "w"))' \
+        "$DRAIN_STATUS" "${DR_RSS:-0}" "${DR_HWM:-0}" "$R/drain-status.json"
+}
+
+# ---- 6. journal replay after a broker outage -------------------------------
+bench_replay() {
+    phase "replay: $REPLAY_N alarm events journaled during a broker outage"
+    RP_PORT=$(free_port)
+    cat >"$T/rp-mosquitto.conf" <<EOC
+listener $RP_PORT 127.0.0.1
+allow_anonymous true
+persistence false
+max_queued_messages 0
+log_dest stderr
+log_type error
+log_type warning
+log_type notice
+log_type information
+EOC
+    start_bg rp-broker1 mosquitto -c "$T/rp-mosquitto.conf"
+    RPB=$LAST_PID
+    wait_until 10 log_has "$T/rp-broker1.log" "running" || die "mosquitto (replay) did not start"
+    $GEN replay --dir "$T" --top "$TOP" --mqtt "$RP_PORT" || die "gen replay"
+    start_emberd_named rp
+    RPE=$EMBERD_PID
+    wait_until 10 log_has "$T/emberd-rp.log" "mqtt: connected" || die "emberd (replay) did not connect"
+    stop_pid "$RPB"
+    wait_until 10 log_has "$T/emberd-rp.log" "lost" || die "emberd did not notice the outage"
+    # REPLAY_N contact changes: debounce 0 and off_delay 0 make each an event.
+    $PY - "$T/rp.gpio" "$REPLAY_N" <<'EOF'
+import sys
+f = open(sys.argv[1], "w")
+for i in range(int(sys.argv[2])):
+    f.write("c1 %d\n" % ((i + 1) % 2))
+f.close()
+EOF
+    pending() { ctl_status rp | json_field journal_pending; }
+    wait_until 60 bash -c "[ \$('$EMBER_BIN/emberctl' -s '$T/rp.sock' -j status | $PY -c 'import json,sys; print(json.load(sys.stdin)[\"journal_pending\"])') -ge $REPLAY_N ]" ||
+        die "emberd did not journal $REPLAY_N events ($(pending) pending)"
+    JOURNALED=$(pending)
+    # Hold emberd while the broker comes back and the subscriber is in place,
+    # so the clock starts at emberd's own reconnect.
+    kill -STOP "$RPE"
+    start_bg rp-broker2 mosquitto -c "$T/rp-mosquitto.conf"
+    RPB=$LAST_PID
+    wait_until 10 log_has "$T/rp-broker2.log" "running" || die "mosquitto (replay) did not restart"
+    start_bg rp-sub mosquitto_sub -h 127.0.0.1 -p "$RP_PORT" -q 1 -F '%U %t %p' \
+        -t emberwatch/lab/rp/event -t emberwatch/lab/rp/status -t bench/probe
+    RPS=$LAST_PID
+    wait_until 10 bash -c "mosquitto_pub -h 127.0.0.1 -p $RP_PORT -t bench/probe -m probe; grep -q ' bench/probe ' '$T/rp-sub.log'" ||
+        die "replay subscriber not ready"
+    kill -CONT "$RPE"
+    count_distinct() { grep -o '"seq":[0-9]*' "$T/rp-sub.log" | sort -u | wc -l; }
+    wait_until 60 bash -c "[ \$(grep -o '\"seq\":[0-9]*' '$T/rp-sub.log' | sort -u | wc -l) -ge $REPLAY_N ]" ||
+        log "replay: only $(count_distinct) of $REPLAY_N events arrived"
+    sleep 0.5 # let mosquitto_sub flush its last lines
+    stop_pid "$RPS"
+    stop_pid "$RPE"
+    stop_pid "$RPB"
+    $PY - "$T/rp-sub.log" "$REPLAY_N" "$JOURNALED" "$R/replay.json" <<'EOF' || die "replay analysis"
+import json, sys
+path, n, journaled, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+t_online = None
+seen = set()
+t_last = None
+dups = 0
+for l in open(path):
+    f = l.rstrip("\n").split(" ", 2)
+    if len(f) < 3:
+        continue
+    t = float(f[0])
+    if f[1].endswith("/status") and f[2] == "online" and t_online is None:
+        t_online = t
+    elif f[1].endswith("/event"):
+        try:
+            seq = json.loads(f[2])["seq"]
+        except (ValueError, KeyError):
+            continue
+        if seq in seen:
+            dups += 1
+            continue
+        seen.add(seq)
+        if len(seen) == n:
+            t_last = t
+res = {"events": n, "journaled": journaled, "received_distinct": len(seen), "duplicates": dups}
+if t_online is not None and t_last is not None:
+    res["seconds"] = round(t_last - t_online, 3)
+    res["events_per_s"] = round(n / max(t_last - t_online, 1e-6), 1)
+json.dump(res, open(out, "w"), indent=1)
+EOF
+}
+
+# ---- 7. footprint: binary sizes ---------------------------------------------
+bench_footprint() {
+    phase "footprint"
+    sizes() { # sizes NAME PATH: unstripped and stripped sizes in bytes
+        [ -f "$2" ] || return 0
+        strip -o "$T/$1.stripped" "$2" 2>/dev/null || cp "$2" "$T/$1.stripped"
+        echo "\"$1\": [$(stat -c %s "$2"), $(stat -c %s "$T/$1.stripped")],"
+    }
+    {
+        echo "{"
+        sizes emberd "$EMBER_BIN/emberd"
+        sizes ember-drain "$EMBER_BIN/ember-drain"
+        sizes generic_modbus /lib/nut/generic_modbus
+        sizes upsd /lib/nut/upsd
+        sizes collectd /usr/sbin/collectd
+        echo "\"collectd_plugins\": [$(($(stat -c %s /usr/lib/collectd/modbus.so) + $(stat -c %s /usr/lib/collectd/mqtt.so) + $(stat -c %s /usr/lib/collectd/threshold.so))), 0],"
+        echo "\"idle_rss_kb\": [${IDLE_RSS:-0}, ${IDLE_HWM:-0}, ${IDLE_ANON:-0}]"
+        echo "}"
+    } >"$R/footprint.json"
+}
+
+PHASES=${PHASES:-ramp detect gpio scale drain replay footprint}
+for ph in $PHASES; do
+    declare -F "bench_$ph" >/dev/null || die "unknown phase $ph (PHASES: ramp detect gpio scale drain replay footprint)"
+    "bench_$ph"
+done
+
+phase "report"
+EMBER_BIN=$EMBER_BIN $PY "$TOP/bench/report.py" --dir "$R" --out "$OUT" --seconds "$(($(date +%s) - BENCH_START))" ||
+    die "report failed"
 finish

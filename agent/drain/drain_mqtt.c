@@ -306,6 +306,7 @@ dmqtt_init(struct dmqtt **out, const struct dconf *c, struct loop *l, dmqtt_read
         destroy(m);
         return -ENOMEM;
     }
+    mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1); /* latency-bound control traffic */
     mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
                          c->mqtt.protocol == 1 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
     mosquitto_connect_callback_set(m->mosq, on_connect);

@@ -280,6 +280,9 @@ mqtt_init(struct mqtt **out, const struct conf *c, struct loop *l, mqtt_connect_
         free(m);
         return -ENOMEM;
     }
+    /* Alarms are small and latency-bound: do not let Nagle hold an event
+     * behind the broker's delayed ACK of the previous telemetry message. */
+    mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
                          c->mqtt.protocol == 1 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
     mosquitto_connect_callback_set(m->mosq, on_connect);

@@ -1,0 +1,489 @@
+#!/usr/bin/python3
+"""make bench report: merges the per-phase results bench/run.sh wrote, prints
+the table (every emberd figure next to the peers' figures from the same run,
+with ratios), writes build/bench/results.json and plots the latency
+distributions into build/bench/latency.png with gnuplot.
+
+    report.py --dir RESULTS_DIR --out build/bench --seconds RUN_TIME
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+
+
+def load(d, name):
+    try:
+        with open(os.path.join(d, name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def pct(xs, p):
+    s = sorted(xs)
+    if not s:
+        return None
+    return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
+
+
+def stats(xs):
+    fin = [x for x in xs if x is not None and math.isfinite(x)]
+    if not fin:
+        return {"n": len(xs), "missed": len(xs)}
+    return {"n": len(fin), "missed": len(xs) - len(fin), "median_ms": round(pct(fin, 50), 2),
+            "p90_ms": round(pct(fin, 90), 2), "p99_ms": round(pct(fin, 99), 2),
+            "max_ms": round(max(fin), 2), "min_ms": round(min(fin), 2)}
+
+
+def f1(x, w=8, d=1):
+    return ("%*.*f" % (w, d, x)) if isinstance(x, (int, float)) and math.isfinite(x) else "%*s" % (w, "-")
+
+
+def ratio(peer, ours):
+    if not isinstance(peer, (int, float)) or not isinstance(ours, (int, float)) or ours <= 0:
+        return "-"
+    return "%.1fx" % (peer / ours)
+
+
+def pkg_version(p):
+    try:
+        return subprocess.run(["dpkg-query", "-W", "-f=${Version}", p], capture_output=True,
+                              text=True, timeout=5).stdout.strip() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def emberd_version():
+    exe = os.path.join(os.environ.get("EMBER_BIN", "build"), "emberd")
+    try:
+        out = subprocess.run([exe, "-V"], capture_output=True, text=True, timeout=5)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return "emberd ?"
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def clean(o):
+    """JSON without Infinity/NaN."""
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: clean(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [clean(v) for v in o]
+    return o
+
+
+SERVER_NAME = {"sim": "ember-sim", "pym": "pymodbus"}
+DET_ROWS = [
+    ("emberd", "emberd", "1 s (default; adaptive)"),
+    ("nut-2s", "NUT generic_modbus+upsd", "pollinterval 2 s (default)"),
+    ("nut-1s", "NUT generic_modbus+upsd", "pollinterval 1 s"),
+    ("cd-10s", "collectd modbus+thr+mqtt", "Interval 10 s (default): value"),
+    ("cd-10s-notify", "collectd modbus+thr+mqtt", "Interval 10 s: threshold notif."),
+    ("cd-1s", "collectd modbus+thr+mqtt", "Interval 1 s: value"),
+    ("cd-1s-notify", "collectd modbus+thr+mqtt", "Interval 1 s: threshold notif."),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seconds", type=int, default=0)
+    a = ap.parse_args()
+    d = a.dir
+    res = {"generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "kernel": platform.release()},
+           "peers": {"nut": pkg_version("nut-server"), "nut-modbus": pkg_version("nut-modbus"),
+                     "collectd": pkg_version("collectd-core"), "mosquitto": pkg_version("mosquitto"),
+                     "pymodbus": pkg_version("python3-pymodbus")},
+           "run_seconds": a.seconds, "emberd": emberd_version()}
+    L = []
+    p = L.append
+    W = 118
+    p("=" * W)
+    p("emberwatch make bench: one run, loopback, peers from Debian (NUT %s, collectd %s, mosquitto %s)"
+      % (res["peers"]["nut"], res["peers"]["collectd"], res["peers"]["mosquitto"]))
+    p("emberd: %s; machine: %s, %d cores, Linux %s; total run time %d s" % (
+        emberd_version(),
+        res["machine"]["cpu"], res["machine"]["cores"], res["machine"]["kernel"], a.seconds))
+    p("ratios are peer / emberd (>1: emberd is faster / smaller); n = changes timed, miss = not seen in time")
+    p("=" * W)
+    plots = []  # (title, samples)
+
+    # ---- 1. detection ------------------------------------------------------
+    det = load(d, "detect.json")
+    p("")
+    p("1. Detection latency: XY-MD02 temperature register stepped 25.0 <-> 51.3 C through a 45 C")
+    p("   threshold (alternating up/down) -> alarm at the consumer, ms.  Consumers: emberd event on MQTT;")
+    p("   NUT ups.status read from upsd every 50 ms; collectd value / threshold notification on MQTT.")
+    hdr = "   %-25s %-31s %-9s %4s %4s %8s %8s %8s %8s  %s" % (
+        "system", "setting", "server", "n", "miss", "median", "p90", "p99", "max", "vs emberd activations")
+    res["detection"] = {}
+    if det is None:
+        p("   not measured (detect phase failed)")
+    else:
+        p(hdr)
+        sysd = det["systems"]
+        for srv in ("sim", "pym"):
+            base = None
+            for key, name, setting in DET_ROWS:
+                e = sysd.get(key, {}).get(srv)
+                if e is None:
+                    continue
+                xs = [s["ms"] for s in e["samples"]]
+                st = stats(xs)
+                st["missed"] = e.get("missed", 0)
+                res["detection"].setdefault(key, {})[SERVER_NAME[srv]] = dict(
+                    st, samples_ms=xs, directions=[s["dir"] for s in e["samples"]], setting=setting)
+                if key == "emberd":
+                    # Ratios are against emberd's activations only: its clears
+                    # are faster (alert polling), which would flatter it.
+                    base = stats([x["ms"] for x in e["samples"] if x["dir"] == "up"])
+                rr = "" if key == "emberd" else "%s / %s" % (
+                    ratio(st.get("median_ms"), base and base.get("median_ms")),
+                    ratio(st.get("p99_ms"), base and base.get("p99_ms")))
+                p("   %-25s %-31s %-9s %4d %4d %s %s %s %s  %s" % (
+                    name, setting, SERVER_NAME[srv], st["n"], st["missed"], f1(st.get("median_ms")),
+                    f1(st.get("p90_ms")), f1(st.get("p99_ms")), f1(st.get("max_ms")), rr))
+                if key == "emberd":
+                    for dirn, label in (("up", "  activations (steps up)"),
+                                        ("down", "  clears (steps down)")):
+                        ys = [s["ms"] for s in e["samples"] if s["dir"] == dirn]
+                        sd = stats(ys)
+                        res["detection"]["emberd"][SERVER_NAME[srv]][dirn] = sd
+                        p("   %-25s %-31s %-9s %4d %4s %s %s %s %s" % (
+                            "", label, SERVER_NAME[srv], sd["n"], "", f1(sd.get("median_ms")),
+                            f1(sd.get("p90_ms")), f1(sd.get("p99_ms")), f1(sd.get("max_ms"))))
+            p("")
+        # For the plot: both servers together.
+        for key, name, setting in DET_ROWS:
+            smp = [s for srv in ("sim", "pym") for s in sysd.get(key, {}).get(srv, {}).get("samples", [])]
+            if not smp or "notify" in key:
+                continue
+            if key == "emberd":
+                for dirn, what in (("up", "activations"), ("down", "clears")):
+                    plots.append(("step: emberd 1 s (default), %s" % what,
+                                  [s["ms"] for s in smp if s["dir"] == dirn]))
+            else:
+                plots.append(("step: %s, %s" % (name.split()[0], setting.split(":")[0]), [s["ms"] for s in smp]))
+        est = load(d, "detect-emberd-status.json")
+        if est:
+            polls = sum(b.get("polls", 0) for b in est.get("buses", []))
+            alert = sum(b.get("alert_polls", 0) for b in est.get("buses", []))
+            late = sum(b.get("late", 0) for b in est.get("buses", []))
+            res["detection"]["emberd_polls"] = {"polls": polls, "alert_polls": alert, "late": late}
+            p("   emberd polled %d times in this phase, %d of them alert polls (adaptive), %d late." % (
+                polls, alert, late))
+        p("   emberd clears are fast because a value above the setpoint keeps its device on 100 ms alert")
+        p("   polling (adaptive); activations from a normal reading wait for the next 1 s poll.")
+        p("   NUT has no analog thresholds (issue #50): generic_modbus sees the same register as a contact")
+        p("   (on when its low byte is 1: raw 513 = 0x0201 is LB, raw 250 = 0x00FA is not).")
+
+    # ---- 2. ramp -------------------------------------------------------------
+    ra = load(d, "ramp-adaptive.json")
+    rf = load(d, "ramp-fixed.json")
+    p("")
+    p("2. Ramp 10 C/s through a 45 C high alarm (first register value >= 45 -> alarm at the consumer), ms")
+    p("   %-25s %-31s %4s %4s %8s %8s %8s  %s" % ("system", "setting", "n", "miss", "median", "p99", "max",
+                                                "vs emberd adaptive med/p99"))
+    res["ramp"] = {}
+    rows = []
+    if ra:
+        rows.append(("emberd", "1 s base, adaptive (default)", ra, "adaptive"))
+    if rf:
+        rows.append(("emberd", "1 s, adaptive = no", rf, "fixed"))
+    if ra and ra.get("collectd_value"):
+        rows.append(("collectd", "Interval 1 s: value", ra["collectd_value"], "collectd_value"))
+    if ra and ra.get("collectd_notify"):
+        rows.append(("collectd", "Interval 1 s: threshold notif.", ra["collectd_notify"], "collectd_notify"))
+    base = stats(ra["samples_ms"]) if ra else None
+    for name, setting, r, key in rows:
+        st = stats(r["samples_ms"])
+        res["ramp"][key] = dict(st, samples_ms=r["samples_ms"])
+        rr = "" if key == "adaptive" else "%s / %s" % (
+            ratio(st.get("median_ms"), base and base.get("median_ms")),
+            ratio(st.get("p99_ms"), base and base.get("p99_ms")))
+        p("   %-25s %-31s %4d %4d %s %s %s  %s" % (name, setting, st["n"], st["missed"],
+                                                 f1(st.get("median_ms")), f1(st.get("p99_ms")),
+                                                 f1(st.get("max_ms")), rr))
+        plots.append(("ramp: %s, %s" % (name, setting.split(" (")[0]),
+                      [x for x in r["samples_ms"] if x is not None and math.isfinite(x)]))
+    if not rows:
+        p("   not measured")
+    p("   %-25s %-31s  n/a: no analog thresholds" % ("NUT generic_modbus+upsd", "any"))
+
+    # ---- 3. GPIO -------------------------------------------------------------
+    g = load(d, "gp.json")
+    fs = (load(d, "gpio-fs.json") or {}).get("journal_fs", "?")
+    p("")
+    p("3. GPIO contact edge -> contact alarm event at an MQTT subscriber (simulated GPIO backend), ms")
+    res["gpio"] = {}
+    if g:
+        p("   %-25s %-38s %4s %4s %8s %8s %8s %8s" % ("system", "setting", "n", "miss", "median", "p90",
+                                                    "p99", "max"))
+        for key, fname, setting in (("disk", "gp.json", "journal on %s (as shipped)" % fs),
+                                    ("tmpfs", "gp-tmpfs.json", "journal on tmpfs (no fsync cost)")):
+            r = load(d, fname)
+            if not r:
+                continue
+            st = stats(r["samples_ms"])
+            st["missed"] = r.get("missed", 0)
+            res["gpio"][key] = dict(st, samples_ms=r["samples_ms"], setting=setting)
+            p("   %-25s %-38s %4d %4d %s %s %s %s" % ("emberd, debounce 20 ms", setting, st["n"], st["missed"],
+                                                  f1(st.get("median_ms"), 8, 2), f1(st.get("p90_ms"), 8, 2),
+                                                  f1(st.get("p99_ms"), 8, 2), f1(st.get("max_ms"), 8, 2)))
+            plots.append(("GPIO edge: emberd, %s" % setting.replace(" (as shipped)", ""), r["samples_ms"]))
+        p("   emberd commits every event to its SQLite journal (synchronous=FULL: an fsync) before it publishes")
+        p("   it; the tmpfs row shows what that fsync costs.  emberd sets TCP_NODELAY on its MQTT socket, so")
+        p("   an event never waits behind the broker's delayed ACK of the previous telemetry message.")
+    else:
+        p("   not measured")
+    p("   %-25s %-38s  n/a: no GPIO contact input (PEERS.md)" % ("NUT / collectd", ""))
+
+    # ---- 4. scale ------------------------------------------------------------
+    sc = load(d, "scale.json")
+    p("")
+    p("4. Scale: 100 Modbus TCP devices x 20 int16 input registers at 1 Hz, every value to MQTT")
+    res["scale"] = sc
+    if sc:
+        p("   window %.1f s; expected %d values and %d device polls per system" % (
+            sc["window_s"], sc["emberd"]["expected"], sc["emberd"]["expected_polls"]))
+        p("   %-25s %10s %7s %7s %8s %8s %16s %12s  %s" % ("system", "CPU s/min", "% core", "RSS MB",
+                                                         "peak MB", "anon MB", "values recv/exp",
+                                                         "late polls", "collectd/emberd CPU, peak RSS"))
+        e, c = sc["emberd"], sc["collectd"]
+        late_e = "%d of %d" % (e["late"], e["polls"])
+        late_c = "%d short" % c["topics_short"]
+        p("   %-25s %10.2f %7.2f %7.1f %8.1f %8.1f %16s %12s" % (
+            "emberd (%d processes)" % e.get("processes", 1), e["cpu_s_per_min"], e["cpu_pct_of_core"],
+            e["rss_kb"] / 1024.0, e["hwm_kb"] / 1024.0, e.get("anon_kb", 0) / 1024.0,
+            "%d/%d" % (e["values"], e["expected"]), late_e))
+        p("   %-25s %10.2f %7.2f %7.1f %8.1f %8.1f %16s %12s  %s / %s" % (
+            "collectd 5.12 (1 process)", c["cpu_s_per_min"], c["cpu_pct_of_core"], c["rss_kb"] / 1024.0,
+            c["hwm_kb"] / 1024.0, c.get("anon_kb", 0) / 1024.0, "%d/%d" % (c["values"], c["expected"]),
+            late_c, ratio(c["cpu_s_per_min"], e["cpu_s_per_min"]), ratio(c["hwm_kb"], e["hwm_kb"])))
+        p("   emberd: late = polls started > max(10%% of interval, 5 ms) after due (emberctl status); each"
+          " process peaked at %s MB." % " and ".join("%.1f" % (k / 1024.0) for k in e["hwm_kb_each"]))
+        p("   emberd holds at most 1024 sensors per process, so the 2,000 points run as 2 processes of 50"
+          " devices (sums shown).")
+        p("   collectd: 'short' = value topics with fewer than window-1 values in the window; %d threads;"
+          " one request per register (2,000/s) vs emberd one per device (100/s)." % (c.get("threads") or 0))
+    else:
+        p("   not measured")
+
+    # ---- 5. drain ------------------------------------------------------------
+    dr = load(d, "drain.json")
+    ds = load(d, "drain-status.json") or {}
+    p("")
+    p("5. Drain latency (ember-drain: drain request on MQTT -> HAProxy server in DRAIN), ms")
+    if dr:
+        res["drain"] = dr
+        parts = [(k, v) for k, v in dr.items() if isinstance(v, dict) and "median_ms" in v]
+        if "median_ms" in dr:
+            parts.insert(0, ("drain", dr))
+        p("   %-25s %-31s %4s %8s %8s %8s  (build/bench/drain.json, from bench/drain_latency.sh)" % (
+            "system", "interval", "n", "median", "p99", "max"))
+        for k, v in parts:
+            p("   %-25s %-31s %4s %s %s %s" % ("ember-drain + emberd", k.replace("_", " "), v.get("n", "?"),
+                                            f1(v.get("median_ms")), f1(v.get("p99_ms")), f1(v.get("max_ms"))))
+            if isinstance(v.get("samples_ms"), list) and k.startswith("crossing_to_drain"):
+                plots.append(("drain: emberd + ember-drain, crossing -> HAProxy DRAIN", v["samples_ms"]))
+        if not parts:
+            p("   build/bench/drain.json has no median_ms/p99_ms figures")
+    else:
+        res["drain"] = {"status": ds.get("status", "not measured (ember-drain missing)")}
+        p("   %s" % ds.get("status", "not measured (ember-drain missing)"))
+    p("   %-25s n/a: no peer drains traffic (PEERS.md)" % "NUT / collectd")
+
+    # ---- 6. replay -----------------------------------------------------------
+    rp = load(d, "replay.json")
+    p("")
+    p("6. Journal replay: 10,000 alarm events queued during a broker outage -> QoS 1 subscriber")
+    res["replay"] = rp
+    if rp and rp.get("events_per_s"):
+        p("   %-25s %d events journaled, %d distinct delivered in %.2f s from reconnect: %.0f events/s"
+          " (%d duplicates)" % ("emberd", rp["journaled"], rp["received_distinct"], rp["seconds"],
+                                rp["events_per_s"], rp["duplicates"]))
+    elif rp:
+        p("   emberd: only %d of %d events delivered" % (rp.get("received_distinct", 0), rp["events"]))
+    else:
+        p("   not measured")
+    p("   %-25s n/a: collectd keeps no offline queue (drops at QoS 1, #2724); NUT has no MQTT"
+      % "NUT / collectd")
+
+    # ---- 7. footprint ----------------------------------------------------------
+    fp = load(d, "footprint.json") or {}
+    rss = load(d, "detect-rss.json") or {}
+    res["footprint"] = {"sizes_bytes": fp, "detect_phase_peak_kb": rss}
+    p("")
+    p("7. Footprint")
+
+    def size_line(name, key):
+        v = fp.get(key)
+        if v:
+            p("   %-25s %9.1f kB unstripped %9.1f kB stripped" % (name, v[0] / 1024.0, v[1] / 1024.0))
+
+    size_line("emberd", "emberd")
+    if fp.get("ember-drain"):
+        size_line("ember-drain", "ember-drain")
+    else:
+        p("   %-25s not built (build/ember-drain missing)" % "ember-drain")
+    size_line("NUT generic_modbus", "generic_modbus")
+    size_line("NUT upsd", "upsd")
+    size_line("collectd", "collectd")
+    if fp.get("collectd_plugins"):
+        p("   %-25s %9.1f kB (modbus.so + mqtt.so + threshold.so, Debian-stripped)" % (
+            "collectd plugins", fp["collectd_plugins"][0] / 1024.0))
+    idle = fp.get("idle_rss_kb", [0, 0, 0])
+    p("   RSS is VmRSS/VmHWM and counts shared library pages; 'anon' (RssAnon) is the process's own heap/stack.")
+    p("   %-42s %6.1f MB RSS, %6.1f MB peak, %5.1f MB anon" % (
+        "emberd idle (1 XY-MD02 at 1 s)", idle[0] / 1024.0, idle[1] / 1024.0, (idle[2:] or [0])[0] / 1024.0))
+    if rss and "emberd" in rss:
+        nd, up = rss["nut_driver"], rss["upsd"]
+        for name, hwm, anon in (
+                ("emberd, detect phase (10 devices)", rss["emberd"]["hwm_kb"], rss["emberd"]["anon_kb"]),
+                ("NUT one driver + upsd, detect phase", nd["hwm_kb"] + up["hwm_kb"], nd["anon_kb"] + up["anon_kb"]),
+                ("collectd Interval 1 s, detect phase", rss["collectd"]["hwm_kb"], rss["collectd"]["anon_kb"])):
+            p("   %-42s %6.1f MB peak, %5.1f MB anon%s" % (
+                name, hwm / 1024.0, anon / 1024.0,
+                "" if name.startswith("emberd") else "   (%s / %s of emberd's)" % (
+                    ratio(hwm, rss["emberd"]["hwm_kb"]), ratio(anon, rss["emberd"]["anon_kb"]))))
+        p("   (NUT runs one driver per device: %d drivers in this phase)" % rss.get("nut_drivers", 0))
+    if sc:
+        p("   %-42s %6.1f MB RSS (2 processes), %5.1f MB anon | collectd %.1f MB, %.1f MB anon" % (
+            "under the scale load", sc["emberd"]["rss_kb"] / 1024.0, sc["emberd"].get("anon_kb", 0) / 1024.0,
+            sc["collectd"]["rss_kb"] / 1024.0, sc["collectd"].get("anon_kb", 0) / 1024.0))
+    if ds.get("hwm_kb"):
+        p("   %-42s %6.1f MB RSS first seen, %6.1f MB peak" % (
+            "ember-drain, during drain_latency.sh", ds["rss_kb"] / 1024.0, ds["hwm_kb"] / 1024.0))
+    else:
+        p("   %-42s not measured (ember-drain did not run)" % "ember-drain")
+
+    # ---- targets -------------------------------------------------------------
+    p("")
+    p("Targets (reported, not asserted)")
+    tg = []
+
+    def target(what, ok, detail):
+        tg.append({"target": what, "met": ok, "measured": detail})
+        p("   [%s] %-58s %s" % ("met " if ok else "MISS" if ok is not None else " -- ", what, detail))
+
+    if det:
+        peers = ("nut-1s", "nut-2s", "cd-1s", "cd-10s", "cd-1s-notify", "cd-10s-notify")
+        for srv in ("ember-sim", "pymodbus"):
+            e = res["detection"].get("emberd", {}).get(srv)
+            if e and e.get("up", {}).get("p99_ms") is not None:
+                up = e["up"]
+                target("step: p99 within one poll interval + 5 ms (%s)" % srv, up["p99_ms"] <= 1005,
+                       "activations p99 %.1f ms (all changes %.1f ms)" % (up["p99_ms"], e["p99_ms"]))
+                best = min((res["detection"].get(k, {}).get(srv, {}).get("p99_ms") or 1e12) for k in peers)
+                bestm = min((res["detection"].get(k, {}).get(srv, {}).get("median_ms") or 1e12) for k in peers)
+                target("step: at least matching the best peer (%s)" % srv,
+                       up["p99_ms"] <= best and up["median_ms"] <= bestm,
+                       "emberd activations median/p99 %.1f/%.1f vs best peer %.1f/%.1f" % (
+                           up["median_ms"], up["p99_ms"], bestm, best))
+    if res["ramp"].get("adaptive"):
+        r = res["ramp"]["adaptive"]
+        target("10 C/s ramp: p99 within 150 ms", r.get("p99_ms", 1e9) <= 150, "p99 %.1f ms" % r.get("p99_ms", -1))
+        cv = res["ramp"].get("collectd_value")
+        if cv:
+            target("ramp: at least matching collectd (Interval 1 s)",
+                   r.get("p99_ms", 1e9) <= cv.get("p99_ms", 0) and r.get("median_ms", 1e9) <= cv.get("median_ms", 0),
+                   "emberd %.1f/%.1f vs collectd %.1f/%.1f (median/p99)" % (
+                       r["median_ms"], r["p99_ms"], cv["median_ms"], cv["p99_ms"]))
+    for key, label in (("disk", "as shipped"), ("tmpfs", "journal on tmpfs")):
+        r = res["gpio"].get(key)
+        if r and r.get("p99_ms") is not None:
+            target("GPIO edge to subscriber: p99 under 5 ms (%s)" % label, r["p99_ms"] < 5.0,
+                   "p99 %.2f ms, median %.2f ms" % (r["p99_ms"], r["median_ms"]))
+    if sc:
+        e, c = sc["emberd"], sc["collectd"]
+        target("scale: under 2% of one core", e["cpu_pct_of_core"] < 2.0, "%.2f %% (collectd %.2f %%)" % (
+            e["cpu_pct_of_core"], c["cpu_pct_of_core"]))
+        target("scale: under 8 MB RSS", max(e["hwm_kb_each"]) < 8 * 1024,
+               "peak %.1f MB per process, %.1f MB for both (collectd %.1f MB)" % (
+                   max(e["hwm_kb_each"]) / 1024.0, e["hwm_kb"] / 1024.0, c["hwm_kb"] / 1024.0))
+        target("scale: every poll on time", e["late"] == 0 and e["values"] >= e["expected"] * 0.999,
+               "%d late of %d polls, %d/%d values" % (e["late"], e["polls"], e["values"], e["expected"]))
+        target("scale: at least matching collectd (CPU and RSS)",
+               e["cpu_s_per_min"] <= c["cpu_s_per_min"] and e["hwm_kb"] <= c["hwm_kb"],
+               "CPU %.2f vs %.2f s/min, peak RSS %.1f vs %.1f MB" % (
+                   e["cpu_s_per_min"], c["cpu_s_per_min"], e["hwm_kb"] / 1024.0, c["hwm_kb"] / 1024.0))
+    if rp and rp.get("events_per_s"):
+        target("replay: over 2,000 events/s", rp["events_per_s"] > 2000, "%.0f events/s" % rp["events_per_s"])
+    res["targets"] = tg
+
+    # ---- files ---------------------------------------------------------------
+    os.makedirs(a.out, exist_ok=True)
+    rj = os.path.join(a.out, "results.json")
+    with open(rj, "w") as f:
+        json.dump(clean(res), f, indent=1)
+    png = os.path.join(a.out, "latency.png")
+    plot(plots, png, os.path.join(d, "plot"))
+    p("")
+    p("results: %s" % rj)
+    p("plot:    %s" % (png if os.path.exists(png) else "not written (gnuplot failed)"))
+    print("\n".join(L))
+    return 0
+
+
+COLORS = ["#000000", "#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf",
+          "#999999", "#1b9e77", "#d95f02", "#7570b3", "#66a61e", "#e6ab02"]
+
+
+def plot(series, png, tmp):
+    """Empirical CDFs of every latency distribution, log-scale x: emberd's
+    solid, the peers' dashed."""
+    os.makedirs(tmp, exist_ok=True)
+    cmds = []
+    for i, (title, xs) in enumerate(series):
+        xs = sorted(x for x in xs if x is not None and math.isfinite(x) and x > 0)
+        if not xs:
+            continue
+        path = os.path.join(tmp, "s%d.dat" % i)
+        with open(path, "w") as f:
+            for k, x in enumerate(xs):
+                f.write("%.3f %.4f\n" % (x, (k + 1) / float(len(xs))))
+        peer = not ("emberd" in title or "ember-drain" in title)
+        cmds.append("'%s' using 1:2 with steps lw 2 lc rgb '%s' dt %d title '%s (n=%d)'" % (
+            path, COLORS[len(cmds) % len(COLORS)], 2 if peer else 1, title.replace("'", ""), len(xs)))
+    if not cmds:
+        return
+    gp = """set terminal pngcairo size 1400,950 font ',10' noenhanced
+set output '%s'
+set title 'make bench: latency distributions (empirical CDF; emberwatch solid, peers dashed), one run on loopback'
+set xlabel 'latency, ms (log scale)'
+set ylabel 'fraction of events at or below'
+set logscale x
+set xrange [0.1:30000]
+set yrange [0:1.02]
+set grid xtics mxtics ytics
+set key outside below maxcols 3 font ',9' noenhanced
+set bmargin 12
+plot %s
+""" % (png, ", \\\n     ".join(cmds))
+    try:
+        subprocess.run(["gnuplot"], input=gp, text=True, check=True, timeout=60,
+                       capture_output=True)
+    except (OSError, subprocess.SubprocessError) as e:
+        print("report: gnuplot: %s" % e, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,33 +13,47 @@ SAN     ?=
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-PKGS     := libmodbus libmosquitto libcjson inih libsystemd sqlite3 libgpiod
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# pkg-config modules, per program: each program links only what it uses
+# (emberctl needs none of libmodbus, SQLite or libgpiod).
+PKG_CONFIG ?= pkg-config
+PKGS_EMBERD := libmodbus libmosquitto libcjson inih libsystemd sqlite3 libgpiod
+PKGS_DRAIN  := libmosquitto libcjson inih libsystemd
+PKGS_SIM    := libmodbus libcjson inih
+PKGS_CTL    := libcjson inih
+PKGS        := $(PKGS_EMBERD)
+pkg_libs     = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 
 CC      ?= cc
+AR      ?= ar
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+# Sources include their own directory's headers with "..."; agent/lib is on
+# every program's path.  Unit tests and fuzz targets see every program's.
 CPPFLAGS_ALL := -D_GNU_SOURCE -DEMBER_DATADIR='"$(PREFIX)/share/emberwatch"' \
-                -Iagent/src $(PKG_CFLAGS)
+                -Iagent/lib $(PKG_CFLAGS)
+TEST_INC     := -Iagent/emberd -Iagent/drain -Iagent/sim -Iagent/ctl
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 ALL_CFLAGS  = $(WARN) $(CFLAGS) $(SANFLAGS) $(CPPFLAGS_ALL) -MMD -MP
-ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
-LIBS        = $(PKG_LIBS) -lpthread -lm
+ALL_LDFLAGS = $(SANFLAGS) -Wl,--as-needed $(LDFLAGS)
+SYSLIBS     = -lpthread -lm
 
-# Modules shared by every program.
-COMMON  := util log cfgfile profile
-# emberd modules (main.c is kept apart so unit tests can link the rest).
-EMBERD  := conf board sensor alarm state cmd ctl payload bus_modbus mqtt loop daemon debounce gpio
-SIMMODS := scenario simserver
-
-COMMON_OBJ := $(COMMON:%=$(B)/agent/src/%.o)
-EMBERD_OBJ := $(EMBERD:%=$(B)/agent/src/%.o)
-SIM_OBJ    := $(SIMMODS:%=$(B)/agent/sim/%.o)
-LIB_OBJ    := $(COMMON_OBJ) $(EMBERD_OBJ) $(SIM_OBJ) $(patsubst %.c,$(B)/%.o,$(filter-out agent/drain/main.c,$(wildcard agent/drain/*.c)))
+# agent/lib: the one library every program links, as a static archive so a
+# program pulls in only the modules it calls.
+LIB_SRC    := $(wildcard agent/lib/*.c)
+LIB_OBJ_   := $(LIB_SRC:%.c=$(B)/%.o)
+LIBEMBER   := $(B)/libember.a
+# Each program's own modules; main.c is kept apart so unit tests can link the rest.
+EMBERD_OBJ := $(patsubst %.c,$(B)/%.o,$(filter-out agent/emberd/main.c,$(wildcard agent/emberd/*.c)))
+DRAIN_OBJ  := $(patsubst %.c,$(B)/%.o,$(filter-out agent/drain/main.c,$(wildcard agent/drain/*.c)))
+SIM_OBJ    := $(patsubst %.c,$(B)/%.o,$(filter-out agent/sim/sim.c,$(wildcard agent/sim/*.c)))
+CTL_OBJ    := $(patsubst %.c,$(B)/%.o,$(filter-out agent/ctl/emberctl.c,$(wildcard agent/ctl/*.c)))
+# What unit tests and fuzz-regress link: every program's modules.
+LIB_OBJ    := $(EMBERD_OBJ) $(DRAIN_OBJ) $(SIM_OBJ) $(CTL_OBJ) $(LIBEMBER)
+TEST_LIBS   = $(call pkg_libs,$(PKGS_EMBERD)) $(SYSLIBS)
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -47,6 +61,8 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 PROGS := $(B)/emberd $(B)/ember-sim $(B)/emberctl $(B)/ember-drain
 
 .PHONY: all check unit integration asan demo deps valgrind clean install format bench firmware
+# Keep intermediate objects (unit-test and fuzz objects would be deleted otherwise).
+.SECONDARY:
 all: $(PROGS)
 
 # The sensor-node firmware: host node, STM32F103 image (size budget checked).
@@ -58,23 +74,32 @@ $(B)/%.o: %.c
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/emberd: $(B)/agent/src/main.o $(COMMON_OBJ) $(EMBERD_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) $(TEST_INC) -c -o $@ $<
 
-$(B)/emberctl: $(B)/agent/ctl/emberctl.o $(COMMON_OBJ) $(EMBERD_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(LIBEMBER): $(LIB_OBJ_)
+	@rm -f $@
+	@echo "  AR      $@"
+	@$(AR) rcs $@ $^
 
-$(B)/ember-sim: $(B)/agent/sim/sim.o $(COMMON_OBJ) $(SIM_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/emberd: $(B)/agent/emberd/main.o $(EMBERD_OBJ) $(LIBEMBER)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_EMBERD)) $(SYSLIBS)
 
-# ember-drain (agent/drain/): main.c is kept apart so unit tests can link the rest.
-DRAINMODS := dconf policy haproxy hook dstate dctl drain_mqtt drainer
-$(B)/ember-drain: $(B)/agent/drain/main.o $(COMMON_OBJ) $(B)/agent/src/loop.o \
-                  $(DRAINMODS:%=$(B)/agent/drain/%.o)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+# emberctl still loads the whole emberd config for -c (being removed).
+$(B)/agent/ctl/emberctl.o: CPPFLAGS_ALL += -Iagent/emberd
+$(B)/emberctl: $(B)/agent/ctl/emberctl.o $(CTL_OBJ) $(EMBERD_OBJ) $(LIBEMBER)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_EMBERD)) $(SYSLIBS)
+
+$(B)/ember-sim: $(B)/agent/sim/sim.o $(SIM_OBJ) $(LIBEMBER)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_SIM)) $(SYSLIBS)
+
+$(B)/ember-drain: $(B)/agent/drain/main.o $(DRAIN_OBJ) $(LIBEMBER)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_DRAIN)) $(SYSLIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIB_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) -lcmocka
 
 # The libgpiod backend runs against a link-time fake (build hosts have no GPIO
 # chip): every gpiod_* function gpio.o calls goes to fake_gpiod.c's
@@ -87,7 +112,7 @@ GPIOD_WRAP    := $(GPIOD_WRAPPED:%=-Wl,--wrap=%)
 
 $(B)/tests/test_gpio_libgpiod: $(B)/tests/unit/test_gpio_libgpiod.o $(B)/tests/unit/fake_gpiod.o \
                                $(LIB_OBJ)
-	$(CC) $(ALL_LDFLAGS) $(GPIOD_WRAP) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(ALL_LDFLAGS) $(GPIOD_WRAP) -o $@ $^ $(TEST_LIBS) -lcmocka
 	@if nm -u $@ | grep ' gpiod_'; then \
 	    echo "$@: add these to GPIOD_WRAPPED and fake them in fake_gpiod.c"; rm -f $@; exit 1; fi
 
@@ -148,7 +173,7 @@ install: all
 	        > $(DESTDIR)/lib/systemd/system/$$u.service; done
 
 format:
-	clang-format -i agent/src/*.[ch] agent/sim/*.[ch] agent/ctl/*.c agent/drain/*.[ch] tests/unit/*.c
+	clang-format -i agent/lib/*.[ch] agent/emberd/*.[ch] agent/sim/*.[ch] agent/ctl/*.[ch] agent/drain/*.[ch] tests/unit/*.c
 
 clean:
 	rm -rf build
@@ -172,12 +197,13 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_B       := build/fuzz
 # What conf_load(), profile_load() and cmd_parse() reach.
-FUZZ_MODS    := util cfgfile profile board alarm conf cmd
+FUZZ_LIBMODS := util cfgfile profile
+FUZZ_MODS    := board alarm conf cmd
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # No -Werror: clang's warnings are not the gcc build's, and this is a test build.
 FUZZ_CFLAGS   = $(filter-out -Werror,$(WARN)) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
-                $(CPPFLAGS_ALL) -MMD -MP
-FUZZ_OBJ     := $(FUZZ_MODS:%=$(FUZZ_B)/agent/src/%.o)
+                $(CPPFLAGS_ALL) $(TEST_INC) -MMD -MP
+FUZZ_OBJ     := $(FUZZ_LIBMODS:%=$(FUZZ_B)/agent/lib/%.o) $(FUZZ_MODS:%=$(FUZZ_B)/agent/emberd/%.o)
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
 FUZZ_REGRESS  = $(FUZZ_TARGETS:%=$(B)/fuzz-regress/fuzz_%)
 
@@ -192,7 +218,7 @@ $(FUZZ_B)/%.o: %.c
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_B)/fuzz_%: $(FUZZ_B)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(TEST_LIBS)
 
 fuzz-bin: $(FUZZ_BIN)
 
@@ -217,7 +243,7 @@ fuzz:
 
 $(B)/fuzz-regress/fuzz_%: $(B)/tests/fuzz/driver.o $(B)/tests/fuzz/fuzz_%.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS)
 
 # Every target runs even when one fails; a target stops at its first failing input.
 fuzz-regress: $(FUZZ_REGRESS)

@@ -1,6 +1,6 @@
 /*
- * test_gpio.c - unit tests of agent/src/debounce.c and of the simulated
- * backend of agent/src/gpio.c.
+ * test_gpio.c - unit tests of agent/emberd/debounce.c and of the simulated
+ * backend of agent/emberd/gpio.c.
  *
  * The debounce tests inject time: edges are (instant, level) pairs and the
  * "loop" wakes exactly at every deadline, as emberd's does.  The simulated

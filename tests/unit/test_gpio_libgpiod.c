@@ -1,5 +1,5 @@
 /*
- * test_gpio_libgpiod.c - the libgpiod backend of agent/src/gpio.c against
+ * test_gpio_libgpiod.c - the libgpiod backend of agent/emberd/gpio.c against
  * the link-time fake in fake_gpiod.c (no GPIO chip exists on build hosts).
  *
  * Link with fake_gpiod.o and -Wl,--wrap=... for every gpiod_* function

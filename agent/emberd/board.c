@@ -13,24 +13,24 @@
 static const char *const rts_names[] = {"none", "up", "down", NULL};
 
 static const struct cfg_directive board_keys[] = {
-    {"name", CFG_NAME, offsetof(struct board, name), 0, 0, NULL},
-    {"description", CFG_STR, offsetof(struct board, description), 0, 0, NULL},
-    {"gpio_chip", CFG_STR, offsetof(struct board, gpio_chip), 0, 0, NULL},
-    {"watchdog", CFG_STR, offsetof(struct board, watchdog), 0, 0, NULL},
-    {"watchdog_timeout", CFG_DUR, offsetof(struct board, watchdog_timeout_ms), 1000, 600000, NULL},
+    {"name", CFG_NAME, offsetof(struct board, name), 0, 0, NULL, NULL, CFG_APPLY},
+    {"description", CFG_STR, offsetof(struct board, description), 0, 0, NULL, NULL, CFG_APPLY},
+    {"gpio_chip", CFG_STR, offsetof(struct board, gpio_chip), 0, 0, NULL, NULL, CFG_APPLY},
+    {"watchdog", CFG_STR, offsetof(struct board, watchdog), 0, 0, NULL, NULL, CFG_APPLY},
+    {"watchdog_timeout", CFG_DUR, offsetof(struct board, watchdog_timeout_ms), 1000, 600000, NULL, NULL, CFG_APPLY},
 };
 
 static const struct cfg_directive serial_keys[] = {
-    {"device", CFG_STR, offsetof(struct board_serial, device), 0, 0, NULL},
-    {"rs485", CFG_BOOL, offsetof(struct board_serial, rs485), 0, 0, NULL},
-    {"rts", CFG_ENUM, offsetof(struct board_serial, rts), 0, 0, rts_names},
-    {"rts_delay", CFG_INT, offsetof(struct board_serial, rts_delay_us), 0, 100000, NULL},
+    {"device", CFG_STR, offsetof(struct board_serial, device), 0, 0, NULL, NULL, CFG_APPLY},
+    {"rs485", CFG_BOOL, offsetof(struct board_serial, rs485), 0, 0, NULL, NULL, CFG_APPLY},
+    {"rts", CFG_ENUM, offsetof(struct board_serial, rts), 0, 0, rts_names, NULL, CFG_APPLY},
+    {"rts_delay", CFG_INT, offsetof(struct board_serial, rts_delay_us), 0, 100000, NULL, NULL, CFG_APPLY},
 };
 
 static const struct cfg_directive gpio_keys[] = {
-    {"line", CFG_INT, offsetof(struct board_gpio, offset), 0, 1023, NULL},
-    {"active_low", CFG_BOOL, offsetof(struct board_gpio, active_low), 0, 0, NULL},
-    {"debounce", CFG_DUR, offsetof(struct board_gpio, debounce_ms), 0, 10000, NULL},
+    {"line", CFG_INT, offsetof(struct board_gpio, offset), 0, 1023, NULL, NULL, CFG_APPLY},
+    {"active_low", CFG_BOOL, offsetof(struct board_gpio, active_low), 0, 0, NULL, NULL, CFG_APPLY},
+    {"debounce", CFG_DUR, offsetof(struct board_gpio, debounce_ms), 0, 10000, NULL, NULL, CFG_APPLY},
 };
 
 static void

@@ -334,3 +334,55 @@ cfgfile_apply(struct cfgfile *cf, const char *section, const struct cfg_directiv
     }
     return 1;
 }
+
+int
+cfgfile_defaults(const char *path, const struct cfg_directive *table, size_t n, void *target,
+                 struct cfgerr *err)
+{
+    struct cfgfile cf = {.path = path, .err = err};
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (table[i].def == NULL)
+            continue;
+        if (cfgfile_apply(&cf, "default", table, n, target, table[i].key, table[i].def) != 0)
+            rc = -EINVAL;
+    }
+    return rc;
+}
+
+int
+cfgfile_field_equal(const struct cfg_directive *d, const void *a, const void *b)
+{
+    const char *fa = (const char *)a + d->offset, *fb = (const char *)b + d->offset;
+
+    switch (d->type) {
+    case CFG_NAME:
+        return strcmp(fa, fb) == 0;
+    case CFG_STR:
+    case CFG_PATH: {
+        const char *sa = *(char *const *)(const void *)fa, *sb = *(char *const *)(const void *)fb;
+        return (sa == NULL && sb == NULL) || (sa != NULL && sb != NULL && strcmp(sa, sb) == 0);
+    }
+    case CFG_INT:
+    case CFG_ENUM:
+    case CFG_MODE:
+        return *(const int *)(const void *)fa == *(const int *)(const void *)fb;
+    case CFG_DUR:
+        return *(const int64_t *)(const void *)fa == *(const int64_t *)(const void *)fb;
+    case CFG_BOOL:
+        return *(const bool *)(const void *)fa == *(const bool *)(const void *)fb;
+    case CFG_FLOAT:
+        return memcmp(fa, fb, sizeof(double)) == 0;
+    }
+    return 0;
+}
+
+const char *
+cfgfile_restart_key(const struct cfg_directive *table, size_t n, const void *a, const void *b)
+{
+    for (size_t i = 0; i < n; i++)
+        if (table[i].reload == CFG_RESTART && !cfgfile_field_equal(&table[i], a, b))
+            return table[i].key;
+    return NULL;
+}

@@ -65,12 +65,18 @@ enum cfg_type {
     CFG_MODE,  /* int, octal file permissions (0660), within [min, max] */
 };
 
+/* What a reload does with a changed value: apply it, or refuse the reload
+ * and name the key (the running process keeps the old configuration). */
+enum cfg_reload { CFG_APPLY = 0, CFG_RESTART = 1 };
+
 struct cfg_directive {
     const char *key;
     enum cfg_type type;
     size_t offset;
     long long min, max;
     const char *const *names; /* CFG_ENUM: NULL-terminated */
+    const char *def;          /* default, written as in a file; NULL: none (zero) */
+    enum cfg_reload reload;
 };
 
 /* Finds `key` in the table and stores it into `target`.  Returns 0 when
@@ -78,5 +84,21 @@ struct cfg_directive {
  * report it), -EINVAL after recording an error. */
 int cfgfile_apply(struct cfgfile *cf, const char *section, const struct cfg_directive *table,
                   size_t n, void *target, const char *key, const char *value);
+
+/* Stores every row's default (def) into `target`, through the same parser as
+ * a value in `path` (so relative default paths resolve the same way).
+ * Returns 0, or -EINVAL when a default does not parse (a table bug, recorded
+ * in err). */
+int cfgfile_defaults(const char *path, const struct cfg_directive *table, size_t n, void *target,
+                     struct cfgerr *err);
+
+/* True when the row's field holds the same value in a and b (strings by
+ * content, NULL equal only to NULL). */
+int cfgfile_field_equal(const struct cfg_directive *d, const void *a, const void *b);
+
+/* The first key of class CFG_RESTART whose value differs between a and b,
+ * or NULL.  A reload refuses such a change and names the key. */
+const char *cfgfile_restart_key(const struct cfg_directive *table, size_t n, const void *a,
+                                const void *b);
 
 #endif

@@ -14,6 +14,12 @@
  * Every point of every device's profile is a signal, whether or not the file
  * has a [signal] section for it; signals of device d are the indices
  * devices[d].first_signal .. + profile->npoints - 1, in profile order.
+ *
+ * The module is four files behind this one header: scenario_load.c (loading,
+ * listeners, checks, lookups of devices), scenario_model.c (signal values,
+ * faults and holds at t), scenario_gpio.c ([gpio] timelines) and
+ * scenario_command.c (the control language).  scenario_priv.h holds what
+ * they share with each other only.
  */
 #ifndef EMBER_SCENARIO_H
 #define EMBER_SCENARIO_H

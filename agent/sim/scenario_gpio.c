@@ -5,8 +5,8 @@
  * Owns the level of every [gpio] at an injected time in integer
  * milliseconds, the next instant a level may change (so the player sleeps on
  * a timer, never polls), and the grammar of one level ("0" or "1").  The
- * loader fills in the steps and calls scenario_gpio_prepare() once per
- * [gpio]; everything here is pure, with no clock and no I/O.
+ * loader fills in the steps, sorted; everything here is pure, with no clock
+ * and no I/O.
  *
  * May call: util.
  */
@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "scenario_priv.h"
@@ -26,22 +25,6 @@ scenario_parse_level(const char *s, int *out)
         return -EINVAL;
     *out = s[0] == '1';
     return 0;
-}
-
-static int
-cmp_gpio_step(const void *a, const void *b)
-{
-    const struct scn_gpio_step *x = a, *y = b;
-    if (x->t_ms != y->t_ms)
-        return x->t_ms < y->t_ms ? -1 : 1;
-    return x->line - y->line; /* the later line wins at the same instant */
-}
-
-void
-scenario_gpio_prepare(struct scn_gpio *g)
-{
-    if (g->nsteps > 1)
-        qsort(g->steps, g->nsteps, sizeof(*g->steps), cmp_gpio_step);
 }
 
 int

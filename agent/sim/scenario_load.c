@@ -11,12 +11,12 @@
  * Loading happens in two passes.  The first collects sections as written
  * (inih gives us one key at a time, and a [signal] may name a device defined
  * further down); the second resolves names, loads profiles, builds one
- * signal per profile point and hands each signal and [gpio] to its model
- * (scenario_signal_prepare, scenario_gpio_prepare) to precompute.  After
- * that every query is a pure function of the injected time.
+ * signal per profile point, sorts every timeline into time order and lets
+ * the signal model precompute where each event starts.  After that every
+ * query is a pure function of the injected time.
  *
- * May call: cfgfile (inih), profile, util, and the scenario module's own
- * prepare functions and level parser (scenario_priv.h).
+ * May call: cfgfile (inih), profile, util, and through scenario_priv.h the
+ * signal model's scenario_signal_prepare() and the GPIO level grammar.
  */
 #include "scenario.h"
 
@@ -199,13 +199,112 @@ scenario_device_find(const struct scenario *sc, const char *name)
     return -ENOENT;
 }
 
+/* Why `name` cannot name a section of kind `sect`, or NULL when it can. */
+static const char *
+name_problem(enum sect sect, const char *name)
+{
+    const char *dot;
+
+    switch (sect) {
+    case SECT_DEVICE:
+        return device_name_valid(name) ? NULL : "name must be 1-64 of [A-Za-z0-9_-] (no dot)";
+    case SECT_SIGNAL:
+        dot = strchr(name, '.');
+        if (dot == NULL || dot == name || dot[1] == '\0' || strlen(name) >= SIGNAME_LEN)
+            return "expected [signal DEVICE.POINT]";
+        return NULL;
+    case SECT_FAULT:
+        return strlen(name) > NAME_MAX_LEN ? "device name too long" : NULL;
+    default: /* [listen], [gpio] */
+        return name_valid(name) ? NULL : "name must be 1-64 of [A-Za-z0-9_.-]";
+    }
+}
+
+/* The line of an earlier section of kind `sect` called `name`, 0 when none. */
+static int
+first_line(const struct load *ld, enum sect sect, const char *name)
+{
+    const struct scenario *sc = ld->sc;
+    int i;
+
+    switch (sect) {
+    case SECT_LISTEN:
+        return (i = find_listener(sc, name)) >= 0 ? sc->listeners[i].line : 0;
+    case SECT_DEVICE:
+        return (i = scenario_device_find(sc, name)) >= 0 ? sc->devices[i].line : 0;
+    case SECT_GPIO:
+        return (i = scenario_gpio_find(sc, name)) >= 0 ? sc->gpios[i].line : 0;
+    case SECT_SIGNAL:
+        for (size_t k = 0; k < ld->nsigs; k++)
+            if (strcmp(ld->sigs[k].name, name) == 0)
+                return ld->sigs[k].line;
+        return 0;
+    default: /* [fault] */
+        for (size_t k = 0; k < ld->nfaults; k++)
+            if (strcmp(ld->faults[k].device, name) == 0)
+                return ld->faults[k].line;
+        return 0;
+    }
+}
+
+/* Appends a new section of kind `sect` with its defaults; returns its index. */
+static size_t
+add_section(struct load *ld, enum sect sect, const char *name, int line)
+{
+    struct scenario *sc = ld->sc;
+    struct scn_listener *l;
+    struct scn_device *d;
+
+    switch (sect) {
+    case SECT_LISTEN:
+        sc->listeners = grow(sc->listeners, sc->nlisteners, sizeof(*sc->listeners));
+        l = &sc->listeners[sc->nlisteners];
+        strcpy(l->name, name);
+        l->line = line;
+        l->baud = 9600;
+        l->parity = 'N';
+        l->port = -1;
+        return sc->nlisteners++;
+    case SECT_DEVICE:
+        sc->devices = grow(sc->devices, sc->ndevices, sizeof(*sc->devices));
+        ld->draw = grow(ld->draw, sc->ndevices, sizeof(*ld->draw));
+        d = &sc->devices[sc->ndevices];
+        strcpy(d->name, name);
+        d->line = line;
+        d->slave = 1;
+        return sc->ndevices++;
+    case SECT_GPIO:
+        sc->gpios = grow(sc->gpios, sc->ngpios, sizeof(*sc->gpios));
+        strcpy(sc->gpios[sc->ngpios].name, name);
+        sc->gpios[sc->ngpios].line = line;
+        return sc->ngpios++;
+    case SECT_SIGNAL:
+        ld->sigs = grow(ld->sigs, ld->nsigs, sizeof(*ld->sigs));
+        strcpy(ld->sigs[ld->nsigs].name, name);
+        ld->sigs[ld->nsigs].line = line;
+        return ld->nsigs++;
+    default: /* [fault] */
+        ld->faults = grow(ld->faults, ld->nfaults, sizeof(*ld->faults));
+        strcpy(ld->faults[ld->nfaults].device, name);
+        ld->faults[ld->nfaults].line = line;
+        return ld->nfaults++;
+    }
+}
+
 static void
 begin_section(struct cfgfile *cf, struct load *ld, const char *section)
 {
-    struct scenario *sc = ld->sc;
+    static const struct {
+        const char *kind;
+        enum sect sect;
+    } kinds[] = {
+        {"listen", SECT_LISTEN}, {"device", SECT_DEVICE}, {"signal", SECT_SIGNAL},
+        {"fault", SECT_FAULT},   {"gpio", SECT_GPIO},
+    };
     char buf[160];
-    const char *kind, *name;
-    int line = cf->section_line;
+    const char *kind = NULL, *name = NULL, *why;
+    int line = cf->section_line, first;
+    enum sect sect = SECT_BAD;
 
     ld->sect_line = line;
     ld->sect = SECT_BAD;
@@ -217,112 +316,28 @@ begin_section(struct cfgfile *cf, struct load *ld, const char *section)
         ld->sect = SECT_SIM;
         return;
     }
-    if (cfgfile_split_section(section, buf, sizeof(buf), &kind, &name) < 0 ||
-        (strcmp(kind, "listen") != 0 && strcmp(kind, "device") != 0 &&
-         strcmp(kind, "signal") != 0 && strcmp(kind, "fault") != 0 && strcmp(kind, "gpio") != 0)) {
+    if (cfgfile_split_section(section, buf, sizeof(buf), &kind, &name) == 0)
+        for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
+            if (strcmp(kind, kinds[i].kind) == 0)
+                sect = kinds[i].sect;
+    if (sect == SECT_BAD) {
         cfgerr_add(cf->err, cf->path, line,
                    "unknown section [%s] (expected [sim], [listen NAME], [device NAME], "
                    "[signal DEVICE.POINT], [fault DEVICE] or [gpio NAME])",
                    section);
         return;
     }
-    if (strcmp(kind, "gpio") == 0) {
-        int i = scenario_gpio_find(sc, name);
-        if (!name_valid(name)) {
-            cfgerr_add(cf->err, cf->path, line, "[gpio %s]: name must be 1-64 of [A-Za-z0-9_.-]",
-                       name);
-            return;
-        }
-        if (i >= 0) {
-            cfgerr_add(cf->err, cf->path, line, "[gpio %s] defined twice (first at line %d)", name,
-                       sc->gpios[i].line);
-            return;
-        }
-        sc->gpios = grow(sc->gpios, sc->ngpios, sizeof(*sc->gpios));
-        strcpy(sc->gpios[sc->ngpios].name, name);
-        sc->gpios[sc->ngpios].line = line;
-        ld->sect = SECT_GPIO;
-        ld->sect_idx = sc->ngpios++;
+    if ((why = name_problem(sect, name)) != NULL) {
+        cfgerr_add(cf->err, cf->path, line, "[%s %s]: %s", kind, name, why);
         return;
     }
-    if (strcmp(kind, "listen") == 0) {
-        int i = find_listener(sc, name);
-        if (!name_valid(name)) {
-            cfgerr_add(cf->err, cf->path, line, "[listen %s]: name must be 1-64 of [A-Za-z0-9_.-]",
-                       name);
-            return;
-        }
-        if (i >= 0) {
-            cfgerr_add(cf->err, cf->path, line, "[listen %s] defined twice (first at line %d)",
-                       name, sc->listeners[i].line);
-            return;
-        }
-        sc->listeners = grow(sc->listeners, sc->nlisteners, sizeof(*sc->listeners));
-        struct scn_listener *l = &sc->listeners[sc->nlisteners];
-        strcpy(l->name, name);
-        l->line = line;
-        l->baud = 9600;
-        l->parity = 'N';
-        l->port = -1;
-        ld->sect = SECT_LISTEN;
-        ld->sect_idx = sc->nlisteners++;
-    } else if (strcmp(kind, "device") == 0) {
-        int i = scenario_device_find(sc, name);
-        if (!device_name_valid(name)) {
-            cfgerr_add(cf->err, cf->path, line,
-                       "[device %s]: name must be 1-64 of [A-Za-z0-9_-] (no dot)", name);
-            return;
-        }
-        if (i >= 0) {
-            cfgerr_add(cf->err, cf->path, line, "[device %s] defined twice (first at line %d)",
-                       name, sc->devices[i].line);
-            return;
-        }
-        sc->devices = grow(sc->devices, sc->ndevices, sizeof(*sc->devices));
-        ld->draw = grow(ld->draw, sc->ndevices, sizeof(*ld->draw));
-        struct scn_device *d = &sc->devices[sc->ndevices];
-        strcpy(d->name, name);
-        d->line = line;
-        d->slave = 1;
-        ld->sect = SECT_DEVICE;
-        ld->sect_idx = sc->ndevices++;
-    } else if (strcmp(kind, "signal") == 0) {
-        const char *dot = strchr(name, '.');
-        if (dot == NULL || dot == name || dot[1] == '\0' || strlen(name) >= SIGNAME_LEN) {
-            cfgerr_add(cf->err, cf->path, line, "[signal %s]: expected [signal DEVICE.POINT]",
-                       name);
-            return;
-        }
-        for (size_t i = 0; i < ld->nsigs; i++) {
-            if (strcmp(ld->sigs[i].name, name) == 0) {
-                cfgerr_add(cf->err, cf->path, line, "[signal %s] defined twice (first at line %d)",
-                           name, ld->sigs[i].line);
-                return;
-            }
-        }
-        ld->sigs = grow(ld->sigs, ld->nsigs, sizeof(*ld->sigs));
-        strcpy(ld->sigs[ld->nsigs].name, name);
-        ld->sigs[ld->nsigs].line = line;
-        ld->sect = SECT_SIGNAL;
-        ld->sect_idx = ld->nsigs++;
-    } else {
-        if (strlen(name) > NAME_MAX_LEN) {
-            cfgerr_add(cf->err, cf->path, line, "[fault %s]: device name too long", name);
-            return;
-        }
-        for (size_t i = 0; i < ld->nfaults; i++) {
-            if (strcmp(ld->faults[i].device, name) == 0) {
-                cfgerr_add(cf->err, cf->path, line, "[fault %s] defined twice (first at line %d)",
-                           name, ld->faults[i].line);
-                return;
-            }
-        }
-        ld->faults = grow(ld->faults, ld->nfaults, sizeof(*ld->faults));
-        strcpy(ld->faults[ld->nfaults].device, name);
-        ld->faults[ld->nfaults].line = line;
-        ld->sect = SECT_FAULT;
-        ld->sect_idx = ld->nfaults++;
+    if ((first = first_line(ld, sect, name)) > 0) {
+        cfgerr_add(cf->err, cf->path, line, "[%s %s] defined twice (first at line %d)", kind, name,
+                   first);
+        return;
     }
+    ld->sect_idx = add_section(ld, sect, name, line);
+    ld->sect = sect;
 }
 
 static void
@@ -590,36 +605,47 @@ gpio_key(struct cfgfile *cf, struct load *ld, const char *name, const char *valu
 static void
 on_key(struct cfgfile *cf, const char *section, const char *name, const char *value)
 {
+    /* The key handler of each kind of section; none for SECT_BAD, whose
+     * header was already reported. */
+    static void (*const handler[])(struct cfgfile *, struct load *, const char *, const char *) = {
+        [SECT_SIM] = sim_key,       [SECT_LISTEN] = listen_key, [SECT_DEVICE] = device_key,
+        [SECT_SIGNAL] = signal_key, [SECT_FAULT] = fault_key,   [SECT_GPIO] = gpio_key,
+    };
     struct load *ld = cf->user;
 
     /* inih only reports keys, so a new section shows as a new header line. */
     if (ld->sect == SECT_NONE || cf->section_line != ld->sect_line)
         begin_section(cf, ld, section);
-    switch (ld->sect) {
-    case SECT_SIM:
-        sim_key(cf, ld, name, value);
-        break;
-    case SECT_LISTEN:
-        listen_key(cf, ld, name, value);
-        break;
-    case SECT_DEVICE:
-        device_key(cf, ld, name, value);
-        break;
-    case SECT_SIGNAL:
-        signal_key(cf, ld, name, value);
-        break;
-    case SECT_FAULT:
-        fault_key(cf, ld, name, value);
-        break;
-    case SECT_GPIO:
-        gpio_key(cf, ld, name, value);
-        break;
-    default:
-        break; /* the section header was already reported */
-    }
+    if (handler[ld->sect] != NULL)
+        handler[ld->sect](cf, ld, name, value);
 }
 
 /* ---- second pass: resolve and precompute ---- */
+
+/* Timeline order: by instant, then by line, so that of two entries at the
+ * same instant the later line plays last (and so wins). */
+static int
+cmp_when(double ta, int la, double tb, int lb)
+{
+    if (ta != tb)
+        return ta < tb ? -1 : 1;
+    return la - lb;
+}
+
+static int
+cmp_event(const void *a, const void *b)
+{
+    const struct scn_event *x = a, *y = b;
+    return cmp_when(x->start, x->line, y->start, y->line);
+}
+
+static int
+cmp_gpio_step(const void *a, const void *b)
+{
+    const struct scn_gpio_step *x = a, *y = b;
+    /* Exact: a step's time is far below 2^53 ms. */
+    return cmp_when((double)x->t_ms, x->line, (double)y->t_ms, y->line);
+}
 
 static void
 build_signals(struct scenario *sc)
@@ -669,7 +695,9 @@ resolve(struct load *ld, const char *profile_dir, const char *default_dir)
     if (sc->ndevices == 0 && sc->ngpios == 0)
         cfgerr_add(err, sc->path, 0, "no [device NAME] sections: nothing to serve");
     for (size_t i = 0; i < sc->ngpios; i++)
-        scenario_gpio_prepare(&sc->gpios[i]);
+        if (sc->gpios[i].nsteps > 1)
+            qsort(sc->gpios[i].steps, sc->gpios[i].nsteps, sizeof(*sc->gpios[i].steps),
+                  cmp_gpio_step);
     for (size_t i = 0; i < sc->ndevices; i++) {
         struct scn_device *d = &sc->devices[i];
         struct dev_raw *r = &ld->draw[i];
@@ -724,6 +752,8 @@ resolve(struct load *ld, const char *profile_dir, const char *default_dir)
         s->nevents = spec->nevents;
         spec->events = NULL;
         spec->nevents = 0;
+        if (s->nevents > 1)
+            qsort(s->events, s->nevents, sizeof(*s->events), cmp_event);
         scenario_signal_prepare(s);
     }
 

@@ -5,8 +5,9 @@
  * thermal-runaway events, per-read noise), the fault windows of devices, and
  * the holds that control commands and peer writes put on them.  Every
  * function is pure in the injected time t (seconds since the start): no
- * clock, no I/O, no printing.  The loader calls scenario_signal_prepare()
- * once per signal it fills in; after that only the queries below run.
+ * clock, no I/O, no printing.  The loader sorts each signal's events and
+ * calls scenario_signal_prepare() once per signal it fills in; after that
+ * only the queries below run.
  *
  * May call: libm only.  The profile's points are read through the signals,
  * never loaded here.
@@ -16,7 +17,6 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "scenario_priv.h"
@@ -60,20 +60,9 @@ eval_events(const struct scn_signal *s, size_t n, double t)
     return eval_event(&s->events[n - 1], t);
 }
 
-static int
-cmp_event(const void *a, const void *b)
-{
-    const struct scn_event *x = a, *y = b;
-    if (x->start != y->start)
-        return x->start < y->start ? -1 : 1;
-    return x->line - y->line; /* file order for events at the same instant */
-}
-
 void
 scenario_signal_prepare(struct scn_signal *s)
 {
-    if (s->nevents > 1)
-        qsort(s->events, s->nevents, sizeof(*s->events), cmp_event);
     for (size_t k = 0; k < s->nevents; k++)
         s->events[k].base = eval_events(s, k, s->events[k].start);
 }

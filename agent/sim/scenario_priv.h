@@ -6,9 +6,10 @@
  * (reading a scenario file and resolving its profiles), scenario_model.c
  * (signal values and device faults at a time t), scenario_gpio.c ([gpio]
  * timelines) and scenario_command.c (the control language).  The loader
- * fills a struct scenario in and calls the two prepare functions below; the
- * command language reuses the loader's word splitter and the GPIO level
- * grammar.  ember-sim's other files include scenario.h only.
+ * fills a struct scenario in, sorted as scenario.h says, and lets the signal
+ * model precompute; the command language reuses the loader's word splitter
+ * and the GPIO level grammar.  ember-sim's other files include scenario.h
+ * only.
  */
 #ifndef EMBER_SCENARIO_PRIV_H
 #define EMBER_SCENARIO_PRIV_H
@@ -25,12 +26,8 @@ int scenario_split_words(const char *value, char *buf, size_t len, char **words,
 /* A GPIO level: exactly "0" or "1".  Returns 0 or -EINVAL. */
 int scenario_parse_level(const char *s, int *out);
 
-/* Sorts a signal's events by start time (file order at the same instant) and
- * works out the value each one starts from.  Called once, after loading. */
+/* Works out the value each of a signal's events starts from (its `base`).
+ * The events must already be sorted; called once, after loading. */
 void scenario_signal_prepare(struct scn_signal *s);
-
-/* Sorts a [gpio]'s steps by time (file order at the same instant, so the
- * later line wins).  Called once, after loading. */
-void scenario_gpio_prepare(struct scn_gpio *g);
 
 #endif

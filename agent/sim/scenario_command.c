@@ -23,7 +23,6 @@
 static int
 command_fault(struct scenario *sc, char **w, int n, char *msg, size_t len)
 {
-    static const char *kinds[] = {"none", "dropout", "slow", "exception", "garbage"};
     struct scn_device *d;
     int64_t ms = 0;
     long l;
@@ -43,9 +42,9 @@ command_fault(struct scenario *sc, char **w, int n, char *msg, size_t len)
         snprintf(msg, len, "fault %s: back to the scenario's timeline", d->name);
         return 0;
     }
-    for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
-        if (strcmp(w[2], kinds[i]) == 0)
-            k = (int)i;
+    for (int f = SCN_FAULT_NONE; f <= SCN_FAULT_GARBAGE; f++)
+        if (strcmp(w[2], scenario_fault_name((enum scn_fault)f)) == 0)
+            k = f;
     if (k < 0 || (k == SCN_FAULT_SLOW) != (n == 4)) {
         snprintf(msg, len, "usage: fault DEVICE none|dropout|slow MS|exception|garbage|scenario");
         return -EINVAL;
@@ -65,8 +64,27 @@ command_fault(struct scenario *sc, char **w, int n, char *msg, size_t len)
     if (k == SCN_FAULT_SLOW)
         snprintf(msg, len, "fault %s slow %lld ms (held)", d->name, (long long)ms);
     else
-        snprintf(msg, len, "fault %s %s (held)", d->name, kinds[k]);
+        snprintf(msg, len, "fault %s %s (held)", d->name, scenario_fault_name(d->held_fault));
     return 0;
+}
+
+/* The signal that "set" or "release" names in w[1], after checking that the
+ * command has `want` words; -EINVAL with the reason in msg otherwise. */
+static int
+command_signal(const struct scenario *sc, char **w, int n, int want, const char *usage, char *msg,
+               size_t len)
+{
+    int si;
+
+    if (n != want) {
+        snprintf(msg, len, "usage: %s", usage);
+        return -EINVAL;
+    }
+    if ((si = scenario_signal_find(sc, w[1])) < 0) {
+        snprintf(msg, len, "%s: no signal '%s'", w[0], w[1]);
+        return -EINVAL;
+    }
+    return si;
 }
 
 int
@@ -90,14 +108,8 @@ scenario_command(struct scenario *sc, const char *line, char *msg, size_t len)
         return -EINVAL;
     }
     if (strcmp(w[0], "set") == 0) {
-        if (n != 3) {
-            snprintf(msg, len, "usage: set DEVICE.POINT VALUE");
-            return -EINVAL;
-        }
-        if ((si = scenario_signal_find(sc, w[1])) < 0) {
-            snprintf(msg, len, "set: no signal '%s'", w[1]);
-            return -EINVAL;
-        }
+        if ((si = command_signal(sc, w, n, 3, "set DEVICE.POINT VALUE", msg, len)) < 0)
+            return si;
         if (parse_double(w[2], &v) < 0) {
             snprintf(msg, len, "set: '%s' is not a number", w[2]);
             return -EINVAL;
@@ -107,14 +119,8 @@ scenario_command(struct scenario *sc, const char *line, char *msg, size_t len)
         return 0;
     }
     if (strcmp(w[0], "release") == 0) {
-        if (n != 2) {
-            snprintf(msg, len, "usage: release DEVICE.POINT");
-            return -EINVAL;
-        }
-        if ((si = scenario_signal_find(sc, w[1])) < 0) {
-            snprintf(msg, len, "release: no signal '%s'", w[1]);
-            return -EINVAL;
-        }
+        if ((si = command_signal(sc, w, n, 2, "release DEVICE.POINT", msg, len)) < 0)
+            return si;
         scenario_release(sc, (size_t)si);
         snprintf(msg, len, "release %s: back to the scenario", w[1]);
         return 0;

@@ -158,6 +158,79 @@ sig(const struct scenario *sc, const char *name)
     return i;
 }
 
+/* What signal `sig` must read at t seconds, within eps. */
+struct want_value {
+    double t, value, eps;
+};
+
+static inline void
+assert_values(const struct scenario *sc, int sig, const struct want_value *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double got = scenario_value(sc, (size_t)sig, want[i].t);
+        if (fabs(got - want[i].value) > want[i].eps) {
+            print_error("signal %d at t = %g s: %.9g, expected %.9g (+- %g)\n", sig, want[i].t, got,
+                        want[i].value, want[i].eps);
+            fail();
+        }
+    }
+}
+
+/* What device `dev` must do at t seconds: its fault and, for every fault,
+ * the delay (0 unless slow). */
+struct want_fault {
+    double t;
+    enum scn_fault fault;
+    int64_t delay_ms;
+};
+
+static inline void
+assert_faults(const struct scenario *sc, size_t dev, const struct want_fault *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t delay = -1;
+        enum scn_fault got = scenario_fault(sc, dev, want[i].t, &delay);
+        if (got != want[i].fault || delay != want[i].delay_ms) {
+            print_error("device %zu at t = %g s: %s delay %lld, expected %s delay %lld\n", dev,
+                        want[i].t, scenario_fault_name(got), (long long)delay,
+                        scenario_fault_name(want[i].fault), (long long)want[i].delay_ms);
+            fail();
+        }
+    }
+}
+
+/* A function of a [gpio] timeline at t_ms (scenario_gpio_value of one
+ * input, or scenario_gpio_next) and what it must return there. */
+struct want_at_ms {
+    int64_t t_ms, want;
+};
+
+static inline void
+assert_gpio_values(const struct scenario *sc, size_t gpio, const struct want_at_ms *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int got = scenario_gpio_value(sc, gpio, want[i].t_ms);
+        if (got != want[i].want) {
+            print_error("[gpio %s] at %lld ms: %d, expected %lld\n", sc->gpios[gpio].name,
+                        (long long)want[i].t_ms, got, (long long)want[i].want);
+            fail();
+        }
+    }
+}
+
+static inline void
+assert_gpio_next(const struct scenario *sc, const struct want_at_ms *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t got = scenario_gpio_next(sc, want[i].t_ms);
+        if (got != want[i].want) {
+            print_error("next [gpio] change after %lld ms: %lld, expected %lld\n",
+                        (long long)want[i].t_ms, (long long)got, (long long)want[i].want);
+            fail();
+        }
+    }
+}
+
 /* A command that must be refused: -EINVAL with a reason. */
 static inline void
 assert_refused(const char *command, int rc, const char *msg)

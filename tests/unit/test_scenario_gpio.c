@@ -42,32 +42,24 @@ test_gpio_timeline(void **state)
     assert_int_equal(sc->gpios[0].steps[4].t_ms, 100000);
     /* Closed at 1 s, open at 1.2 s, closed at 1.5 s (the step to 1 at 95 s
      * changes nothing), open at 100 s. */
-    assert_int_equal(scenario_gpio_value(sc, 0, 0), 0);
-    assert_int_equal(scenario_gpio_value(sc, 0, 999), 0);
-    assert_int_equal(scenario_gpio_value(sc, 0, 1000), 1);
-    assert_int_equal(scenario_gpio_value(sc, 0, 1199), 1);
-    assert_int_equal(scenario_gpio_value(sc, 0, 1200), 0);
-    assert_int_equal(scenario_gpio_value(sc, 0, 1500), 1);
-    assert_int_equal(scenario_gpio_value(sc, 0, 94999), 1);
-    assert_int_equal(scenario_gpio_value(sc, 0, 99999), 1);
-    assert_int_equal(scenario_gpio_value(sc, 0, 100000), 0);
-    assert_int_equal(scenario_gpio_value(sc, 0, 100000000), 0); /* no loop: holds */
-    assert_int_equal(scenario_gpio_value(sc, 0, -5), 0);
+    static const struct want_at_ms contact1[] = {
+        {0, 0},    {999, 0},   {1000, 1},  {1199, 1},   {1200, 0},
+        {1500, 1}, {94999, 1}, {99999, 1}, {100000, 0}, {100000000, 0}, /* no loop: holds */
+        {-5, 0},
+    };
     /* No steps: the initial level forever; a step at 0 applies at once. */
-    assert_int_equal(scenario_gpio_value(sc, 1, 0), 1);
-    assert_int_equal(scenario_gpio_value(sc, 1, 500000), 1);
-    assert_int_equal(scenario_gpio_value(sc, 2, 0), 1);
-
+    static const struct want_at_ms door[] = {{0, 1}, {500000, 1}};
+    static const struct want_at_ms smoke[] = {{0, 1}};
     /* When the player must wake next: every step of any [gpio], in order. */
-    assert_int_equal(scenario_gpio_next(sc, -1), 0);
-    assert_int_equal(scenario_gpio_next(sc, 0), 1000);
-    assert_int_equal(scenario_gpio_next(sc, 999), 1000);
-    assert_int_equal(scenario_gpio_next(sc, 1000), 1200);
-    assert_int_equal(scenario_gpio_next(sc, 1200), 1500);
-    assert_int_equal(scenario_gpio_next(sc, 1500), 95000);
-    assert_int_equal(scenario_gpio_next(sc, 95000), 100000);
-    assert_int_equal(scenario_gpio_next(sc, 100000), -1);
-    assert_int_equal(scenario_gpio_next(sc, 200000), -1);
+    static const struct want_at_ms next[] = {
+        {-1, 0},       {0, 1000},       {999, 1000},  {1000, 1200}, {1200, 1500},
+        {1500, 95000}, {95000, 100000}, {100000, -1}, {200000, -1},
+    };
+
+    assert_gpio_values(sc, 0, contact1, ARRAY_LEN(contact1));
+    assert_gpio_values(sc, 1, door, ARRAY_LEN(door));
+    assert_gpio_values(sc, 2, smoke, ARRAY_LEN(smoke));
+    assert_gpio_next(sc, next, ARRAY_LEN(next));
     scenario_free(sc);
 }
 
@@ -87,22 +79,30 @@ test_gpio_loop(void **state)
                                   "initial = 1\n"
                                   "step = 0s 0\n");
 
+    static const struct want_at_ms smoke[] = {
+        {1999, 0},
+        {2000, 1},
+        {9999, 0},
+        /* Replayed from the start every 10 s. */
+        {10000, 0},
+        {12000, 1},
+        {1000000 + 4999, 1},
+    };
+    static const struct want_at_ms door[] = {{10000, 0}};
+    static const struct want_at_ms next[] = {
+        {0, 2000},
+        {2000, 5000},
+        /* After the last step: the start of the next loop (door's step at 0). */
+        {5000, 10000},
+        {9999, 10000},
+        {10000, 12000},
+        {1005000, 1010000},
+    };
+
     assert_int_equal(sc->ndevices, 0);
-    assert_int_equal(scenario_gpio_value(sc, 0, 1999), 0);
-    assert_int_equal(scenario_gpio_value(sc, 0, 2000), 1);
-    assert_int_equal(scenario_gpio_value(sc, 0, 9999), 0);
-    /* Replayed from the start every 10 s. */
-    assert_int_equal(scenario_gpio_value(sc, 0, 10000), 0);
-    assert_int_equal(scenario_gpio_value(sc, 0, 12000), 1);
-    assert_int_equal(scenario_gpio_value(sc, 0, 1000000 + 4999), 1);
-    assert_int_equal(scenario_gpio_value(sc, 1, 10000), 0);
-    assert_int_equal(scenario_gpio_next(sc, 0), 2000);
-    assert_int_equal(scenario_gpio_next(sc, 2000), 5000);
-    /* After the last step: the start of the next loop (door's step at 0). */
-    assert_int_equal(scenario_gpio_next(sc, 5000), 10000);
-    assert_int_equal(scenario_gpio_next(sc, 9999), 10000);
-    assert_int_equal(scenario_gpio_next(sc, 10000), 12000);
-    assert_int_equal(scenario_gpio_next(sc, 1005000), 1010000);
+    assert_gpio_values(sc, 0, smoke, ARRAY_LEN(smoke));
+    assert_gpio_values(sc, 1, door, ARRAY_LEN(door));
+    assert_gpio_next(sc, next, ARRAY_LEN(next));
     scenario_free(sc);
 
     /* Looping [gpio] sections without steps need no wake-ups. */

@@ -27,15 +27,13 @@ test_step(void **state)
                                        "initial = 10\n"
                                        "step = 30s 35\n"
                                        "step = 1m 12.5\n");
-    int s = sig(sc, "d.temp");
+    static const struct want_value want[] = {
+        {0, 10, 0},    {29.999, 10, 0}, {30, 35, 0},
+        {59.9, 35, 0}, {60, 12.5, 0},   {1e6, 12.5, 0}, /* no loop: holds */
+        {-5, 10, 0},                                    /* before the start */
+    };
 
-    assert_near(scenario_value(sc, s, 0), 10, 0);
-    assert_near(scenario_value(sc, s, 29.999), 10, 0);
-    assert_near(scenario_value(sc, s, 30), 35, 0);
-    assert_near(scenario_value(sc, s, 59.9), 35, 0);
-    assert_near(scenario_value(sc, s, 60), 12.5, 0);
-    assert_near(scenario_value(sc, s, 1e6), 12.5, 0); /* no loop: holds */
-    assert_near(scenario_value(sc, s, -5), 10, 0);    /* before the start */
+    assert_values(sc, sig(sc, "d.temp"), want, ARRAY_LEN(want));
     scenario_free(sc);
 }
 
@@ -51,19 +49,21 @@ test_ramp(void **state)
                                        "[signal d.hum]\n"
                                        "initial = 50\n"
                                        "ramp = 0 100s 0\n");
-    int s = sig(sc, "d.temp"), h = sig(sc, "d.hum");
-
-    assert_near(scenario_value(sc, s, 5), 20, 0);
-    assert_near(scenario_value(sc, s, 30), 30, 0);
-    /* From its value at 60 s (30, set by the step) to 45 at 90 s. */
-    assert_near(scenario_value(sc, s, 60), 30, 1e-12);
-    assert_near(scenario_value(sc, s, 75), 37.5, 1e-12);
-    assert_near(scenario_value(sc, s, 84), 42, 1e-12);
-    assert_near(scenario_value(sc, s, 90), 45, 1e-12);
-    assert_near(scenario_value(sc, s, 500), 45, 0);
+    static const struct want_value temp[] = {
+        {5, 20, 0},
+        {30, 30, 0},
+        /* From its value at 60 s (30, set by the step) to 45 at 90 s. */
+        {60, 30, 1e-12},
+        {75, 37.5, 1e-12},
+        {84, 42, 1e-12},
+        {90, 45, 1e-12},
+        {500, 45, 0},
+    };
     /* A ramp downwards from the initial value. */
-    assert_near(scenario_value(sc, h, 25), 37.5, 1e-12);
-    assert_near(scenario_value(sc, h, 100), 0, 0);
+    static const struct want_value hum[] = {{25, 37.5, 1e-12}, {100, 0, 0}};
+
+    assert_values(sc, sig(sc, "d.temp"), temp, ARRAY_LEN(temp));
+    assert_values(sc, sig(sc, "d.hum"), hum, ARRAY_LEN(hum));
     scenario_free(sc);
 }
 
@@ -75,24 +75,27 @@ test_runaway(void **state)
                                        "initial = 25\n"
                                        "runaway = 120s 300s 30 150\n"
                                        "ramp = 400s 410s 100\n");
+    static const struct want_value want[] = {
+        {119.9, 25, 0},
+        {120, 30, 1e-12},
+        /* u = 0.5: (e^2 - 1) / (e^4 - 1) = 1 / (e^2 + 1) = 0.11920292;
+         * 30 + 120 * 0.11920292 = 44.30435 */
+        {210, 44.304350, 1e-5},
+        /* u = 0.25: (e - 1) / (e^4 - 1) = 1.7182818 / 53.598150 = 0.03205860;
+         * 30 + 120 * 0.03205860 = 33.847032 */
+        {165, 33.847032, 1e-5},
+        /* u = 0.75: (e^3 - 1) / (e^4 - 1) = 19.085537 / 53.598150 = 0.35608570;
+         * 30 + 120 * 0.35608570 = 72.730284 */
+        {255, 72.730284, 1e-5},
+        {300, 150, 1e-12},
+        {399, 150, 0},
+        /* A later ramp starts from where the runaway ended: 150 -> 100. */
+        {405, 125, 1e-9},
+    };
     int s = sig(sc, "d.temp");
     double prev = -1, v;
 
-    assert_near(scenario_value(sc, s, 119.9), 25, 0);
-    assert_near(scenario_value(sc, s, 120), 30, 1e-12);
-    /* u = 0.5: (e^2 - 1) / (e^4 - 1) = 1 / (e^2 + 1) = 0.11920292;
-     * 30 + 120 * 0.11920292 = 44.30435 */
-    assert_near(scenario_value(sc, s, 210), 44.304350, 1e-5);
-    /* u = 0.25: (e - 1) / (e^4 - 1) = 1.7182818 / 53.598150 = 0.03205860;
-     * 30 + 120 * 0.03205860 = 33.847032 */
-    assert_near(scenario_value(sc, s, 165), 33.847032, 1e-5);
-    /* u = 0.75: (e^3 - 1) / (e^4 - 1) = 19.085537 / 53.598150 = 0.35608570;
-     * 30 + 120 * 0.35608570 = 72.730284 */
-    assert_near(scenario_value(sc, s, 255), 72.730284, 1e-5);
-    assert_near(scenario_value(sc, s, 300), 150, 1e-12);
-    assert_near(scenario_value(sc, s, 399), 150, 0);
-    /* A later ramp starts from where the runaway ended: 150 -> 100. */
-    assert_near(scenario_value(sc, s, 405), 125, 1e-9);
+    assert_values(sc, s, want, ARRAY_LEN(want));
     /* Accelerating: every 10 s adds more than the 10 s before. */
     double prev_rise = 0;
     for (double t = 120; t <= 300; t += 10) {
@@ -117,17 +120,17 @@ test_loop(void **state)
                                        "dropout = 50s 10s\n"
                                        "[sim]\n"
                                        "loop = 100s\n");
-    int s = sig(sc, "d.temp");
-    int64_t delay;
+    static const struct want_value values[] = {
+        {40, 35, 0},  {99.9, 35, 0}, {100, 10, 0}, /* replayed from the start */
+        {129, 10, 0}, {130, 35, 0},  {1030.5, 35, 0},
+    };
+    static const struct want_fault faults[] = {
+        {255, SCN_FAULT_DROPOUT, 0},
+        {265, SCN_FAULT_NONE, 0},
+    };
 
-    assert_near(scenario_value(sc, s, 40), 35, 0);
-    assert_near(scenario_value(sc, s, 99.9), 35, 0);
-    assert_near(scenario_value(sc, s, 100), 10, 0); /* replayed from the start */
-    assert_near(scenario_value(sc, s, 129), 10, 0);
-    assert_near(scenario_value(sc, s, 130), 35, 0);
-    assert_near(scenario_value(sc, s, 1030.5), 35, 0);
-    assert_int_equal(scenario_fault(sc, 0, 255, &delay), SCN_FAULT_DROPOUT);
-    assert_int_equal(scenario_fault(sc, 0, 265, &delay), SCN_FAULT_NONE);
+    assert_values(sc, sig(sc, "d.temp"), values, ARRAY_LEN(values));
+    assert_faults(sc, 0, faults, ARRAY_LEN(faults));
     scenario_free(sc);
 }
 
@@ -196,25 +199,24 @@ test_fault_windows(void **state)
                                        "garbage = 260s 5s\n"
                                        "exception = 400s 100s\n"
                                        "dropout = 450s 10s\n");
-    int64_t delay = -1;
+    static const struct want_fault want[] = {
+        {199.999, SCN_FAULT_NONE, 0},
+        {200, SCN_FAULT_DROPOUT, 0},
+        {209.999, SCN_FAULT_DROPOUT, 0},
+        {210, SCN_FAULT_NONE, 0},
+        {222, SCN_FAULT_SLOW, 400},
+        {225, SCN_FAULT_NONE, 0},
+        {242, SCN_FAULT_EXCEPTION, 0},
+        {264.9, SCN_FAULT_GARBAGE, 0},
+        {265, SCN_FAULT_NONE, 0},
+        /* Overlapping windows: the one that started last wins while it lasts. */
+        {449, SCN_FAULT_EXCEPTION, 0},
+        {455, SCN_FAULT_DROPOUT, 0},
+        {461, SCN_FAULT_EXCEPTION, 0},
+        {500, SCN_FAULT_NONE, 0},
+    };
 
-    assert_int_equal(scenario_fault(sc, 0, 199.999, &delay), SCN_FAULT_NONE);
-    assert_int_equal(delay, 0);
-    assert_int_equal(scenario_fault(sc, 0, 200, &delay), SCN_FAULT_DROPOUT);
-    assert_int_equal(scenario_fault(sc, 0, 209.999, &delay), SCN_FAULT_DROPOUT);
-    assert_int_equal(scenario_fault(sc, 0, 210, &delay), SCN_FAULT_NONE);
-    assert_int_equal(scenario_fault(sc, 0, 222, &delay), SCN_FAULT_SLOW);
-    assert_int_equal(delay, 400);
-    assert_int_equal(scenario_fault(sc, 0, 225, &delay), SCN_FAULT_NONE);
-    assert_int_equal(delay, 0);
-    assert_int_equal(scenario_fault(sc, 0, 242, &delay), SCN_FAULT_EXCEPTION);
-    assert_int_equal(scenario_fault(sc, 0, 264.9, &delay), SCN_FAULT_GARBAGE);
-    assert_int_equal(scenario_fault(sc, 0, 265, &delay), SCN_FAULT_NONE);
-    /* Overlapping windows: the one that started last wins while it lasts. */
-    assert_int_equal(scenario_fault(sc, 0, 449, &delay), SCN_FAULT_EXCEPTION);
-    assert_int_equal(scenario_fault(sc, 0, 455, &delay), SCN_FAULT_DROPOUT);
-    assert_int_equal(scenario_fault(sc, 0, 461, &delay), SCN_FAULT_EXCEPTION);
-    assert_int_equal(scenario_fault(sc, 0, 500, &delay), SCN_FAULT_NONE);
+    assert_faults(sc, 0, want, ARRAY_LEN(want));
     scenario_free(sc);
 }
 

@@ -8,7 +8,7 @@
  * loader fills in the steps, sorted; everything here is pure, with no clock
  * and no I/O.
  *
- * May call: util.
+ * May call: libm only.
  */
 #include "scenario.h"
 

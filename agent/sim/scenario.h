@@ -14,6 +14,12 @@
  * Every point of every device's profile is a signal, whether or not the file
  * has a [signal] section for it; signals of device d are the indices
  * devices[d].first_signal .. + profile->npoints - 1, in profile order.
+ *
+ * The module is four files behind this one header: scenario_load.c (loading,
+ * listeners, checks, lookups of devices), scenario_model.c (signal values,
+ * faults and holds at t), scenario_gpio.c ([gpio] timelines) and
+ * scenario_command.c (the control language).  scenario_priv.h holds what
+ * they share with each other only.
  */
 #ifndef EMBER_SCENARIO_H
 #define EMBER_SCENARIO_H
@@ -120,6 +126,8 @@ struct scenario {
     size_t ngpios;
 };
 
+/* ---- loading (scenario_load.c): start-up only ---- */
+
 /* Loads a scenario file and the profiles it names.  Profiles are looked up in
  * `profile_dir` when it is not NULL (the command line), else in the file's
  * [sim] profile_dir, else in `default_dir`.  Every mistake is appended to err
@@ -156,6 +164,9 @@ bool scenario_baud_valid(long baud);
 
 /* Index of device `name`, or -ENOENT. */
 int scenario_device_find(const struct scenario *sc, const char *name);
+
+/* ---- the signal model (scenario_model.c): pure in t ---- */
+
 /* Index of signal "DEVICE.POINT", or -ENOENT. */
 int scenario_signal_find(const struct scenario *sc, const char *name);
 /* Writes "DEVICE.POINT" into buf. */
@@ -181,6 +192,8 @@ const char *scenario_fault_name(enum scn_fault f);
 void scenario_hold(struct scenario *sc, size_t sig, double value);
 void scenario_release(struct scenario *sc, size_t sig);
 
+/* ---- [gpio] timelines (scenario_gpio.c): pure in t_ms ---- */
+
 /* Index of [gpio name], or -ENOENT. */
 int scenario_gpio_find(const struct scenario *sc, const char *name);
 
@@ -194,6 +207,8 @@ int scenario_gpio_value(const struct scenario *sc, size_t i, int64_t t_ms);
  * loops.  Integer milliseconds, so a player that wakes at the returned
  * instant always finds the step due. */
 int64_t scenario_gpio_next(const struct scenario *sc, int64_t t_ms);
+
+/* ---- the control language (scenario_command.c) ---- */
 
 /* Parses the control command "gpio NAME 0|1" (NAME need not be a [gpio]
  * section: emberd's inputs come from its board file).  Returns 0 with the

@@ -1,27 +1,33 @@
 /*
- * scenario.c - scenario file loader and the value/fault model of ember-sim.
+ * scenario_load.c - reading a scenario file (or the --profile quick mode)
+ * into a struct scenario, and its lifetime.
+ *
+ * Owns the INI grammar of [sim], [listen], [device], [signal], [fault] and
+ * [gpio] sections, the listener addresses and serial settings (with their
+ * command-line overrides), the checks that depend on listener kinds, the
+ * name lookups of devices, and scenario_free().  Runs at start-up only;
+ * never prints: every mistake goes to a struct cfgerr as "file:line: ...".
  *
  * Loading happens in two passes.  The first collects sections as written
  * (inih gives us one key at a time, and a [signal] may name a device defined
  * further down); the second resolves names, loads profiles, builds one
- * signal per profile point and precomputes where each timeline event starts.
- * After that every query is a pure function of the injected time.
+ * signal per profile point, sorts every timeline into time order and lets
+ * the signal model precompute where each event starts.  After that every
+ * query is a pure function of the injected time.
+ *
+ * May call: cfgfile (inih), profile, util, and through scenario_priv.h the
+ * signal model's scenario_signal_prepare() and the GPIO level grammar.
  */
 #include "scenario.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "scenario_priv.h"
 #include "util.h"
-
-/* Curvature of the thermal-runaway curve: with k = 4 the last fifth of the
- * interval carries about 55 % of the rise, like a cell that self-heats
- * faster and faster. */
-#define RUNAWAY_K 4.0
 
 #define SIGNAME_LEN (2 * NAME_MAX_LEN + 2)
 
@@ -193,13 +199,112 @@ scenario_device_find(const struct scenario *sc, const char *name)
     return -ENOENT;
 }
 
+/* Why `name` cannot name a section of kind `sect`, or NULL when it can. */
+static const char *
+name_problem(enum sect sect, const char *name)
+{
+    const char *dot;
+
+    switch (sect) {
+    case SECT_DEVICE:
+        return device_name_valid(name) ? NULL : "name must be 1-64 of [A-Za-z0-9_-] (no dot)";
+    case SECT_SIGNAL:
+        dot = strchr(name, '.');
+        if (dot == NULL || dot == name || dot[1] == '\0' || strlen(name) >= SIGNAME_LEN)
+            return "expected [signal DEVICE.POINT]";
+        return NULL;
+    case SECT_FAULT:
+        return strlen(name) > NAME_MAX_LEN ? "device name too long" : NULL;
+    default: /* [listen], [gpio] */
+        return name_valid(name) ? NULL : "name must be 1-64 of [A-Za-z0-9_.-]";
+    }
+}
+
+/* The line of an earlier section of kind `sect` called `name`, 0 when none. */
+static int
+first_line(const struct load *ld, enum sect sect, const char *name)
+{
+    const struct scenario *sc = ld->sc;
+    int i;
+
+    switch (sect) {
+    case SECT_LISTEN:
+        return (i = find_listener(sc, name)) >= 0 ? sc->listeners[i].line : 0;
+    case SECT_DEVICE:
+        return (i = scenario_device_find(sc, name)) >= 0 ? sc->devices[i].line : 0;
+    case SECT_GPIO:
+        return (i = scenario_gpio_find(sc, name)) >= 0 ? sc->gpios[i].line : 0;
+    case SECT_SIGNAL:
+        for (size_t k = 0; k < ld->nsigs; k++)
+            if (strcmp(ld->sigs[k].name, name) == 0)
+                return ld->sigs[k].line;
+        return 0;
+    default: /* [fault] */
+        for (size_t k = 0; k < ld->nfaults; k++)
+            if (strcmp(ld->faults[k].device, name) == 0)
+                return ld->faults[k].line;
+        return 0;
+    }
+}
+
+/* Appends a new section of kind `sect` with its defaults; returns its index. */
+static size_t
+add_section(struct load *ld, enum sect sect, const char *name, int line)
+{
+    struct scenario *sc = ld->sc;
+    struct scn_listener *l;
+    struct scn_device *d;
+
+    switch (sect) {
+    case SECT_LISTEN:
+        sc->listeners = grow(sc->listeners, sc->nlisteners, sizeof(*sc->listeners));
+        l = &sc->listeners[sc->nlisteners];
+        strcpy(l->name, name);
+        l->line = line;
+        l->baud = 9600;
+        l->parity = 'N';
+        l->port = -1;
+        return sc->nlisteners++;
+    case SECT_DEVICE:
+        sc->devices = grow(sc->devices, sc->ndevices, sizeof(*sc->devices));
+        ld->draw = grow(ld->draw, sc->ndevices, sizeof(*ld->draw));
+        d = &sc->devices[sc->ndevices];
+        strcpy(d->name, name);
+        d->line = line;
+        d->slave = 1;
+        return sc->ndevices++;
+    case SECT_GPIO:
+        sc->gpios = grow(sc->gpios, sc->ngpios, sizeof(*sc->gpios));
+        strcpy(sc->gpios[sc->ngpios].name, name);
+        sc->gpios[sc->ngpios].line = line;
+        return sc->ngpios++;
+    case SECT_SIGNAL:
+        ld->sigs = grow(ld->sigs, ld->nsigs, sizeof(*ld->sigs));
+        strcpy(ld->sigs[ld->nsigs].name, name);
+        ld->sigs[ld->nsigs].line = line;
+        return ld->nsigs++;
+    default: /* [fault] */
+        ld->faults = grow(ld->faults, ld->nfaults, sizeof(*ld->faults));
+        strcpy(ld->faults[ld->nfaults].device, name);
+        ld->faults[ld->nfaults].line = line;
+        return ld->nfaults++;
+    }
+}
+
 static void
 begin_section(struct cfgfile *cf, struct load *ld, const char *section)
 {
-    struct scenario *sc = ld->sc;
+    static const struct {
+        const char *kind;
+        enum sect sect;
+    } kinds[] = {
+        {"listen", SECT_LISTEN}, {"device", SECT_DEVICE}, {"signal", SECT_SIGNAL},
+        {"fault", SECT_FAULT},   {"gpio", SECT_GPIO},
+    };
     char buf[160];
-    const char *kind, *name;
-    int line = cf->section_line;
+    const char *kind = NULL, *name = NULL, *why;
+    int line = cf->section_line, first;
+    enum sect sect = SECT_BAD;
 
     ld->sect_line = line;
     ld->sect = SECT_BAD;
@@ -211,112 +316,28 @@ begin_section(struct cfgfile *cf, struct load *ld, const char *section)
         ld->sect = SECT_SIM;
         return;
     }
-    if (cfgfile_split_section(section, buf, sizeof(buf), &kind, &name) < 0 ||
-        (strcmp(kind, "listen") != 0 && strcmp(kind, "device") != 0 &&
-         strcmp(kind, "signal") != 0 && strcmp(kind, "fault") != 0 && strcmp(kind, "gpio") != 0)) {
+    if (cfgfile_split_section(section, buf, sizeof(buf), &kind, &name) == 0)
+        for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
+            if (strcmp(kind, kinds[i].kind) == 0)
+                sect = kinds[i].sect;
+    if (sect == SECT_BAD) {
         cfgerr_add(cf->err, cf->path, line,
                    "unknown section [%s] (expected [sim], [listen NAME], [device NAME], "
                    "[signal DEVICE.POINT], [fault DEVICE] or [gpio NAME])",
                    section);
         return;
     }
-    if (strcmp(kind, "gpio") == 0) {
-        int i = scenario_gpio_find(sc, name);
-        if (!name_valid(name)) {
-            cfgerr_add(cf->err, cf->path, line, "[gpio %s]: name must be 1-64 of [A-Za-z0-9_.-]",
-                       name);
-            return;
-        }
-        if (i >= 0) {
-            cfgerr_add(cf->err, cf->path, line, "[gpio %s] defined twice (first at line %d)", name,
-                       sc->gpios[i].line);
-            return;
-        }
-        sc->gpios = grow(sc->gpios, sc->ngpios, sizeof(*sc->gpios));
-        strcpy(sc->gpios[sc->ngpios].name, name);
-        sc->gpios[sc->ngpios].line = line;
-        ld->sect = SECT_GPIO;
-        ld->sect_idx = sc->ngpios++;
+    if ((why = name_problem(sect, name)) != NULL) {
+        cfgerr_add(cf->err, cf->path, line, "[%s %s]: %s", kind, name, why);
         return;
     }
-    if (strcmp(kind, "listen") == 0) {
-        int i = find_listener(sc, name);
-        if (!name_valid(name)) {
-            cfgerr_add(cf->err, cf->path, line, "[listen %s]: name must be 1-64 of [A-Za-z0-9_.-]",
-                       name);
-            return;
-        }
-        if (i >= 0) {
-            cfgerr_add(cf->err, cf->path, line, "[listen %s] defined twice (first at line %d)",
-                       name, sc->listeners[i].line);
-            return;
-        }
-        sc->listeners = grow(sc->listeners, sc->nlisteners, sizeof(*sc->listeners));
-        struct scn_listener *l = &sc->listeners[sc->nlisteners];
-        strcpy(l->name, name);
-        l->line = line;
-        l->baud = 9600;
-        l->parity = 'N';
-        l->port = -1;
-        ld->sect = SECT_LISTEN;
-        ld->sect_idx = sc->nlisteners++;
-    } else if (strcmp(kind, "device") == 0) {
-        int i = scenario_device_find(sc, name);
-        if (!device_name_valid(name)) {
-            cfgerr_add(cf->err, cf->path, line,
-                       "[device %s]: name must be 1-64 of [A-Za-z0-9_-] (no dot)", name);
-            return;
-        }
-        if (i >= 0) {
-            cfgerr_add(cf->err, cf->path, line, "[device %s] defined twice (first at line %d)",
-                       name, sc->devices[i].line);
-            return;
-        }
-        sc->devices = grow(sc->devices, sc->ndevices, sizeof(*sc->devices));
-        ld->draw = grow(ld->draw, sc->ndevices, sizeof(*ld->draw));
-        struct scn_device *d = &sc->devices[sc->ndevices];
-        strcpy(d->name, name);
-        d->line = line;
-        d->slave = 1;
-        ld->sect = SECT_DEVICE;
-        ld->sect_idx = sc->ndevices++;
-    } else if (strcmp(kind, "signal") == 0) {
-        const char *dot = strchr(name, '.');
-        if (dot == NULL || dot == name || dot[1] == '\0' || strlen(name) >= SIGNAME_LEN) {
-            cfgerr_add(cf->err, cf->path, line, "[signal %s]: expected [signal DEVICE.POINT]",
-                       name);
-            return;
-        }
-        for (size_t i = 0; i < ld->nsigs; i++) {
-            if (strcmp(ld->sigs[i].name, name) == 0) {
-                cfgerr_add(cf->err, cf->path, line, "[signal %s] defined twice (first at line %d)",
-                           name, ld->sigs[i].line);
-                return;
-            }
-        }
-        ld->sigs = grow(ld->sigs, ld->nsigs, sizeof(*ld->sigs));
-        strcpy(ld->sigs[ld->nsigs].name, name);
-        ld->sigs[ld->nsigs].line = line;
-        ld->sect = SECT_SIGNAL;
-        ld->sect_idx = ld->nsigs++;
-    } else {
-        if (strlen(name) > NAME_MAX_LEN) {
-            cfgerr_add(cf->err, cf->path, line, "[fault %s]: device name too long", name);
-            return;
-        }
-        for (size_t i = 0; i < ld->nfaults; i++) {
-            if (strcmp(ld->faults[i].device, name) == 0) {
-                cfgerr_add(cf->err, cf->path, line, "[fault %s] defined twice (first at line %d)",
-                           name, ld->faults[i].line);
-                return;
-            }
-        }
-        ld->faults = grow(ld->faults, ld->nfaults, sizeof(*ld->faults));
-        strcpy(ld->faults[ld->nfaults].device, name);
-        ld->faults[ld->nfaults].line = line;
-        ld->sect = SECT_FAULT;
-        ld->sect_idx = ld->nfaults++;
+    if ((first = first_line(ld, sect, name)) > 0) {
+        cfgerr_add(cf->err, cf->path, line, "[%s %s] defined twice (first at line %d)", kind, name,
+                   first);
+        return;
     }
+    ld->sect_idx = add_section(ld, sect, name, line);
+    ld->sect = sect;
 }
 
 static void
@@ -417,11 +438,8 @@ device_key(struct cfgfile *cf, struct load *ld, const char *name, const char *va
     }
 }
 
-/* Splits value into blank-separated words (in buf).  Returns how many, max + 1
- * when there are more than `max` (words[] then holds the first max), or -1
- * when value does not fit in buf. */
-static int
-split_words(const char *value, char *buf, size_t len, char **words, int max)
+int
+scenario_split_words(const char *value, char *buf, size_t len, char **words, int max)
 {
     char *save = NULL, *w;
     int n = 0;
@@ -471,7 +489,7 @@ signal_key(struct cfgfile *cf, struct load *ld, const char *name, const char *va
         }
         return;
     }
-    n = split_words(value, buf, sizeof(buf), w, 4);
+    n = scenario_split_words(value, buf, sizeof(buf), w, 4);
     if (strcmp(name, "step") == 0) {
         ev.kind = SCN_STEP;
         if (n != 2 || parse_time(w[0], &ev.start) < 0 || parse_double(w[1], &ev.to) < 0) {
@@ -516,7 +534,7 @@ fault_key(struct cfgfile *cf, struct load *ld, const char *name, const char *val
     struct scn_fault_window fw = {.line = cf->line};
     char buf[256];
     char *w[4];
-    int n = split_words(value, buf, sizeof(buf), w, 3);
+    int n = scenario_split_words(value, buf, sizeof(buf), w, 3);
     int64_t ms;
 
     if (strcmp(name, "dropout") == 0)
@@ -556,16 +574,6 @@ fault_key(struct cfgfile *cf, struct load *ld, const char *name, const char *val
     f->windows[f->nwindows++] = fw;
 }
 
-/* A GPIO level: exactly "0" or "1". */
-static int
-parse_level(const char *s, int *out)
-{
-    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
-        return -EINVAL;
-    *out = s[0] == '1';
-    return 0;
-}
-
 static void
 gpio_key(struct cfgfile *cf, struct load *ld, const char *name, const char *value)
 {
@@ -576,7 +584,7 @@ gpio_key(struct cfgfile *cf, struct load *ld, const char *name, const char *valu
     int n;
 
     if (strcmp(name, "initial") == 0) {
-        if (parse_level(value, &g->initial) < 0)
+        if (scenario_parse_level(value, &g->initial) < 0)
             cfgfile_error(cf, "initial: '%s' is not 0 or 1", value);
         return;
     }
@@ -584,9 +592,9 @@ gpio_key(struct cfgfile *cf, struct load *ld, const char *name, const char *valu
         cfgfile_error(cf, "[gpio %s]: unknown key '%s' (expected initial, step)", g->name, name);
         return;
     }
-    n = split_words(value, buf, sizeof(buf), w, 2);
+    n = scenario_split_words(value, buf, sizeof(buf), w, 2);
     if (n != 2 || parse_duration_ms(w[0], &st.t_ms) < 0 || st.t_ms < 0 ||
-        parse_level(w[1], &st.value) < 0) {
+        scenario_parse_level(w[1], &st.value) < 0) {
         cfgfile_error(cf, "step: '%s' is not 'TIME 0|1' (e.g. 95s 1)", value);
         return;
     }
@@ -597,99 +605,48 @@ gpio_key(struct cfgfile *cf, struct load *ld, const char *name, const char *valu
 static void
 on_key(struct cfgfile *cf, const char *section, const char *name, const char *value)
 {
+    /* The key handler of each kind of section; none for SECT_BAD, whose
+     * header was already reported. */
+    static void (*const handler[])(struct cfgfile *, struct load *, const char *, const char *) = {
+        [SECT_SIM] = sim_key,       [SECT_LISTEN] = listen_key, [SECT_DEVICE] = device_key,
+        [SECT_SIGNAL] = signal_key, [SECT_FAULT] = fault_key,   [SECT_GPIO] = gpio_key,
+    };
     struct load *ld = cf->user;
 
     /* inih only reports keys, so a new section shows as a new header line. */
     if (ld->sect == SECT_NONE || cf->section_line != ld->sect_line)
         begin_section(cf, ld, section);
-    switch (ld->sect) {
-    case SECT_SIM:
-        sim_key(cf, ld, name, value);
-        break;
-    case SECT_LISTEN:
-        listen_key(cf, ld, name, value);
-        break;
-    case SECT_DEVICE:
-        device_key(cf, ld, name, value);
-        break;
-    case SECT_SIGNAL:
-        signal_key(cf, ld, name, value);
-        break;
-    case SECT_FAULT:
-        fault_key(cf, ld, name, value);
-        break;
-    case SECT_GPIO:
-        gpio_key(cf, ld, name, value);
-        break;
-    default:
-        break; /* the section header was already reported */
-    }
+    if (handler[ld->sect] != NULL)
+        handler[ld->sect](cf, ld, name, value);
 }
 
 /* ---- second pass: resolve and precompute ---- */
 
-static double
-eval_event(const struct scn_event *e, double t)
+/* Timeline order: by instant, then by line, so that of two entries at the
+ * same instant the later line plays last (and so wins). */
+static int
+cmp_when(double ta, int la, double tb, int lb)
 {
-    double u;
-
-    switch (e->kind) {
-    case SCN_STEP:
-        return e->to;
-    case SCN_RAMP:
-        if (t >= e->end)
-            return e->to;
-        return e->base + (e->to - e->base) * (t - e->start) / (e->end - e->start);
-    case SCN_RUNAWAY:
-    default:
-        if (t >= e->end)
-            return e->to;
-        u = (t - e->start) / (e->end - e->start);
-        /* expm1 keeps precision near u = 0, where the curve is flat. */
-        return e->from + (e->to - e->from) * expm1(RUNAWAY_K * u) / expm1(RUNAWAY_K);
-    }
-}
-
-/* The value given the first n events: the latest-started one decides, from
- * where the signal was when it started. */
-static double
-eval_events(const struct scn_signal *s, size_t n, double t)
-{
-    while (n > 0 && s->events[n - 1].start > t)
-        n--;
-    if (n == 0)
-        return s->initial;
-    return eval_event(&s->events[n - 1], t);
+    if (ta != tb)
+        return ta < tb ? -1 : 1;
+    return la - lb;
 }
 
 static int
 cmp_event(const void *a, const void *b)
 {
     const struct scn_event *x = a, *y = b;
-    if (x->start != y->start)
-        return x->start < y->start ? -1 : 1;
-    return x->line - y->line; /* file order for events at the same instant */
+    return cmp_when(x->start, x->line, y->start, y->line);
 }
 
 static int
 cmp_gpio_step(const void *a, const void *b)
 {
     const struct scn_gpio_step *x = a, *y = b;
-    if (x->t_ms != y->t_ms)
-        return x->t_ms < y->t_ms ? -1 : 1;
-    return x->line - y->line; /* the later line wins at the same instant */
+    /* Exact: a step's time is far below 2^53 ms. */
+    return cmp_when((double)x->t_ms, x->line, (double)y->t_ms, y->line);
 }
 
-static void
-signal_prepare(struct scn_signal *s)
-{
-    if (s->nevents > 1)
-        qsort(s->events, s->nevents, sizeof(*s->events), cmp_event);
-    for (size_t k = 0; k < s->nevents; k++)
-        s->events[k].base = eval_events(s, k, s->events[k].start);
-}
-
-/* One signal per point of every device that has a profile. */
 static void
 build_signals(struct scenario *sc)
 {
@@ -795,7 +752,9 @@ resolve(struct load *ld, const char *profile_dir, const char *default_dir)
         s->nevents = spec->nevents;
         spec->events = NULL;
         spec->nevents = 0;
-        signal_prepare(s);
+        if (s->nevents > 1)
+            qsort(s->events, s->nevents, sizeof(*s->events), cmp_event);
+        scenario_signal_prepare(s);
     }
 
     for (size_t i = 0; i < ld->nfaults; i++) {
@@ -978,322 +937,4 @@ scenario_check(const struct scenario *sc, struct cfgerr *err)
         }
     }
     return err->count > before ? -EINVAL : 0;
-}
-
-/* ---- queries ---- */
-
-int
-scenario_signal_find(const struct scenario *sc, const char *name)
-{
-    const char *dot = strchr(name, '.');
-    size_t dlen;
-
-    if (dot == NULL)
-        return -ENOENT;
-    dlen = (size_t)(dot - name);
-    for (size_t i = 0; i < sc->nsignals; i++) {
-        const struct scn_device *d = &sc->devices[sc->signals[i].device];
-        if (strlen(d->name) == dlen && strncmp(d->name, name, dlen) == 0 &&
-            strcmp(sc->signals[i].point->name, dot + 1) == 0)
-            return (int)i;
-    }
-    return -ENOENT;
-}
-
-void
-scenario_signal_name(const struct scenario *sc, size_t sig, char *buf, size_t len)
-{
-    const struct scn_signal *s = &sc->signals[sig];
-    snprintf(buf, len, "%s.%s", sc->devices[s->device].name, s->point->name);
-}
-
-/* Position on the timeline: loops wrap, time before the start is the start. */
-static double
-timeline_t(const struct scenario *sc, double t)
-{
-    if (!(t > 0))
-        return 0;
-    if (sc->loop > 0)
-        return fmod(t, sc->loop);
-    return t;
-}
-
-double
-scenario_timeline(const struct scenario *sc, size_t sig, double t)
-{
-    const struct scn_signal *s = &sc->signals[sig];
-    return eval_events(s, s->nevents, timeline_t(sc, t));
-}
-
-/* splitmix64's finaliser: a cheap, well-mixed 64-bit hash. */
-static uint64_t
-mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
-double
-scenario_value(const struct scenario *sc, size_t sig, double t)
-{
-    const struct scn_signal *s = &sc->signals[sig];
-    double v, u;
-    uint64_t h;
-    int64_t ms;
-
-    if (s->held)
-        return s->held_value;
-    v = scenario_timeline(sc, sig, t);
-    if (s->noise > 0) {
-        /* A hash of the instant rather than a running generator, so the
-         * value at t does not depend on how many reads came before (a
-         * delayed reply re-encodes the same instant and sees the same
-         * noise).  The absolute time is used, so loops do not repeat it. */
-        ms = t > 0 ? (int64_t)llround(t * 1000.0) : 0;
-        h = mix64(mix64(mix64(sc->seed) ^ (uint64_t)(sig + 1)) ^ (uint64_t)ms);
-        u = (double)(h >> 11) * 0x1.0p-53; /* [0, 1) */
-        v += s->noise * (2.0 * u - 1.0);
-    }
-    return v;
-}
-
-enum scn_fault
-scenario_fault(const struct scenario *sc, size_t dev, double t, int64_t *delay_ms)
-{
-    const struct scn_device *d = &sc->devices[dev];
-    const struct scn_fault_window *best = NULL;
-    double tt;
-
-    *delay_ms = 0;
-    if (d->fault_held) {
-        *delay_ms = d->held_fault == SCN_FAULT_SLOW ? d->held_delay_ms : 0;
-        return d->held_fault;
-    }
-    tt = timeline_t(sc, t);
-    for (size_t i = 0; i < d->nfaults; i++) {
-        const struct scn_fault_window *w = &d->faults[i];
-        if (tt >= w->start && tt < w->start + w->length &&
-            (best == NULL || w->start >= best->start))
-            best = w;
-    }
-    if (best == NULL)
-        return SCN_FAULT_NONE;
-    *delay_ms = best->delay_ms;
-    return best->kind;
-}
-
-const char *
-scenario_fault_name(enum scn_fault f)
-{
-    static const char *names[] = {"none", "dropout", "slow", "exception", "garbage"};
-    return names[f];
-}
-
-void
-scenario_hold(struct scenario *sc, size_t sig, double value)
-{
-    sc->signals[sig].held = true;
-    sc->signals[sig].held_value = value;
-}
-
-void
-scenario_release(struct scenario *sc, size_t sig)
-{
-    sc->signals[sig].held = false;
-}
-
-static int
-command_fault(struct scenario *sc, char **w, int n, char *msg, size_t len)
-{
-    static const char *kinds[] = {"none", "dropout", "slow", "exception", "garbage"};
-    struct scn_device *d;
-    int64_t ms = 0;
-    long l;
-    int di, k = -1;
-
-    if (n < 3 || n > 4) {
-        snprintf(msg, len, "usage: fault DEVICE none|dropout|slow MS|exception|garbage|scenario");
-        return -EINVAL;
-    }
-    if ((di = scenario_device_find(sc, w[1])) < 0) {
-        snprintf(msg, len, "fault: no device '%s'", w[1]);
-        return -EINVAL;
-    }
-    d = &sc->devices[di];
-    if (strcmp(w[2], "scenario") == 0 && n == 3) {
-        d->fault_held = false;
-        snprintf(msg, len, "fault %s: back to the scenario's timeline", d->name);
-        return 0;
-    }
-    for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
-        if (strcmp(w[2], kinds[i]) == 0)
-            k = (int)i;
-    if (k < 0 || (k == SCN_FAULT_SLOW) != (n == 4)) {
-        snprintf(msg, len, "usage: fault DEVICE none|dropout|slow MS|exception|garbage|scenario");
-        return -EINVAL;
-    }
-    if (k == SCN_FAULT_SLOW) {
-        /* "slow 400" means milliseconds here; "400ms" or "0.4s" work too. */
-        if (parse_long(w[3], 1, 600000, &l) == 0)
-            ms = l;
-        else if (parse_duration_ms(w[3], &ms) < 0 || ms <= 0 || ms > 600000) {
-            snprintf(msg, len, "fault slow: '%s' is not a delay in ms (1..600000)", w[3]);
-            return -EINVAL;
-        }
-    }
-    d->fault_held = true;
-    d->held_fault = (enum scn_fault)k;
-    d->held_delay_ms = ms;
-    if (k == SCN_FAULT_SLOW)
-        snprintf(msg, len, "fault %s slow %lld ms (held)", d->name, (long long)ms);
-    else
-        snprintf(msg, len, "fault %s %s (held)", d->name, kinds[k]);
-    return 0;
-}
-
-int
-scenario_command(struct scenario *sc, const char *line, char *msg, size_t len)
-{
-    char buf[256];
-    char *w[5];
-    int n, si;
-    double v;
-
-    msg[0] = '\0';
-    n = split_words(line, buf, sizeof(buf), w, 4);
-    if (n < 0) {
-        snprintf(msg, len, "command longer than %zu characters", sizeof(buf) - 1);
-        return -EINVAL;
-    }
-    if (n == 0 || w[0][0] == '#')
-        return -ENODATA;
-    if (n > 4) {
-        snprintf(msg, len, "too many words");
-        return -EINVAL;
-    }
-    if (strcmp(w[0], "set") == 0) {
-        if (n != 3) {
-            snprintf(msg, len, "usage: set DEVICE.POINT VALUE");
-            return -EINVAL;
-        }
-        if ((si = scenario_signal_find(sc, w[1])) < 0) {
-            snprintf(msg, len, "set: no signal '%s'", w[1]);
-            return -EINVAL;
-        }
-        if (parse_double(w[2], &v) < 0) {
-            snprintf(msg, len, "set: '%s' is not a number", w[2]);
-            return -EINVAL;
-        }
-        scenario_hold(sc, (size_t)si, v);
-        snprintf(msg, len, "set %s = %g (held)", w[1], v);
-        return 0;
-    }
-    if (strcmp(w[0], "release") == 0) {
-        if (n != 2) {
-            snprintf(msg, len, "usage: release DEVICE.POINT");
-            return -EINVAL;
-        }
-        if ((si = scenario_signal_find(sc, w[1])) < 0) {
-            snprintf(msg, len, "release: no signal '%s'", w[1]);
-            return -EINVAL;
-        }
-        scenario_release(sc, (size_t)si);
-        snprintf(msg, len, "release %s: back to the scenario", w[1]);
-        return 0;
-    }
-    if (strcmp(w[0], "fault") == 0)
-        return command_fault(sc, w, n, msg, len);
-    snprintf(msg, len, "unknown command '%s' (expected set, release, fault, gpio)", w[0]);
-    return -EINVAL;
-}
-
-/* ---- [gpio] timelines and the gpio command ---- */
-
-int
-scenario_gpio_find(const struct scenario *sc, const char *name)
-{
-    for (size_t i = 0; i < sc->ngpios; i++)
-        if (strcmp(sc->gpios[i].name, name) == 0)
-            return (int)i;
-    return -ENOENT;
-}
-
-static int64_t
-loop_ms(const struct scenario *sc)
-{
-    return sc->loop > 0 ? llround(sc->loop * 1000.0) : 0;
-}
-
-int
-scenario_gpio_value(const struct scenario *sc, size_t i, int64_t t_ms)
-{
-    const struct scn_gpio *g = &sc->gpios[i];
-    int64_t lp = loop_ms(sc);
-    int v = g->initial;
-
-    if (t_ms < 0)
-        t_ms = 0;
-    if (lp > 0)
-        t_ms %= lp;
-    for (size_t k = 0; k < g->nsteps && g->steps[k].t_ms <= t_ms; k++)
-        v = g->steps[k].value;
-    return v;
-}
-
-int64_t
-scenario_gpio_next(const struct scenario *sc, int64_t t_ms)
-{
-    int64_t lp = loop_ms(sc), base = 0, tt, best = -1;
-    bool any = false;
-
-    if (t_ms < 0)
-        t_ms = -1; /* so that steps at 0 are still ahead */
-    tt = t_ms;
-    if (lp > 0 && t_ms >= 0) {
-        tt = t_ms % lp;
-        base = t_ms - tt;
-    }
-    for (size_t i = 0; i < sc->ngpios; i++) {
-        const struct scn_gpio *g = &sc->gpios[i];
-        for (size_t k = 0; k < g->nsteps; k++) {
-            int64_t s = g->steps[k].t_ms;
-            if (lp > 0 && s >= lp)
-                continue; /* beyond the loop: never played */
-            any = true;
-            if (s > tt && (best < 0 || s < best))
-                best = s;
-        }
-    }
-    if (best >= 0)
-        return base + best;
-    /* Past the last step: the next loop starts from the initial levels. */
-    return lp > 0 && any ? base + lp : -1;
-}
-
-int
-scenario_gpio_command(const char *line, char *name, size_t namelen, int *value, char *msg,
-                      size_t len)
-{
-    char buf[256];
-    char *w[4];
-    int n;
-
-    msg[0] = '\0';
-    n = split_words(line, buf, sizeof(buf), w, 3);
-    if (n <= 0 || strcmp(w[0], "gpio") != 0)
-        return -ENOENT;
-    if (n != 3 || parse_level(w[2], value) < 0) {
-        snprintf(msg, len, "usage: gpio NAME 0|1");
-        return -EINVAL;
-    }
-    if (!name_valid(w[1]) || strlen(w[1]) >= namelen) {
-        snprintf(msg, len, "gpio: '%s' is not an input name (1-64 of [A-Za-z0-9_.-])", w[1]);
-        return -EINVAL;
-    }
-    strcpy(name, w[1]);
-    return 0;
 }

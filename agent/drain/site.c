@@ -97,6 +97,18 @@ audit(struct site *s, struct site_out *o, const char *event)
     return &fx->audit;
 }
 
+/* hook is an index in dconf hooks. */
+static void
+audit_hook(struct site *s, struct site_out *o, int hook, const char *action, const char *result)
+{
+    struct site_audit *a = audit(s, o, "hook");
+
+    a->extra = SITE_AX_HOOK;
+    a->hook = hook;
+    snprintf(a->action, sizeof(a->action), "%s", action);
+    snprintf(a->result, sizeof(a->result), "%s", result);
+}
+
 static void
 save(struct site_out *o)
 {
@@ -190,7 +202,6 @@ run_hooks(struct site *s, const char *action, struct site_out *o)
     for (int k = 0; k < s->conf->nhooks; k++) {
         int h = s->conf->hooks[k];
         const struct dconf_hook *hc = &s->dc->hooks[h];
-        struct site_audit *a;
         struct site_fx *fx;
         if (undrain && !hc->on_undrain) {
             snprintf(s->hook_state[k], sizeof(s->hook_state[k]), "idle");
@@ -200,19 +211,11 @@ run_hooks(struct site *s, const char *action, struct site_out *o)
             say(o, LOG_LVL_INFO, "site %s: dry run: would run hook %s (%s %s)", s->conf->name,
                 hc->name, action, hc->exec);
             snprintf(s->hook_state[k], sizeof(s->hook_state[k]), "skipped");
-            a = audit(s, o, "hook");
-            a->extra = SITE_AX_HOOK;
-            a->hook = h;
-            snprintf(a->action, sizeof(a->action), "%s", action);
-            snprintf(a->result, sizeof(a->result), "dry run: not run");
+            audit_hook(s, o, h, action, "dry run: not run");
             continue;
         }
         snprintf(s->hook_state[k], sizeof(s->hook_state[k]), "running");
-        a = audit(s, o, "hook");
-        a->extra = SITE_AX_HOOK;
-        a->hook = h;
-        snprintf(a->action, sizeof(a->action), "%s", action);
-        snprintf(a->result, sizeof(a->result), "started");
+        audit_hook(s, o, h, action, "started");
         fx = push(o, SITE_FX_HOOK);
         fx->hook.hook = k;
         snprintf(fx->hook.action, sizeof(fx->hook.action), "%s", action);
@@ -526,8 +529,6 @@ void
 site_hook_done(struct site *s, const struct site_now *now, int hook, const char *action,
                uint64_t id, int status, const char *what, struct site_out *o)
 {
-    struct site_audit *a;
-
     for (int k = 0; k < s->conf->nhooks; k++) {
         if (s->conf->hooks[k] != hook)
             continue;
@@ -538,11 +539,7 @@ site_hook_done(struct site *s, const struct site_now *now, int hook, const char 
             snprintf(s->hook_state[k], sizeof(s->hook_state[k]), "%s",
                      status == 0 ? "ok" : "failed");
     }
-    a = audit(s, o, "hook");
-    a->extra = SITE_AX_HOOK;
-    a->hook = hook;
-    snprintf(a->action, sizeof(a->action), "%s", action);
-    snprintf(a->result, sizeof(a->result), "%s", what);
+    audit_hook(s, o, hook, action, what);
     check_progress(s, now, o);
 }
 

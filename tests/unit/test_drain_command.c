@@ -20,29 +20,17 @@
 #include "../../agent/drain/dconf.h"
 #include "../../agent/drain/drain_json.h"
 #include "../../agent/drain/site.h"
+#include "drain_fixture.h"
 
 static struct dconf *
 load(void)
 {
-    char path[] = "/tmp/test_drain_command.XXXXXX";
-    int fd = mkstemp(path);
-    FILE *fp = fdopen(fd, "w");
-    struct cfgerr err = {0};
-    struct dconf *c = NULL;
-
-    fprintf(fp, "[drain]\nid = ctl1\nstate = none\n"
-                "[site lab]\ntargets = hx\nvote = 1\nhooks = h\n"
-                "[site far]\ntargets = hy\n"
-                "[haproxy hx]\nsocket = /nonexistent.sock\nservers = web/s1\n"
-                "[haproxy hy]\nsocket = /nonexistent2.sock\nservers = web/s2\n"
-                "[hook h]\nexec = /bin/true\n");
-    fclose(fp);
-    if (dconf_load(path, &c, &err) < 0)
-        fprintf(stderr, "%s", err.text ? err.text : "?");
-    cfgerr_free(&err);
-    unlink(path);
-    assert_non_null(c);
-    return c;
+    return drain_fixture_load("[drain]\nid = ctl1\nstate = none\n"
+                              "[site lab]\ntargets = hx\nvote = 1\nhooks = h\n"
+                              "[site far]\ntargets = hy\n"
+                              "[haproxy hx]\nsocket = /nonexistent.sock\nservers = web/s1\n"
+                              "[haproxy hy]\nsocket = /nonexistent2.sock\nservers = web/s2\n"
+                              "[hook h]\nexec = /bin/true\n");
 }
 
 static int
@@ -203,6 +191,19 @@ print(void *o)
     return t;
 }
 
+/* The audit entry a prints as, from its first character. */
+static void
+expect_audit(const struct dconf *c, const struct site_audit *a, const char *want, bool whole)
+{
+    char *t = print(djson_audit(c, a));
+
+    if (whole)
+        assert_string_equal(t, want);
+    else
+        assert_true(starts(t, want));
+    free(t);
+}
+
 static void
 test_json_state(void **state)
 {
@@ -308,10 +309,10 @@ test_json_audit(void **state)
     a->extra = SITE_AX_COMMAND;
     snprintf(a->by, sizeof(a->by), "ops1 (mqtt)");
     snprintf(a->via, sizeof(a->via), "mqtt");
-    t = print(djson_audit(c, a));
-    assert_string_equal(t, "{\"by\":\"ops1 (mqtt)\",\"via\":\"mqtt\",\"state\":\"serving\","
-                           "\"cause\":\"no drain requests\",\"drain_id\":0}");
-    free(t);
+    expect_audit(c, a,
+                 "{\"by\":\"ops1 (mqtt)\",\"via\":\"mqtt\",\"state\":\"serving\","
+                 "\"cause\":\"no drain requests\",\"drain_id\":0}",
+                 true);
 
     site_audit_fill(s, "drain", a);
     a->extra = SITE_AX_VOTES;
@@ -321,39 +322,33 @@ test_json_audit(void **state)
     snprintf(a->agents, sizeof(a->agents), "a1");
     snprintf(a->alarms, sizeof(a->alarms), "hot,,smoke");
     a->dry_run = true;
-    t = print(djson_audit(c, a));
-    assert_string_equal(t, "{\"votes\":2,\"vote\":2,\"zones\":[\"b3\",\"b4\"],\"agents\":[\"a1\"],"
-                           "\"alarms\":[\"hot\",\"smoke\"],\"state\":\"serving\","
-                           "\"cause\":\"no drain requests\",\"drain_id\":0,\"dry_run\":true}");
-    free(t);
+    expect_audit(c, a,
+                 "{\"votes\":2,\"vote\":2,\"zones\":[\"b3\",\"b4\"],\"agents\":[\"a1\"],"
+                 "\"alarms\":[\"hot\",\"smoke\"],\"state\":\"serving\","
+                 "\"cause\":\"no drain requests\",\"drain_id\":0,\"dry_run\":true}",
+                 true);
 
     site_audit_fill(s, "suppressed", a);
     a->extra = SITE_AX_CAUSE;
     snprintf(a->cause, sizeof(a->cause), "cleared");
     snprintf(a->by, sizeof(a->by), "tester");
-    t = print(djson_audit(c, a));
-    assert_string_equal(t, "{\"cause\":\"cleared\",\"state\":\"serving\",\"by\":\"tester\","
-                           "\"drain_id\":0}");
-    free(t);
+    expect_audit(c, a,
+                 "{\"cause\":\"cleared\",\"state\":\"serving\",\"by\":\"tester\","
+                 "\"drain_id\":0}",
+                 true);
 
     site_audit_fill(s, "hook", a);
     a->extra = SITE_AX_HOOK;
     a->hook = 0;
     snprintf(a->action, sizeof(a->action), "drain");
     snprintf(a->result, sizeof(a->result), "exit 3");
-    t = print(djson_audit(c, a));
-    assert_true(starts(t, "{\"hook\":\"h\",\"action\":\"drain\",\"result\":\"exit 3\","));
-    free(t);
+    expect_audit(c, a, "{\"hook\":\"h\",\"action\":\"drain\",\"result\":\"exit 3\",", false);
 
     site_audit_fill(s, "drained", a);
     a->extra = SITE_AX_ELAPSED;
-    t = print(djson_audit(c, a));
-    assert_true(starts(t, "{\"state\":")); /* elapsed unknown: left out */
-    free(t);
+    expect_audit(c, a, "{\"state\":", false); /* elapsed unknown: left out */
     a->elapsed_ms = 12;
-    t = print(djson_audit(c, a));
-    assert_true(starts(t, "{\"elapsed_ms\":12,"));
-    free(t);
+    expect_audit(c, a, "{\"elapsed_ms\":12,", false);
 
     site_audit_fill(s, "haproxy", a);
     t = print(djson_audit_haproxy(a, "hx", &l));

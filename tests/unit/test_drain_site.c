@@ -20,6 +20,7 @@
 #include "../../agent/drain/dconf.h"
 #include "../../agent/drain/haproxy.h"
 #include "../../agent/drain/site.h"
+#include "drain_fixture.h"
 
 #define T0_REAL 1795588656000LL /* 2026-11-25T06:37:36Z */
 #define T0_MONO 50000LL
@@ -36,23 +37,13 @@ struct fix {
 static struct dconf *
 load(const char *drain, const char *site, const char *haproxy, const char *extra)
 {
-    char path[] = "/tmp/test_drain_site.XXXXXX";
-    int fd = mkstemp(path);
-    FILE *fp = fdopen(fd, "w");
-    struct cfgerr err = {0};
-    struct dconf *c = NULL;
+    char text[4096];
 
-    fprintf(fp,
-            "[drain]\nstate = none\n%s\n[site lab]\ntargets = hx\n%s\n"
-            "[haproxy hx]\nsocket = /nonexistent.sock\nservers = web/s1, web/s2\n%s\n%s\n",
-            drain, site, haproxy, extra);
-    fclose(fp);
-    if (dconf_load(path, &c, &err) < 0)
-        fprintf(stderr, "%s", err.text ? err.text : "?");
-    cfgerr_free(&err);
-    unlink(path);
-    assert_non_null(c);
-    return c;
+    snprintf(text, sizeof(text),
+             "[drain]\nstate = none\n%s\n[site lab]\ntargets = hx\n%s\n"
+             "[haproxy hx]\nsocket = /nonexistent.sock\nservers = web/s1, web/s2\n%s\n%s\n",
+             drain, site, haproxy, extra);
+    return drain_fixture_load(text);
 }
 
 static struct fix *

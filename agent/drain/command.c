@@ -98,8 +98,7 @@ command_parse_mqtt(const char *verb, const void *payload, size_t len, struct com
     memset(out, 0, sizeof(*out));
     out->site = -1;
     out->cmd = site_verb(verb);
-    if (out->cmd != SITE_CMD_HOLD && out->cmd != SITE_CMD_RELEASE &&
-        out->cmd != SITE_CMD_UNDRAIN) {
+    if (out->cmd != SITE_CMD_HOLD && out->cmd != SITE_CMD_RELEASE && out->cmd != SITE_CMD_UNDRAIN) {
         snprintf(err, errlen, "unknown MQTT command '%s'", verb);
         return -ENOENT;
     }

@@ -25,8 +25,8 @@ void *djson_site(const struct site *s, const struct hx_view *views, bool detail)
 /* The drain/state payload: *sig is the payload without "ts" (to publish
  * only changes), *text the payload with "ts" (now_real_ms) first, as in
  * every payload of the contract.  Both malloc'd.  Returns 0 or -ENOMEM. */
-int djson_state(const struct site *s, const struct hx_view *views, int64_t now_real_ms,
-                char **sig, char **text);
+int djson_state(const struct site *s, const struct hx_view *views, int64_t now_real_ms, char **sig,
+                char **text);
 
 /* Control-socket answers (malloc'd text).  status: sites[i] is site i of
  * c, `only` a site index or -1 for every site. */
@@ -38,8 +38,7 @@ char *djson_answer_error(const char *err);
 /* Audit entry fields (a cJSON object for audit_event()). */
 void *djson_audit(const struct dconf *c, const struct site_audit *a);
 /* A command a HAProxy worker sent (or, dry run, would have sent). */
-void *djson_audit_haproxy(const struct site_audit *a, const char *haproxy,
-                          const struct hx_log *l);
+void *djson_audit_haproxy(const struct site_audit *a, const char *haproxy, const struct hx_log *l);
 void *djson_audit_start(const char *controller, long pid, bool dry_run);
 
 /* A retained drain/state payload, as far as adopting it needs. */

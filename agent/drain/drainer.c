@@ -121,8 +121,7 @@ publish_site(struct drainer *d, struct site_rt *r, bool force)
     if (djson_state(&r->m, d->views, real_ms(), &sig, &text) < 0)
         return;
     if (force || r->published == NULL || strcmp(sig, r->published) != 0) {
-        snprintf(topic, sizeof(topic), "%s/%s/drain/state", d->conf->mqtt.prefix,
-                 r->m.conf->name);
+        snprintf(topic, sizeof(topic), "%s/%s/drain/state", d->conf->mqtt.prefix, r->m.conf->name);
         if (dmqtt_publish(d->mqtt, topic, text, strlen(text), 1, true) == 0) {
             free(r->published);
             r->published = sig;
@@ -184,8 +183,7 @@ run(struct drainer *d, struct site_rt *r, struct site_out *o)
                         djson_audit(d->conf, &fx->audit));
             break;
         case SITE_FX_WANT:
-            haproxy_want(d->hx[r->m.conf->targets[fx->want.target]], fx->want.want,
-                         fx->want.gen);
+            haproxy_want(d->hx[r->m.conf->targets[fx->want.target]], fx->want.want, fx->want.gen);
             break;
         case SITE_FX_HOOK:
             start_hook(d, r, fx->hook.hook, fx->hook.action);
@@ -329,8 +327,7 @@ on_mqtt_command(struct drainer *d, struct site_rt *r, const char *verb, const vo
         log_warnx("site %s: MQTT command %s rejected: %s", r->m.conf->name, verb, err);
     } else {
         t = now();
-        rc = site_command(&r->m, &t, cmd->cmd, cmd->by, cmd->reason, "mqtt", err, sizeof(err),
-                          &o);
+        rc = site_command(&r->m, &t, cmd->cmd, cmd->by, cmd->reason, "mqtt", err, sizeof(err), &o);
         run(d, r, &o);
         if (rc < 0)
             log_warnx("site %s: MQTT command %s rejected: %s", r->m.conf->name, verb, err);

@@ -297,8 +297,8 @@ check_progress(struct site *s, const struct site_now *now, struct site_out *o)
         s->st.hooks_done = true;
         s->st.since_ms = now->real_ms;
         if (took >= 0)
-            say(o, LOG_LVL_INFO, "site %s: drained%s (%lld ms after the decision)",
-                s->conf->name, s->dc->drain.dry_run ? " (dry run)" : "", (long long)took);
+            say(o, LOG_LVL_INFO, "site %s: drained%s (%lld ms after the decision)", s->conf->name,
+                s->dc->drain.dry_run ? " (dry run)" : "", (long long)took);
         else
             say(o, LOG_LVL_INFO, "site %s: drained%s", s->conf->name,
                 s->dc->drain.dry_run ? " (dry run)" : "");
@@ -470,10 +470,9 @@ site_request(struct site *s, const struct site_now *now, const struct policy_req
 
     if (rc <= 0)
         return rc;
-    say(o, LOG_LVL_INFO, "site %s: request from %s for zone %s: %s%s (seq %llu%s%s)",
-        s->conf->name, r->agent, r->zone, r->drain ? "drain" : "none",
-        r->test ? " (test: not acted on)" : "", (unsigned long long)r->seq,
-        r->alarms[0] ? ", alarms " : "", r->alarms);
+    say(o, LOG_LVL_INFO, "site %s: request from %s for zone %s: %s%s (seq %llu%s%s)", s->conf->name,
+        r->agent, r->zone, r->drain ? "drain" : "none", r->test ? " (test: not acted on)" : "",
+        (unsigned long long)r->seq, r->alarms[0] ? ", alarms " : "", r->alarms);
     evaluate(s, now, o);
     return rc;
 }
@@ -502,8 +501,9 @@ site_timer(struct site *s, const struct site_now *now, int timer, struct site_ou
         evaluate(s, now, o);
     } else if (timer == SITE_TIMER_MAINT) {
         s->maint_due = 0;
-        say(o, LOG_LVL_INFO, "site %s: maint_after elapsed: putting drained servers into "
-                             "maintenance",
+        say(o, LOG_LVL_INFO,
+            "site %s: maint_after elapsed: putting drained servers into "
+            "maintenance",
             s->conf->name);
         audit(s, o, "maint");
         apply_wants(s, now, o);
@@ -569,8 +569,8 @@ site_command(struct site *s, const struct site_now *now, int cmd, const char *by
         snprintf(s->st.by, sizeof(s->st.by), "%s", by);
         cancel_hold_down(s, o);
         apply_wants(s, now, o);
-        say(o, LOG_LVL_WARN, "site %s: held by %s (automatic action frozen)%s%s", s->conf->name,
-            by, reason[0] ? ": " : "", reason);
+        say(o, LOG_LVL_WARN, "site %s: held by %s (automatic action frozen)%s%s", s->conf->name, by,
+            reason[0] ? ": " : "", reason);
         break;
     case SITE_CMD_RELEASE:
         if (!s->st.held) {
@@ -607,14 +607,13 @@ site_command(struct site *s, const struct site_now *now, int cmd, const char *by
         s->cond_since = 0;
         apply_wants(s, now, o);
         run_hooks(s, "undrain", o);
-        say(o, LOG_LVL_WARN, "site %s: undrain by %s: returning targets to service",
-            s->conf->name, by);
+        say(o, LOG_LVL_WARN, "site %s: undrain by %s: returning targets to service", s->conf->name,
+            by);
         check_progress(s, now, o);
         break;
     case SITE_CMD_DRAIN:
         if (s->st.state != SITE_SERVING && !s->undraining) {
-            snprintf(err, errlen, "site %s is already %s", s->conf->name,
-                     dstate_name(s->st.state));
+            snprintf(err, errlen, "site %s is already %s", s->conf->name, dstate_name(s->st.state));
             return -EALREADY;
         }
         start_drain(s, now, cause, by, true, o);

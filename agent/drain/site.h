@@ -126,15 +126,15 @@ struct site {
     struct policy policy;
     struct policy_result last;
     struct dstate_site st;
-    bool restored;        /* st came from the state file or the retained state */
-    int64_t cond_since;   /* mono ms the drain condition has held since; 0: not */
-    int64_t hold_due;     /* mono ms the hold_down timer is due; 0: not armed */
-    int64_t maint_due;    /* mono ms the maint_after timer is due; 0: not armed */
-    bool held_noted;      /* "condition holds but held" said once */
-    bool manual_in_hold;  /* a manual drain while held: its want stands */
-    bool undraining;      /* want READY until every target reads back ready */
-    int64_t decided_mono; /* when the current drain was decided, for the log */
-    uint64_t gen;         /* generation of the wanted HAProxy state */
+    bool restored;                     /* st came from the state file or the retained state */
+    int64_t cond_since;                /* mono ms the drain condition has held since; 0: not */
+    int64_t hold_due;                  /* mono ms the hold_down timer is due; 0: not armed */
+    int64_t maint_due;                 /* mono ms the maint_after timer is due; 0: not armed */
+    bool held_noted;                   /* "condition holds but held" said once */
+    bool manual_in_hold;               /* a manual drain while held: its want stands */
+    bool undraining;                   /* want READY until every target reads back ready */
+    int64_t decided_mono;              /* when the current drain was decided, for the log */
+    uint64_t gen;                      /* generation of the wanted HAProxy state */
     uint64_t done_gen[DCONF_MAX_LIST]; /* per target: the generation worked on */
     bool reached[DCONF_MAX_LIST];      /* per target: the wanted state reads back */
     char hook_state[DCONF_MAX_LIST][16];
@@ -194,8 +194,7 @@ void site_hook_done(struct site *s, const struct site_now *now, int hook, const 
  * via is "control socket" or "mqtt", reason may be "".  Returns 0, or
  * -EALREADY / -EBUSY with the reason in err. */
 int site_command(struct site *s, const struct site_now *now, int cmd, const char *by,
-                 const char *reason, const char *via, char *err, size_t errlen,
-                 struct site_out *o);
+                 const char *reason, const char *via, char *err, size_t errlen, struct site_out *o);
 
 /* "hold", "release", "undrain", "drain"; NULL for anything else. */
 const char *site_cmd_name(int cmd);

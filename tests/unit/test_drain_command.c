@@ -83,9 +83,8 @@ test_ctl(void **state)
     assert_string_equal(cmd->by, "tester (uid 1000)");
     assert_string_equal(cmd->reason, "fire out");
     /* Without by, the peer's login name (or "?"), and no reason. */
-    assert_int_equal(ctl(c, "{\"cmd\":\"hold\",\"site\":\"lab\",\"by\":\"\"}", cmd, err,
-                         sizeof(err)),
-                     0);
+    assert_int_equal(
+        ctl(c, "{\"cmd\":\"hold\",\"site\":\"lab\",\"by\":\"\"}", cmd, err, sizeof(err)), 0);
     assert_int_equal(cmd->cmd, SITE_CMD_HOLD);
     assert_non_null(strstr(cmd->by, " (uid 1000)"));
     assert_string_equal(cmd->reason, "");
@@ -225,12 +224,10 @@ test_json_state(void **state)
     views[1].reachable = false; /* the far site's HAProxy does not answer */
     views[1].nservers = 1;
     site_settle(s, &now, &o);
-    assert_int_equal(site_command(s, &now, SITE_CMD_HOLD, "tester", "", "mqtt", err, sizeof(err),
-                                  &o),
-                     0);
-    assert_int_equal(site_command(s, &now, SITE_CMD_DRAIN, "tester", "", "mqtt", err,
-                                  sizeof(err), &o),
-                     0);
+    assert_int_equal(
+        site_command(s, &now, SITE_CMD_HOLD, "tester", "", "mqtt", err, sizeof(err), &o), 0);
+    assert_int_equal(
+        site_command(s, &now, SITE_CMD_DRAIN, "tester", "", "mqtt", err, sizeof(err), &o), 0);
     site_out_free(&o);
 
     assert_int_equal(djson_state(s, views, now.real_ms, &sig, &text), 0);

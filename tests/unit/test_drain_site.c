@@ -815,12 +815,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_settle),        cmocka_unit_test(test_votes_and_hold_down),
+        cmocka_unit_test(test_settle),         cmocka_unit_test(test_votes_and_hold_down),
         cmocka_unit_test(test_hold_down_flap), cmocka_unit_test(test_test_requests),
-        cmocka_unit_test(test_offline),       cmocka_unit_test(test_hold_release),
-        cmocka_unit_test(test_undrain),       cmocka_unit_test(test_manual_drain),
-        cmocka_unit_test(test_maint_after),   cmocka_unit_test(test_hooks),
-        cmocka_unit_test(test_restore),       cmocka_unit_test(test_adopt),
+        cmocka_unit_test(test_offline),        cmocka_unit_test(test_hold_release),
+        cmocka_unit_test(test_undrain),        cmocka_unit_test(test_manual_drain),
+        cmocka_unit_test(test_maint_after),    cmocka_unit_test(test_hooks),
+        cmocka_unit_test(test_restore),        cmocka_unit_test(test_adopt),
         cmocka_unit_test(test_dry_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

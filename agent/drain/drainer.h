@@ -1,13 +1,8 @@
 /*
- * drainer.h - ember-drain's core: wires the configuration, the per-site
- * policy and state machine, the HAProxy workers, the hooks, the MQTT session,
- * the control socket and the audit log into one poll loop.  main.c only
- * parses arguments.
- *
- * Site states: serving -> draining (decided; actions under way) -> drained
- * (every HAProxy target reads back DRAIN or MAINT and every hook succeeded).
- * Only `undrain` returns a site to serving.  `held` is a manual flag on top
- * that freezes automatic action in both directions.
+ * drainer.h - ember-drain's wiring: one poll loop with the MQTT session, the
+ * control socket, the HAProxy workers, the hooks, the state file and the
+ * audit log around each site's state machine (site.c, which decides; see
+ * site.h for the states).  main.c only parses arguments.
  */
 #ifndef EMBER_DRAINER_H
 #define EMBER_DRAINER_H

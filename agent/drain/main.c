@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "dconf.h"
 #include "dctl.h"
 #include "drain_mqtt.h"
@@ -121,7 +122,7 @@ client(int argc, char **argv, int optind_, const char *sock, const char *by, con
 {
     const char *cmd = argv[optind_];
     const char *site = optind_ + 1 < argc ? argv[optind_ + 1] : NULL;
-    cJSON *req, *ans;
+    cJSON *ans;
     char *text, *resp, err[512];
     char login[64] = "";
     int rc = 0;
@@ -130,7 +131,7 @@ client(int argc, char **argv, int optind_, const char *sock, const char *by, con
         fprintf(stderr, "ember-drain: unexpected argument '%s'\n", argv[optind_ + 2]);
         return EXIT_USAGE;
     }
-    if (strcmp(cmd, "status") != 0 && site == NULL) {
+    if (command_needs_site(cmd) && site == NULL) {
         fprintf(stderr, "ember-drain: %s needs a SITE\n", cmd);
         return EXIT_USAGE;
     }
@@ -140,15 +141,7 @@ client(int argc, char **argv, int optind_, const char *sock, const char *by, con
         snprintf(login, sizeof(login), "%s", u ? u : pw ? pw->pw_name : "unknown");
         by = login;
     }
-    req = cJSON_CreateObject();
-    cJSON_AddStringToObject(req, "cmd", cmd);
-    if (site)
-        cJSON_AddStringToObject(req, "site", site);
-    cJSON_AddStringToObject(req, "by", by);
-    if (reason)
-        cJSON_AddStringToObject(req, "reason", reason);
-    text = cJSON_PrintUnformatted(req);
-    cJSON_Delete(req);
+    text = command_request(cmd, site, by, reason);
     resp = dctl_request(sock, text, timeout_s * 1000, err, sizeof(err));
     free(text);
     if (resp == NULL) {
@@ -183,16 +176,6 @@ client(int argc, char **argv, int optind_, const char *sock, const char *by, con
     cJSON_Delete(ans);
     free(resp);
     return rc;
-}
-
-static bool
-is_command(const char *s)
-{
-    static const char *const cmds[] = {"status", "hold", "release", "undrain", "drain"};
-    for (size_t i = 0; i < ARRAY_LEN(cmds); i++)
-        if (strcmp(s, cmds[i]) == 0)
-            return true;
-    return false;
 }
 
 int
@@ -260,7 +243,7 @@ main(int argc, char **argv)
     log_init("ember-drain", !use_syslog, debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 
     if (optind < argc) {
-        if (!is_command(argv[optind])) {
+        if (!command_known(argv[optind])) {
             fprintf(stderr, "ember-drain: unknown command '%s'\n", argv[optind]);
             usage(stderr);
             return EXIT_USAGE;

@@ -16,28 +16,19 @@
 #include "cfgfile.h"
 #include "../../agent/drain/dconf.h"
 #include "../../agent/drain/policy.h"
+#include "drain_fixture.h"
 
 /* Loads a config made of one [site lab] body plus a dummy target. */
 static struct dconf *
 load_site(const char *body)
 {
-    char path[] = "/tmp/test_drain_policy.XXXXXX";
-    int fd = mkstemp(path);
-    FILE *fp = fdopen(fd, "w");
-    struct cfgerr err = {0};
-    struct dconf *c = NULL;
+    char text[2048];
 
-    fprintf(fp,
-            "[site lab]\ntargets = hx\n%s\n[haproxy hx]\nsocket = /nonexistent.sock\n"
-            "servers = web/s1\n",
-            body);
-    fclose(fp);
-    if (dconf_load(path, &c, &err) < 0)
-        fprintf(stderr, "%s", err.text ? err.text : "?");
-    cfgerr_free(&err);
-    unlink(path);
-    assert_non_null(c);
-    return c;
+    snprintf(text, sizeof(text),
+             "[site lab]\ntargets = hx\n%s\n[haproxy hx]\nsocket = /nonexistent.sock\n"
+             "servers = web/s1\n",
+             body);
+    return drain_fixture_load(text);
 }
 
 static void

@@ -1,0 +1,59 @@
+/*
+ * drain_json.h - ember-drain's JSON, built and parsed with cJSON: the
+ * retained {prefix}/{site}/drain/state payload, the site objects of the
+ * control socket's answers, audit entries, and the retained state adopted
+ * when the state file has no entry.  (An agent's drain request is parsed by
+ * policy_parse_request(), next to the rules that judge it.)
+ *
+ * cJSON objects are passed as void * where they leave this module, so that
+ * callers need not include cJSON.h; each such object is owned by the caller.
+ */
+#ifndef EMBER_DRAIN_JSON_H
+#define EMBER_DRAIN_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "haproxy.h"
+#include "site.h"
+
+/* The site as published (detail false) or as `status` shows it (detail
+ * true: requests, agents, condition).  views is indexed like the
+ * configuration's [haproxy] sections.  Returns a cJSON object. */
+void *djson_site(const struct site *s, const struct hx_view *views, bool detail);
+
+/* The drain/state payload: *sig is the payload without "ts" (to publish
+ * only changes), *text the payload with "ts" (now_real_ms) first, as in
+ * every payload of the contract.  Both malloc'd.  Returns 0 or -ENOMEM. */
+int djson_state(const struct site *s, const struct hx_view *views, int64_t now_real_ms, char **sig,
+                char **text);
+
+/* Control-socket answers (malloc'd text).  status: sites[i] is site i of
+ * c, `only` a site index or -1 for every site. */
+char *djson_answer_status(const struct dconf *c, const struct site *const *sites, int only,
+                          const struct hx_view *views, bool mqtt, bool settled);
+char *djson_answer_site(const struct site *s, const struct hx_view *views);
+char *djson_answer_error(const char *err);
+
+/* Audit entry fields (a cJSON object for audit_event()). */
+void *djson_audit(const struct dconf *c, const struct site_audit *a);
+/* A command a HAProxy worker sent (or, dry run, would have sent). */
+void *djson_audit_haproxy(const struct site_audit *a, const char *haproxy, const struct hx_log *l);
+void *djson_audit_start(const char *controller, long pid, bool dry_run);
+
+/* A retained drain/state payload, as far as adopting it needs. */
+struct djson_state {
+    char state[16];
+    char held_state[16];
+    bool has_held_state;
+    char cause[512];
+    bool has_cause;
+    char by[128];
+    bool has_by;
+    uint64_t drain_id;
+};
+
+/* Returns 0, or -EINVAL when the payload is not an object with a "state". */
+int djson_parse_state(const void *payload, size_t len, struct djson_state *out);
+
+#endif

@@ -1,0 +1,682 @@
+/*
+ * site.c - one site's drain state machine: policy results, hold_down,
+ * manual commands and target progress in; wanted states, hooks, timers,
+ * state-file writes, audit entries, log lines and publications out.
+ *
+ * Pure: it reads no clock (struct site_now comes in), does no I/O and calls
+ * nothing but policy.c, dstate_name() and libc string functions.  Every
+ * effect is appended to a struct site_out in the order the caller must
+ * execute it.
+ */
+#include "site.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "haproxy.h"
+#include "log.h"
+#include "util.h"
+
+static const char *const cmd_names[] = {"hold", "release", "undrain", "drain"};
+
+/* ---- effects ------------------------------------------------------------ */
+
+static struct site_fx *
+push(struct site_out *o, int kind)
+{
+    struct site_fx *fx;
+
+    if (o->n == o->cap) {
+        int cap = o->cap ? o->cap * 2 : 8;
+        struct site_fx *p = xcalloc((size_t)cap, sizeof(*p));
+        if (o->n > 0)
+            memcpy(p, o->fx, (size_t)o->n * sizeof(*p));
+        free(o->fx);
+        o->fx = p;
+        o->cap = cap;
+    }
+    fx = &o->fx[o->n++];
+    memset(fx, 0, sizeof(*fx));
+    fx->kind = kind;
+    return fx;
+}
+
+void
+site_out_free(struct site_out *o)
+{
+    free(o->fx);
+    memset(o, 0, sizeof(*o));
+}
+
+static void say(struct site_out *o, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+say(struct site_out *o, int level, const char *fmt, ...)
+{
+    struct site_fx *fx = push(o, SITE_FX_LOG);
+    va_list ap;
+
+    fx->log.level = level;
+    va_start(ap, fmt);
+    vsnprintf(fx->log.text, sizeof(fx->log.text), fmt, ap);
+    va_end(ap);
+}
+
+const char *
+site_shown_state(const struct site *s)
+{
+    return s->st.held ? "held" : dstate_name(s->st.state);
+}
+
+void
+site_audit_fill(const struct site *s, const char *event, struct site_audit *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->event = event;
+    a->extra = SITE_AX_NONE;
+    snprintf(a->state, sizeof(a->state), "%s", site_shown_state(s));
+    snprintf(a->cause, sizeof(a->cause), "%s", s->st.cause);
+    snprintf(a->by, sizeof(a->by), "%s", s->st.by);
+    a->drain_id = s->st.drain_id;
+    a->dry_run = s->dc->drain.dry_run;
+    a->elapsed_ms = -1;
+}
+
+/* An audit entry with the site's fields as they are now; the caller may
+ * add an extra. */
+static struct site_audit *
+audit(struct site *s, struct site_out *o, const char *event)
+{
+    struct site_fx *fx = push(o, SITE_FX_AUDIT);
+
+    site_audit_fill(s, event, &fx->audit);
+    return &fx->audit;
+}
+
+/* hook is an index in dconf hooks. */
+static void
+audit_hook(struct site *s, struct site_out *o, int hook, const char *action, const char *result)
+{
+    struct site_audit *a = audit(s, o, "hook");
+
+    a->extra = SITE_AX_HOOK;
+    a->hook = hook;
+    snprintf(a->action, sizeof(a->action), "%s", action);
+    snprintf(a->result, sizeof(a->result), "%s", result);
+}
+
+static void
+save(struct site_out *o)
+{
+    push(o, SITE_FX_SAVE);
+}
+
+static void
+publish(struct site *s, struct site_out *o, bool force)
+{
+    if (s->settled)
+        push(o, SITE_FX_PUBLISH)->publish.force = force;
+}
+
+static void
+set_timer(struct site_out *o, int timer, int64_t at_ms)
+{
+    struct site_fx *fx = push(o, SITE_FX_TIMER);
+
+    fx->timer.timer = timer;
+    fx->timer.at_ms = at_ms;
+}
+
+static void
+cancel_hold_down(struct site *s, struct site_out *o)
+{
+    if (s->hold_due > 0)
+        set_timer(o, SITE_TIMER_HOLD_DOWN, 0);
+    s->hold_due = 0;
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+/* What target t's HAProxy instance should converge to now. */
+static int
+want_for(const struct site *s, int t, const struct site_now *now)
+{
+    const struct dconf_haproxy *hc = &s->dc->haproxies[s->conf->targets[t]];
+
+    if (s->undraining)
+        return HX_WANT_READY;
+    if (s->st.held && !s->manual_in_hold)
+        return HX_WANT_NONE;
+    if (s->st.state == SITE_SERVING)
+        return HX_WANT_NONE;
+    if (hc->maint_after_ms > 0 && now->real_ms - s->st.drain_start_ms >= hc->maint_after_ms)
+        return HX_WANT_MAINT;
+    return HX_WANT_DRAIN;
+}
+
+/* Arms the maint_after timer for the earliest target still due. */
+static void
+schedule_maint(struct site *s, const struct site_now *now, struct site_out *o)
+{
+    int64_t next = -1, was = s->maint_due;
+
+    s->maint_due = 0;
+    if (!(s->st.state == SITE_SERVING || s->undraining || (s->st.held && !s->manual_in_hold))) {
+        for (int t = 0; t < s->conf->ntargets; t++) {
+            const struct dconf_haproxy *hc = &s->dc->haproxies[s->conf->targets[t]];
+            int64_t due = s->st.drain_start_ms + hc->maint_after_ms;
+            if (hc->maint_after_ms > 0 && due > now->real_ms && (next < 0 || due < next))
+                next = due;
+        }
+        if (next > 0)
+            s->maint_due = now->mono_ms + (next - now->real_ms);
+    }
+    if (was > 0 || s->maint_due > 0)
+        set_timer(o, SITE_TIMER_MAINT, s->maint_due);
+}
+
+/* Hands the wanted state to every HAProxy target (a new generation, so each
+ * worker reads, compares and acts at once). */
+static void
+apply_wants(struct site *s, const struct site_now *now, struct site_out *o)
+{
+    s->gen++;
+    for (int t = 0; t < s->conf->ntargets; t++) {
+        struct site_fx *fx = push(o, SITE_FX_WANT);
+        fx->want.target = t;
+        fx->want.want = want_for(s, t, now);
+        fx->want.gen = s->gen;
+    }
+    schedule_maint(s, now, o);
+}
+
+static void
+run_hooks(struct site *s, const char *action, struct site_out *o)
+{
+    bool undrain = strcmp(action, "undrain") == 0;
+
+    for (int k = 0; k < s->conf->nhooks; k++) {
+        int h = s->conf->hooks[k];
+        const struct dconf_hook *hc = &s->dc->hooks[h];
+        struct site_fx *fx;
+        if (undrain && !hc->on_undrain) {
+            snprintf(s->hook_state[k], sizeof(s->hook_state[k]), "idle");
+            continue;
+        }
+        if (s->dc->drain.dry_run && hc->dry == HOOK_DRY_SKIP) {
+            say(o, LOG_LVL_INFO, "site %s: dry run: would run hook %s (%s %s)", s->conf->name,
+                hc->name, action, hc->exec);
+            snprintf(s->hook_state[k], sizeof(s->hook_state[k]), "skipped");
+            audit_hook(s, o, h, action, "dry run: not run");
+            continue;
+        }
+        snprintf(s->hook_state[k], sizeof(s->hook_state[k]), "running");
+        audit_hook(s, o, h, action, "started");
+        fx = push(o, SITE_FX_HOOK);
+        fx->hook.hook = k;
+        snprintf(fx->hook.action, sizeof(fx->hook.action), "%s", action);
+    }
+}
+
+static bool
+hooks_ok(const struct site *s)
+{
+    for (int k = 0; k < s->conf->nhooks; k++)
+        if (strcmp(s->hook_state[k], "ok") != 0 && strcmp(s->hook_state[k], "skipped") != 0)
+            return false;
+    return true;
+}
+
+static bool
+targets_reached(const struct site *s)
+{
+    for (int t = 0; t < s->conf->ntargets; t++)
+        if (s->done_gen[t] != s->gen || !s->reached[t])
+            return false;
+    return true;
+}
+
+static void check_progress(struct site *s, const struct site_now *now, struct site_out *o);
+
+static void
+start_drain(struct site *s, const struct site_now *now, const char *cause, const char *by,
+            bool manual, struct site_out *o)
+{
+    struct site_audit *a;
+
+    cancel_hold_down(s, o);
+    s->decided_mono = now->mono_ms;
+    s->st.state = SITE_DRAINING;
+    s->st.since_ms = now->real_ms;
+    s->st.drain_start_ms = s->st.since_ms;
+    s->st.drain_id++;
+    s->st.hooks_done = false;
+    s->st.maint = false;
+    snprintf(s->st.cause, sizeof(s->st.cause), "%s", cause);
+    snprintf(s->st.by, sizeof(s->st.by), "%s", by ? by : "");
+    s->undraining = false;
+    if (manual && s->st.held)
+        s->manual_in_hold = true;
+    /* HAProxy first: nothing below may delay the workers. */
+    apply_wants(s, now, o);
+    run_hooks(s, "drain", o);
+    say(o, LOG_LVL_INFO, "site %s: draining%s: %s", s->conf->name,
+        s->dc->drain.dry_run ? " (dry run)" : "", cause);
+    save(o);
+    a = audit(s, o, manual ? "drain_manual" : "drain");
+    a->extra = SITE_AX_VOTES;
+    a->votes = s->last.votes;
+    a->vote = s->last.vote;
+    snprintf(a->zones, sizeof(a->zones), "%s", s->last.zones);
+    snprintf(a->agents, sizeof(a->agents), "%s", s->last.agents);
+    snprintf(a->alarms, sizeof(a->alarms), "%s", s->last.alarms);
+    /* A site with nothing to wait for (hooks only, all skipped in a dry
+     * run) is drained at once. */
+    check_progress(s, now, o);
+}
+
+/* Moves draining -> drained and undraining -> serving when the targets
+ * read back what was wanted. */
+static void
+check_progress(struct site *s, const struct site_now *now, struct site_out *o)
+{
+    if (s->undraining && targets_reached(s)) {
+        s->undraining = false;
+        say(o, LOG_LVL_INFO, "site %s: serving: every target reads back ready", s->conf->name);
+        audit(s, o, "serving");
+        apply_wants(s, now, o); /* observe only from now on */
+    }
+    if (s->st.state == SITE_DRAINING && !s->undraining && targets_reached(s) && hooks_ok(s)) {
+        int64_t took = s->decided_mono ? now->mono_ms - s->decided_mono : -1;
+        struct site_audit *a;
+        s->st.state = SITE_DRAINED;
+        s->st.hooks_done = true;
+        s->st.since_ms = now->real_ms;
+        if (took >= 0)
+            say(o, LOG_LVL_INFO, "site %s: drained%s (%lld ms after the decision)", s->conf->name,
+                s->dc->drain.dry_run ? " (dry run)" : "", (long long)took);
+        else
+            say(o, LOG_LVL_INFO, "site %s: drained%s", s->conf->name,
+                s->dc->drain.dry_run ? " (dry run)" : "");
+        save(o);
+        a = audit(s, o, "drained");
+        a->extra = SITE_AX_ELAPSED;
+        a->elapsed_ms = took;
+    }
+    publish(s, o, false);
+}
+
+/* ---- policy evaluation -------------------------------------------------- */
+
+static void
+evaluate(struct site *s, const struct site_now *now, struct site_out *o)
+{
+    struct policy_result r;
+    bool changed;
+
+    policy_eval(&s->policy, &r);
+    changed = r.drain != s->last.drain || r.votes != s->last.votes || r.ntests != s->last.ntests ||
+              strcmp(r.cause, s->last.cause) != 0;
+    if (changed)
+        say(o, LOG_LVL_INFO, "site %s: %s%s%s", s->conf->name, r.cause,
+            r.ntests ? "; test requests shown, not acted on: " : "",
+            r.ntests ? (r.ntests == 1 ? "1" : "several") : "");
+    s->last = r;
+    if (!s->settled)
+        return;
+    if (!r.drain) {
+        if (s->hold_due > 0) {
+            struct site_audit *a;
+            cancel_hold_down(s, o);
+            say(o, LOG_LVL_INFO, "site %s: drain condition cleared within hold_down; not draining",
+                s->conf->name);
+            a = audit(s, o, "suppressed");
+            a->extra = SITE_AX_CAUSE;
+            snprintf(a->cause, sizeof(a->cause), "drain condition cleared within hold_down");
+        }
+        s->cond_since = 0;
+        s->held_noted = false;
+    } else if (s->st.state == SITE_SERVING && !s->undraining) {
+        if (s->cond_since == 0)
+            s->cond_since = now->mono_ms;
+        if (s->st.held) {
+            if (!s->held_noted) {
+                struct site_audit *a;
+                say(o, LOG_LVL_WARN,
+                    "site %s: drain condition holds but the site is held: not draining (%s)",
+                    s->conf->name, r.cause);
+                a = audit(s, o, "suppressed_held");
+                a->extra = SITE_AX_CAUSE;
+                snprintf(a->cause, sizeof(a->cause), "%s", r.cause);
+                s->held_noted = true;
+            }
+        } else if (now->mono_ms - s->cond_since >= s->conf->hold_down_ms) {
+            start_drain(s, now, r.cause, NULL, false, o);
+            return;
+        } else if (s->hold_due == 0) {
+            int64_t left = s->conf->hold_down_ms - (now->mono_ms - s->cond_since);
+            s->hold_due = now->mono_ms + left;
+            set_timer(o, SITE_TIMER_HOLD_DOWN, s->hold_due);
+            say(o, LOG_LVL_INFO,
+                "site %s: drain condition holds; draining if it still holds in %lld ms "
+                "(hold_down)",
+                s->conf->name, (long long)left);
+        }
+    }
+    publish(s, o, false);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+void
+site_init(struct site *s, const struct dconf *c, int index)
+{
+    memset(s, 0, sizeof(*s));
+    s->dc = c;
+    s->conf = &c->sites[index];
+    s->index = index;
+    policy_init(&s->policy, s->conf);
+    snprintf(s->st.name, sizeof(s->st.name), "%s", s->conf->name);
+    snprintf(s->st.cause, sizeof(s->st.cause), "no drain requests");
+    for (int k = 0; k < s->conf->nhooks; k++)
+        snprintf(s->hook_state[k], sizeof(s->hook_state[k]), "idle");
+    policy_eval(&s->policy, &s->last);
+}
+
+static void
+hooks_from_decision(struct site *s)
+{
+    for (int k = 0; k < s->conf->nhooks; k++)
+        snprintf(s->hook_state[k], sizeof(s->hook_state[k]), "%s",
+                 s->st.state != SITE_SERVING && s->st.hooks_done ? "ok" : "idle");
+}
+
+void
+site_restore(struct site *s, const struct dstate_site *saved, struct site_out *o)
+{
+    s->st = *saved;
+    s->restored = true;
+    if (s->st.state != SITE_SERVING || s->st.held) {
+        say(o, LOG_LVL_INFO, "site %s: restored %s%s from the state file (drain %llu: %s)",
+            s->conf->name, s->st.held ? "held, " : "", dstate_name(s->st.state),
+            (unsigned long long)s->st.drain_id, s->st.cause);
+        audit(s, o, "restored");
+    }
+    hooks_from_decision(s);
+}
+
+void
+site_start(struct site *s, const struct site_now *now, struct site_out *o)
+{
+    apply_wants(s, now, o);
+    if (s->st.state == SITE_DRAINING && !s->st.hooks_done && !s->st.held)
+        run_hooks(s, "drain", o);
+}
+
+int
+site_adopt(struct site *s, const struct site_now *now, const char *state, const char *held_state,
+           const char *cause, const char *by, uint64_t drain_id, struct site_out *o)
+{
+    bool held = false;
+    int st;
+
+    if (s->settled || s->restored || state == NULL)
+        return 0;
+    if (strcmp(state, "held") == 0) {
+        held = true;
+        state = held_state ? held_state : "serving";
+    }
+    if ((st = dstate_parse(state)) < 0)
+        return 0;
+    s->st.held = s->st.held || held;
+    s->st.state = st;
+    snprintf(s->st.cause, sizeof(s->st.cause), "%s", cause ? cause : "");
+    snprintf(s->st.by, sizeof(s->st.by), "%s", by ? by : "");
+    s->st.drain_id = drain_id;
+    s->st.since_ms = now->real_ms;
+    s->st.drain_start_ms = s->st.since_ms;
+    s->st.hooks_done = st == SITE_DRAINED;
+    s->restored = true;
+    say(o, LOG_LVL_WARN, "site %s: no state file entry; adopted the retained drain state '%s%s'",
+        s->conf->name, s->st.held ? "held/" : "", dstate_name(st));
+    audit(s, o, "restored");
+    save(o);
+    if (s->st.state != SITE_SERVING) {
+        hooks_from_decision(s);
+        apply_wants(s, now, o);
+        if (!s->st.hooks_done && !s->st.held)
+            run_hooks(s, "drain", o);
+    }
+    return 1;
+}
+
+void
+site_settle(struct site *s, const struct site_now *now, struct site_out *o)
+{
+    s->settled = true;
+    evaluate(s, now, o);
+    publish(s, o, true);
+}
+
+int
+site_request(struct site *s, const struct site_now *now, const struct policy_req *r,
+             struct site_out *o)
+{
+    int rc = policy_update(&s->policy, r);
+
+    if (rc <= 0)
+        return rc;
+    say(o, LOG_LVL_INFO, "site %s: request from %s for zone %s: %s%s (seq %llu%s%s)", s->conf->name,
+        r->agent, r->zone, r->drain ? "drain" : "none", r->test ? " (test: not acted on)" : "",
+        (unsigned long long)r->seq, r->alarms[0] ? ", alarms " : "", r->alarms);
+    evaluate(s, now, o);
+    return rc;
+}
+
+int
+site_agent_status(struct site *s, const struct site_now *now, const char *agent, int status,
+                  struct site_out *o)
+{
+    int rc = policy_agent_status(&s->policy, agent, status);
+
+    if (rc <= 0)
+        return rc;
+    say(o, LOG_LVL_INFO, "site %s: agent %s is %s", s->conf->name, agent,
+        status == AGENT_ONLINE    ? "online"
+        : status == AGENT_OFFLINE ? "offline"
+                                  : "unknown");
+    evaluate(s, now, o);
+    return rc;
+}
+
+void
+site_timer(struct site *s, const struct site_now *now, int timer, struct site_out *o)
+{
+    if (timer == SITE_TIMER_HOLD_DOWN) {
+        s->hold_due = 0;
+        evaluate(s, now, o);
+    } else if (timer == SITE_TIMER_MAINT) {
+        s->maint_due = 0;
+        say(o, LOG_LVL_INFO,
+            "site %s: maint_after elapsed: putting drained servers into "
+            "maintenance",
+            s->conf->name);
+        audit(s, o, "maint");
+        apply_wants(s, now, o);
+    }
+}
+
+void
+site_target(struct site *s, int t, uint64_t done_gen, bool reached)
+{
+    if (t >= 0 && t < s->conf->ntargets) {
+        s->done_gen[t] = done_gen;
+        s->reached[t] = reached;
+    }
+}
+
+void
+site_progress(struct site *s, const struct site_now *now, struct site_out *o)
+{
+    check_progress(s, now, o);
+}
+
+void
+site_hook_done(struct site *s, const struct site_now *now, int hook, const char *action,
+               uint64_t id, int status, const char *what, struct site_out *o)
+{
+    for (int k = 0; k < s->conf->nhooks; k++) {
+        if (s->conf->hooks[k] != hook)
+            continue;
+        /* A result of an older drain or undrain does not count for this one. */
+        if (id == s->st.drain_id &&
+            ((strcmp(action, "drain") == 0 && s->st.state != SITE_SERVING) ||
+             (strcmp(action, "undrain") == 0 && s->st.state == SITE_SERVING)))
+            snprintf(s->hook_state[k], sizeof(s->hook_state[k]), "%s",
+                     status == 0 ? "ok" : "failed");
+    }
+    audit_hook(s, o, hook, action, what);
+    check_progress(s, now, o);
+}
+
+int
+site_command(struct site *s, const struct site_now *now, int cmd, const char *by,
+             const char *reason, const char *via, char *err, size_t errlen, struct site_out *o)
+{
+    const char *name;
+    char cause[sizeof(s->st.cause)];
+
+    if (cmd < 0 || cmd >= (int)ARRAY_LEN(cmd_names)) {
+        snprintf(err, errlen, "unknown command");
+        return -EINVAL;
+    }
+    name = cmd_names[cmd];
+    snprintf(cause, sizeof(cause), "%.16s by %.150s%s%.300s", name, by, reason[0] ? ": " : "",
+             reason);
+    switch (cmd) {
+    case SITE_CMD_HOLD:
+        if (s->st.held) {
+            snprintf(err, errlen, "site %s is already held (by %s)", s->conf->name, s->st.by);
+            return -EALREADY;
+        }
+        s->st.held = true;
+        s->manual_in_hold = false;
+        s->held_noted = false;
+        snprintf(s->st.by, sizeof(s->st.by), "%s", by);
+        cancel_hold_down(s, o);
+        apply_wants(s, now, o);
+        say(o, LOG_LVL_WARN, "site %s: held by %s (automatic action frozen)%s%s", s->conf->name, by,
+            reason[0] ? ": " : "", reason);
+        break;
+    case SITE_CMD_RELEASE:
+        if (!s->st.held) {
+            snprintf(err, errlen, "site %s is not held", s->conf->name);
+            return -EALREADY;
+        }
+        s->st.held = false;
+        s->manual_in_hold = false;
+        snprintf(s->st.by, sizeof(s->st.by), "%s", by);
+        s->cond_since = 0; /* hold_down counts from the release */
+        apply_wants(s, now, o);
+        say(o, LOG_LVL_INFO, "site %s: released by %s", s->conf->name, by);
+        break;
+    case SITE_CMD_UNDRAIN:
+        if (s->st.state == SITE_SERVING && !s->undraining) {
+            snprintf(err, errlen, "site %s is already serving", s->conf->name);
+            return -EALREADY;
+        }
+        if (s->last.drain && !s->st.held) {
+            snprintf(err, errlen,
+                     "site %s: the drain condition still holds (%.300s); clear the alarms first, "
+                     "or hold the site and then undrain",
+                     s->conf->name, s->last.cause);
+            return -EBUSY;
+        }
+        s->st.state = SITE_SERVING;
+        s->st.since_ms = now->real_ms;
+        s->st.hooks_done = false;
+        s->st.maint = false;
+        s->manual_in_hold = false;
+        memcpy(s->st.cause, cause, sizeof(cause));
+        snprintf(s->st.by, sizeof(s->st.by), "%s", by);
+        s->undraining = true;
+        s->cond_since = 0;
+        apply_wants(s, now, o);
+        run_hooks(s, "undrain", o);
+        say(o, LOG_LVL_WARN, "site %s: undrain by %s: returning targets to service", s->conf->name,
+            by);
+        check_progress(s, now, o);
+        break;
+    case SITE_CMD_DRAIN:
+        if (s->st.state != SITE_SERVING && !s->undraining) {
+            snprintf(err, errlen, "site %s is already %s", s->conf->name, dstate_name(s->st.state));
+            return -EALREADY;
+        }
+        start_drain(s, now, cause, by, true, o);
+        break;
+    }
+    if (cmd != SITE_CMD_DRAIN) {
+        struct site_audit *a;
+        save(o);
+        a = audit(s, o, name);
+        a->extra = SITE_AX_COMMAND;
+        snprintf(a->by, sizeof(a->by), "%s", by);
+        snprintf(a->via, sizeof(a->via), "%s", via);
+        snprintf(a->reason, sizeof(a->reason), "%s", reason);
+    }
+    if (cmd == SITE_CMD_RELEASE)
+        evaluate(s, now, o);
+    publish(s, o, false);
+    return 0;
+}
+
+const char *
+site_cmd_name(int cmd)
+{
+    return cmd >= 0 && cmd < (int)ARRAY_LEN(cmd_names) ? cmd_names[cmd] : NULL;
+}
+
+/* ---- hook environment ---------------------------------------------------- */
+
+void
+site_hook_env(const struct site *s, const char *action, struct site_env *e)
+{
+    const struct policy_result *r = &s->last;
+    size_t used;
+    int n = 0;
+
+    snprintf(e->site, sizeof(e->site), "EMBER_SITE=%s", s->conf->name);
+    snprintf(e->zones, sizeof(e->zones), "EMBER_ZONES=%s", r->zones);
+    snprintf(e->zone, sizeof(e->zone), "EMBER_ZONE=%.*s", (int)strcspn(r->zones, ","), r->zones);
+    snprintf(e->agents, sizeof(e->agents), "EMBER_AGENTS=%s", r->agents);
+    snprintf(e->cause, sizeof(e->cause), "EMBER_CAUSE=%s", s->st.cause);
+    snprintf(e->alarms, sizeof(e->alarms), "EMBER_ALARMS=%s", r->alarms);
+    snprintf(e->action, sizeof(e->action), "EMBER_ACTION=%s", action);
+    snprintf(e->dry, sizeof(e->dry), "EMBER_DRY_RUN=%d", s->dc->drain.dry_run ? 1 : 0);
+    snprintf(e->id, sizeof(e->id), "EMBER_DRAIN_ID=%llu", (unsigned long long)s->st.drain_id);
+    snprintf(e->by, sizeof(e->by), "EMBER_BY=%s", s->st.by);
+    used = (size_t)snprintf(e->targets, sizeof(e->targets), "EMBER_TARGETS=");
+    for (int t = 0; t < s->conf->ntargets; t++) {
+        const struct dconf_haproxy *hc = &s->dc->haproxies[s->conf->targets[t]];
+        for (int i = 0; i < hc->nservers && used < sizeof(e->targets); i++)
+            used += (size_t)snprintf(e->targets + used, sizeof(e->targets) - used, "%s%s/%s/%s",
+                                     used > 14 ? "," : "", hc->name, hc->servers[i].backend,
+                                     hc->servers[i].server);
+    }
+    e->env[n++] = e->site;
+    e->env[n++] = e->zone;
+    e->env[n++] = e->zones;
+    e->env[n++] = e->agents;
+    e->env[n++] = e->cause;
+    e->env[n++] = e->alarms;
+    e->env[n++] = e->action;
+    e->env[n++] = e->dry;
+    e->env[n++] = e->id;
+    e->env[n++] = e->by;
+    e->env[n++] = e->targets;
+    e->env[n] = NULL;
+}

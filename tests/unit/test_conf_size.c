@@ -15,28 +15,22 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
+#include "tmpdir.h"
 
-static char dir[64];
-static char profiles[PATH_MAX];
+#include "conf.h"
 
 static int
 setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/ember-size-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    assert_non_null(realpath("agent/profiles", profiles));
-    return 0;
+    return tmpdir_make("size");
 }
 
 static int
 teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove();
 }
 
 static FILE *

@@ -13,31 +13,23 @@
 
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "conf.h"
 #include "reload.h"
-
-static char dir[64];
-static char profiles[PATH_MAX];
-static char boards[PATH_MAX];
 
 static int
 setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/ember-reload-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    assert_non_null(realpath("agent/profiles", profiles));
-    assert_non_null(realpath("boards", boards));
-    return 0;
+    return tmpdir_make("reload");
 }
 
 static int
 teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove();
 }
 
 /* The running configuration: a Pi 4 with one contact and the buzzer, one

@@ -15,26 +15,22 @@
 
 #include <cmocka.h>
 
-#include "state.h"
+#include "tmpdir.h"
 
-static char dir[64];
+#include "state.h"
 
 static int
 setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/ember-state-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    return 0;
+    return tmpdir_make("state");
 }
 
 static int
 teardown(void **state)
 {
-    char cmd[128];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove();
 }
 
 static const char *

@@ -1,5 +1,11 @@
 /*
  * conf.c - emberd configuration loader.
+ *
+ * Owns the directive tables (with each key's default and reload class) and
+ * everything conf_load builds from a file: growing section arrays, the
+ * board, the profiles, each device's sensor index and read plan and each
+ * GPIO input's sensors, built once here so no caller rebuilds them.  May
+ * call: cfgfile_*, board_load, profile_load_ref/profile_plan.
  */
 #include "conf.h"
 

@@ -17,7 +17,7 @@ static const struct cfg_directive board_keys[] = {
     {"description", CFG_STR, offsetof(struct board, description), 0, 0, NULL, NULL, CFG_APPLY},
     {"gpio_chip", CFG_STR, offsetof(struct board, gpio_chip), 0, 0, NULL, NULL, CFG_APPLY},
     {"watchdog", CFG_STR, offsetof(struct board, watchdog), 0, 0, NULL, NULL, CFG_APPLY},
-    {"watchdog_timeout", CFG_DUR, offsetof(struct board, watchdog_timeout_ms), 1000, 600000, NULL, NULL, CFG_APPLY},
+    {"watchdog_timeout", CFG_DUR, offsetof(struct board, watchdog_timeout_ms), 1000, 600000, NULL, "15s", CFG_APPLY},
 };
 
 static const struct cfg_directive serial_keys[] = {
@@ -30,7 +30,7 @@ static const struct cfg_directive serial_keys[] = {
 static const struct cfg_directive gpio_keys[] = {
     {"line", CFG_INT, offsetof(struct board_gpio, offset), 0, 1023, NULL, NULL, CFG_APPLY},
     {"active_low", CFG_BOOL, offsetof(struct board_gpio, active_low), 0, 0, NULL, NULL, CFG_APPLY},
-    {"debounce", CFG_DUR, offsetof(struct board_gpio, debounce_ms), 0, 10000, NULL, NULL, CFG_APPLY},
+    {"debounce", CFG_DUR, offsetof(struct board_gpio, debounce_ms), 0, 10000, NULL, "20ms", CFG_APPLY},
 };
 
 static void
@@ -85,9 +85,9 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
             g = &b->gpios[b->ngpios++];
             strcpy(g->name, name);
             g->line = cf->section_line;
-            g->offset = -1;
+            cfgfile_defaults(cf->path, gpio_keys, ARRAY_LEN(gpio_keys), g, cf->err);
+            g->offset = -1; /* no default: 'line' is required */
             g->output = strcmp(kind, "output") == 0;
-            g->debounce_ms = 20;
         } else if (g->line != cf->section_line) {
             cfgfile_error(cf, "[%s] defined twice (first at line %d)", section, g->line);
             return;
@@ -112,7 +112,7 @@ board_load(const char *path, struct board **out, struct cfgerr *err)
     b->serials = xcalloc(MAX_ITEMS, sizeof(*b->serials));
     b->gpios = xcalloc(MAX_ITEMS, sizeof(*b->gpios));
     b->path = xstrdup(path);
-    b->watchdog_timeout_ms = 15000;
+    cfgfile_defaults(path, board_keys, ARRAY_LEN(board_keys), b, err);
     rc = cfgfile_parse(&cf);
     if (rc == 0) {
         if (b->name[0] == '\0')

@@ -35,7 +35,9 @@ struct bus_stats {
 
 struct bus_set;
 
-/* Builds read plans and starts one thread per bus.  Returns 0 or -errno. */
+/* Starts one thread per bus, polling each device with the read plan
+ * conf_load built (conf_device.blocks); c must outlive the set.  Returns 0
+ * or -errno. */
 int bus_start(struct bus_set **out, const struct conf *c);
 /* Index of a worker that has made no progress for longer than any
  * legitimate cycle (a hung Modbus call), or -1.  The watchdog stops its
@@ -56,7 +58,8 @@ void bus_get_stats(struct bus_set *bs, int bus, struct bus_stats *st);
 /* Adaptive polling: while `on`, the device is polled at its alert interval
  * (TCP default 100 ms; on RTU back to back but never more than half of the
  * bus's time, so other devices keep their schedule).  Safe from the loop
- * thread; wakes the worker. */
+ * thread; wakes the worker.  Goes straight to the device's plan; the ingest
+ * calls it only when the wanted rate changes. */
 void bus_set_alert(struct bus_set *bs, int device, bool on);
 
 #endif

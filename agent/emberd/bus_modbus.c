@@ -24,6 +24,8 @@
 #define MAX_BLOCKS CONF_MAX_BLOCKS
 #define QUEUE_MAX 65536
 
+/* A device's schedule; what to read comes from the plan conf_load built
+ * (dev->sensors, dev->pts, dev->blocks...). */
 struct dev_plan {
     const struct conf_device *dev;
     int index; /* conf.devices index */
@@ -32,12 +34,6 @@ struct dev_plan {
     int64_t alert_ms; /* 0: cost-based (RTU) */
     int64_t last_start_ms;
     int64_t last_cost_ms;
-    int nsensors;
-    int *sensors; /* conf.sensors indices */
-    const struct point **pts;
-    int *block_of, *offset_of;
-    struct read_block blocks[MAX_BLOCKS];
-    int nblocks;
     int64_t next_due_ms;
 };
 
@@ -67,6 +63,11 @@ struct bus_worker {
 struct bus_set {
     struct bus_worker *w;
     int n;
+    /* conf.devices index -> its plan and worker (NULL: not polled), so an
+     * alert request goes straight to its device. */
+    struct dev_plan **plan_of;
+    struct bus_worker **worker_of;
+    int ndevices;
     int event_fd;
     atomic_int stopping;
     pthread_mutex_t lock;
@@ -119,18 +120,18 @@ void
 bus_set_alert(struct bus_set *bs, int device, bool on)
 {
     uint64_t one = 1;
+    struct dev_plan *dp;
+    struct bus_worker *w;
 
-    for (int b = 0; bs != NULL && b < bs->n; b++) {
-        struct bus_worker *w = &bs->w[b];
-        for (int i = 0; i < w->ndevs; i++) {
-            struct dev_plan *dp = &w->devs[i];
-            if (dp->index != device || atomic_load(&dp->alert) == on)
-                continue;
-            atomic_store(&dp->alert, on);
-            if (on && write(w->wake_fd, &one, sizeof(one)) < 0)
-                log_warn("bus %s: wake", w->cb->name);
-        }
-    }
+    if (bs == NULL || device < 0 || device >= bs->ndevices || bs->plan_of[device] == NULL)
+        return;
+    dp = bs->plan_of[device];
+    w = bs->worker_of[device];
+    if (atomic_load(&dp->alert) == on)
+        return;
+    atomic_store(&dp->alert, on);
+    if (on && write(w->wake_fd, &one, sizeof(one)) < 0)
+        log_warn("bus %s: wake", w->cb->name);
 }
 
 int
@@ -310,7 +311,7 @@ read_block(struct bus_worker *w, const struct read_block *blk, uint16_t *words)
 static void
 poll_device(struct bus_worker *w, struct dev_plan *dp)
 {
-    struct bus_reading out[dp->nsensors];
+    struct bus_reading out[dp->dev->sensors.n];
     int status[MAX_BLOCKS];
     uint16_t words[MAX_BLOCKS][125];
     bool failed = false;
@@ -322,12 +323,12 @@ poll_device(struct bus_worker *w, struct dev_plan *dp)
                   dp->dev->name, dp->dev->slave);
         failed = true;
     }
-    for (int b = 0; b < dp->nblocks; b++) {
+    for (int b = 0; b < dp->dev->nblocks; b++) {
         if (failed) {
             status[b] = ETIMEDOUT;
             continue;
         }
-        status[b] = read_block(w, &dp->blocks[b], words[b]);
+        status[b] = read_block(w, &dp->dev->blocks[b], words[b]);
         if (status[b] != 0 && !is_exception(status[b])) {
             /* The device is not answering: do not spend more timeouts on it
              * this poll.  Blocks already read stay good. */
@@ -338,10 +339,10 @@ poll_device(struct bus_worker *w, struct dev_plan *dp)
     }
     ts = real_ms();
     mono = mono_us();
-    for (int i = 0; i < dp->nsensors; i++) {
-        int b = dp->block_of[i];
+    for (int i = 0; i < dp->dev->sensors.n; i++) {
+        int b = dp->dev->block_of[i];
         struct bus_reading *r = &out[i];
-        r->sensor = dp->sensors[i];
+        r->sensor = dp->dev->sensors.v[i];
         r->ts_ms = ts;
         r->mono_us = mono;
         r->value = 0;
@@ -349,7 +350,7 @@ poll_device(struct bus_worker *w, struct dev_plan *dp)
             r->status = POLL_FAILED;
         else if (status[b] != 0)
             r->status = POLL_EXCEPTION;
-        else if (point_decode(dp->pts[i], &words[b][dp->offset_of[i]], &r->value) < 0)
+        else if (point_decode(dp->dev->pts[i], &words[b][dp->dev->offset_of[i]], &r->value) < 0)
             r->status = POLL_BAD_VALUE;
         else
             r->status = POLL_OK;
@@ -359,7 +360,7 @@ poll_device(struct bus_worker *w, struct dev_plan *dp)
     if (failed)
         w->stats.failures++;
     pthread_mutex_unlock(&w->stats_lock);
-    post(w->set, out, (size_t)dp->nsensors);
+    post(w->set, out, (size_t)dp->dev->sensors.n);
 }
 
 /* The alert period: the configured one, or where it is 0 (RTU), the
@@ -470,49 +471,20 @@ worker_main(void *arg)
     return NULL;
 }
 
-static int
+static void
 plan_device(const struct conf *c, const struct conf_device *d, struct dev_plan *dp)
 {
-    int n = 0, rc;
-
     dp->dev = d;
     dp->index = (int)(d - c->devices);
     atomic_init(&dp->alert, false);
     dp->alert_ms = d->alert_interval_ms;
     if (dp->alert_ms == 0 && c->buses[d->bus].type == BUS_TCP)
         dp->alert_ms = 100;
-    for (int s = 0; s < c->nsensors; s++)
-        if (c->sensors[s].device == (int)(d - c->devices))
-            n++;
-    dp->nsensors = n;
-    dp->sensors = xcalloc((size_t)n + 1, sizeof(int));
-    dp->pts = xcalloc((size_t)n + 1, sizeof(*dp->pts));
-    dp->block_of = xcalloc((size_t)n + 1, sizeof(int));
-    dp->offset_of = xcalloc((size_t)n + 1, sizeof(int));
-    n = 0;
-    for (int s = 0; s < c->nsensors; s++) {
-        if (c->sensors[s].device == (int)(d - c->devices)) {
-            dp->sensors[n] = s;
-            dp->pts[n++] = c->sensors[s].point;
-        }
-    }
-    rc = profile_plan(dp->pts, (size_t)n, (unsigned)d->merge_gap, dp->blocks, MAX_BLOCKS,
-                      dp->block_of, dp->offset_of);
-    if (rc < 0)
-        return rc;
-    dp->nblocks = rc;
-    return 0;
 }
 
 static void
 free_worker(struct bus_worker *w)
 {
-    for (int i = 0; i < w->ndevs; i++) {
-        free(w->devs[i].sensors);
-        free(w->devs[i].pts);
-        free(w->devs[i].block_of);
-        free(w->devs[i].offset_of);
-    }
     free(w->devs);
     if (w->ctx)
         modbus_free(w->ctx);
@@ -555,18 +527,11 @@ bus_start(struct bus_set **out, const struct conf *c)
         }
         w->stats.since_us = mono_us();
         w->devs = xcalloc((size_t)c->ndevices + 1, sizeof(*w->devs));
-        for (int d = 0; d < c->ndevices && rc == 0; d++) {
-            if (c->devices[d].bus != i)
+        for (int d = 0; d < c->ndevices; d++) {
+            /* A device with nothing to read is not polled at all. */
+            if (c->devices[d].bus != i || c->devices[d].sensors.n == 0)
                 continue;
-            rc = plan_device(c, &c->devices[d], &w->devs[w->ndevs++]);
-            if (w->devs[w->ndevs - 1].nsensors == 0) {
-                /* Nothing to read: do not poll it at all. */
-                w->ndevs--;
-                free(w->devs[w->ndevs].sensors);
-                free(w->devs[w->ndevs].pts);
-                free(w->devs[w->ndevs].block_of);
-                free(w->devs[w->ndevs].offset_of);
-            }
+            plan_device(c, &c->devices[d], &w->devs[w->ndevs++]);
         }
         w->ctx = new_ctx(w->cb);
         if (w->ctx == NULL)
@@ -579,6 +544,14 @@ bus_start(struct bus_set **out, const struct conf *c)
         bus_stop(bs);
         return rc;
     }
+    bs->ndevices = c->ndevices;
+    bs->plan_of = xcalloc((size_t)c->ndevices + 1, sizeof(*bs->plan_of));
+    bs->worker_of = xcalloc((size_t)c->ndevices + 1, sizeof(*bs->worker_of));
+    for (int i = 0; i < bs->n; i++)
+        for (int k = 0; k < bs->w[i].ndevs; k++) {
+            bs->plan_of[bs->w[i].devs[k].index] = &bs->w[i].devs[k];
+            bs->worker_of[bs->w[i].devs[k].index] = &bs->w[i];
+        }
     /* A worker is hung when it has not gone round its loop for twice the
      * longest legitimate cycle: the longest interval plus every block of
      * every device timing out on every retry, plus the gaps. */
@@ -589,7 +562,7 @@ bus_start(struct bus_set **out, const struct conf *c)
             int64_t cycle = 0, worst = 0;
             for (int k = 0; k < w->ndevs; k++) {
                 const struct dev_plan *dp = &w->devs[k];
-                cycle += dp->nblocks * (w->cb->retries + 1) * (w->cb->timeout_ms + w->cb->gap_ms);
+                cycle += dp->dev->nblocks * (w->cb->retries + 1) * (w->cb->timeout_ms + w->cb->gap_ms);
                 if (dp->dev->interval_ms > worst)
                     worst = dp->dev->interval_ms;
             }
@@ -657,6 +630,8 @@ bus_stop(struct bus_set *bs)
         free_worker(&bs->w[i]);
     }
     free(bs->w);
+    free(bs->plan_of);
+    free(bs->worker_of);
     free(bs->queue);
     close(bs->event_fd);
     pthread_mutex_destroy(&bs->lock);

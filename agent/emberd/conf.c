@@ -1,5 +1,11 @@
 /*
  * conf.c - emberd configuration loader.
+ *
+ * Owns the directive tables (with each key's default and reload class) and
+ * everything conf_load builds from a file: growing section arrays, the
+ * board, the profiles, each device's sensor index and read plan and each
+ * GPIO input's sensors, built once here so no caller rebuilds them.  May
+ * call: cfgfile_*, board_load, profile_load_ref/profile_plan.
  */
 #include "conf.h"
 
@@ -18,11 +24,6 @@
 #define EMBER_DATADIR "/usr/local/share/emberwatch"
 #endif
 
-#define MAX_BUSES 32
-#define MAX_DEVICES 256
-#define MAX_SENSORS 1024
-#define MAX_ALARMS 2048
-#define MAX_ZONES 64
 
 static const char *const bus_types[] = {"tcp", "rtu", NULL};
 static const char *const parities[] = {"none", "even", "odd", NULL};
@@ -37,18 +38,18 @@ static const char *const contacts[] = {"no", "nc", NULL};
 static const char *const adaptive_names[] = {"yes", "no", NULL};
 
 static const struct cfg_directive agent_keys[] = {
-    {"site", CFG_NAME, offsetof(struct conf_agent, site), 0, 0, NULL, NULL, CFG_APPLY},
+    {"site", CFG_NAME, offsetof(struct conf_agent, site), 0, 0, NULL, NULL, CFG_RESTART},
     {"room", CFG_NAME, offsetof(struct conf_agent, room), 0, 0, NULL, NULL, CFG_APPLY},
-    {"id", CFG_NAME, offsetof(struct conf_agent, id), 0, 0, NULL, NULL, CFG_APPLY},
+    {"id", CFG_NAME, offsetof(struct conf_agent, id), 0, 0, NULL, NULL, CFG_RESTART},
     {"board", CFG_STR, offsetof(struct conf_agent, board), 0, 0, NULL, NULL, CFG_APPLY},
-    {"profile_dir", CFG_PATH, offsetof(struct conf_agent, profile_dir), 0, 0, NULL, NULL, CFG_APPLY},
-    {"board_dir", CFG_PATH, offsetof(struct conf_agent, board_dir), 0, 0, NULL, NULL, CFG_APPLY},
-    {"log_level", CFG_ENUM, offsetof(struct conf_agent, log_level), 0, 0, levels, NULL, CFG_APPLY},
-    {"journal", CFG_PATH, offsetof(struct conf_agent, journal), 0, 0, NULL, NULL, CFG_APPLY},
-    {"journal_max", CFG_INT, offsetof(struct conf_agent, journal_max), 100, 10000000, NULL, NULL, CFG_APPLY},
-    {"control", CFG_PATH, offsetof(struct conf_agent, control), 0, 0, NULL, NULL, CFG_APPLY},
-    {"control_mode", CFG_MODE, offsetof(struct conf_agent, control_mode), 0, 0777, NULL, NULL, CFG_APPLY},
-    {"gpio_sim", CFG_PATH, offsetof(struct conf_agent, gpio_sim), 0, 0, NULL, NULL, CFG_APPLY},
+    {"profile_dir", CFG_PATH, offsetof(struct conf_agent, profile_dir), 0, 0, NULL, EMBER_DATADIR "/profiles", CFG_APPLY},
+    {"board_dir", CFG_PATH, offsetof(struct conf_agent, board_dir), 0, 0, NULL, EMBER_DATADIR "/boards", CFG_APPLY},
+    {"log_level", CFG_ENUM, offsetof(struct conf_agent, log_level), 0, 0, levels, "info", CFG_APPLY},
+    {"journal", CFG_PATH, offsetof(struct conf_agent, journal), 0, 0, NULL, "/var/lib/emberwatch/journal.db", CFG_RESTART},
+    {"journal_max", CFG_INT, offsetof(struct conf_agent, journal_max), 100, 10000000, NULL, "100000", CFG_APPLY},
+    {"control", CFG_PATH, offsetof(struct conf_agent, control), 0, 0, NULL, "/run/emberwatch/emberd.sock", CFG_RESTART},
+    {"control_mode", CFG_MODE, offsetof(struct conf_agent, control_mode), 0, 0777, NULL, "0660", CFG_APPLY},
+    {"gpio_sim", CFG_PATH, offsetof(struct conf_agent, gpio_sim), 0, 0, NULL, "/run/emberwatch/gpio-sim", CFG_RESTART},
     {"alarm_outputs", CFG_STR, offsetof(struct conf_agent, alarm_outputs), 0, 0, NULL, NULL, CFG_APPLY},
 };
 
@@ -73,28 +74,28 @@ static const struct cfg_directive bus_keys[] = {
     {"type", CFG_ENUM, offsetof(struct conf_bus, type), 0, 0, bus_types, NULL, CFG_APPLY},
     {"serial", CFG_STR, offsetof(struct conf_bus, serial), 0, 0, NULL, NULL, CFG_APPLY},
     {"device", CFG_STR, offsetof(struct conf_bus, device), 0, 0, NULL, NULL, CFG_APPLY},
-    {"baud", CFG_INT, offsetof(struct conf_bus, baud), 300, 4000000, NULL, NULL, CFG_APPLY},
+    {"baud", CFG_INT, offsetof(struct conf_bus, baud), 300, 4000000, NULL, "9600", CFG_APPLY},
     {"parity", CFG_ENUM, offsetof(struct conf_bus, parity), 0, 0, parities, NULL, CFG_APPLY},
-    {"data_bits", CFG_INT, offsetof(struct conf_bus, data_bits), 7, 8, NULL, NULL, CFG_APPLY},
-    {"stop_bits", CFG_INT, offsetof(struct conf_bus, stop_bits), 1, 2, NULL, NULL, CFG_APPLY},
+    {"data_bits", CFG_INT, offsetof(struct conf_bus, data_bits), 7, 8, NULL, "8", CFG_APPLY},
+    {"stop_bits", CFG_INT, offsetof(struct conf_bus, stop_bits), 1, 2, NULL, "1", CFG_APPLY},
     {"rs485", CFG_BOOL, offsetof(struct conf_bus, rs485), 0, 0, NULL, NULL, CFG_APPLY},
     {"rts", CFG_ENUM, offsetof(struct conf_bus, rts), 0, 0, rts_names, NULL, CFG_APPLY},
     {"rts_delay", CFG_INT, offsetof(struct conf_bus, rts_delay_us), 0, 100000, NULL, NULL, CFG_APPLY},
     {"host", CFG_STR, offsetof(struct conf_bus, host), 0, 0, NULL, NULL, CFG_APPLY},
     {"port", CFG_INT, offsetof(struct conf_bus, port), 1, 65535, NULL, NULL, CFG_APPLY},
-    {"timeout", CFG_DUR, offsetof(struct conf_bus, timeout_ms), 10, 10000, NULL, NULL, CFG_APPLY},
-    {"retries", CFG_INT, offsetof(struct conf_bus, retries), 0, 5, NULL, NULL, CFG_APPLY},
+    {"timeout", CFG_DUR, offsetof(struct conf_bus, timeout_ms), 10, 10000, NULL, "300ms", CFG_APPLY},
+    {"retries", CFG_INT, offsetof(struct conf_bus, retries), 0, 5, NULL, "1", CFG_APPLY},
     {"gap", CFG_DUR, offsetof(struct conf_bus, gap_ms), 0, 1000, NULL, NULL, CFG_APPLY},
-    {"backoff_max", CFG_DUR, offsetof(struct conf_bus, backoff_max_ms), 0, 600000, NULL, NULL, CFG_APPLY},
+    {"backoff_max", CFG_DUR, offsetof(struct conf_bus, backoff_max_ms), 0, 600000, NULL, "10s", CFG_APPLY},
 };
 
 static const struct cfg_directive device_keys[] = {
     {"bus", CFG_STR, offsetof(struct conf_device, bus_name), 0, 0, NULL, NULL, CFG_APPLY},
-    {"slave", CFG_INT, offsetof(struct conf_device, slave), 0, 255, NULL, NULL, CFG_APPLY},
+    {"slave", CFG_INT, offsetof(struct conf_device, slave), 0, 255, NULL, "1", CFG_APPLY},
     {"profile", CFG_STR, offsetof(struct conf_device, profile_ref), 0, 0, NULL, NULL, CFG_APPLY},
-    {"interval", CFG_DUR, offsetof(struct conf_device, interval_ms), 100, 3600000, NULL, NULL, CFG_APPLY},
+    {"interval", CFG_DUR, offsetof(struct conf_device, interval_ms), 100, 3600000, NULL, "1s", CFG_APPLY},
     {"merge_gap", CFG_INT, offsetof(struct conf_device, merge_gap), 0, 32, NULL, NULL, CFG_APPLY},
-    {"comms_lost_after", CFG_INT, offsetof(struct conf_device, comms_lost_after), 1, 10, NULL, NULL, CFG_APPLY},
+    {"comms_lost_after", CFG_INT, offsetof(struct conf_device, comms_lost_after), 1, 10, NULL, "2", CFG_APPLY},
     {"alert_interval", CFG_DUR, offsetof(struct conf_device, alert_interval_ms), 0, 60000, NULL, NULL, CFG_APPLY},
     {"adaptive", CFG_ENUM, offsetof(struct conf_device, adaptive_off), 0, 0, adaptive_names, NULL, CFG_APPLY},
 };
@@ -112,8 +113,8 @@ static const struct cfg_directive alarm_keys[] = {
     {"kind", CFG_ENUM, AOFF(kind), 0, 0, kinds, NULL, CFG_APPLY},
     {"setpoint", CFG_FLOAT, AOFF(setpoint), 0, 0, NULL, NULL, CFG_APPLY},
     {"deadband", CFG_FLOAT, AOFF(deadband), 0, 1000000, NULL, NULL, CFG_APPLY},
-    {"window", CFG_DUR, AOFF(window_ms), 1000, 3600000, NULL, NULL, CFG_APPLY},
-    {"stale_after", CFG_DUR, AOFF(stale_ms), 1000, 604800000, NULL, NULL, CFG_APPLY},
+    {"window", CFG_DUR, AOFF(window_ms), 1000, 3600000, NULL, "1m", CFG_APPLY},
+    {"stale_after", CFG_DUR, AOFF(stale_ms), 1000, 604800000, NULL, "10m", CFG_APPLY},
     {"on_delay", CFG_DUR, AOFF(on_delay_ms), 0, 3600000, NULL, NULL, CFG_APPLY},
     {"off_delay", CFG_DUR, AOFF(off_delay_ms), 0, 3600000, NULL, NULL, CFG_APPLY},
     {"severity", CFG_ENUM, AOFF(severity), 0, 0, severities, NULL, CFG_APPLY},
@@ -125,7 +126,7 @@ static const struct cfg_directive alarm_keys[] = {
 
 #define ZOFF(f) offsetof(struct conf_zone, def.f)
 static const struct cfg_directive zone_keys[] = {
-    {"vote", CFG_INT, ZOFF(vote), 1, 64, NULL, NULL, CFG_APPLY},
+    {"vote", CFG_INT, ZOFF(vote), 1, 64, NULL, "2", CFG_APPLY},
     {"members", CFG_STR, offsetof(struct conf_zone, members_str), 0, 0, NULL, NULL, CFG_APPLY},
     {"drain", CFG_STR, ZOFF(drain), 0, 0, NULL, NULL, CFG_APPLY},
 };
@@ -139,15 +140,36 @@ prefix_valid(const char *p)
     return strpbrk(p, "+#") == NULL && strstr(p, "//") == NULL;
 }
 
-/* Finds or creates the named item of an array of structs whose first member
- * is the name and which carry a `line` member at `line_off`. */
+/* A growing array of section items (structs whose first member is the
+ * name and which carry a `line` member at `line_off`), with the directive
+ * table whose defaults a new item starts from. */
+struct section_array {
+    void **base;
+    int *n, *cap;
+    int max; /* 0: unbounded */
+    size_t size, line_off;
+    const struct cfg_directive *table;
+    size_t ntable;
+};
+
+/* Finds or creates the named item.  Keys of one section come one after
+ * another, so the last item is tried first; a new section header is checked
+ * against every earlier one (a name defined twice is an error). */
 static void *
-section_item(struct cfgfile *cf, const char *section, void *base, int *n, int max, size_t size,
-             size_t line_off, const char *name)
+section_item(struct cfgfile *cf, const char *section, const struct section_array *sa,
+             const char *name)
 {
-    for (int i = 0; i < *n; i++) {
-        char *item = (char *)base + (size_t)i * size;
-        int *line = (int *)(void *)(item + line_off);
+    char *item;
+
+    if (*sa->n > 0) {
+        item = (char *)*sa->base + (size_t)(*sa->n - 1) * sa->size;
+        if (*(int *)(void *)(item + sa->line_off) == cf->section_line && strcmp(item, name) == 0)
+            return item;
+    }
+    for (int i = 0; i < *sa->n; i++) {
+        int *line;
+        item = (char *)*sa->base + (size_t)i * sa->size;
+        line = (int *)(void *)(item + sa->line_off);
         if (strcmp(item, name) == 0) {
             if (*line != cf->section_line) {
                 cfgfile_error(cf, "[%s] defined twice (first at line %d)", section, *line);
@@ -156,13 +178,24 @@ section_item(struct cfgfile *cf, const char *section, void *base, int *n, int ma
             return item;
         }
     }
-    if (*n == max) {
-        cfgfile_error(cf, "[%s]: too many sections of this kind (max %d)", section, max);
+    if (sa->max > 0 && *sa->n == sa->max) {
+        cfgfile_error(cf, "[%s]: too many sections of this kind (max %d)", section, sa->max);
         return NULL;
     }
-    char *item = (char *)base + (size_t)(*n)++ * size;
+    if (*sa->n == *sa->cap) {
+        int cap = *sa->cap ? 2 * *sa->cap : 16;
+        void *grown = realloc(*sa->base, (size_t)cap * sa->size);
+        if (grown == NULL)
+            abort(); /* as xcalloc does */
+        *sa->base = grown;
+        memset((char *)*sa->base + (size_t)*sa->cap * sa->size, 0,
+               (size_t)(cap - *sa->cap) * sa->size);
+        *sa->cap = cap;
+    }
+    item = (char *)*sa->base + (size_t)(*sa->n)++ * sa->size;
     strcpy(item, name);
-    *(int *)(void *)(item + line_off) = cf->section_line;
+    *(int *)(void *)(item + sa->line_off) = cf->section_line;
+    cfgfile_defaults(cf->path, sa->table, sa->ntable, item, cf->err);
     return item;
 }
 
@@ -207,8 +240,11 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
             return;
         }
         if (strcmp(kind, "bus") == 0) {
-            item = section_item(cf, section, c->buses, &c->nbuses, MAX_BUSES, sizeof(*c->buses),
-                                offsetof(struct conf_bus, line), name);
+            struct section_array sa = {(void **)&c->buses, &c->nbuses, &c->cap_buses,
+                                       CONF_MAX_BUSES, sizeof(*c->buses),
+                                       offsetof(struct conf_bus, line), bus_keys,
+                                       ARRAY_LEN(bus_keys)};
+            item = section_item(cf, section, &sa, name);
             if (item == NULL)
                 return;
             rc = cfgfile_apply(cf, section, bus_keys, ARRAY_LEN(bus_keys), item, key, value);
@@ -218,16 +254,20 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
                 if (strcmp(bus_keys[i].key, key) == 0)
                     ((struct conf_bus *)item)->seen |= 1ull << i;
         } else if (strcmp(kind, "device") == 0) {
-            item = section_item(cf, section, c->devices, &c->ndevices, MAX_DEVICES,
-                                sizeof(*c->devices), offsetof(struct conf_device, line), name);
+            struct section_array sa = {(void **)&c->devices, &c->ndevices, &c->cap_devices, 0,
+                                       sizeof(*c->devices), offsetof(struct conf_device, line),
+                                       device_keys, ARRAY_LEN(device_keys)};
+            item = section_item(cf, section, &sa, name);
             if (item == NULL)
                 return;
             rc = cfgfile_apply(cf, section, device_keys, ARRAY_LEN(device_keys), item, key, value);
             if (strcmp(key, "slave") == 0)
                 ((struct conf_device *)item)->slave_set = true;
         } else if (strcmp(kind, "sensor") == 0) {
-            item = section_item(cf, section, c->sensors, &c->nsensors, MAX_SENSORS,
-                                sizeof(*c->sensors), offsetof(struct conf_sensor, line), name);
+            struct section_array sa = {(void **)&c->sensors, &c->nsensors, &c->cap_sensors, 0,
+                                       sizeof(*c->sensors), offsetof(struct conf_sensor, line),
+                                       sensor_keys, ARRAY_LEN(sensor_keys)};
+            item = section_item(cf, section, &sa, name);
             if (item == NULL)
                 return;
             if (strcmp(key, "unit") == 0) {
@@ -242,8 +282,11 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
             rc = cfgfile_apply(cf, section, sensor_keys, ARRAY_LEN(sensor_keys), item, key, value);
         } else if (strcmp(kind, "alarm") == 0) {
             struct conf_alarm *a;
-            item = section_item(cf, section, c->alarms, &c->nalarms, MAX_ALARMS,
-                                sizeof(*c->alarms), offsetof(struct conf_alarm, def.line), name);
+            struct section_array sa = {(void **)&c->alarms, &c->nalarms, &c->cap_alarms,
+                                       CONF_MAX_ALARMS, sizeof(*c->alarms),
+                                       offsetof(struct conf_alarm, def.line), alarm_keys,
+                                       ARRAY_LEN(alarm_keys)};
+            item = section_item(cf, section, &sa, name);
             if (item == NULL)
                 return;
             a = item;
@@ -252,8 +295,11 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
                 if (strcmp(alarm_keys[i].key, key) == 0)
                     a->seen |= 1ull << i;
         } else if (strcmp(kind, "zone") == 0) {
-            item = section_item(cf, section, c->zones, &c->nzones, MAX_ZONES, sizeof(*c->zones),
-                                offsetof(struct conf_zone, def.line), name);
+            struct section_array sa = {(void **)&c->zones, &c->nzones, &c->cap_zones,
+                                       CONF_MAX_ZONES, sizeof(*c->zones),
+                                       offsetof(struct conf_zone, def.line), zone_keys,
+                                       ARRAY_LEN(zone_keys)};
+            item = section_item(cf, section, &sa, name);
             if (item == NULL)
                 return;
             rc = cfgfile_apply(cf, section, zone_keys, ARRAY_LEN(zone_keys), item, key, value);
@@ -268,12 +314,15 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
         cfgfile_error(cf, "[%s]: unknown key '%s'", section, key);
 }
 
+/* Defaults live in the directive tables (def); what cannot be written
+ * there is computed here: the agent id is the host name.  The [mqtt]
+ * table carries no defaults yet, so its defaults are set here too. */
 static void
-set_defaults(struct conf *c)
+set_defaults(struct conf *c, struct cfgerr *err)
 {
     char host[256] = "agent";
 
-    c->agent.log_level = LOG_LVL_INFO;
+    cfgfile_defaults(c->path, agent_keys, ARRAY_LEN(agent_keys), &c->agent, err);
     if (gethostname(host, sizeof(host) - 1) == 0) {
         host[NAME_MAX_LEN] = '\0';
         for (char *p = host; *p; p++)
@@ -281,8 +330,6 @@ set_defaults(struct conf *c)
                 *p = '-';
     }
     strcpy(c->agent.id, host[0] ? host : "agent");
-    c->agent.control_mode = 0660;
-    c->agent.journal_max = 100000;
     c->mqtt.port = 1883;
     c->mqtt.keepalive_s = 10;
     c->mqtt.reconnect_min_ms = 500;
@@ -359,25 +406,62 @@ validate_mqtt_security(struct conf *c, struct cfgerr *err)
     }
 }
 
-/* Every device's reads must fit the bus worker's plan, so a config that
- * passes -n also starts. */
+/* Builds, once, each device's sensor list and read plan, and each GPIO
+ * input's sensor list; every device's reads must fit the bus worker's
+ * plan, so a config that passes -n also starts. */
 static void
-validate_plans(struct conf *c, struct cfgerr *err)
+build_plans(struct conf *c, struct cfgerr *err)
 {
+    for (int s = 0; s < c->nsensors; s++)
+        if (c->sensors[s].device >= 0)
+            c->devices[c->sensors[s].device].sensors.n++;
     for (int d = 0; d < c->ndevices; d++) {
-        const struct point *pts[MAX_SENSORS];
-        struct read_block blocks[CONF_MAX_BLOCKS];
-        int bo[MAX_SENSORS], off[MAX_SENSORS], n = 0;
-
-        for (int s = 0; s < c->nsensors; s++)
-            if (c->sensors[s].device == d && c->sensors[s].point != NULL)
-                pts[n++] = c->sensors[s].point;
-        if (n > 0 && profile_plan(pts, (size_t)n, (unsigned)c->devices[d].merge_gap, blocks,
-                                  CONF_MAX_BLOCKS, bo, off) < 0)
-            cfgerr_add(err, c->path, c->devices[d].line,
+        struct conf_device *dev = &c->devices[d];
+        dev->sensors.v = xcalloc((size_t)dev->sensors.n + 1, sizeof(int));
+        dev->pts = xcalloc((size_t)dev->sensors.n + 1, sizeof(*dev->pts));
+        dev->block_of = xcalloc((size_t)dev->sensors.n + 1, sizeof(int));
+        dev->offset_of = xcalloc((size_t)dev->sensors.n + 1, sizeof(int));
+        dev->sensors.n = 0;
+    }
+    for (int s = 0; s < c->nsensors; s++) {
+        struct conf_device *dev;
+        if (c->sensors[s].device < 0)
+            continue;
+        dev = &c->devices[c->sensors[s].device];
+        dev->pts[dev->sensors.n] = c->sensors[s].point;
+        dev->sensors.v[dev->sensors.n++] = s;
+    }
+    for (int d = 0; d < c->ndevices; d++) {
+        struct conf_device *dev = &c->devices[d];
+        bool complete = dev->sensors.n > 0;
+        int rc;
+        for (int i = 0; i < dev->sensors.n; i++)
+            complete &= dev->pts[i] != NULL; /* else an error is already recorded */
+        if (!complete)
+            continue;
+        rc = profile_plan(dev->pts, (size_t)dev->sensors.n, (unsigned)dev->merge_gap,
+                          dev->blocks, CONF_MAX_BLOCKS, dev->block_of, dev->offset_of);
+        if (rc < 0)
+            cfgerr_add(err, c->path, dev->line,
                        "[device %s]: its sensors need more than %d separate reads; raise "
                        "merge_gap or read fewer points",
-                       c->devices[d].name, CONF_MAX_BLOCKS);
+                       dev->name, CONF_MAX_BLOCKS);
+        else
+            dev->nblocks = rc;
+    }
+    c->input_sensors = xcalloc((size_t)c->ninputs + 1, sizeof(*c->input_sensors));
+    for (int s = 0; s < c->nsensors; s++)
+        if (c->sensors[s].gpio >= 0)
+            c->input_sensors[c->sensors[s].gpio].n++;
+    for (int i = 0; i < c->ninputs; i++) {
+        c->input_sensors[i].v = xcalloc((size_t)c->input_sensors[i].n + 1, sizeof(int));
+        c->input_sensors[i].n = 0;
+    }
+    for (int s = 0; s < c->nsensors; s++) {
+        struct conf_index *ix = c->sensors[s].gpio >= 0 ? &c->input_sensors[c->sensors[s].gpio]
+                                                        : NULL;
+        if (ix != NULL)
+            ix->v[ix->n++] = s;
     }
 }
 
@@ -424,13 +508,10 @@ validate_alarms(struct conf *c, struct cfgerr *err)
                        d->name);
         if (alarm_seen(a, "stale_after") && d->kind != AK_STALE)
             cfgerr_add(err, f, d->line, "[alarm %s] stale_after: only for kind stale", d->name);
-        if (!alarm_seen(a, "window"))
-            d->window_ms = 60000;
-        if (!alarm_seen(a, "stale_after"))
-            d->stale_ms = 600000;
         /* A detector contact that chatters should raise one alarm: hold it
          * 2 s after the contact opens unless told otherwise (ISA-18.2
-         * recommends off-delay for chattering alarms). */
+         * recommends off-delay for chattering alarms).  Computed: it
+         * depends on the kind. */
         if (d->kind == AK_CONTACT && !alarm_seen(a, "off_delay"))
             d->off_delay_ms = 2000;
         if (a->zone_name != NULL)
@@ -450,8 +531,6 @@ validate_alarms(struct conf *c, struct cfgerr *err)
         if ((c->zones[z].members_str != NULL) != (pass == 0))
             continue;
         zd->members = xcalloc((size_t)c->nalarms + 1, sizeof(int));
-        if (zd->vote == 0)
-            zd->vote = 2;
         if (c->zones[z].members_str != NULL) {
             char *list = xstrdup(c->zones[z].members_str), *save = NULL;
             for (char *tok = strtok_r(list, ", \t", &save); tok != NULL;
@@ -503,16 +582,6 @@ validate(struct conf *c, struct cfgerr *err)
 
     if (c->agent.site[0] == '\0' && !c->site_seen)
         cfgerr_add(err, f, c->agent_line, "[agent] site: required (the site name used in topics)");
-    if (c->agent.profile_dir == NULL)
-        c->agent.profile_dir = xstrdup(EMBER_DATADIR "/profiles");
-    if (c->agent.board_dir == NULL)
-        c->agent.board_dir = xstrdup(EMBER_DATADIR "/boards");
-    if (c->agent.journal == NULL)
-        c->agent.journal = xstrdup("/var/lib/emberwatch/journal.db");
-    if (c->agent.control == NULL)
-        c->agent.control = xstrdup("/run/emberwatch/emberd.sock");
-    if (c->agent.gpio_sim == NULL)
-        c->agent.gpio_sim = xstrdup("/run/emberwatch/gpio-sim");
     if (c->agent.board != NULL) {
         char *path;
         if (strchr(c->agent.board, '/') != NULL) {
@@ -542,15 +611,11 @@ validate(struct conf *c, struct cfgerr *err)
             cfgerr_add(err, f, b->line, "[bus %s]: missing key 'type' (tcp or rtu)", b->name);
             continue;
         }
-        if (!bus_seen(b, "timeout"))
-            b->timeout_ms = 300;
-        if (!bus_seen(b, "retries"))
-            b->retries = 1;
-        if (!bus_seen(b, "backoff_max"))
-            b->backoff_max_ms = 10000;
         if (b->type == BUS_TCP) {
             if (b->host == NULL)
                 cfgerr_add(err, f, b->line, "[bus %s]: missing key 'host' for a tcp bus", b->name);
+            /* Computed: the default port is for tcp buses only (on rtu a port
+             * is an error, so the table cannot set it). */
             if (!bus_seen(b, "port"))
                 b->port = 502;
             if (b->device || b->serial)
@@ -582,9 +647,7 @@ validate(struct conf *c, struct cfgerr *err)
         if (b->device == NULL && b->serial == NULL)
             cfgerr_add(err, f, b->line, "[bus %s]: missing key 'device' (or 'serial') for an rtu bus",
                        b->name);
-        if (!bus_seen(b, "baud")) {
-            b->baud = 9600;
-        } else {
+        if (bus_seen(b, "baud")) {
             /* libmodbus silently falls back to 9600 for a rate termios lacks. */
             static const int rates[] = {300,    600,    1200,   2400,    4800,    9600,
                                         19200,  38400,  57600,  115200,  230400,  460800,
@@ -599,20 +662,10 @@ validate(struct conf *c, struct cfgerr *err)
                            "1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, ...)",
                            b->name, b->baud);
         }
-        if (!bus_seen(b, "data_bits"))
-            b->data_bits = 8;
-        if (!bus_seen(b, "stop_bits"))
-            b->stop_bits = 1;
     }
 
     for (int i = 0; i < c->ndevices; i++) {
         struct conf_device *d = &c->devices[i];
-        if (d->interval_ms == 0)
-            d->interval_ms = 1000;
-        if (d->comms_lost_after == 0)
-            d->comms_lost_after = 2;
-        if (!d->slave_set)
-            d->slave = 1;
         if (d->bus_name == NULL) {
             cfgerr_add(err, f, d->line, "[device %s]: missing key 'bus'", d->name);
             d->bus = -1;
@@ -635,8 +688,11 @@ validate(struct conf *c, struct cfgerr *err)
                        d->name, d->profile_ref);
     }
 
-    c->inputs = xcalloc(MAX_SENSORS, sizeof(*c->inputs));
-    c->outputs = xcalloc(64, sizeof(*c->outputs));
+    /* Each sensor reads at most one input; each output name is at least one
+     * character and a separator. */
+    c->inputs = xcalloc((size_t)c->nsensors + 1, sizeof(*c->inputs));
+    c->outputs = xcalloc(c->agent.alarm_outputs ? strlen(c->agent.alarm_outputs) / 2 + 1 : 1,
+                         sizeof(*c->outputs));
     if (c->agent.alarm_outputs != NULL) {
         char *list = xstrdup(c->agent.alarm_outputs), *save = NULL;
         for (char *tok = strtok_r(list, ", \t", &save); tok != NULL;
@@ -649,7 +705,7 @@ validate(struct conf *c, struct cfgerr *err)
                 cfgerr_add(err, f, c->agent_line,
                            "[agent] alarm_outputs: board '%s' has no [output %s]", c->board->name,
                            tok);
-            else if (c->noutputs < 64)
+            else
                 c->outputs[c->noutputs++] = g;
         }
         free(list);
@@ -706,7 +762,7 @@ validate(struct conf *c, struct cfgerr *err)
         if (s->unit[0] == '\0')
             strcpy(s->unit, s->point->unit);
     }
-    validate_plans(c, err);
+    build_plans(c, err);
     validate_alarms(c, err);
 }
 
@@ -719,12 +775,7 @@ conf_load(const char *path, struct conf **out, struct cfgerr *err)
     int rc;
 
     c->path = xstrdup(path);
-    c->buses = xcalloc(MAX_BUSES, sizeof(*c->buses));
-    c->devices = xcalloc(MAX_DEVICES, sizeof(*c->devices));
-    c->sensors = xcalloc(MAX_SENSORS, sizeof(*c->sensors));
-    c->alarms = xcalloc(MAX_ALARMS, sizeof(*c->alarms));
-    c->zones = xcalloc(MAX_ZONES, sizeof(*c->zones));
-    set_defaults(c);
+    set_defaults(c, err);
     rc = cfgfile_parse(&cf);
     if (rc == 0)
         validate(c, err);
@@ -767,6 +818,10 @@ conf_free(struct conf *c)
         free(c->buses[i].host);
     }
     for (int i = 0; i < c->ndevices; i++) {
+        free(c->devices[i].sensors.v);
+        free(c->devices[i].pts);
+        free(c->devices[i].block_of);
+        free(c->devices[i].offset_of);
         free(c->devices[i].bus_name);
         free(c->devices[i].profile_ref);
         profile_free(c->devices[i].profile);
@@ -790,6 +845,9 @@ conf_free(struct conf *c)
     free(c->zones);
     free(c->alarm_defs);
     free(c->zone_defs);
+    for (int i = 0; c->input_sensors != NULL && i < c->ninputs; i++)
+        free(c->input_sensors[i].v);
+    free(c->input_sensors);
     free(c->inputs);
     free(c->outputs);
     board_free(c->board);
@@ -843,4 +901,10 @@ conf_sensor_find(const struct conf *c, const char *name)
         if (strcmp(c->sensors[i].name, name) == 0)
             return i;
     return -1;
+}
+
+const char *
+conf_agent_restart_key(const struct conf *a, const struct conf *b)
+{
+    return cfgfile_restart_key(agent_keys, ARRAY_LEN(agent_keys), &a->agent, &b->agent);
 }

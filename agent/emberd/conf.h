@@ -20,6 +20,19 @@
 
 enum bus_type { BUS_TCP, BUS_RTU };
 
+/* Sections a config may hold at most of each kind that has a bound (each
+ * bus is a thread; each alarm carries a rate-of-rise history); devices and
+ * sensors are unbounded.  Documented in emberd.conf(5). */
+#define CONF_MAX_BUSES 32
+#define CONF_MAX_ALARMS 2048
+#define CONF_MAX_ZONES 64
+
+/* A list of sensor indices (into conf.sensors), built once at load. */
+struct conf_index {
+    int *v;
+    int n;
+};
+
 /* Separate Modbus requests one device poll may need. */
 #define CONF_MAX_BLOCKS 32
 enum parity { PARITY_NONE, PARITY_EVEN, PARITY_ODD };
@@ -98,6 +111,14 @@ struct conf_device {
     int64_t alert_interval_ms; /* fast polling near a setpoint; 0: automatic */
     int adaptive_off;          /* adaptive = no: always the base interval */
     int line;
+    /* Built at load: the device's sensors, and the Modbus reads that fetch
+     * them (pts[i] of sensors.v[i] lives in blocks[block_of[i]] at word
+     * offset_of[i]). */
+    struct conf_index sensors;
+    const struct point **pts;
+    int *block_of, *offset_of;
+    struct read_block blocks[CONF_MAX_BLOCKS];
+    int nblocks;
 };
 
 struct conf_sensor {
@@ -139,22 +160,24 @@ struct conf {
     struct conf_agent agent;
     struct conf_mqtt mqtt;
     struct board *board;
+    /* Section arrays grow while parsing (cap_*: allocated length). */
     struct conf_bus *buses;
-    int nbuses;
+    int nbuses, cap_buses;
     struct conf_device *devices;
-    int ndevices;
+    int ndevices, cap_devices;
     struct conf_sensor *sensors;
-    int nsensors;
+    int nsensors, cap_sensors;
     struct conf_alarm *alarms;
-    int nalarms;
+    int nalarms, cap_alarms;
     struct conf_zone *zones;
-    int nzones;
+    int nzones, cap_zones;
     /* Built after validation, in the layout the alarm engine takes. */
     struct alarm_def *alarm_defs;
     struct zone_def *zone_defs;
     /* Board inputs used by [sensor] gpio, and the outputs of alarm_outputs. */
     const struct board_gpio **inputs;
     int ninputs;
+    struct conf_index *input_sensors; /* per input: the sensors reading it */
     const struct board_gpio **outputs;
     int noutputs;
 };
@@ -169,5 +192,9 @@ int conf_device_find(const struct conf *c, const char *name);
 int conf_sensor_find(const struct conf *c, const char *name);
 int conf_alarm_find(const struct conf *c, const char *name);
 int conf_zone_find(const struct conf *c, const char *name);
+
+/* The first [agent] key of reload class CFG_RESTART whose value differs
+ * between a and b ("gpio_sim"), or NULL. */
+const char *conf_agent_restart_key(const struct conf *a, const struct conf *b);
 
 #endif

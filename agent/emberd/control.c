@@ -1,0 +1,278 @@
+/*
+ * control.c - commands (MQTT cmd/NAME and the control socket) and the status
+ * and alarms JSON.
+ *
+ * Owns: the control socket (the only caller of ctl_open/ctl_close).  May
+ * call: cmd_* (parsing), alarm_* on the ingest's engine (ack, shelve, test),
+ * the reload callback, and read-only getters of the ingest, outbox, bus set
+ * and GPIO outputs for the status.
+ */
+#include "control.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bus.h"
+#include "cmd.h"
+#include "ctl.h"
+#include "log.h"
+#include "util.h"
+
+struct control {
+    struct ctl *ctl;
+    char *path;
+    struct ingest *in;
+    struct outbox *ob;
+    struct gpio *gpio;
+    control_reload_fn reload;
+    void *reload_arg;
+    int64_t started_ms;
+};
+
+static int
+run_cmd(struct control *ctl, const struct cmd *c, char *err, size_t errlen)
+{
+    const struct conf *conf = ingest_conf(ctl->in);
+    struct alarm_engine *e = ingest_engine(ctl->in);
+    int a = -1, z = -1, rc = 0;
+    int64_t now = real_ms();
+
+    if (c->kind == CMD_ACK || c->kind == CMD_SHELVE || c->kind == CMD_UNSHELVE) {
+        a = conf_alarm_find(conf, c->alarm);
+        if (a < 0) {
+            snprintf(err, errlen, "unknown alarm \"%s\"", c->alarm);
+            return -ENOENT;
+        }
+    }
+    switch (c->kind) {
+    case CMD_ACK:
+        rc = alarm_ack(e, a, now);
+        if (rc == -EALREADY)
+            snprintf(err, errlen, "alarm %s is already acknowledged", c->alarm);
+        break;
+    case CMD_SHELVE:
+        rc = alarm_shelve(e, a, c->duration_ms, now);
+        break;
+    case CMD_UNSHELVE:
+        rc = alarm_unshelve(e, a, now);
+        if (rc == -EALREADY)
+            snprintf(err, errlen, "alarm %s is not shelved", c->alarm);
+        break;
+    case CMD_TEST:
+        z = conf_zone_find(conf, c->zone);
+        if (z < 0) {
+            snprintf(err, errlen, "unknown zone \"%s\"", c->zone);
+            return -ENOENT;
+        }
+        rc = alarm_test_zone(e, z, c->duration_ms, mono_ms(), now);
+        if (rc == -EALREADY)
+            snprintf(err, errlen, "zone %s has no critical alarm that is not already active",
+                     c->zone);
+        break;
+    case CMD_RELOAD:
+        rc = ctl->reload(ctl->reload_arg, err, errlen);
+        break;
+    default:
+        break;
+    }
+    if (rc < 0 && err[0] == '\0')
+        snprintf(err, errlen, "%s", strerror(-rc));
+    return rc;
+}
+
+void
+control_mqtt(void *arg, const char *suffix, const void *payload, size_t len)
+{
+    struct control *ctl = arg;
+    struct cmd c;
+    char err[256] = "";
+
+    if (strncmp(suffix, "cmd/", 4) != 0)
+        return;
+    if (cmd_parse(suffix + 4, payload, len, true, &c, err, sizeof(err)) < 0) {
+        log_warnx("mqtt command %s rejected: %s", suffix, err);
+        return;
+    }
+    if (run_cmd(ctl, &c, err, sizeof(err)) < 0) {
+        log_warnx("mqtt command %s rejected: %s", suffix, err);
+        return;
+    }
+    log_info("mqtt command %s %s%s%s done", cmd_name(c.kind), c.alarm[0] ? c.alarm : c.zone,
+             c.by[0] ? " by " : "", c.by);
+}
+
+static cJSON *
+status_json(struct control *ctl)
+{
+    const struct conf *conf = ingest_conf(ctl->in);
+    const struct alarm_engine *e = ingest_engine(ctl->in);
+    struct bus_set *buses = ingest_bus(ctl->in);
+    struct outbox_stats os;
+    cJSON *o = cJSON_CreateObject(), *arr;
+    char ts[32];
+
+    outbox_get_stats(ctl->ob, &os);
+    cJSON_AddBoolToObject(o, "ok", true);
+    cJSON_AddStringToObject(o, "site", conf->agent.site);
+    cJSON_AddStringToObject(o, "agent", conf->agent.id);
+    cJSON_AddStringToObject(o, "mqtt", os.connected ? "connected" : "disconnected");
+    cJSON_AddNumberToObject(o, "mqtt_dropped", (double)os.mqtt_dropped);
+    cJSON_AddNumberToObject(o, "journal_pending", (double)os.journal_pending);
+    cJSON_AddNumberToObject(o, "journal_dropped", (double)os.journal_dropped);
+    cJSON_AddNumberToObject(o, "uptime_s", (double)(mono_ms() - ctl->started_ms) / 1000.0);
+    arr = cJSON_AddArrayToObject(o, "buses");
+    for (int b = 0; b < conf->nbuses; b++) {
+        struct bus_stats st;
+        cJSON *x = cJSON_CreateObject();
+        int64_t span;
+        bus_get_stats(buses, b, &st);
+        span = mono_us() - st.since_us;
+        cJSON_AddStringToObject(x, "name", conf->buses[b].name);
+        cJSON_AddNumberToObject(x, "polls", (double)st.polls);
+        cJSON_AddNumberToObject(x, "failures", (double)st.failures);
+        cJSON_AddNumberToObject(x, "late", (double)st.late);
+        cJSON_AddNumberToObject(x, "alert_polls", (double)st.alert_polls);
+        cJSON_AddNumberToObject(x, "utilisation",
+                                span > 0 ? (double)st.busy_us / (double)span : 0.0);
+        cJSON_AddItemToArray(arr, x);
+    }
+    arr = cJSON_AddArrayToObject(o, "sensors");
+    for (int i = 0; i < conf->nsensors; i++) {
+        const struct sensor_state *s = ingest_sensor(ctl->in, i);
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "name", conf->sensors[i].name);
+        if (s->has_value)
+            cJSON_AddNumberToObject(x, "value", s->value);
+        else
+            cJSON_AddNullToObject(x, "value");
+        cJSON_AddStringToObject(x, "unit", conf->sensors[i].unit);
+        cJSON_AddStringToObject(x, "quality", quality_name(s->quality));
+        fmt_rfc3339_ms(s->ts_ms, ts, sizeof(ts));
+        if (s->ts_ms > 0)
+            cJSON_AddStringToObject(x, "ts", ts);
+        else
+            cJSON_AddNullToObject(x, "ts");
+        cJSON_AddItemToArray(arr, x);
+    }
+    arr = cJSON_AddArrayToObject(o, "outputs");
+    for (int i = 0; ctl->gpio != NULL && i < conf->noutputs; i++) {
+        cJSON *x = cJSON_CreateObject();
+        int v = 0;
+        gpio_get_output(ctl->gpio, i, &v);
+        cJSON_AddStringToObject(x, "name", conf->outputs[i]->name);
+        cJSON_AddNumberToObject(x, "value", v);
+        cJSON_AddItemToArray(arr, x);
+    }
+    arr = cJSON_AddArrayToObject(o, "zones");
+    for (int z = 0; z < conf->nzones; z++) {
+        const struct zone_state *zs = alarm_zone_get(e, z);
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "name", conf->zone_defs[z].name);
+        cJSON_AddStringToObject(x, "request", zs->request || zs->test ? "drain" : "none");
+        cJSON_AddNumberToObject(x, "votes", zs->votes);
+        cJSON_AddNumberToObject(x, "vote", conf->zone_defs[z].vote);
+        cJSON_AddBoolToObject(x, "test", zs->test && !zs->request);
+        cJSON_AddItemToArray(arr, x);
+    }
+    return o;
+}
+
+static cJSON *
+alarms_json(struct control *ctl)
+{
+    const struct conf *conf = ingest_conf(ctl->in);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "alarms");
+
+    cJSON_AddBoolToObject(o, "ok", true);
+    for (int a = 0; a < conf->nalarms; a++) {
+        char *json = outbox_alarm_json(ctl->ob, a, NULL);
+        cJSON *x = json ? cJSON_Parse(json) : NULL;
+        free(json);
+        if (x != NULL)
+            cJSON_AddItemToArray(arr, x);
+    }
+    return o;
+}
+
+static char *
+ctl_request(void *arg, const char *req, size_t len)
+{
+    struct control *ctl = arg;
+    struct cmd c;
+    char err[256] = "";
+    cJSON *o;
+    char *out;
+
+    if (cmd_parse_request(req, len, &c, err, sizeof(err)) < 0 ||
+        run_cmd(ctl, &c, err, sizeof(err)) < 0) {
+        o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "ok", false);
+        cJSON_AddStringToObject(o, "error", err);
+        log_warnx("control command rejected: %s", err);
+    } else if (c.kind == CMD_STATUS) {
+        o = status_json(ctl);
+    } else if (c.kind == CMD_ALARMS) {
+        o = alarms_json(ctl);
+    } else {
+        o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "ok", true);
+        log_info("control command %s %s%s%s done", cmd_name(c.kind), c.alarm[0] ? c.alarm : c.zone,
+                 c.by[0] ? " by " : "", c.by);
+    }
+    out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return out;
+}
+
+int
+control_open(struct control **out, const struct conf *c, struct loop *l, struct ingest *in,
+             struct outbox *ob, control_reload_fn reload, void *reload_arg)
+{
+    struct control *ctl = xcalloc(1, sizeof(*ctl));
+    int rc;
+
+    ctl->started_ms = mono_ms();
+    ctl->path = xstrdup(c->agent.control);
+    ctl->in = in;
+    ctl->ob = ob;
+    ctl->reload = reload;
+    ctl->reload_arg = reload_arg;
+    if ((rc = ctl_open(&ctl->ctl, c->agent.control, c->agent.control_mode, l, ctl_request, ctl)) <
+        0) {
+        log_errx("cannot create control socket %s ([agent] control): %s", c->agent.control,
+                 rc == -EADDRINUSE ? "another emberd is listening on it" : strerror(-rc));
+        control_close(ctl);
+        return rc;
+    }
+    *out = ctl;
+    return 0;
+}
+
+void
+control_close(struct control *ctl)
+{
+    if (ctl == NULL)
+        return;
+    ctl_close(ctl->ctl);
+    free(ctl->path);
+    free(ctl);
+}
+
+void
+control_set_gpio(struct control *ctl, struct gpio *g)
+{
+    ctl->gpio = g;
+}
+
+int
+control_set_mode(struct control *ctl, int mode)
+{
+    if (chmod(ctl->path, (mode_t)mode) < 0)
+        return -errno;
+    return 0;
+}

@@ -1,0 +1,72 @@
+/*
+ * outbox.h - what emberd says: alarm transitions and zone drain requests
+ * journaled (state.c) and then published (mqtt.c), the PUBACK that frees
+ * them, their replay on every connect, the retained current states, the
+ * QoS 0 sensor telemetry and the local alarm outputs.
+ *
+ * The outbox owns the journal and the one MQTT session.  It reads the
+ * running configuration and alarm engine it is bound to (outbox_bind) and
+ * never changes them.
+ */
+#ifndef EMBER_OUTBOX_H
+#define EMBER_OUTBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "alarm.h"
+#include "conf.h"
+#include "gpio.h"
+#include "loop.h"
+#include "mqtt.h"
+#include "sensor.h"
+
+struct outbox;
+
+struct outbox_stats {
+    bool connected;
+    unsigned long mqtt_dropped; /* QoS 0 messages not sent while offline */
+    int64_t journal_pending;
+    uint64_t journal_dropped;
+};
+
+/* Opens the journal named by c->agent.journal and applies journal_max.
+ * Logs the reason and returns -errno on failure. */
+int outbox_open(struct outbox **out, const struct conf *c);
+/* Publishes "offline" and closes the session (waits up to 2 s); the
+ * journal stays open.  Safe to call once the loop no longer runs. */
+void outbox_disconnect(struct outbox *ob);
+/* Closes the journal and frees the outbox; safe on NULL. */
+void outbox_close(struct outbox *ob);
+
+/* Points the outbox at the running configuration and engine (at start and
+ * after a reload). */
+void outbox_bind(struct outbox *ob, const struct conf *c, const struct alarm_engine *e);
+/* First sequence number of this run, for the alarm engine. */
+uint64_t outbox_first_seq(const struct outbox *ob);
+/* Loads the journaled alarm states into e (by name).  Returns 0 or -EIO. */
+int outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono);
+/* Creates the MQTT session; inbound commands go to on_message.  Returns 0
+ * or -errno (logged). */
+int outbox_connect(struct outbox *ob, struct loop *l, mqtt_message_fn on_message, void *arg);
+/* The alarm outputs to drive (borrowed; NULL: none). */
+void outbox_set_outputs(struct outbox *ob, struct gpio *g);
+void outbox_set_journal_max(struct outbox *ob, int max_rows);
+
+/* Alarm engine callback (arg is the outbox): journal, then publish the
+ * event, the alarm's retained state and the outputs, or the zone's drain
+ * request. */
+void outbox_transition(void *arg, enum transition tr, int alarm, int zone, uint64_t seq);
+/* QoS 0 telemetry on sensor/NAME. */
+void outbox_sensor(struct outbox *ob, int sensor, const struct sensor_state *s);
+/* Everything not yet acknowledged, oldest first, then every alarm's and
+ * zone's current retained state (on connect, and after a reload). */
+void outbox_resend(struct outbox *ob);
+/* Writes batched acknowledgements to the journal; call from a timer. */
+void outbox_flush(struct outbox *ob);
+
+/* The alarm's JSON as on alarm/NAME (transition NULL) or event; malloc'd. */
+char *outbox_alarm_json(const struct outbox *ob, int alarm, const char *transition);
+void outbox_get_stats(const struct outbox *ob, struct outbox_stats *st);
+
+#endif

@@ -710,13 +710,19 @@ poll_child(void *arg)
 
 /* ---- public ------------------------------------------------------------- */
 
+/* Two runners would each take the other's children for orphans. */
+static bool runner_exists;
+
 int
 procs_init(struct procs **out, struct loop *l)
 {
     struct procs *ps;
 
+    if (runner_exists)
+        return -EBUSY;
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
         return -errno;
+    runner_exists = true;
     ps = xcalloc(1, sizeof(*ps));
     ps->loop = l;
     *out = ps;
@@ -838,4 +844,5 @@ procs_fini(struct procs *ps)
     if (ps->stray_timer > 0)
         loop_timer_cancel(ps->loop, ps->stray_timer);
     free(ps);
+    runner_exists = false;
 }

@@ -14,8 +14,8 @@
  * To find such descendants the process becomes a child subreaper
  * (PR_SET_CHILD_SUBREAPER), so orphans of a run are re-parented to it, not
  * to init, and are reaped here; the tree is read from /proc/PID/stat.  The
- * runner assumes it starts every child of the process and that SIGPIPE is
- * ignored (both daemons do so).  It owns the children, their pipes and
+ * runner assumes it starts every child of the process (so there is one
+ * runner per process) and that SIGPIPE is ignored (both daemons do so).  It owns the children, their pipes and
  * pidfds; it calls only the loop and the log.
  */
 #ifndef EMBER_PROC_H
@@ -64,7 +64,7 @@ struct proc_spec {
 };
 
 /* Sets up the runner on loop l and makes the process a child subreaper.
- * Returns 0 or -errno. */
+ * Returns 0, -EBUSY when the process already has a runner, or -errno. */
 int procs_init(struct procs **out, struct loop *l);
 /* Terminates every run still going (its tree: SIGTERM, SIGKILL after its
  * grace; this waits that long at most) and reaps it; done is not called.

@@ -475,6 +475,10 @@ spawn(struct proc *p)
     posix_spawnattr_t attr;
     sigset_t all, none;
 
+    /* posix_spawn() does not report a failed exec everywhere (valgrind,
+     * some libcs: the child exits 127); say why at once where we can. */
+    if (access(p->argv[0], X_OK) < 0)
+        return -errno;
     if (pipe2(outp, O_CLOEXEC) < 0)
         return -errno;
     if (p->input != NULL && pipe2(inp, O_CLOEXEC) < 0) {
@@ -681,31 +685,37 @@ reaped(struct proc *p, int code)
     finish(p);
 }
 
-static void
-on_pidfd(void *arg, short revents)
+/* Whether the main process has exited; then handles that (p may be freed). */
+static bool
+check_exit(struct proc *p)
 {
-    struct proc *p = arg;
     siginfo_t si = {0};
-    (void)revents;
 
     /* Peek without reaping, so the session id stays ours until reaped(). */
     if (p->pid <= 0 || waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
         si.si_pid != p->pid)
-        return;
+        return false;
     reaped(p, si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status);
+    return true;
 }
 
+static void
+on_pidfd(void *arg, short revents)
+{
+    (void)revents;
+    check_exit(arg);
+}
+
+/* Without pidfds (old kernels, valgrind): look every NOPIDFD_POLL_MS. */
 static void
 poll_child(void *arg)
 {
     struct proc *p = arg;
 
     p->poll_timer = 0;
-    if (p->pid <= 0)
+    if (p->pid <= 0 || check_exit(p))
         return;
-    on_pidfd(p, POLLIN);
-    if (p->pid > 0 && p->poll_timer == 0)
-        p->poll_timer = loop_timer(p->ps->loop, NOPIDFD_POLL_MS, poll_child, p);
+    p->poll_timer = loop_timer(p->ps->loop, NOPIDFD_POLL_MS, poll_child, p);
 }
 
 /* ---- public ------------------------------------------------------------- */

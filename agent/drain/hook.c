@@ -47,32 +47,10 @@ struct hooks {
     struct slot slots[DCONF_MAX_HOOKS];
 };
 
-static char **
-env_copy(char *const *env)
-{
-    size_t n = 0;
-    char **out;
-
-    while (env != NULL && env[n] != NULL)
-        n++;
-    out = xcalloc(n + 1, sizeof(*out));
-    for (size_t i = 0; i < n; i++)
-        out[i] = xstrdup(env[i]);
-    return out;
-}
-
-static void
-env_free(char **env)
-{
-    for (size_t i = 0; env != NULL && env[i] != NULL; i++)
-        free(env[i]);
-    free(env);
-}
-
 static void
 req_clear(struct run_req *r)
 {
-    env_free(r->env);
+    strv_free(r->env);
     memset(r, 0, sizeof(*r));
 }
 
@@ -160,7 +138,7 @@ start_or_report(struct slot *s)
         log_errx("hook %s: cannot start %s: %s", hc->name, hc->exec, strerror(-rc));
         memset(&s->cur, 0, sizeof(s->cur));
         s->hooks->done(s->hooks->arg, s->hook, r.site, r.action, r.id, rc);
-        env_free(r.env);
+        strv_free(r.env);
     }
 }
 
@@ -193,7 +171,7 @@ on_done(void *arg, const struct proc_result *res)
     r = s->cur;
     memset(&s->cur, 0, sizeof(s->cur));
     s->hooks->done(s->hooks->arg, s->hook, r.site, r.action, r.id, res->status);
-    env_free(r.env);
+    strv_free(r.env);
 }
 
 int
@@ -226,7 +204,7 @@ hooks_run(struct hooks *h, int hook, int site, const char *action, uint64_t id, 
     struct run_req r = {.set = true, .site = site, .id = id};
 
     snprintf(r.action, sizeof(r.action), "%s", action);
-    r.env = env_copy(env);
+    r.env = strv_dup(env);
     if (s->run != NULL) {
         /* Running or waiting to retry: it ends first, then this one starts. */
         req_clear(&s->next);

@@ -154,24 +154,11 @@ mailbox_fd(const struct mailbox *mb)
     return mb->fd;
 }
 
-size_t
-mailbox_count(struct mailbox *mb)
+void
+mailbox_counts(struct mailbox *mb, size_t *waiting, uint64_t *dropped)
 {
-    size_t n;
-
     pthread_mutex_lock(&mb->lock);
-    n = mb->len;
+    *waiting = mb->len;
+    *dropped = mb->dropped;
     pthread_mutex_unlock(&mb->lock);
-    return n;
-}
-
-uint64_t
-mailbox_dropped(struct mailbox *mb)
-{
-    uint64_t n;
-
-    pthread_mutex_lock(&mb->lock);
-    n = mb->dropped;
-    pthread_mutex_unlock(&mb->lock);
-    return n;
 }

@@ -36,7 +36,7 @@ void mailbox_fini(struct mailbox *mb);
 
 /* Queues n items and wakes the loop.  Safe from any thread.  Returns 0, or
  * -ENOBUFS when the queue was full and items were dropped (counted by
- * mailbox_dropped()), or -errno when the wakeup could not be written. */
+ * mailbox_counts()), or -errno when the wakeup could not be written. */
 int mailbox_post(struct mailbox *mb, const void *items, size_t n);
 /* Wakes the loop with no item (e.g. "my snapshot changed").  Safe from any
  * thread; returns 0 or -errno. */
@@ -48,7 +48,6 @@ size_t mailbox_take(struct mailbox *mb, void *out, size_t max);
 /* Readable while items wait: the mailbox's eventfd, or the caller's wake_fd. */
 int mailbox_fd(const struct mailbox *mb);
 /* Items waiting now, and items dropped since mailbox_init(). */
-size_t mailbox_count(struct mailbox *mb);
-uint64_t mailbox_dropped(struct mailbox *mb);
+void mailbox_counts(struct mailbox *mb, size_t *waiting, uint64_t *dropped);
 
 #endif

@@ -87,30 +87,6 @@ struct procs {
     int stray_timer;
 };
 
-/* ---- copies of the spec ------------------------------------------------- */
-
-static char **
-strv_copy(char *const *v)
-{
-    size_t n = 0;
-    char **out;
-
-    while (v != NULL && v[n] != NULL)
-        n++;
-    out = xcalloc(n + 1, sizeof(*out));
-    for (size_t i = 0; i < n; i++)
-        out[i] = xstrdup(v[i]);
-    return out;
-}
-
-static void
-strv_free(char **v)
-{
-    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-        free(v[i]);
-    free(v);
-}
-
 void
 proc_status_str(int status, int64_t timeout_ms, char *buf, size_t len)
 {
@@ -750,8 +726,8 @@ proc_start(struct procs *ps, const struct proc_spec *spec, struct proc **out)
     p = xcalloc(1, sizeof(*p));
     p->ps = ps;
     p->name = xstrdup(spec->name ? spec->name : spec->argv[0]);
-    p->argv = strv_copy(spec->argv);
-    p->env = strv_copy(spec->env);
+    p->argv = strv_dup(spec->argv);
+    p->env = strv_dup(spec->env);
     p->clean_env = spec->clean_env;
     if (spec->input != NULL) {
         p->input = xcalloc(1, spec->input_len + 1);

@@ -288,6 +288,22 @@ count_lines(const char *path)
     return n;
 }
 
+/* Runs script with `retries` and checks the status, the attempts made and
+ * the lines in c->path (each attempt appends one). */
+static void
+retry_case(struct ctx *c, const char *script, int retries, int status, int attempts, int total)
+{
+    char *argv[4];
+    struct proc_spec s = sh_spec(c, script, argv);
+
+    s.retries = retries;
+    s.retry_delay_ms = 20;
+    run_until_done(c, &s);
+    assert_int_equal(c->res.status, status);
+    assert_int_equal(c->res.attempts, attempts);
+    assert_int_equal(count_lines(c->path), total);
+}
+
 static void
 test_retries(void **state)
 {
@@ -297,23 +313,10 @@ test_retries(void **state)
 
     snprintf(c->path, sizeof(c->path), "%s/runs", c->dir);
     snprintf(script, sizeof(script), "echo run >>%s; exit 1", c->path);
-    s = sh_spec(c, script, argv);
-    s.retries = 2;
-    s.retry_delay_ms = 20;
-    run_until_done(c, &s);
-    assert_int_equal(c->res.status, 1);
-    assert_int_equal(c->res.attempts, 3);
-    assert_int_equal(count_lines(c->path), 3);
-
+    retry_case(c, script, 2, 1, 3, 3);
     /* Success on the second attempt ends the retries. */
     snprintf(script, sizeof(script), "echo run >>%s; [ $(wc -l <%s) -ge 5 ]", c->path, c->path);
-    s = sh_spec(c, script, argv);
-    s.retries = 5;
-    s.retry_delay_ms = 20;
-    run_until_done(c, &s);
-    assert_int_equal(c->res.status, 0);
-    assert_int_equal(c->res.attempts, 2);
-    assert_int_equal(count_lines(c->path), 5);
+    retry_case(c, script, 5, 0, 2, 5);
 
     /* A timed-out attempt is retried too. */
     s = sh_spec(c, "exec sleep 100", argv);

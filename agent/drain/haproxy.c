@@ -27,7 +27,7 @@ struct haproxy {
     struct hx_addr addr;
     bool dry_run;
     struct mailbox *reports; /* struct hx_log, to the loop; wakes notify_fd */
-    int64_t fault_delay_ms; /* after each command; 0 except in test builds */
+    int64_t fault_delay_ms;  /* after each command; 0 except in test builds */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cond;

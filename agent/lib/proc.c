@@ -141,7 +141,8 @@ snapshot(struct pinfo **out)
         if ((p = strrchr(buf, ')')) == NULL)
             continue;
         pi.pid = (pid_t)atoi(buf);
-        if (sscanf(p + 1, " %c %d %*d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+        if (sscanf(p + 1,
+                   " %c %d %*d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
                    &state, &pi.ppid, &pi.sid, &pi.start) != 4)
             continue;
         if (n == cap) {

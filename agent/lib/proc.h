@@ -15,8 +15,9 @@
  * (PR_SET_CHILD_SUBREAPER), so orphans of a run are re-parented to it, not
  * to init, and are reaped here; the tree is read from /proc/PID/stat.  The
  * runner assumes it starts every child of the process (so there is one
- * runner per process) and that SIGPIPE is ignored (both daemons do so).  It owns the children, their pipes and
- * pidfds; it calls only the loop and the log.
+ * runner per process) and that SIGPIPE is ignored (both daemons do so).
+ * It owns the children, their pipes and pidfds; it calls only the loop and
+ * the log.
  */
 #ifndef EMBER_PROC_H
 #define EMBER_PROC_H
@@ -45,21 +46,21 @@ typedef void (*proc_done_fn)(void *arg, const struct proc_result *res);
 typedef void (*proc_output_fn)(void *arg, const char *line);
 
 struct proc_spec {
-    const char *name;     /* prefix of every log line: "hook dns" */
-    char *const *argv;    /* argv[0] is the program's path (no PATH search) */
-    char *const *env;     /* NULL-terminated "NAME=value" strings to add */
-    bool clean_env;       /* only env; else the caller's own environment,
-                             without its EMBER_* variables, plus env */
-    const char *input;    /* written to stdin, which is then closed; NULL:
-                             stdin is /dev/null */
+    const char *name;  /* prefix of every log line: "hook dns" */
+    char *const *argv; /* argv[0] is the program's path (no PATH search) */
+    char *const *env;  /* NULL-terminated "NAME=value" strings to add */
+    bool clean_env;    /* only env; else the caller's own environment,
+                          without its EMBER_* variables, plus env */
+    const char *input; /* written to stdin, which is then closed; NULL:
+                          stdin is /dev/null */
     size_t input_len;
-    int64_t timeout_ms;   /* per attempt; 0: none */
-    int retries;          /* attempts after the first that fail */
+    int64_t timeout_ms; /* per attempt; 0: none */
+    int retries;        /* attempts after the first that fail */
     int64_t retry_delay_ms;
-    int64_t kill_grace_ms;  /* between SIGTERM and SIGKILL */
-    int max_lines_per_s;    /* output lines logged per second; 0: no limit */
-    proc_output_fn output;  /* NULL: log_info("NAME: LINE") */
-    proc_done_fn done;      /* called once, from the loop, then the run is freed */
+    int64_t kill_grace_ms; /* between SIGTERM and SIGKILL */
+    int max_lines_per_s;   /* output lines logged per second; 0: no limit */
+    proc_output_fn output; /* NULL: log_info("NAME: LINE") */
+    proc_done_fn done;     /* called once, from the loop, then the run is freed */
     void *arg;
 };
 

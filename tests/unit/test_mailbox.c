@@ -222,8 +222,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_order_and_wakeup), cmocka_unit_test(test_wraparound),
-        cmocka_unit_test(test_full),             cmocka_unit_test(test_shared_wake_fd),
+        cmocka_unit_test(test_order_and_wakeup),
+        cmocka_unit_test(test_wraparound),
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_shared_wake_fd),
         cmocka_unit_test(test_producers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -140,9 +140,8 @@ test_env(void **state)
     struct ctx *c = *state;
     char *argv[4];
     char *env[] = {"EMBER_ACTION=drain", "EMBER_SITE=lab one", NULL};
-    struct proc_spec s =
-        sh_spec(c, "echo \"$EMBER_ACTION|$EMBER_SITE|${EMBER_OWN-unset}|${TEST_PROC_VAR-unset}\"",
-                argv);
+    struct proc_spec s = sh_spec(
+        c, "echo \"$EMBER_ACTION|$EMBER_SITE|${EMBER_OWN-unset}|${TEST_PROC_VAR-unset}\"", argv);
 
     /* The caller's own EMBER_* stay out; the rest is inherited. */
     setenv("EMBER_OWN", "mine", 1);

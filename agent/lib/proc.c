@@ -506,9 +506,11 @@ spawn(struct proc *p)
             loop_add_fd(p->ps->loop, p->infd, POLLOUT, on_input, p);
     }
     p->pidfd = pidfd_open(p->pid, 0);
-    if (p->pidfd >= 0)
-        loop_add_fd(p->ps->loop, p->pidfd, POLLIN, on_pidfd, p);
-    else
+    if (p->pidfd >= 0 && loop_add_fd(p->ps->loop, p->pidfd, POLLIN, on_pidfd, p) < 0) {
+        close(p->pidfd); /* the loop is full: look by timer instead */
+        p->pidfd = -1;
+    }
+    if (p->pidfd < 0)
         p->poll_timer = loop_timer(p->ps->loop, NOPIDFD_POLL_MS, poll_child, p);
     p->timed_out = false;
     p->linelen = 0;

@@ -8,6 +8,20 @@
 #   make valgrind   run the unit tests under valgrind
 #   make install    install programs, profiles, boards, man pages and the unit
 
+# Test builds and the installed build.  A test build compiles in the fault
+# switches some integration tests use (EMBERD_FAULT, EMBER_DRAIN_FAULT; see
+# -DEMBER_FAULT_INJECTION below); an installed program must not obey an
+# environment variable that hangs or slows it.  make, make all and make
+# install build without them into build/; the test goals build with them into
+# build/test (or, with SAN=1, build/asan), so the two never share objects.
+# TEST_BUILD=1 makes any goal a test build.
+TEST_GOALS := check unit valgrind integration asan fuzz-regress
+ifneq ($(filter $(TEST_GOALS),$(MAKECMDGOALS))$(filter 1,$(SAN)),)
+TEST_BUILD ?= 1
+endif
+ifeq ($(TEST_BUILD),1)
+B       ?= build/test
+endif
 B       ?= build
 SAN     ?=
 PREFIX  ?= /usr/local
@@ -34,6 +48,9 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonlit
 CPPFLAGS_ALL := -D_GNU_SOURCE -DEMBER_DATADIR='"$(PREFIX)/share/emberwatch"' \
                 -Iagent/lib $(PKG_CFLAGS)
 TEST_INC     := -Iagent/emberd -Iagent/drain -Iagent/sim -Iagent/ctl
+ifeq ($(TEST_BUILD),1)
+CPPFLAGS_ALL += -DEMBER_FAULT_INJECTION
+endif
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
@@ -60,7 +77,8 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 PROGS := $(B)/emberd $(B)/ember-sim $(B)/emberctl $(B)/ember-drain
 
-.PHONY: all check unit integration asan demo deps valgrind clean install format bench firmware
+.PHONY: all check unit integration asan demo deps valgrind clean install format bench firmware \
+        fault-free
 # Keep intermediate objects (unit-test and fuzz objects would be deleted otherwise).
 .SECONDARY:
 all: $(PROGS)
@@ -132,6 +150,7 @@ integration: all
 # make check: the whole suite.  Unit tests run plain and under ASan+UBSan;
 # integration tests drive the sanitizer build of every program.
 check: deps
+	$(MAKE) fault-free
 	$(MAKE) unit
 	$(MAKE) firmware
 	$(MAKE) -C firmware check
@@ -140,6 +159,12 @@ check: deps
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 unit
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 fuzz-regress
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 integration
+
+# The installed build must not contain the fault switches.
+fault-free: all
+	@if grep -l -e EMBERD_FAULT -e EMBER_DRAIN_FAULT $(PROGS); then \
+	    echo "fault injection compiled into an installed build ($(B))"; exit 1; fi
+	@echo "  OK      no fault switch in $(PROGS)"
 
 # Unit tests, then emberd and ember-drain through the whole integration
 # suite, under valgrind memcheck (any error or definite leak fails).

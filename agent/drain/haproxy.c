@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mailbox.h"
 #include "util.h"
 
 #define RETRY_MS 250 /* while an instance is unreachable or not yet converged */
@@ -25,8 +26,8 @@ struct haproxy {
     const struct dconf_haproxy *conf;
     struct hx_addr addr;
     bool dry_run;
-    int notify_fd;
-    int64_t fault_delay_ms; /* EMBER_DRAIN_FAULT=slow-haproxy:MS (tests only) */
+    struct mailbox *reports; /* struct hx_log, to the loop; wakes notify_fd */
+    int64_t fault_delay_ms;  /* after each command; 0 except in test builds */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -35,8 +36,6 @@ struct haproxy {
     int want;
     uint64_t gen;
     struct hx_view view;
-    struct hx_log log[HX_LOG_MAX];
-    int nlog;
 };
 
 /* ---- client ------------------------------------------------------------ */
@@ -268,22 +267,40 @@ haproxy_state_name(const struct hx_row *r)
 
 /* ---- worker ------------------------------------------------------------ */
 
+#ifdef EMBER_FAULT_INJECTION
+/* Test builds only (make check): EMBER_DRAIN_FAULT=slow-haproxy:MS makes a
+ * worker pause MS after each command, so tests can catch a drain half done. */
+static int64_t
+fault_delay_ms(void)
+{
+    const char *fault = getenv("EMBER_DRAIN_FAULT");
+
+    if (fault != NULL && strncmp(fault, "slow-haproxy:", 13) == 0)
+        return atol(fault + 13);
+    return 0;
+}
+#else
+/* Installed builds carry no fault switch. */
+static int64_t
+fault_delay_ms(void)
+{
+    return 0;
+}
+#endif
+
+/* Hands one command's record to the loop; the oldest records give way when
+ * the loop has not taken the last HX_LOG_MAX. */
 static void
 add_log(struct haproxy *x, const char *cmd, const char *result, bool ok, bool dry)
 {
-    struct hx_log *l;
+    struct hx_log l = {.ok = ok, .dry = dry};
+    int rc;
 
-    pthread_mutex_lock(&x->mu);
-    if (x->nlog == HX_LOG_MAX) {
-        memmove(&x->log[0], &x->log[1], sizeof(x->log[0]) * (HX_LOG_MAX - 1));
-        x->nlog--;
-    }
-    l = &x->log[x->nlog++];
-    snprintf(l->cmd, sizeof(l->cmd), "%s", cmd);
-    snprintf(l->result, sizeof(l->result), "%s", result);
-    l->ok = ok;
-    l->dry = dry;
-    pthread_mutex_unlock(&x->mu);
+    snprintf(l.cmd, sizeof(l.cmd), "%s", cmd);
+    snprintf(l.result, sizeof(l.result), "%s", result);
+    rc = mailbox_post(x->reports, &l, 1);
+    if (rc < 0 && rc != -ENOBUFS)
+        log_warnx("haproxy %s: wakeup: %s", x->conf->name, strerror(-rc));
 }
 
 /* Reads every backend this instance has servers in into v->obs.  Returns 0,
@@ -505,12 +522,8 @@ worker(void *arg)
         x->view = v;
         last_gen = gen;
         first = false;
-        if (new_gen || view_differs(&prev, &v)) {
-            char c = 1;
-            if (write(x->notify_fd, &c, 1) < 0) {
-                /* A full pipe already has a wakeup in it. */
-            }
-        }
+        if ((new_gen || view_differs(&prev, &v)) && mailbox_wake(x->reports) < 0)
+            log_warn("haproxy %s: wakeup", x->conf->name);
         wait_ms = v.reached || want == HX_WANT_NONE ? x->conf->refresh_ms : RETRY_MS;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += wait_ms / 1000;
@@ -532,18 +545,20 @@ haproxy_start(struct haproxy **out, const struct dconf_haproxy *h, bool dry_run,
 {
     struct haproxy *x = xcalloc(1, sizeof(*x));
     pthread_condattr_t ca;
-    const char *fault = getenv("EMBER_DRAIN_FAULT");
     int rc;
 
     x->conf = h;
     x->addr = (struct hx_addr){h->socket, h->host, h->port, h->timeout_ms};
     x->dry_run = dry_run;
-    x->notify_fd = notify_fd;
+    rc = mailbox_init(&x->reports, sizeof(struct hx_log), HX_LOG_MAX, MAILBOX_DROP_OLD, notify_fd);
+    if (rc < 0) {
+        free(x);
+        return rc;
+    }
     x->view.nservers = h->nservers;
     for (int i = 0; i < h->nservers; i++)
         snprintf(x->view.obs[i].state, sizeof(x->view.obs[i].state), "unknown");
-    if (fault != NULL && strncmp(fault, "slow-haproxy:", 13) == 0)
-        x->fault_delay_ms = atol(fault + 13);
+    x->fault_delay_ms = fault_delay_ms();
     pthread_mutex_init(&x->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -553,6 +568,7 @@ haproxy_start(struct haproxy **out, const struct dconf_haproxy *h, bool dry_run,
     if (rc != 0) {
         pthread_cond_destroy(&x->cond);
         pthread_mutex_destroy(&x->mu);
+        mailbox_fini(x->reports);
         free(x);
         return -rc;
     }
@@ -572,6 +588,7 @@ haproxy_stop(struct haproxy *x)
     pthread_join(x->thread, NULL);
     pthread_cond_destroy(&x->cond);
     pthread_mutex_destroy(&x->mu);
+    mailbox_fini(x->reports);
     free(x);
 }
 
@@ -605,13 +622,5 @@ haproxy_view(struct haproxy *x, struct hx_view *v)
 int
 haproxy_take_log(struct haproxy *x, struct hx_log *out, int max)
 {
-    int n;
-
-    pthread_mutex_lock(&x->mu);
-    n = x->nlog < max ? x->nlog : max;
-    memcpy(out, x->log, sizeof(*out) * (size_t)n);
-    memmove(&x->log[0], &x->log[n], sizeof(x->log[0]) * (size_t)(x->nlog - n));
-    x->nlog -= n;
-    pthread_mutex_unlock(&x->mu);
-    return n;
+    return max > 0 ? (int)mailbox_take(x->reports, out, (size_t)max) : 0;
 }

@@ -98,8 +98,10 @@ struct hx_view {
 
 struct haproxy;
 
-/* Starts the worker for `h`.  It writes one byte to notify_fd whenever its
- * view changed.  In dry-run mode it reads but never changes anything. */
+/* Starts the worker for `h`.  It writes to notify_fd (a non-blocking pipe or
+ * eventfd the caller empties) whenever its view changed or it logged a
+ * command; the records travel in a mailbox (agent/lib/mailbox.h).  In
+ * dry-run mode it reads but never changes anything. */
 int haproxy_start(struct haproxy **out, const struct dconf_haproxy *h, bool dry_run, int notify_fd);
 /* Stops and joins the worker (waits for a command in flight, at most its
  * timeout). */
@@ -110,7 +112,8 @@ void haproxy_want(struct haproxy *x, int want, uint64_t gen);
 void haproxy_refresh(struct haproxy *x);
 /* Copies the current view. */
 void haproxy_view(struct haproxy *x, struct hx_view *v);
-/* Moves up to max logged commands into out; returns how many. */
+/* Moves up to max logged commands into out, oldest first; returns how many.
+ * Only the latest HX_LOG_MAX are kept. */
 int haproxy_take_log(struct haproxy *x, struct hx_log *out, int max);
 
 #endif

@@ -3,11 +3,13 @@
  * through anything HAProxy's runtime API does not reach (DNS, BGP, GSLB,
  * Kubernetes).
  *
- * A hook runs in its own session (so a timeout kills its whole process
- * group), with stdin from /dev/null and stdout/stderr logged line by line.
- * Its exit is noticed through a pidfd in the poll loop; nothing waits.
- * The environment is ember-drain's own plus the EMBER_* variables the caller
- * passes (documented in ember-drain(8)).
+ * A hook runs through the process runner (agent/lib/proc.h): in its own
+ * session, with stdin from /dev/null, stdout/stderr logged line by line (at
+ * most 100 lines a second), and a timeout that kills its whole process tree,
+ * descendants in sessions of their own included.  Its exit is noticed
+ * through a pidfd in the poll loop; nothing waits.  The environment is
+ * ember-drain's own plus the EMBER_* variables the caller passes (documented
+ * in ember-drain(8)).
  */
 #ifndef EMBER_HOOK_H
 #define EMBER_HOOK_H
@@ -28,7 +30,7 @@ typedef void (*hook_done_fn)(void *arg, int hook, int site, const char *action, 
 
 int hooks_init(struct hooks **out, const struct dconf *c, struct loop *l, hook_done_fn done,
                void *arg);
-/* Stops running hooks (SIGTERM to their process groups, SIGKILL after 1 s). */
+/* Stops running hooks (SIGTERM to their process trees, SIGKILL after 1 s). */
 void hooks_fini(struct hooks *h);
 
 /* Starts hook `hook` for `site`.  `env` is a NULL-terminated list of

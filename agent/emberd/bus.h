@@ -4,7 +4,7 @@
  * libmodbus calls block, so each bus (a serial line or a TCP endpoint) has
  * its own thread with its own schedule: a dead slave costs its own bus some
  * timeouts and never delays another bus.  Workers hand readings to the main
- * loop through a mutex-protected queue and an eventfd.
+ * loop through one mailbox (agent/lib/mailbox.h).
  */
 #ifndef EMBER_BUS_H
 #define EMBER_BUS_H

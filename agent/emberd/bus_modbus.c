@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mailbox.h"
 #include "util.h"
 
 #define MAX_BLOCKS CONF_MAX_BLOCKS
@@ -57,7 +58,6 @@ struct bus_worker {
     struct bus_stats stats;
     _Atomic int64_t progress_ms; /* last time the worker went round its loop */
     int64_t stall_limit_ms;      /* longer than this without progress: hung */
-    bool fault_hang;             /* EMBERD_FAULT=hang-bus:NAME (tests) */
 };
 
 struct bus_set {
@@ -68,52 +68,25 @@ struct bus_set {
     struct dev_plan **plan_of;
     struct bus_worker **worker_of;
     int ndevices;
-    int event_fd;
+    struct mailbox *readings; /* struct bus_reading, from every worker */
     atomic_int stopping;
-    pthread_mutex_t lock;
-    struct bus_reading *queue;
-    size_t qlen;
-    uint64_t dropped;
 };
 
 static void
 post(struct bus_set *bs, const struct bus_reading *r, size_t n)
 {
-    uint64_t one = 1;
+    int rc = mailbox_post(bs->readings, r, n);
 
-    pthread_mutex_lock(&bs->lock);
-    for (size_t i = 0; i < n; i++) {
-        if (bs->qlen == QUEUE_MAX) {
-            bs->dropped++; /* the loop is wedged; the watchdog will act */
-            continue;
-        }
-        bs->queue[bs->qlen++] = r[i];
-    }
-    pthread_mutex_unlock(&bs->lock);
-    if (write(bs->event_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        log_warn("bus: eventfd write");
+    /* -ENOBUFS: the loop is wedged and readings are dropped (counted); the
+     * watchdog will act. */
+    if (rc < 0 && rc != -ENOBUFS)
+        log_warnx("bus: wakeup: %s", strerror(-rc));
 }
 
 size_t
 bus_drain(struct bus_set *bs, struct bus_reading *out, size_t max)
 {
-    uint64_t v;
-    size_t n;
-
-    if (read(bs->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-        log_warn("bus: eventfd read");
-    pthread_mutex_lock(&bs->lock);
-    n = bs->qlen < max ? bs->qlen : max;
-    memcpy(out, bs->queue, n * sizeof(*out));
-    memmove(bs->queue, bs->queue + n, (bs->qlen - n) * sizeof(*out));
-    bs->qlen -= n;
-    if (bs->qlen > 0) {
-        v = 1;
-        if (write(bs->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-            log_warn("bus: eventfd write");
-    }
-    pthread_mutex_unlock(&bs->lock);
-    return n;
+    return mailbox_take(bs->readings, out, max);
 }
 
 void
@@ -137,7 +110,7 @@ bus_set_alert(struct bus_set *bs, int device, bool on)
 int
 bus_fd(const struct bus_set *bs)
 {
-    return bs->event_fd;
+    return mailbox_fd(bs->readings);
 }
 
 void
@@ -390,6 +363,34 @@ pull_in_alerts(struct bus_worker *w)
     }
 }
 
+#ifdef EMBER_FAULT_INJECTION
+/* Test builds only (make check): EMBERD_FAULT=hang-bus:NAME makes that bus's
+ * worker stop making progress for good, for the watchdog test.  Returns
+ * when the bus is stopped; false at once for every other bus. */
+static bool
+fault_hang(struct bus_worker *w)
+{
+    const char *fault = getenv("EMBERD_FAULT");
+
+    if (fault == NULL || strncmp(fault, "hang-bus:", 9) != 0 || strcmp(fault + 9, w->cb->name) != 0)
+        return false;
+    log_warnx("bus %s: EMBERD_FAULT: worker hangs", w->cb->name);
+    while (!atomic_load(&w->set->stopping)) {
+        struct pollfd p = {.fd = w->wake_fd, .events = POLLIN};
+        poll(&p, 1, 1000);
+    }
+    return true;
+}
+#else
+/* Installed builds carry no fault switch. */
+static bool
+fault_hang(struct bus_worker *w)
+{
+    (void)w;
+    return false;
+}
+#endif
+
 static void *
 worker_main(void *arg)
 {
@@ -400,15 +401,8 @@ worker_main(void *arg)
     for (int i = 0; i < w->ndevs; i++)
         w->devs[i].next_due_ms = t0 + (w->devs[i].dev->interval_ms * i) / (w->ndevs + 1);
 
-    if (w->fault_hang) {
-        /* Fault injection for the watchdog test: a worker stuck for good. */
-        log_warnx("bus %s: EMBERD_FAULT: worker hangs", w->cb->name);
-        while (!w->set->stopping) {
-            struct pollfd p = {.fd = w->wake_fd, .events = POLLIN};
-            poll(&p, 1, 1000);
-        }
+    if (fault_hang(w))
         return NULL;
-    }
     while (!w->set->stopping) {
         struct dev_plan *next = NULL;
         int64_t now = mono_ms();
@@ -500,14 +494,11 @@ bus_start(struct bus_set **out, const struct conf *c)
     sigset_t all, old;
     int rc = 0;
 
-    bs->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (bs->event_fd < 0) {
-        rc = -errno;
+    rc = mailbox_init(&bs->readings, sizeof(struct bus_reading), QUEUE_MAX, MAILBOX_DROP_NEW, -1);
+    if (rc < 0) {
         free(bs);
         return rc;
     }
-    pthread_mutex_init(&bs->lock, NULL);
-    bs->queue = xcalloc(QUEUE_MAX, sizeof(*bs->queue));
     bs->w = xcalloc((size_t)c->nbuses + 1, sizeof(*bs->w));
     bs->n = c->nbuses;
     for (int i = 0; i < c->nbuses; i++) {
@@ -556,7 +547,6 @@ bus_start(struct bus_set **out, const struct conf *c)
      * longest legitimate cycle: the longest interval plus every block of
      * every device timing out on every retry, plus the gaps. */
     {
-        const char *fault = getenv("EMBERD_FAULT");
         for (int i = 0; i < bs->n; i++) {
             struct bus_worker *w = &bs->w[i];
             int64_t cycle = 0, worst = 0;
@@ -568,9 +558,6 @@ bus_start(struct bus_set **out, const struct conf *c)
             }
             w->stall_limit_ms = 2 * (cycle + worst) + 5000;
             atomic_store(&w->progress_ms, mono_ms());
-            if (fault != NULL && strncmp(fault, "hang-bus:", 9) == 0 &&
-                strcmp(fault + 9, w->cb->name) == 0)
-                w->fault_hang = true;
         }
     }
     /* Workers must not take the daemon's signals. */
@@ -632,8 +619,6 @@ bus_stop(struct bus_set *bs)
     free(bs->w);
     free(bs->plan_of);
     free(bs->worker_of);
-    free(bs->queue);
-    close(bs->event_fd);
-    pthread_mutex_destroy(&bs->lock);
+    mailbox_fini(bs->readings);
     free(bs);
 }

@@ -185,3 +185,25 @@ xcalloc(size_t n, size_t size)
         abort();
     return p;
 }
+
+char **
+strv_dup(char *const *v)
+{
+    size_t n = 0;
+    char **out;
+
+    while (v != NULL && v[n] != NULL)
+        n++;
+    out = xcalloc(n + 1, sizeof(*out));
+    for (size_t i = 0; i < n; i++)
+        out[i] = xstrdup(v[i]);
+    return out;
+}
+
+void
+strv_free(char **v)
+{
+    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+        free(v[i]);
+    free(v);
+}

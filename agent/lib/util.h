@@ -46,5 +46,10 @@ char *path_relative_to(const char *base_file, const char *path);
 /* strdup that aborts on allocation failure; only for start-up paths. */
 char *xstrdup(const char *s);
 void *xcalloc(size_t n, size_t size);
+/* NULL-terminated string vectors (argv, envp): a deep copy that aborts on
+ * allocation failure (NULL copies as an empty vector), and its free (safe on
+ * NULL). */
+char **strv_dup(char *const *v);
+void strv_free(char **v);
 
 #endif

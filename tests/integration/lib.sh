@@ -100,6 +100,12 @@ wait_until() { # wait_until SECONDS CMD...: polls CMD every 20 ms until it succe
 }
 
 log_has() { grep -q -- "$2" "$1" 2>/dev/null; }
+# need_fault_build PROGRAM VARIABLE: the fault switches are compiled only into
+# test builds (make unit/integration/check, TEST_BUILD=1: build/test, build/asan).
+need_fault_build() {
+    grep -q -- "$2" "$EMBER_BIN/$1" ||
+        die "$EMBER_BIN/$1 does not read $2: use a test build (make TEST_BUILD=1 all; EMBER_BIN=\$PWD/build/test)"
+}
 count_lines() { grep -c -- "$2" "$1" 2>/dev/null || true; }
 
 free_port() {

@@ -47,6 +47,7 @@ audit_since() { tail -n +$(($1 + 1)) "$A"; }
 
 # 1. kill -9 mid-action.  EMBER_DRAIN_FAULT makes the HAProxy worker pause
 # 3 s after each command, so the kill lands between the two.
+need_fault_build ember-drain EMBER_DRAIN_FAULT
 EMBER_DRAIN_FAULT=slow-haproxy:3000 start_drain drain1 "$T/drain.conf"
 pub_req a1 b3 drain 10 false '["room-hot"]'
 check "first server drained" wait_until 5 hx_is web/dc1-web drain

@@ -33,6 +33,7 @@ check "STOPPING=1 sent on a clean stop" log_has "$T/notify.rec" " STOPPING=1$"
 # A hung bus worker (fault injection) must stop the pings, so systemd
 # restarts emberd; the main loop itself keeps running.
 : >"$T/notify.rec"
+need_fault_build emberd EMBERD_FAULT
 EMBERD_FAULT=hang-bus:t NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 \
     start_emberd emberd2 "$T/emberd.conf"
 check "pings while the worker is within its limit" \

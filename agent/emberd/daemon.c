@@ -17,7 +17,7 @@
 #include "alarm.h"
 #include "bus.h"
 #include "cmd.h"
-#include "ctl.h"
+#include "ctlsock.h"
 #include "gpio.h"
 #include "log.h"
 #include "loop.h"
@@ -44,7 +44,7 @@ struct daemon {
     struct mqtt *mqtt;
     struct state *state;
     struct alarm_engine *engine;
-    struct ctl *ctl;
+    struct ctlsock *ctl;
     struct gpio *gpio;
     int gpio_timer;
     bool outputs_on;
@@ -620,14 +620,20 @@ alarms_json(struct daemon *d)
     return o;
 }
 
+/* A request is one command payload; a client has 2 s to send it and to
+ * take the answer. */
+static const struct ctlsock_limits ctl_limits = {CMD_MAX_PAYLOAD, 8, 2000};
+
 static char *
-ctl_request(void *arg, const char *req, size_t len)
+ctl_request(void *arg, const char *req, size_t len, uid_t uid, pid_t pid)
 {
     struct daemon *d = arg;
     struct cmd c;
     char err[256] = "";
     cJSON *o;
     char *out;
+    (void)uid; /* access is by the socket's file mode */
+    (void)pid;
 
     if (cmd_parse_request(req, len, &c, err, sizeof(err)) < 0 ||
         run_cmd(d, &c, err, sizeof(err)) < 0) {
@@ -887,8 +893,8 @@ daemon_init(struct daemon **out, struct conf *c)
         log_errx("cannot read alarm states from %s", c->agent.journal);
         goto fail;
     }
-    if ((rc = ctl_open(&d->ctl, c->agent.control, c->agent.control_mode, d->loop, ctl_request,
-                       d)) < 0) {
+    if ((rc = ctlsock_open(&d->ctl, c->agent.control, c->agent.control_mode, &ctl_limits, d->loop,
+                           ctl_request, d)) < 0) {
         log_errx("cannot create control socket %s ([agent] control): %s", c->agent.control,
                  rc == -EADDRINUSE ? "another emberd is listening on it" : strerror(-rc));
         goto fail;
@@ -950,7 +956,7 @@ daemon_fini(struct daemon *d)
     bus_signal_stop(d->buses);
     mqtt_fini(d->mqtt, 2000);
     bus_stop(d->buses);
-    ctl_close(d->ctl);
+    ctlsock_close(d->ctl);
     if (d->gpio != NULL) {
         /* Leave the annunciators off when the agent stops. */
         for (int o = 0; o < d->conf->noutputs; o++)

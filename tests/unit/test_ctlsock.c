@@ -1,0 +1,601 @@
+/*
+ * Unit tests: ctlsock.c, the control-socket server in a real poll loop with
+ * real unix sockets in a temporary directory, and its client.
+ *
+ * The server runs in this thread: run_for() turns the loop for a while and
+ * returns, so a test can act as a client between turns.  ctlsock_request()
+ * blocks, so it runs in a second thread that wakes the loop when it is done.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ctlsock.h"
+#include "loop.h"
+#include "util.h"
+
+#define BIG_ANSWER (2u << 20) /* ten times what a unix socket buffers */
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct loop *loop;
+    struct ctlsock *srv;
+    int calls;
+    size_t last_len;
+    char last_req[256];
+    uid_t uid;
+    pid_t pid;
+};
+
+/* Answers "got:REQUEST"; "big" gets BIG_ANSWER bytes of 'x'. */
+static char *
+handler(void *arg, const char *req, size_t len, uid_t uid, pid_t pid)
+{
+    struct fixture *f = arg;
+    char *out;
+
+    f->calls++;
+    f->last_len = len;
+    snprintf(f->last_req, sizeof(f->last_req), "%s", req);
+    f->uid = uid;
+    f->pid = pid;
+    if (strcmp(req, "big") == 0) {
+        out = malloc(BIG_ANSWER + 1);
+        memset(out, 'x', BIG_ANSWER);
+        out[BIG_ANSWER] = '\0';
+        return out;
+    }
+    out = malloc(len + 5);
+    snprintf(out, len + 5, "got:%s", req);
+    return out;
+}
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    strcpy(f->dir, "/tmp/test_ctlsock.XXXXXX");
+    if (mkdtemp(f->dir) == NULL)
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/ctl.sock", f->dir);
+    if (loop_init(&f->loop) < 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    ctlsock_close(f->srv);
+    loop_fini(f->loop);
+    unlink(f->path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void
+open_srv(struct fixture *f, size_t max_request, int max_clients, int idle_ms)
+{
+    struct ctlsock_limits lim = {max_request, max_clients, idle_ms};
+    assert_int_equal(ctlsock_open(&f->srv, f->path, 0600, &lim, f->loop, handler, f), 0);
+}
+
+static void
+stop_loop(void *arg)
+{
+    loop_stop(arg);
+}
+
+/* Turns the loop for ms milliseconds; returns how long that took. */
+static int64_t
+run_for(struct loop *l, int ms)
+{
+    int64_t t0 = mono_ms();
+    int id = loop_timer(l, ms, stop_loop, l);
+    loop_run(l);
+    loop_timer_cancel(l, id);
+    return mono_ms() - t0;
+}
+
+static int
+connect_to(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    strcpy(sa.sun_path, path);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+static void
+send_str(int fd, const char *s)
+{
+    assert_int_equal(send(fd, s, strlen(s), MSG_NOSIGNAL), (ssize_t)strlen(s));
+}
+
+/* What the peer has sent so far, without waiting; *eof when it closed. */
+static size_t
+drain(int fd, char *buf, size_t cap, bool *eof)
+{
+    size_t len = 0;
+    char sink[65536];
+
+    *eof = false;
+    for (;;) {
+        char *dst = len + 1 < cap ? buf + len : sink;
+        size_t room = len + 1 < cap ? cap - 1 - len : sizeof(sink);
+        ssize_t r = recv(fd, dst, room, MSG_DONTWAIT);
+        /* A server that closes with part of a too-long request unread
+         * resets the connection once its answer has been read. */
+        if (r == 0 || (r < 0 && errno == ECONNRESET))
+            *eof = true;
+        if (r <= 0)
+            break;
+        if (dst == buf + len)
+            buf[len + (size_t)r] = '\0';
+        len += (size_t)r;
+    }
+    if (cap > 0 && len < cap)
+        buf[len] = '\0';
+    return len;
+}
+
+static void
+test_request_response(void **state)
+{
+    struct fixture *f = *state;
+    struct stat st;
+    char buf[256];
+    bool eof;
+    int fd;
+
+    open_srv(f, 4096, 8, 1000);
+    assert_int_equal(lstat(f->path, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    fd = connect_to(f->path);
+    send_str(fd, "hello\n");
+    run_for(f->loop, 50);
+    assert_int_equal(drain(fd, buf, sizeof(buf), &eof), 10);
+    assert_string_equal(buf, "got:hello\n");
+    assert_true(eof);
+    close(fd);
+    assert_int_equal(f->calls, 1);
+    assert_int_equal(f->last_len, 5);
+    assert_string_equal(f->last_req, "hello");
+    assert_int_equal(f->uid, getuid());
+    assert_int_equal(f->pid, getpid());
+    assert_int_equal(ctlsock_clients(f->srv), 0);
+
+    /* A request in pieces is one request. */
+    fd = connect_to(f->path);
+    send_str(fd, "he");
+    run_for(f->loop, 20);
+    send_str(fd, "llo again\nignored");
+    run_for(f->loop, 50);
+    drain(fd, buf, sizeof(buf), &eof);
+    assert_string_equal(buf, "got:hello again\n");
+    assert_true(eof);
+    close(fd);
+
+    /* Closing removes the socket file. */
+    ctlsock_close(f->srv);
+    f->srv = NULL;
+    assert_int_equal(lstat(f->path, &st), -1);
+    assert_int_equal(errno, ENOENT);
+}
+
+static void
+test_eof_without_newline(void **state)
+{
+    struct fixture *f = *state;
+    char buf[64];
+    bool eof;
+    int fd;
+
+    open_srv(f, 4096, 8, 1000);
+    fd = connect_to(f->path);
+    send_str(fd, "no newline");
+    shutdown(fd, SHUT_WR);
+    run_for(f->loop, 50);
+    assert_int_equal(drain(fd, buf, sizeof(buf), &eof), 0);
+    assert_true(eof);
+    assert_int_equal(f->calls, 0);
+    assert_int_equal(ctlsock_clients(f->srv), 0);
+    close(fd);
+}
+
+/* A client that asks for a large answer and never reads it must not stall
+ * the loop: others are served meanwhile, and it is dropped when idle. */
+static void
+test_stuck_reader(void **state)
+{
+    struct fixture *f = *state;
+    char buf[256];
+    size_t got;
+    bool eof;
+    int stuck, other;
+
+    open_srv(f, 4096, 4, 300);
+    stuck = connect_to(f->path);
+    send_str(stuck, "big\n");
+    /* A blocking write would sit here until the client read or a send
+     * timeout; the loop comes back on time instead. */
+    assert_true(run_for(f->loop, 100) < 800);
+    assert_int_equal(f->calls, 1);
+    assert_int_equal(ctlsock_clients(f->srv), 1); /* its answer is pending */
+
+    other = connect_to(f->path);
+    send_str(other, "hello\n");
+    assert_true(run_for(f->loop, 100) < 800);
+    drain(other, buf, sizeof(buf), &eof);
+    assert_string_equal(buf, "got:hello\n");
+    assert_true(eof);
+    close(other);
+    assert_int_equal(ctlsock_clients(f->srv), 1);
+
+    /* Idle past its timeout: closed, with only part of the answer sent. */
+    run_for(f->loop, 600);
+    assert_int_equal(ctlsock_clients(f->srv), 0);
+    got = drain(stuck, buf, sizeof(buf), &eof);
+    assert_true(eof);
+    assert_true(got > 0);
+    assert_true(got < BIG_ANSWER + 1);
+    close(stuck);
+}
+
+/* A reader that keeps reading gets all of a large answer, however slowly
+ * the socket takes it. */
+static void
+test_large_answer_delivered(void **state)
+{
+    struct fixture *f = *state;
+    char buf[16];
+    size_t got = 0;
+    bool eof = false;
+    int fd;
+
+    open_srv(f, 4096, 4, 1000);
+    fd = connect_to(f->path);
+    send_str(fd, "big\n");
+    for (int i = 0; i < 2000 && !eof; i++) {
+        run_for(f->loop, 5);
+        got += drain(fd, buf, sizeof(buf), &eof);
+    }
+    assert_true(eof);
+    assert_int_equal(got, BIG_ANSWER + 1);
+    close(fd);
+}
+
+/* The peer vanishes before its answer is written: an error for the server,
+ * not a SIGPIPE that kills this process. */
+static void
+test_peer_gone(void **state)
+{
+    struct fixture *f = *state;
+    int fd;
+
+    open_srv(f, 4096, 4, 1000);
+    fd = connect_to(f->path);
+    send_str(fd, "big\n");
+    close(fd);
+    run_for(f->loop, 50);
+    assert_int_equal(f->calls, 1);
+    assert_int_equal(ctlsock_clients(f->srv), 0);
+}
+
+static void
+test_too_long(void **state)
+{
+    struct fixture *f = *state;
+    char line[200], buf[256];
+    bool eof;
+    int fd;
+
+    open_srv(f, 64, 4, 1000);
+
+    /* Exactly the limit is accepted. */
+    memset(line, 'a', 64);
+    strcpy(line + 64, "\n");
+    fd = connect_to(f->path);
+    send_str(fd, line);
+    run_for(f->loop, 50);
+    drain(fd, buf, sizeof(buf), &eof);
+    assert_int_equal(f->calls, 1);
+    assert_int_equal(f->last_len, 64);
+    assert_true(strncmp(buf, "got:aaaa", 8) == 0);
+    close(fd);
+
+    /* One more byte is refused, without calling the handler. */
+    memset(line, 'b', 65);
+    strcpy(line + 65, "\n");
+    fd = connect_to(f->path);
+    send_str(fd, line);
+    run_for(f->loop, 50);
+    drain(fd, buf, sizeof(buf), &eof);
+    assert_string_equal(buf, "{\"ok\":false,\"error\":\"request too long\"}\n");
+    assert_true(eof);
+    assert_int_equal(f->calls, 1);
+    close(fd);
+
+    /* So is a line that never ends. */
+    memset(line, 'c', sizeof(line) - 1);
+    line[sizeof(line) - 1] = '\0';
+    fd = connect_to(f->path);
+    send_str(fd, line);
+    run_for(f->loop, 50);
+    drain(fd, buf, sizeof(buf), &eof);
+    assert_string_equal(buf, "{\"ok\":false,\"error\":\"request too long\"}\n");
+    assert_int_equal(f->calls, 1);
+    close(fd);
+}
+
+static void
+test_busy_and_idle(void **state)
+{
+    struct fixture *f = *state;
+    char buf[128];
+    bool eof;
+    int a, b, c;
+
+    open_srv(f, 4096, 2, 200);
+    a = connect_to(f->path);
+    b = connect_to(f->path);
+    c = connect_to(f->path);
+    run_for(f->loop, 50);
+    assert_int_equal(ctlsock_clients(f->srv), 2);
+    drain(c, buf, sizeof(buf), &eof);
+    assert_string_equal(buf, "{\"ok\":false,\"error\":\"busy\"}\n");
+    assert_true(eof);
+    close(c);
+    drain(a, buf, sizeof(buf), &eof);
+    assert_false(eof);
+
+    /* Clients that never send are closed after the idle timeout, and
+     * their slots serve again. */
+    run_for(f->loop, 400);
+    assert_int_equal(ctlsock_clients(f->srv), 0);
+    assert_int_equal(drain(a, buf, sizeof(buf), &eof), 0);
+    assert_true(eof);
+    close(a);
+    close(b);
+    a = connect_to(f->path);
+    send_str(a, "again\n");
+    run_for(f->loop, 50);
+    drain(a, buf, sizeof(buf), &eof);
+    assert_string_equal(buf, "got:again\n");
+    close(a);
+    assert_int_equal(f->calls, 1);
+}
+
+static void
+test_stale_replaced(void **state)
+{
+    struct fixture *f = *state;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char buf[64];
+    bool eof;
+    int fd;
+
+    /* A socket file whose server is gone, as after a crash. */
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    strcpy(sa.sun_path, f->path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    close(fd);
+    assert_int_equal(access(f->path, F_OK), 0);
+
+    open_srv(f, 4096, 4, 1000);
+    fd = connect_to(f->path);
+    send_str(fd, "x\n");
+    run_for(f->loop, 50);
+    drain(fd, buf, sizeof(buf), &eof);
+    assert_string_equal(buf, "got:x\n");
+    close(fd);
+}
+
+static void
+test_live_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct ctlsock *second = NULL;
+    char other[160], buf[64];
+    bool eof;
+    int fd;
+
+    open_srv(f, 4096, 4, 1000);
+    assert_int_equal(ctlsock_open(&second, f->path, 0600, NULL, f->loop, handler, f),
+                     -EADDRINUSE);
+    assert_null(second);
+    /* The first server still owns its socket. */
+    fd = connect_to(f->path);
+    send_str(fd, "still\n");
+    run_for(f->loop, 50);
+    drain(fd, buf, sizeof(buf), &eof);
+    assert_string_equal(buf, "got:still\n");
+    close(fd);
+
+    /* A file that is not a socket is never removed. */
+    snprintf(other, sizeof(other), "%s/file", f->dir);
+    fd = open(other, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(ctlsock_open(&second, other, 0600, NULL, f->loop, handler, f), -EEXIST);
+    assert_int_equal(access(other, F_OK), 0);
+    unlink(other);
+
+    /* Limits out of range are a caller's mistake. */
+    {
+        struct ctlsock_limits bad = {4096, 0, 1000};
+        assert_int_equal(ctlsock_open(&second, other, 0600, &bad, f->loop, handler, f), -EINVAL);
+    }
+}
+
+/* ---- client ---------------------------------------------------------- */
+
+struct call {
+    struct fixture *f;
+    const char *path;
+    const char *req;
+    int timeout_ms;
+    int rc;
+    char *resp;
+    char err[256];
+};
+
+static void *
+call_thread(void *arg)
+{
+    struct call *c = arg;
+    c->rc = ctlsock_request(c->path, "emberd", c->req, c->timeout_ms, &c->resp, c->err,
+                            sizeof(c->err));
+    /* Wakes the loop (loop_run returns). */
+    if (write(loop_wakeup_fd(c->f->loop), "x", 1) < 0)
+        c->rc = -999;
+    return NULL;
+}
+
+/* Runs one ctlsock_request against the loop, which turns until it returns
+ * (the thread's wake-up stops it). */
+static void
+call(struct fixture *f, struct call *c)
+{
+    pthread_t t;
+
+    c->f = f;
+    assert_int_equal(pthread_create(&t, NULL, call_thread, c), 0);
+    run_for(f->loop, 10000);
+    pthread_join(t, NULL);
+}
+
+static void
+test_client(void **state)
+{
+    struct fixture *f = *state;
+    struct call c = {.path = f->path, .req = "ping", .timeout_ms = 2000};
+
+    open_srv(f, 4096, 4, 1000);
+    call(f, &c);
+    assert_int_equal(c.rc, 0);
+    assert_string_equal(c.resp, "got:ping");
+    assert_int_equal(f->uid, getuid());
+    assert_int_equal(f->pid, getpid());
+    free(c.resp);
+
+    /* A large answer arrives whole. */
+    c = (struct call){.path = f->path, .req = "big", .timeout_ms = 5000};
+    call(f, &c);
+    assert_int_equal(c.rc, 0);
+    assert_int_equal(strlen(c.resp), BIG_ANSWER);
+    free(c.resp);
+
+    /* An over-long request: the server's answer says so. */
+    {
+        char *big = malloc(5000);
+        memset(big, 'q', 4999);
+        big[4999] = '\0';
+        c = (struct call){.path = f->path, .req = big, .timeout_ms = 2000};
+        call(f, &c);
+        assert_int_equal(c.rc, 0);
+        assert_string_equal(c.resp, "{\"ok\":false,\"error\":\"request too long\"}");
+        free(c.resp);
+        free(big);
+    }
+}
+
+static void
+test_client_errors(void **state)
+{
+    struct fixture *f = *state;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char err[256], *resp = (char *)"unset";
+    int64_t t0;
+    int fd, rc;
+
+    rc = ctlsock_request(f->path, "emberd", "x", 1000, &resp, err, sizeof(err));
+    assert_int_equal(rc, -ENOENT);
+    assert_null(resp);
+    assert_non_null(strstr(err, "cannot reach emberd at "));
+    assert_non_null(strstr(err, f->path));
+
+    /* Listening, never answering: the timeout. */
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    strcpy(sa.sun_path, f->path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    t0 = mono_ms();
+    rc = ctlsock_request(f->path, "emberd", "x", 200, &resp, err, sizeof(err));
+    assert_int_equal(rc, -ETIMEDOUT);
+    assert_true(mono_ms() - t0 >= 200);
+    assert_true(mono_ms() - t0 < 2000);
+    assert_string_equal(err, "no answer from emberd within 200 ms");
+    /* A new listener, so the next accept() is the next call's connection. */
+    close(fd);
+    unlink(f->path);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 4), 0);
+
+    /* Accepted and closed with no answer. */
+    {
+        struct call c = {.path = f->path, .req = "x", .timeout_ms = 2000};
+        pthread_t t;
+        int cfd;
+        c.f = f;
+        assert_int_equal(pthread_create(&t, NULL, call_thread, &c), 0);
+        char line[8];
+        size_t n = 0;
+        cfd = accept(fd, NULL, NULL);
+        assert_true(cfd >= 0);
+        /* Take the whole request first, so the close is no reset. */
+        while (n < 2) {
+            ssize_t r = recv(cfd, line + n, sizeof(line) - n, 0);
+            assert_true(r > 0);
+            n += (size_t)r;
+        }
+        assert_memory_equal(line, "x\n", 2);
+        close(cfd);
+        pthread_join(t, NULL);
+        assert_int_equal(c.rc, -EPROTO);
+        assert_string_equal(c.err, "empty answer from emberd");
+    }
+    close(fd);
+    unlink(f->path);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_request_response, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eof_without_newline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stuck_reader, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_answer_delivered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_too_long, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_and_idle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

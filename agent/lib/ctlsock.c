@@ -440,7 +440,7 @@ ctlsock_request(const char *path, const char *who, const char *req, int timeout_
     int64_t deadline;
     size_t len;
     char *buf = NULL;
-    int fd, rc;
+    int fd, rc, sent;
 
     *resp = NULL;
     if (timeout_ms < 1)
@@ -468,13 +468,33 @@ ctlsock_request(const char *path, const char *who, const char *req, int timeout_
         close(fd);
         return rc;
     }
-    if ((rc = send_all(fd, req, strlen(req))) < 0 || (rc = send_all(fd, "\n", 1)) < 0) {
-        snprintf(err, errlen, "cannot send to %s at %s: %s", who, path, strerror(-rc));
+    /* One send for the line: a server that refuses it (too long) closes as
+     * soon as it has answered, and its answer is still worth reading. */
+    len = strlen(req);
+    buf = malloc(len + 1);
+    if (buf == NULL) {
         close(fd);
-        return rc;
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    memcpy(buf, req, len);
+    buf[len] = '\n';
+    sent = send_all(fd, buf, len + 1);
+    free(buf);
+    buf = NULL;
+    if (sent < 0 && sent != -EPIPE && sent != -ECONNRESET) {
+        snprintf(err, errlen, "cannot send to %s at %s: %s", who, path, strerror(-sent));
+        close(fd);
+        return sent;
     }
     rc = read_line(fd, deadline, &buf, &len);
     close(fd);
+    if (sent < 0 && (rc < 0 || len == 0)) {
+        if (rc == 0)
+            free(buf);
+        snprintf(err, errlen, "cannot send to %s at %s: %s", who, path, strerror(-sent));
+        return sent;
+    }
     if (rc == -ETIMEDOUT) {
         snprintf(err, errlen, "no answer from %s within %d ms", who, timeout_ms);
         return rc;

@@ -507,11 +507,12 @@ test_client(void **state)
     assert_int_equal(strlen(c.resp), BIG_ANSWER);
     free(c.resp);
 
-    /* An over-long request: the server's answer says so. */
-    {
-        char *big = malloc(5000);
-        memset(big, 'q', 4999);
-        big[4999] = '\0';
+    /* An over-long request: the server's answer says so, also when the
+     * server closes while the client is still sending. */
+    for (size_t n = 5000; n <= (4u << 20); n *= 800) {
+        char *big = malloc(n);
+        memset(big, 'q', n - 1);
+        big[n - 1] = '\0';
         c = (struct call){.path = f->path, .req = big, .timeout_ms = 2000};
         call(f, &c);
         assert_int_equal(c.rc, 0);

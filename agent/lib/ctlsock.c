@@ -24,9 +24,9 @@
 
 #include "util.h"
 
-#define CLIENTS_LIMIT 32           /* the loop has 64 sources for everything */
-#define REQUEST_LIMIT (1 << 20)    /* a larger max_request is a caller's mistake */
-#define ANSWER_LIMIT (16 << 20)    /* client: longest response line accepted */
+#define CLIENTS_LIMIT 32        /* the loop has 64 sources for everything */
+#define REQUEST_LIMIT (1 << 20) /* a larger max_request is a caller's mistake */
+#define ANSWER_LIMIT (16 << 20) /* client: longest response line accepted */
 #define BACKLOG 8
 
 static const char too_long[] = "{\"ok\":false,\"error\":\"request too long\"}";
@@ -273,8 +273,8 @@ server_free(struct ctlsock *s)
 }
 
 int
-ctlsock_open(struct ctlsock **out, const char *path, int mode,
-             const struct ctlsock_limits *lim, struct loop *l, ctlsock_handler_fn fn, void *arg)
+ctlsock_open(struct ctlsock **out, const char *path, int mode, const struct ctlsock_limits *lim,
+             struct loop *l, ctlsock_handler_fn fn, void *arg)
 {
     static const struct ctlsock_limits defaults = {CTLSOCK_MAX_REQUEST, CTLSOCK_MAX_CLIENTS,
                                                    CTLSOCK_IDLE_MS};
@@ -432,8 +432,8 @@ read_line(int fd, int64_t deadline, char **buf, size_t *len)
 }
 
 int
-ctlsock_request(const char *path, const char *who, const char *req, int timeout_ms,
-                char **resp, char *err, size_t errlen)
+ctlsock_request(const char *path, const char *who, const char *req, int timeout_ms, char **resp,
+                char *err, size_t errlen)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct timeval tv;

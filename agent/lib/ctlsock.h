@@ -42,16 +42,14 @@ struct ctlsock;
 /* Returns a malloc'd response line (without the newline) for the request
  * req[0..len) (also NUL-terminated at len), or NULL when out of memory.
  * Runs inside the loop; it may not block. */
-typedef char *(*ctlsock_handler_fn)(void *arg, const char *req, size_t len, uid_t uid,
-                                    pid_t pid);
+typedef char *(*ctlsock_handler_fn)(void *arg, const char *req, size_t len, uid_t uid, pid_t pid);
 
 /* Creates `path` with permissions `mode` and serves it from loop l.  A
  * socket file nobody listens on (left by a crash) is replaced; a live one is
  * -EADDRINUSE and any other file -EEXIST.  lim NULL means the defaults
  * above.  Returns 0 or -errno. */
-int ctlsock_open(struct ctlsock **out, const char *path, int mode,
-                 const struct ctlsock_limits *lim, struct loop *l, ctlsock_handler_fn fn,
-                 void *arg);
+int ctlsock_open(struct ctlsock **out, const char *path, int mode, const struct ctlsock_limits *lim,
+                 struct loop *l, ctlsock_handler_fn fn, void *arg);
 
 /* Drops every connection (answers not yet written are lost), removes the
  * socket file and frees s.  NULL is a no-op. */
@@ -66,7 +64,7 @@ int ctlsock_clients(const struct ctlsock *s);
  * with a one-line message in err naming `who` ("emberd"): -ENOENT,
  * -EACCES, -ECONNREFUSED... cannot connect, -ETIMEDOUT no answer in time,
  * -EPROTO empty or over-long answer. */
-int ctlsock_request(const char *path, const char *who, const char *req, int timeout_ms,
-                    char **resp, char *err, size_t errlen);
+int ctlsock_request(const char *path, const char *who, const char *req, int timeout_ms, char **resp,
+                    char *err, size_t errlen);
 
 #endif

@@ -117,8 +117,7 @@ test_errors(void **state)
     /* A syntax error anywhere: the sections after it cannot be trusted. */
     write_file("[agent]\ncontrol = /a\nnot a key\n");
     assert_int_equal(cfgfile_read_key(file, "agent", &control, &t, &err), -EINVAL);
-    snprintf(want, sizeof(want), "%s:3: syntax error (expected [section] or key = value)\n",
-             file);
+    snprintf(want, sizeof(want), "%s:3: syntax error (expected [section] or key = value)\n", file);
     assert_string_equal(err.text, want);
     cfgerr_free(&err);
     free(t.control);

@@ -444,8 +444,7 @@ test_live_refused(void **state)
     int fd;
 
     open_srv(f, 4096, 4, 1000);
-    assert_int_equal(ctlsock_open(&second, f->path, 0600, NULL, f->loop, handler, f),
-                     -EADDRINUSE);
+    assert_int_equal(ctlsock_open(&second, f->path, 0600, NULL, f->loop, handler, f), -EADDRINUSE);
     assert_null(second);
     /* The first server still owns its socket. */
     fd = connect_to(f->path);
@@ -486,8 +485,8 @@ static void *
 call_thread(void *arg)
 {
     struct call *c = arg;
-    c->rc = ctlsock_request(c->path, "emberd", c->req, c->timeout_ms, &c->resp, c->err,
-                            sizeof(c->err));
+    c->rc =
+        ctlsock_request(c->path, "emberd", c->req, c->timeout_ms, &c->resp, c->err, sizeof(c->err));
     /* Wakes the loop (loop_run returns). */
     if (write(loop_wakeup_fd(c->f->loop), "x", 1) < 0)
         c->rc = -999;

@@ -4,7 +4,9 @@
  * Server: every fd is non-blocking and watched by the loop.  A connection
  * is in one of two phases: reading its request line (POLLIN), then writing
  * the buffered response (POLLOUT); when the response is out, it closes.
- * One idle timer per connection is re-armed on every byte of progress.
+ * A connection has a deadline from accept, for sending its request and
+ * taking its answer: a slow client (one byte at a time) cannot hold a slot
+ * longer than an idle one.
  *
  * Client: blocking calls, each bounded by the caller's timeout.
  */
@@ -12,7 +14,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +56,6 @@ struct ctlsock {
     struct client *clients;
 };
 
-static void client_timeout(void *arg);
-
 static void
 client_close(struct client *cl)
 {
@@ -72,22 +71,6 @@ client_close(struct client *cl)
     cl->timer = 0;
 }
 
-/* Starts the idle timeout again.  Returns 0 or -ENOSPC (no timer left). */
-static int
-client_arm(struct client *cl)
-{
-    int id;
-
-    if (cl->timer > 0)
-        loop_timer_cancel(cl->srv->loop, cl->timer);
-    cl->timer = 0;
-    id = loop_timer(cl->srv->loop, cl->srv->lim.idle_ms, client_timeout, cl);
-    if (id < 0)
-        return id;
-    cl->timer = id;
-    return 0;
-}
-
 static void
 client_timeout(void *arg)
 {
@@ -100,24 +83,18 @@ client_timeout(void *arg)
 static void
 client_flush(struct client *cl)
 {
-    bool progress = false;
-
     while (cl->outoff < cl->outlen) {
         ssize_t w = send(cl->fd, cl->out + cl->outoff, cl->outlen - cl->outoff,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (progress && client_arm(cl) < 0)
-                client_close(cl);
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
-        }
         if (w <= 0) {
             client_close(cl); /* the client went away: nothing to deliver */
             return;
         }
         cl->outoff += (size_t)w;
-        progress = true;
     }
     client_close(cl);
 }
@@ -157,11 +134,8 @@ client_read(struct client *cl)
     nl = memchr(cl->in + cl->inlen, '\n', (size_t)r);
     cl->inlen += (size_t)r;
     cl->in[cl->inlen] = '\0';
-    if (nl == NULL && cl->inlen < cap - 1) {
-        if (client_arm(cl) < 0)
-            client_close(cl);
+    if (nl == NULL && cl->inlen < cap - 1)
         return;
-    }
     if (nl == NULL) {
         client_respond(cl, too_long);
     } else {
@@ -230,9 +204,11 @@ on_accept(void *arg, short revents)
     cl->uid = cred.uid;
     cl->pid = cred.pid;
     cl->inlen = 0;
-    cl->timer = 0;
-    if (client_arm(cl) < 0)
-        client_close(cl);
+    cl->timer = loop_timer(s->loop, s->lim.timeout_ms, client_timeout, cl);
+    if (cl->timer < 0) {
+        cl->timer = 0;
+        client_close(cl); /* no timer left: it could stay forever */
+    }
 }
 
 /* A socket file nobody listens on is left by a crash; anything else stays. */
@@ -277,7 +253,7 @@ ctlsock_open(struct ctlsock **out, const char *path, int mode, const struct ctls
              struct loop *l, ctlsock_handler_fn fn, void *arg)
 {
     static const struct ctlsock_limits defaults = {CTLSOCK_MAX_REQUEST, CTLSOCK_MAX_CLIENTS,
-                                                   CTLSOCK_IDLE_MS};
+                                                   CTLSOCK_TIMEOUT_MS};
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct ctlsock *s;
     mode_t old;
@@ -286,7 +262,7 @@ ctlsock_open(struct ctlsock **out, const char *path, int mode, const struct ctls
     if (lim == NULL)
         lim = &defaults;
     if (lim->max_request < 1 || lim->max_request > REQUEST_LIMIT || lim->max_clients < 1 ||
-        lim->max_clients > CLIENTS_LIMIT || lim->idle_ms < 1 || (mode & ~0777) != 0)
+        lim->max_clients > CLIENTS_LIMIT || lim->timeout_ms < 1 || (mode & ~0777) != 0)
         return -EINVAL;
     if (strlen(path) >= sizeof(sa.sun_path))
         return -ENAMETOOLONG;

@@ -10,8 +10,10 @@
  *
  * The server lives in the program's poll loop (loop.h) and never blocks it:
  * a request is read as it arrives, the response is buffered and written as
- * the socket becomes writable, and a client that stops sending or stops
- * reading is closed after an idle timeout.  Requests longer than the limit
+ * the socket becomes writable, and a connection is closed when it has not
+ * sent its request and taken its answer within a timeout (so a client that
+ * sends nothing, or never reads, or does either a byte at a time, is
+ * dropped).  Requests longer than the limit
  * get "request too long"; connections past the limit get "busy".  Every
  * send uses MSG_NOSIGNAL, so a vanished client never raises SIGPIPE.
  *
@@ -29,12 +31,12 @@
 /* What one server accepts; ctlsock_open(..., NULL, ...) takes these. */
 #define CTLSOCK_MAX_REQUEST 4096
 #define CTLSOCK_MAX_CLIENTS 8
-#define CTLSOCK_IDLE_MS 5000
+#define CTLSOCK_TIMEOUT_MS 5000
 
 struct ctlsock_limits {
     size_t max_request; /* longest request line, without its newline */
     int max_clients;    /* connections served at once (1..32) */
-    int idle_ms;        /* a connection that makes no progress this long is closed */
+    int timeout_ms;     /* a connection still open this long after accept is closed */
 };
 
 struct ctlsock;

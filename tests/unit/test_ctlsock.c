@@ -92,9 +92,9 @@ teardown(void **state)
 }
 
 static void
-open_srv(struct fixture *f, size_t max_request, int max_clients, int idle_ms)
+open_srv(struct fixture *f, size_t max_request, int max_clients, int timeout_ms)
 {
-    struct ctlsock_limits lim = {max_request, max_clients, idle_ms};
+    struct ctlsock_limits lim = {max_request, max_clients, timeout_ms};
     assert_int_equal(ctlsock_open(&f->srv, f->path, 0600, &lim, f->loop, handler, f), 0);
 }
 
@@ -167,6 +167,12 @@ static bool
 no_clients(const struct fixture *f)
 {
     return ctlsock_clients(f->srv) == 0;
+}
+
+static bool
+some_client(const struct fixture *f)
+{
+    return ctlsock_clients(f->srv) > 0;
 }
 
 static bool
@@ -267,7 +273,8 @@ test_eof_without_newline(void **state)
 }
 
 /* A client that asks for a large answer and never reads it must not stall
- * the loop: others are served meanwhile, and it is dropped when idle. */
+ * the loop: others are served meanwhile, and it is dropped at its
+ * timeout. */
 static void
 test_stuck_reader(void **state)
 {
@@ -295,7 +302,7 @@ test_stuck_reader(void **state)
     close(other);
     assert_int_equal(ctlsock_clients(f->srv), 1);
 
-    /* Idle past its timeout: closed, with only part of the answer sent. */
+    /* At its timeout: closed, with only part of the answer sent. */
     assert_true(run_until(f, no_clients));
     got = drain(stuck, buf, sizeof(buf), &eof);
     assert_true(eof);
@@ -313,7 +320,7 @@ test_large_answer_delivered(void **state)
     char buf[16];
     int fd;
 
-    open_srv(f, 4096, 4, 1000);
+    open_srv(f, 4096, 4, 8000);
     fd = connect_to(f->path);
     send_str(fd, "big\n");
     assert_int_equal(answer(f, fd, buf, sizeof(buf)), BIG_ANSWER + 1);
@@ -397,8 +404,8 @@ test_busy_and_idle(void **state)
     assert_int_equal(drain(a, buf, sizeof(buf), &eof), 0);
     assert_false(eof);
 
-    /* Clients that never send are closed after the idle timeout, and
-     * their slots serve again. */
+    /* Clients that never send are closed at their timeout, and their
+     * slots serve again. */
     assert_true(run_until(f, no_clients));
     assert_int_equal(drain(a, buf, sizeof(buf), &eof), 0);
     assert_true(eof);
@@ -410,6 +417,32 @@ test_busy_and_idle(void **state)
     assert_string_equal(buf, "got:again\n");
     close(a);
     assert_int_equal(f->calls, 1);
+}
+
+/* Progress does not extend the deadline: a client sending a byte at a
+ * time is closed like an idle one. */
+static void
+test_slow_sender(void **state)
+{
+    struct fixture *f = *state;
+    int64_t t0 = mono_ms();
+    char buf[64];
+    bool eof = false;
+    int fd;
+
+    open_srv(f, 4096, 4, 300);
+    fd = connect_to(f->path);
+    assert_true(run_until(f, some_client));
+    while (ctlsock_clients(f->srv) > 0) {
+        assert_true(mono_ms() - t0 < WAIT_MS);
+        send(fd, "a", 1, MSG_NOSIGNAL);
+        run_for(f->loop, 20);
+    }
+    assert_true(mono_ms() - t0 >= 300);
+    assert_int_equal(drain(fd, buf, sizeof(buf), &eof), 0);
+    assert_true(eof);
+    assert_int_equal(f->calls, 0);
+    close(fd);
 }
 
 static void
@@ -614,6 +647,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_peer_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_long, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_and_idle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_sender, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_live_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client, setup, teardown),

@@ -213,6 +213,20 @@ answer(struct fixture *f, int fd, char *buf, size_t cap)
     return len;
 }
 
+/* One exchange as a client: connect, send req, turn the loop until the
+ * server closes; returns answer()'s count. */
+static size_t
+ask(struct fixture *f, const char *req, char *buf, size_t cap)
+{
+    int fd = connect_to(f->path);
+    size_t n;
+
+    send_str(fd, req);
+    n = answer(f, fd, buf, cap);
+    close(fd);
+    return n;
+}
+
 static void
 test_request_response(void **state)
 {
@@ -226,11 +240,8 @@ test_request_response(void **state)
     assert_true(S_ISSOCK(st.st_mode));
     assert_int_equal(st.st_mode & 0777, 0600);
 
-    fd = connect_to(f->path);
-    send_str(fd, "hello\n");
-    assert_int_equal(answer(f, fd, buf, sizeof(buf)), 10);
+    assert_int_equal(ask(f, "hello\n", buf, sizeof(buf)), 10);
     assert_string_equal(buf, "got:hello\n");
-    close(fd);
     assert_int_equal(f->calls, 1);
     assert_int_equal(f->last_len, 5);
     assert_string_equal(f->last_req, "hello");
@@ -283,7 +294,7 @@ test_stuck_reader(void **state)
     int64_t t0;
     size_t got;
     bool eof;
-    int stuck, other;
+    int stuck;
 
     open_srv(f, 4096, 4, 3000);
     stuck = connect_to(f->path);
@@ -294,12 +305,9 @@ test_stuck_reader(void **state)
     /* A blocking write would hold the loop until the stuck client read or
      * timed out; instead the next client is served while it waits. */
     t0 = mono_ms();
-    other = connect_to(f->path);
-    send_str(other, "hello\n");
-    answer(f, other, buf, sizeof(buf));
+    ask(f, "hello\n", buf, sizeof(buf));
     assert_string_equal(buf, "got:hello\n");
     assert_true(mono_ms() - t0 < 2000);
-    close(other);
     assert_int_equal(ctlsock_clients(f->srv), 1);
 
     /* At its timeout: closed, with only part of the answer sent. */
@@ -318,14 +326,10 @@ test_large_answer_delivered(void **state)
 {
     struct fixture *f = *state;
     char buf[16];
-    int fd;
 
     open_srv(f, 4096, 4, 8000);
-    fd = connect_to(f->path);
-    send_str(fd, "big\n");
-    assert_int_equal(answer(f, fd, buf, sizeof(buf)), BIG_ANSWER + 1);
+    assert_int_equal(ask(f, "big\n", buf, sizeof(buf)), BIG_ANSWER + 1);
     assert_string_equal(buf, "xxxxxxxxxxxxxxx");
-    close(fd);
 }
 
 /* The peer vanishes before its answer is written: an error for the server,
@@ -349,40 +353,30 @@ test_too_long(void **state)
 {
     struct fixture *f = *state;
     char line[200], buf[256];
-    int fd;
 
     open_srv(f, 64, 4, 1000);
 
     /* Exactly the limit is accepted. */
     memset(line, 'a', 64);
     strcpy(line + 64, "\n");
-    fd = connect_to(f->path);
-    send_str(fd, line);
-    answer(f, fd, buf, sizeof(buf));
+    ask(f, line, buf, sizeof(buf));
     assert_int_equal(f->calls, 1);
     assert_int_equal(f->last_len, 64);
     assert_true(strncmp(buf, "got:aaaa", 8) == 0);
-    close(fd);
 
     /* One more byte is refused, without calling the handler. */
     memset(line, 'b', 65);
     strcpy(line + 65, "\n");
-    fd = connect_to(f->path);
-    send_str(fd, line);
-    answer(f, fd, buf, sizeof(buf));
+    ask(f, line, buf, sizeof(buf));
     assert_string_equal(buf, "{\"ok\":false,\"error\":\"request too long\"}\n");
     assert_int_equal(f->calls, 1);
-    close(fd);
 
     /* So is a line that never ends. */
     memset(line, 'c', sizeof(line) - 1);
     line[sizeof(line) - 1] = '\0';
-    fd = connect_to(f->path);
-    send_str(fd, line);
-    answer(f, fd, buf, sizeof(buf));
+    ask(f, line, buf, sizeof(buf));
     assert_string_equal(buf, "{\"ok\":false,\"error\":\"request too long\"}\n");
     assert_int_equal(f->calls, 1);
-    close(fd);
 }
 
 static void
@@ -411,11 +405,8 @@ test_busy_and_idle(void **state)
     assert_true(eof);
     close(a);
     close(b);
-    a = connect_to(f->path);
-    send_str(a, "again\n");
-    answer(f, a, buf, sizeof(buf));
+    ask(f, "again\n", buf, sizeof(buf));
     assert_string_equal(buf, "got:again\n");
-    close(a);
     assert_int_equal(f->calls, 1);
 }
 
@@ -461,11 +452,8 @@ test_stale_replaced(void **state)
     assert_int_equal(access(f->path, F_OK), 0);
 
     open_srv(f, 4096, 4, 1000);
-    fd = connect_to(f->path);
-    send_str(fd, "x\n");
-    answer(f, fd, buf, sizeof(buf));
+    ask(f, "x\n", buf, sizeof(buf));
     assert_string_equal(buf, "got:x\n");
-    close(fd);
 }
 
 static void
@@ -480,11 +468,8 @@ test_live_refused(void **state)
     assert_int_equal(ctlsock_open(&second, f->path, 0600, NULL, f->loop, handler, f), -EADDRINUSE);
     assert_null(second);
     /* The first server still owns its socket. */
-    fd = connect_to(f->path);
-    send_str(fd, "still\n");
-    answer(f, fd, buf, sizeof(buf));
+    ask(f, "still\n", buf, sizeof(buf));
     assert_string_equal(buf, "got:still\n");
-    close(fd);
 
     /* A file that is not a socket is never removed. */
     snprintf(other, sizeof(other), "%s/file", f->dir);

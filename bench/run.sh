@@ -221,8 +221,8 @@ bench_gpio() {
 # scale_round TAG RUN DEVICES [cd]: one measurement window with freshly
 # started emberd processes (agents TAG0..) and, with "cd", a fresh collectd
 # (cdTAG) beside them, on the simulators the phase started.  A warm-up, then
-# CPU ticks and emberd's bus counters at both ends of SCALE_SECONDS, memory at
-# the end; bench/scale_stats.py writes $R/TAG-RUN.json.
+# CPU ticks at both ends of SCALE_SECONDS, memory at its end, then emberd's
+# bus counters; bench/scale_stats.py writes $R/TAG-RUN.json.
 scale_round() {
     local tag=$1 run=$2 ndev=$3 cd=${4:-} k cds="" sub snapf="$T/$tag-$run.snap"
     local epids=() topics=()
@@ -247,11 +247,10 @@ scale_round() {
     wait_until 30 bash -c "grep -q ' emberwatch/' '$T/$tag-sub-$run.log' ${cd:+&& grep -q ' cd$tag/' '$T/$tag-sub-$run.log'}" ||
         die "no values from the $tag load"
     sleep 5 # warm-up period of the measurement, not a readiness wait
-    snap() { # snap start|end: CPU ticks and emberd's bus counters at this instant
+    snap() { # snap start|end: wall clock and CPU ticks at this instant
         echo "wall $1 $(date +%s.%N)"
         for k in "${!epids[@]}"; do echo "cpu $1 emberd $(proc_cpu "${epids[$k]}")"; done
         [ -n "$cds" ] && echo "cpu $1 collectd $(proc_cpu "$cds")"
-        for k in "${!epids[@]}"; do ctl_status "$tag$k" >"$T/$tag-$run-$1-$k.json"; done
     }
     threads() { awk '$1 == "Threads:" {print $2}' "/proc/$1/status"; }
     snap start >"$snapf"
@@ -259,9 +258,12 @@ scale_round() {
     snap end >>"$snapf"
     for k in "${!epids[@]}"; do
         echo "mem emberd $(proc_mem "${epids[$k]}") $(threads "${epids[$k]}")"
-        cp "/proc/${epids[$k]}/smaps_rollup" "$R/$tag-$run-emberd$k.smaps_rollup" 2>/dev/null
     done >>"$snapf"
     [ -n "$cds" ] && echo "mem collectd $(proc_mem "$cds") $(threads "$cds")" >>"$snapf"
+    # emberd's bus counters (polls and late polls since it started), read
+    # only now: a status answer lists every sensor, and building it for
+    # 10,000 of them would count in the peak RSS and CPU just measured.
+    for k in "${!epids[@]}"; do ctl_status "$tag$k" >"$T/$tag-$run-end-$k.json"; done
     sleep 1.5 # let the last values of the window reach the counter
     for k in "${!epids[@]}"; do stop_pid "${epids[$k]}"; done
     [ -n "$cds" ] && stop_pid "$cds"

@@ -10,8 +10,9 @@ SNAP (written by bench/run.sh) has one sample a line:
     wall  start|end  EPOCH_SECONDS
     cpu   start|end  emberd|collectd  TICKS        (one line per process)
     mem   emberd|collectd  VmRSS VmHWM RssAnon THREADS   (kB, at the end)
-The emberd status documents (emberctl -j status) are D/TAG-N-start-K.json
-and D/TAG-N-end-K.json for process K.  SUB_LOG is mosquitto_sub -F '%U %t'.
+The emberd status documents (emberctl -j status, read after the window) are
+D/TAG-N-end-K.json for process K: polls and late polls since it started.
+SUB_LOG is mosquitto_sub -F '%U %t'.
 """
 import argparse
 import collections
@@ -23,8 +24,7 @@ import sys
 SYSTEMS = ("emberd", "collectd")
 # The figures summarised over runs (median, min, max).
 FIGURES = ("cpu_pct_of_core", "cpu_s_per_min", "rss_kb", "hwm_kb", "anon_kb", "threads",
-           "values", "expected", "topics_short", "polls", "late", "late_total", "failed",
-           "expected_polls", "bus_util_max_pct")
+           "values", "expected", "topics_short", "polls", "late", "failed", "bus_util_max_pct")
 
 
 def bus_sum(doc, field):
@@ -88,17 +88,15 @@ def do_round(a):
                     "topics_short": sum(1 for n in topics if n < int(win) - 1)}
     if "emberd" in res:
         e = res["emberd"]
-        st = [(load_status(a.status_dir, a.tag, a.run, "start", k),
-               load_status(a.status_dir, a.tag, a.run, "end", k)) for k in range(e["processes"])]
-        if any(s is None or t is None for s, t in st):
+        st = [load_status(a.status_dir, a.tag, a.run, "end", k) for k in range(e["processes"])]
+        if any(t is None for t in st):
             print("scale_stats: missing emberd status for %s run %d" % (a.tag, a.run), file=sys.stderr)
             return 1
+        # Since each process started: warm-up and window together.
         for key, field in (("polls", "polls"), ("late", "late"), ("failed", "failures")):
-            e[key] = int(sum(bus_sum(t, field) - bus_sum(s, field) for s, t in st))
-        e["late_total"] = int(sum(bus_sum(t, "late") for s, t in st))
-        e["expected_polls"] = int(round(a.devices * win))
+            e[key] = int(sum(bus_sum(t, field) for t in st))
         e["bus_util_max_pct"] = round(100 * max(
-            [b.get("utilisation", 0) for s, t in st for b in t.get("buses", [])] or [0]), 2)
+            [b.get("utilisation", 0) for t in st for b in t.get("buses", [])] or [0]), 2)
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)
     return 0

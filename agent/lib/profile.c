@@ -262,6 +262,16 @@ profile_load(const char *path, struct profile **out, struct cfgerr *err)
         profile_free(p);
         return rc < 0 ? rc : -EINVAL;
     }
+    /* Keep only the points the file has.  A configuration loads a profile
+     * once per device, so 100 devices would otherwise hold 100 arrays of
+     * MAX_POINTS points (7.6 MB, every page touched by calloc); the room to
+     * parse into is freed here and taken again by the next device's load. */
+    {
+        struct point *pts = xcalloc(p->npoints, sizeof(*pts));
+        memcpy(pts, p->points, p->npoints * sizeof(*pts));
+        free(p->points);
+        p->points = pts;
+    }
     *out = p;
     return 0;
 }

@@ -261,8 +261,12 @@ def main():
     s10 = load(d, "scale10k.json")
     res["scale"] = sc
     res["scale10k"] = s10
+    why = {k: v["not_measured"] for k, v in (("scale", sc), ("scale10k", s10)) if v and "not_measured" in v}
+    sc = None if "scale" in why else sc
+    s10 = None if "scale10k" in why else s10
     p("")
-    p("4. Scale: Modbus TCP devices x 20 int16 input registers at 1 Hz, every value to MQTT, one emberd process")
+    p("4. Scale: Modbus TCP devices x 20 int16 input registers at 1 Hz, every value to MQTT; one emberd process"
+      " unless marked")
 
     def mb(x):
         return x / 1024.0
@@ -318,12 +322,12 @@ def main():
         p("   RSS counts shared library pages; anon (RssAnon) is the process's own heap, stacks and"
           " relocated data.")
     else:
-        p("   2,000 points: not measured")
+        p("   2,000 points: not measured%s" % (": " + why["scale"] if "scale" in why else ""))
     p("")
     if s10:
         scale_rows(s10, "10 endpoints, emberd alone")
     else:
-        p("   10,000 points: not measured")
+        p("   10,000 points: not measured%s" % (": " + why["scale10k"] if "scale10k" in why else ""))
 
     # ---- 5. drain ------------------------------------------------------------
     dr = load(d, "drain.json")

@@ -30,7 +30,7 @@
 #   DETECT_N        changes per system and server in the detect phase (50;
 #                   emberd: 50 activations)
 #   GPIO_N          edges per GPIO run (200)
-#   SCALE_SECONDS   measurement window of each scale and scale10k run (20)
+#   SCALE_SECONDS   measurement window of each scale and scale10k run (15)
 #   SCALE_RUNS      scale windows, their median is reported (3)
 #   SCALE10K_RUNS   scale10k windows (3)
 #   SCALE_PROCS     emberd processes sharing a scale load (1; 2 or more only
@@ -39,7 +39,7 @@
 #   PHASES          all: ramp detect gpio scale scale10k drain replay
 #                   footprint; a subset (spaces or commas) runs only those,
 #                   the table says "not measured" for the rest
-# Takes about 9 minutes on a 2-core VM.
+# Takes about 10 minutes on a 2-core VM.
 set -u
 export TMPDIR=${TMPDIR:-/tmp}
 BENCH_START=$(date +%s)
@@ -50,7 +50,7 @@ TEST_NAME=bench
 RAMPS=${RAMPS:-50}
 DETECT_N=${DETECT_N:-50}
 GPIO_N=${GPIO_N:-200}
-SCALE_SECONDS=${SCALE_SECONDS:-20}
+SCALE_SECONDS=${SCALE_SECONDS:-15}
 SCALE_RUNS=${SCALE_RUNS:-3}
 SCALE10K_RUNS=${SCALE10K_RUNS:-3}
 SCALE_PROCS=${SCALE_PROCS:-1}
@@ -285,8 +285,15 @@ scale_phase() {
     $GEN scale --tag "$tag" --dir "$T" --top "$TOP" --mqtt "$MQTT_PORT" --ports "$(IFS=,; echo "${ep[*]}")" \
         ${cd:+--cd-ports "$(IFS=,; echo "${cp[*]}")"} --per "$per" --emberd-procs "$SCALE_PROCS" ||
         die "gen $tag"
-    "$EMBER_BIN/emberd" -n -c "$T/${tag}0.conf" >"$T/$tag-check.log" 2>&1 ||
-        die "emberd cannot hold the $tag load in $SCALE_PROCS process(es): $(tail -3 "$T/$tag-check.log")"
+    if ! "$EMBER_BIN/emberd" -n -c "$T/${tag}0.conf" >"$T/$tag-check.log" 2>&1; then
+        # A build with a sensor cap below the load: say so, run the rest.
+        local why
+        why="emberd does not take $((nl * per * 20 / SCALE_PROCS)) sensors in one process (SCALE_PROCS=$SCALE_PROCS): $(head -1 "$T/$tag-check.log")"
+        log "$tag: not measured: $why"
+        $PY -c 'import json, sys; json.dump({"not_measured": sys.argv[1]}, open(sys.argv[2], "w"))' \
+            "$why" "$R/$tag.json"
+        return 0
+    fi
     start_sim "$tag-sim-ember" -s "$T/$tag-ember.scn"
     local sims=("$SIM_PID")
     if [ -n "$cd" ]; then

@@ -551,13 +551,12 @@ test_manual_drain(void **state)
     fix_free(f);
 }
 
-/* maint_after: drain first, maintenance when it has elapsed. */
-static void
-test_maint_after(void **state)
+/* A site with maint_after = 2m drained by a request at T0: drain first,
+ * the maint_after timer armed for T0 + 2m. */
+static struct fix *
+drained_with_maint_after(void)
 {
     struct fix *f = fix_new("", "vote = 1\n", "maint_after = 2m\n", "");
-    struct dstate_site saved;
-    (void)state;
 
     settle(f);
     request(f, "a1", "b3", DRAIN(1));
@@ -565,6 +564,17 @@ test_maint_after(void **state)
     assert_int_equal(timer(f, SITE_TIMER_MAINT), T0_MONO + 120000);
     targets_report(f, true);
     assert_string_equal(shown(f), "drained");
+    return f;
+}
+
+/* maint_after: drain first, maintenance when it has elapsed. */
+static void
+test_maint_after(void **state)
+{
+    struct fix *f = drained_with_maint_after();
+    struct dstate_site saved;
+    (void)state;
+
     later(f, 120000);
     site_timer(f->s, &f->t, SITE_TIMER_MAINT, &f->o);
     assert_true(logged(f, "maint_after elapsed: putting drained servers into maintenance"));
@@ -607,18 +617,10 @@ test_maint_after(void **state)
 static void
 test_maint_after_clock_step(void **state)
 {
-    struct fix *f = fix_new("", "vote = 1\n", "maint_after = 2m\n", "");
+    struct fix *f = drained_with_maint_after();
     struct dstate_site saved;
     char err[256];
     (void)state;
-
-    settle(f);
-    request(f, "a1", "b3", DRAIN(1));
-    assert_int_equal(want(f), HX_WANT_DRAIN);
-    assert_int_equal(timer(f, SITE_TIMER_MAINT), T0_MONO + 120000);
-    targets_report(f, true);
-    site_progress(f->s, &f->t, &f->o);
-    assert_string_equal(shown(f), "drained");
 
     /* A day forward, then anything that hands out the wanted states again. */
     f->t.real_ms += 24LL * 3600 * 1000;

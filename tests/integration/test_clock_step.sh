@@ -20,7 +20,9 @@
 
 FT_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 [ -e "$FT_LIB" ] || FT_LIB=$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketime\.so\.1$' | head -1)
-[ -n "$FT_LIB" ] && [ -e "$FT_LIB" ] || die "libfaketime not found (tests/install-deps.sh installs faketime)"
+if [ -z "$FT_LIB" ] || [ ! -e "$FT_LIB" ]; then
+    die "libfaketime not found (tests/install-deps.sh installs faketime)"
+fi
 FT_FILE=$T/faketime.rc
 echo "+0" >"$FT_FILE"
 # step OFFSET: the wall clock of every faked process is real time + OFFSET
@@ -133,7 +135,7 @@ check "a persisted shelve beyond the 7-day cap is clamped, and said" \
     log_has "$T/emberd3.log" "room-hot: the journal's shelve ends .* ahead; clamped to 7 days"
 check "it is still shelved (clamped, not dropped)" \
     bash -c "'${CTL[0]}' -s '$T/ctl.sock' --json alarms | grep -q '\"shelved\":true'"
-check "the journal now holds at most 7 days ahead" $PY - "$T/journal.db" <<'EOP'
+check "the journal now holds at most 7 days ahead" "$PY" - "$T/journal.db" <<'EOP'
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1])
 (u,) = db.execute("SELECT shelved_until FROM alarm WHERE name = 'room-hot'").fetchone()

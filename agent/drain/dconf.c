@@ -64,7 +64,7 @@ static const struct cfg_directive haproxy_keys[] = {
     {"tcp", CFG_STR, offsetof(struct dconf_haproxy, tcp), 0, 0, NULL, NULL, CFG_APPLY},
     {"servers", CFG_STR, offsetof(struct dconf_haproxy, servers_str), 0, 0, NULL, NULL, CFG_APPLY},
     {"weight", CFG_STR, offsetof(struct dconf_haproxy, weight_str), 0, 0, NULL, NULL, CFG_APPLY},
-    {"maint_after", CFG_DUR, offsetof(struct dconf_haproxy, maint_after_ms), 0, 86400000, NULL, NULL, CFG_APPLY},
+    {"maint_after", CFG_DUR, offsetof(struct dconf_haproxy, maint_after_ms), 0, DCONF_MAINT_AFTER_MAX_MS, NULL, NULL, CFG_APPLY},
     {"timeout", CFG_DUR, offsetof(struct dconf_haproxy, timeout_ms), 50, 60000, NULL, NULL, CFG_APPLY},
     {"refresh", CFG_DUR, offsetof(struct dconf_haproxy, refresh_ms), 100, 3600000, NULL, NULL, CFG_APPLY},
 };

@@ -67,6 +67,8 @@ struct dconf_server {
     char server[NAME_MAX_LEN + 1];
 };
 
+#define DCONF_MAINT_AFTER_MAX_MS 86400000LL /* a day */
+
 struct dconf_haproxy {
     char name[NAME_MAX_LEN + 1];
     int line;
@@ -81,7 +83,7 @@ struct dconf_haproxy {
     int weight; /* set on drain when has_weight; absolute or percent */
     bool weight_pct;
     bool has_weight;
-    int64_t maint_after_ms; /* 0: never go to maint */
+    int64_t maint_after_ms; /* 0: never go to maint; at most DCONF_MAINT_AFTER_MAX_MS */
     int64_t timeout_ms;
     int64_t refresh_ms;
     int site; /* index of the site that targets it, -1 when none */

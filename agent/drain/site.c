@@ -153,7 +153,7 @@ want_for(const struct site *s, int t, const struct site_now *now)
         return HX_WANT_NONE;
     if (s->st.state == SITE_SERVING)
         return HX_WANT_NONE;
-    if (hc->maint_after_ms > 0 && now->real_ms - s->st.drain_start_ms >= hc->maint_after_ms)
+    if (hc->maint_after_ms > 0 && now->mono_ms - s->drain_start_mono >= hc->maint_after_ms)
         return HX_WANT_MAINT;
     return HX_WANT_DRAIN;
 }
@@ -168,12 +168,12 @@ schedule_maint(struct site *s, const struct site_now *now, struct site_out *o)
     if (!(s->st.state == SITE_SERVING || s->undraining || (s->st.held && !s->manual_in_hold))) {
         for (int t = 0; t < s->conf->ntargets; t++) {
             const struct dconf_haproxy *hc = &s->dc->haproxies[s->conf->targets[t]];
-            int64_t due = s->st.drain_start_ms + hc->maint_after_ms;
-            if (hc->maint_after_ms > 0 && due > now->real_ms && (next < 0 || due < next))
+            int64_t due = s->drain_start_mono + hc->maint_after_ms;
+            if (hc->maint_after_ms > 0 && due > now->mono_ms && (next < 0 || due < next))
                 next = due;
         }
         if (next > 0)
-            s->maint_due = now->mono_ms + (next - now->real_ms);
+            s->maint_due = next;
     }
     if (was > 0 || s->maint_due > 0)
         set_timer(o, SITE_TIMER_MAINT, s->maint_due);
@@ -253,6 +253,7 @@ start_drain(struct site *s, const struct site_now *now, const char *cause, const
     s->st.state = SITE_DRAINING;
     s->st.since_ms = now->real_ms;
     s->st.drain_start_ms = s->st.since_ms;
+    s->drain_start_mono = now->mono_ms;
     s->st.drain_id++;
     s->st.hooks_done = false;
     s->st.maint = false;
@@ -409,9 +410,27 @@ site_restore(struct site *s, const struct dstate_site *saved, struct site_out *o
     hooks_from_decision(s);
 }
 
+/* The monotonic start of a drain recorded in wall time before a restart.
+ * Only the wall clock spans the restart; a start it dates in the future
+ * (the clock was fast then, or is slow now) counts from now, so a step can
+ * delay maint_after by at most its own length. */
+static int64_t
+restored_start_mono(const struct site *s, const struct site_now *now)
+{
+    int64_t ago = now->real_ms - s->st.drain_start_ms;
+
+    if (ago < 0)
+        ago = 0;
+    if (ago > DCONF_MAINT_AFTER_MAX_MS)
+        ago = DCONF_MAINT_AFTER_MAX_MS; /* long enough for any maint_after */
+    return now->mono_ms - ago;
+}
+
 void
 site_start(struct site *s, const struct site_now *now, struct site_out *o)
 {
+    if (s->st.state != SITE_SERVING)
+        s->drain_start_mono = restored_start_mono(s, now);
     apply_wants(s, now, o);
     if (s->st.state == SITE_DRAINING && !s->st.hooks_done && !s->st.held)
         run_hooks(s, "drain", o);
@@ -439,6 +458,7 @@ site_adopt(struct site *s, const struct site_now *now, const char *state, const 
     s->st.drain_id = drain_id;
     s->st.since_ms = now->real_ms;
     s->st.drain_start_ms = s->st.since_ms;
+    s->drain_start_mono = now->mono_ms;
     s->st.hooks_done = st == SITE_DRAINED;
     s->restored = true;
     say(o, LOG_LVL_WARN, "site %s: no state file entry; adopted the retained drain state '%s%s'",

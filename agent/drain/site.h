@@ -30,9 +30,10 @@
 #define SITE_LOG_LEN 1200
 #define SITE_REASON_LEN 4096
 
-/* The time of an event: monotonic for durations (hold_down, how long a
- * drain took), real time for what is recorded (since, drain start,
- * maint_after). */
+/* The time of an event: monotonic for every duration (hold_down,
+ * maint_after, how long a drain took), so a step of the wall clock changes
+ * none of them; real time for what is recorded (since, drain start), which
+ * is read back, bounded, only after a restart. */
 struct site_now {
     int64_t mono_ms;
     int64_t real_ms;
@@ -130,6 +131,7 @@ struct site {
     int64_t cond_since;                /* mono ms the drain condition has held since; 0: not */
     int64_t hold_due;                  /* mono ms the hold_down timer is due; 0: not armed */
     int64_t maint_due;                 /* mono ms the maint_after timer is due; 0: not armed */
+    int64_t drain_start_mono;          /* mono ms the current drain started (maint_after) */
     bool held_noted;                   /* "condition holds but held" said once */
     bool manual_in_hold;               /* a manual drain while held: its want stands */
     bool undraining;                   /* want READY until every target reads back ready */
@@ -150,7 +152,9 @@ const char *site_shown_state(const struct site *s);
 void site_restore(struct site *s, const struct dstate_site *saved, struct site_out *o);
 
 /* The HAProxy workers run: converge the restored decision (re-running the
- * drain hooks of an unfinished drain). */
+ * drain hooks of an unfinished drain).  maint_after of a restored drain
+ * counts from its recorded start read against now->real_ms, bounded: a
+ * start dated in the future counts from now. */
 void site_start(struct site *s, const struct site_now *now, struct site_out *o);
 
 /* The retained drain/state of a site the state file did not know.  `state`

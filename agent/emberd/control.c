@@ -55,7 +55,7 @@ run_cmd(struct control *ctl, const struct cmd *c, char *err, size_t errlen)
             snprintf(err, errlen, "alarm %s is already acknowledged", c->alarm);
         break;
     case CMD_SHELVE:
-        rc = alarm_shelve(e, a, c->duration_ms, now);
+        rc = alarm_shelve(e, a, c->duration_ms, mono_ms(), now);
         break;
     case CMD_UNSHELVE:
         rc = alarm_unshelve(e, a, now);

@@ -87,10 +87,26 @@ outbox_first_seq(const struct outbox *ob)
     return state_first_seq(ob->state);
 }
 
+/* What the journal keeps of alarm a, as of now. */
+static struct state_alarm
+alarm_record(const struct outbox *ob, int a)
+{
+    const struct alarm_state *st = alarm_get(ob->engine, a);
+    return (struct state_alarm){
+        .name = ob->conf->alarm_defs[a].name,
+        .active = st->active,
+        .acked = st->acked,
+        .shelved_until = alarm_shelve_end_real(st, mono_ms(), real_ms()),
+        .since_ms = st->since_ms,
+        .seq = st->seq,
+    };
+}
+
 struct restore_ctx {
     const struct conf *conf;
     struct alarm_engine *engine;
-    int64_t now_mono;
+    int64_t now_mono, now_real;
+    bool *clamped; /* per alarm: its persisted shelve was clamped */
 };
 
 static void
@@ -99,21 +115,41 @@ restore_one(void *arg, const struct state_alarm *sa)
     struct restore_ctx *r = arg;
     int a = conf_alarm_find(r->conf, sa->name);
 
-    if (a >= 0)
-        alarm_restore(r->engine, a, sa->active, sa->acked, sa->shelved_until, sa->since_ms,
-                      sa->seq, r->now_mono);
+    if (a < 0)
+        return;
+    if (alarm_restore(r->engine, a, sa->active, sa->acked, sa->shelved_until, sa->since_ms, sa->seq,
+                      r->now_mono, r->now_real) == 1) {
+        r->clamped[a] = true;
+        log_warnx("alarm %s: the journal's shelve ends %lld days ahead; clamped to %lld days "
+                  "(the longest shelve)",
+                  sa->name, (long long)((sa->shelved_until - r->now_real) / 86400000),
+                  (long long)(ALARM_SHELVE_MAX_MS / 86400000));
+    }
 }
 
 int
-outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono)
+outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono, int64_t now_real)
 {
-    struct restore_ctx r = {ob->conf, e, now_mono};
+    bool *clamped = xcalloc((size_t)ob->conf->nalarms + 1, sizeof(*clamped));
+    struct restore_ctx r = {ob->conf, e, now_mono, now_real, clamped};
+    int rc = 0;
 
     if (state_load_alarms(ob->state, restore_one, &r) < 0) {
         log_errx("cannot read alarm states from %s", ob->conf->agent.journal);
-        return -EIO;
+        rc = -EIO;
     }
-    return 0;
+    /* Keep the bound: a restart every few days must not carry a shelve
+     * dated far ahead on for ever. */
+    for (int a = 0; rc == 0 && a < ob->conf->nalarms; a++) {
+        struct state_alarm sa;
+        if (!clamped[a])
+            continue;
+        sa = alarm_record(ob, a);
+        if (state_save_alarm(ob->state, &sa) < 0)
+            log_warnx("alarm %s: cannot save its clamped shelve", sa.name);
+    }
+    free(clamped);
+    return rc;
 }
 
 static void
@@ -297,20 +333,6 @@ publish_drain(struct outbox *ob, int z, bool journal)
     free(json);
 }
 
-static struct state_alarm
-alarm_record(const struct outbox *ob, int a)
-{
-    const struct alarm_state *st = alarm_get(ob->engine, a);
-    return (struct state_alarm){
-        .name = ob->conf->alarm_defs[a].name,
-        .active = st->active,
-        .acked = st->acked,
-        .shelved_until = st->shelved_until,
-        .since_ms = st->since_ms,
-        .seq = st->seq,
-    };
-}
-
 /* Local annunciation: the alarm outputs (buzzer, beacon relay) are on while
  * any critical alarm is active, unacknowledged and not shelved. */
 static void
@@ -318,14 +340,13 @@ update_outputs(struct outbox *ob)
 {
     const struct conf *c = ob->conf;
     bool on = false;
-    int64_t now = real_ms();
 
     if (ob->gpio == NULL || c->noutputs == 0)
         return;
     for (int a = 0; a < c->nalarms && !on; a++) {
         const struct alarm_state *st = alarm_get(ob->engine, a);
         on = c->alarm_defs[a].severity == SEV_CRITICAL && st->active && !st->acked &&
-             !alarm_shelved(st, now);
+             !alarm_shelved(st);
     }
     if (on == ob->outputs_on)
         return;

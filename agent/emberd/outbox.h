@@ -44,8 +44,11 @@ void outbox_close(struct outbox *ob);
 void outbox_bind(struct outbox *ob, const struct conf *c, const struct alarm_engine *e);
 /* First sequence number of this run, for the alarm engine. */
 uint64_t outbox_first_seq(const struct outbox *ob);
-/* Loads the journaled alarm states into e (by name).  Returns 0 or -EIO. */
-int outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono);
+/* Loads the journaled alarm states into e (by name), the engine bound with
+ * outbox_bind().  A persisted shelve is read against now_real and bounded
+ * (see alarm_restore()); one clamped is logged and saved clamped.  Returns 0
+ * or -EIO. */
+int outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono, int64_t now_real);
 /* Creates the MQTT session; inbound commands go to on_message.  Returns 0
  * or -errno (logged). */
 int outbox_connect(struct outbox *ob, struct loop *l, mqtt_message_fn on_message, void *arg);

@@ -65,7 +65,7 @@ payload_alarm(const struct alarm_def *d, const struct alarm_state *st, const cha
     cJSON_AddStringToObject(o, "severity", severity_name(d->severity));
     cJSON_AddStringToObject(o, "state", shown ? "active" : "cleared");
     cJSON_AddBoolToObject(o, "acked", st->test_until != 0 && !st->active ? false : st->acked);
-    cJSON_AddBoolToObject(o, "shelved", alarm_shelved(st, now_real));
+    cJSON_AddBoolToObject(o, "shelved", alarm_shelved(st));
     if (st->has_value)
         cJSON_AddNumberToObject(o, "value", st->value);
     else

@@ -551,13 +551,12 @@ test_manual_drain(void **state)
     fix_free(f);
 }
 
-/* maint_after: drain first, maintenance when it has elapsed. */
-static void
-test_maint_after(void **state)
+/* A site with maint_after = 2m drained by a request at T0: drain first,
+ * the maint_after timer armed for T0 + 2m. */
+static struct fix *
+drained_with_maint_after(void)
 {
     struct fix *f = fix_new("", "vote = 1\n", "maint_after = 2m\n", "");
-    struct dstate_site saved;
-    (void)state;
 
     settle(f);
     request(f, "a1", "b3", DRAIN(1));
@@ -565,6 +564,17 @@ test_maint_after(void **state)
     assert_int_equal(timer(f, SITE_TIMER_MAINT), T0_MONO + 120000);
     targets_report(f, true);
     assert_string_equal(shown(f), "drained");
+    return f;
+}
+
+/* maint_after: drain first, maintenance when it has elapsed. */
+static void
+test_maint_after(void **state)
+{
+    struct fix *f = drained_with_maint_after();
+    struct dstate_site saved;
+    (void)state;
+
     later(f, 120000);
     site_timer(f->s, &f->t, SITE_TIMER_MAINT, &f->o);
     assert_true(logged(f, "maint_after elapsed: putting drained servers into maintenance"));
@@ -597,6 +607,49 @@ test_maint_after(void **state)
         assert_int_equal(command(f, SITE_CMD_UNDRAIN, "", err, sizeof(err)), 0);
     }
     assert_int_equal(timer(f, SITE_TIMER_MAINT), 0);
+    fix_free(f);
+}
+
+/* maint_after runs on the monotonic clock: a wall clock stepped back an
+ * hour does not stall it, one stepped forward a day does not bring it
+ * early, and a restart reads the recorded start bounded (a start dated in
+ * the future counts from the restart). */
+static void
+test_maint_after_clock_step(void **state)
+{
+    struct fix *f = drained_with_maint_after();
+    struct dstate_site saved;
+    char err[256];
+    (void)state;
+
+    /* A day forward, then anything that hands out the wanted states again. */
+    f->t.real_ms += 24LL * 3600 * 1000;
+    later(f, 10000);
+    assert_int_equal(command(f, SITE_CMD_HOLD, "", err, sizeof(err)), 0);
+    later(f, 0);
+    assert_int_equal(command(f, SITE_CMD_RELEASE, "", err, sizeof(err)), 0);
+    assert_int_equal(want(f), HX_WANT_DRAIN);
+    assert_int_equal(timer(f, SITE_TIMER_MAINT), T0_MONO + 120000);
+
+    /* An hour back: the timer still comes at its monotonic time and acts. */
+    f->t.real_ms -= 25LL * 3600 * 1000;
+    later(f, 110000);
+    site_timer(f->s, &f->t, SITE_TIMER_MAINT, &f->o);
+    assert_int_equal(want(f), HX_WANT_MAINT);
+    assert_int_equal(timer(f, SITE_TIMER_MAINT), -1);
+    saved = f->s->st;
+    fix_free(f);
+
+    /* A restart whose wall clock is a day behind the recorded start. */
+    f = fix_new("", "vote = 1\n", "maint_after = 2m\n", "");
+    f->t.real_ms = saved.drain_start_ms - 24LL * 3600 * 1000;
+    site_restore(f->s, &saved, &f->o);
+    site_start(f->s, &f->t, &f->o);
+    assert_int_equal(want(f), HX_WANT_DRAIN);
+    assert_int_equal(timer(f, SITE_TIMER_MAINT), f->t.mono_ms + 120000);
+    later(f, 120000);
+    site_timer(f->s, &f->t, SITE_TIMER_MAINT, &f->o);
+    assert_int_equal(want(f), HX_WANT_MAINT);
     fix_free(f);
 }
 
@@ -819,9 +872,9 @@ main(void)
         cmocka_unit_test(test_hold_down_flap), cmocka_unit_test(test_test_requests),
         cmocka_unit_test(test_offline),        cmocka_unit_test(test_hold_release),
         cmocka_unit_test(test_undrain),        cmocka_unit_test(test_manual_drain),
-        cmocka_unit_test(test_maint_after),    cmocka_unit_test(test_hooks),
-        cmocka_unit_test(test_restore),        cmocka_unit_test(test_adopt),
-        cmocka_unit_test(test_dry_run),
+        cmocka_unit_test(test_maint_after),    cmocka_unit_test(test_maint_after_clock_step),
+        cmocka_unit_test(test_hooks),          cmocka_unit_test(test_restore),
+        cmocka_unit_test(test_adopt),          cmocka_unit_test(test_dry_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,20 +41,27 @@ fresh_drain() { # fresh_drain NAME: no state file, a new audit log
     start_drain "$1" "$T/drain.conf"
 }
 past=2001-01-01T00:00:05.000Z
-
-# ---- 1 and 2: forged future request; seq, not ts, orders requests --------
-write_drain_conf "$T/drain.conf" <<EOC
+# lab_conf < SITE-KEYS: $T/drain.conf with [site lab] (SITE-KEYS, draining
+# HAProxy hx) and [haproxy hx].
+lab_conf() {
+    write_drain_conf "$T/drain.conf" <<EOC
 [site lab]
-zones = b3, b4
-vote = 1
+$(cat)
 hold_down = 0
-max_skew = 5m
 targets = hx
 
 [haproxy hx]
 socket = $HX_SOCK
 servers = web/dc1-web
 refresh = 500ms
+EOC
+}
+
+# ---- 1 and 2: forged future request; seq, not ts, orders requests --------
+lab_conf <<EOC
+zones = b3, b4
+vote = 1
+max_skew = 5m
 EOC
 check "ember-drain -n accepts max_skew" "$EMBER_BIN/ember-drain" -n -c "$T/drain.conf"
 pub_req a1 b3 none 5
@@ -104,19 +111,11 @@ stop_drain
 clear_retained "$P/a1/drain/b3" "$P/a1/status"
 
 # ---- 3: which agents vote for which zones --------------------------------
-write_drain_conf "$T/drain.conf" <<EOC
-[site lab]
+lab_conf <<EOC
 agents = a1:b3, a2:b4
 zones = b3, b4
 vote = 2
 vote_by = zone
-hold_down = 0
-targets = hx
-
-[haproxy hx]
-socket = $HX_SOCK
-servers = web/dc1-web
-refresh = 500ms
 EOC
 check "ember-drain -n accepts agents with zones" "$EMBER_BIN/ember-drain" -n -c "$T/drain.conf"
 fresh_drain drain2
@@ -136,18 +135,7 @@ stop_drain
 clear_retained "$P/a1/drain/b3" "$P/a1/drain/b4" "$P/a2/drain/b4"
 
 # ---- 4: retained drain/state from controllers not named ------------------
-write_drain_conf "$T/drain.conf" <<EOC
-[site lab]
-zones = b3
-vote = 1
-hold_down = 0
-targets = hx
-
-[haproxy hx]
-socket = $HX_SOCK
-servers = web/dc1-web
-refresh = 500ms
-EOC
+printf 'zones = b3\nvote = 1\n' | lab_conf
 forge "$P/drain/state" '{"ts":"2026-01-01T00:00:00.000Z","site":"lab","state":"held","held_state":"serving","cause":"forged","controller":"mallory"}'
 fresh_drain drain3
 check "a held state from an unnamed controller is logged" \
@@ -174,18 +162,7 @@ stop_drain
 
 # A peer named in the config is trusted.
 DRAIN_EXTRA=("peers = ctl-b")
-write_drain_conf "$T/drain.conf" <<EOC
-[site lab]
-zones = b3
-vote = 1
-hold_down = 0
-targets = hx
-
-[haproxy hx]
-socket = $HX_SOCK
-servers = web/dc1-web
-refresh = 500ms
-EOC
+printf 'zones = b3\nvote = 1\n' | lab_conf
 forge "$P/drain/state" '{"ts":"2026-01-01T00:00:00.000Z","site":"lab","state":"held","held_state":"serving","cause":"maintenance","by":"ops","controller":"ctl-b","drain_id":3}'
 fresh_drain drain5
 check "a held state from a named peer is adopted" \

@@ -17,6 +17,7 @@
 #include "../../agent/drain/dconf.h"
 #include "../../agent/drain/dstate.h"
 #include "cfgfile.h"
+#include "drain_fixture.h"
 
 static char tmpdir[64];
 
@@ -158,16 +159,14 @@ test_errors(void **state)
 static void
 test_trust(void **state)
 {
+    struct dconf *c = drain_fixture_load("[drain]\nid = ctl-a\npeers = ctl-b, ctl-c\n"
+                                         "[site s]\nhooks = k\nzones = b3, b4, b5\n"
+                                         "agents = a1:b3, a2:b4+b5, a3\nmax_skew = 1m\n"
+                                         "[site t]\nhooks = k\n[hook k]\nexec = /bin/true\n");
     struct cfgerr err = {0};
-    struct dconf *c = NULL;
-    const char *p = write_file("trust.conf", "[drain]\nid = ctl-a\npeers = ctl-b, ctl-c\n"
-                                             "[site s]\nhooks = k\nzones = b3, b4, b5\n"
-                                             "agents = a1:b3, a2:b4+b5, a3\nmax_skew = 1m\n"
-                                             "[site t]\nhooks = k\n"
-                                             "[hook k]\nexec = /bin/true\n");
+    const char *p;
     (void)state;
 
-    assert_int_equal(dconf_load(p, &c, &err), 0);
     assert_true(dconf_trusts_controller(c, "ctl-a"));
     assert_true(dconf_trusts_controller(c, "ctl-c"));
     assert_false(dconf_trusts_controller(c, "mallory"));

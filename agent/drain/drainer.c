@@ -289,13 +289,14 @@ on_drain_request(struct drainer *d, struct site_rt *r, const char *topic, const 
         return;
     }
     t = now();
-    if (site_request(&r->m, &t, &q, &o) < 0)
+    if (site_request(&r->m, &t, &q, &o) == -ENOSPC)
         log_warnx("site %s: too many (agent, zone) pairs; ignoring %s", r->m.conf->name, topic);
     run(d, r, &o);
 }
 
 /* Adopts the retained drain/state of a site the state file did not know
- * (the file was lost, or this is a new host). */
+ * (the file was lost, or this is a new host), when this controller or one
+ * of its [drain] peers published it. */
 static void
 on_retained_state(struct drainer *d, struct site_rt *r, const void *payload, size_t len)
 {
@@ -306,8 +307,9 @@ on_retained_state(struct drainer *d, struct site_rt *r, const void *payload, siz
     if (djson_parse_state(payload, len, &js) < 0)
         return;
     t = now();
-    site_adopt(&r->m, &t, js.state, js.has_held_state ? js.held_state : NULL,
-               js.has_cause ? js.cause : NULL, js.has_by ? js.by : NULL, js.drain_id, &o);
+    site_adopt(&r->m, &t, js.has_controller ? js.controller : NULL, js.state,
+               js.has_held_state ? js.held_state : NULL, js.has_cause ? js.cause : NULL,
+               js.has_by ? js.by : NULL, js.drain_id, &o);
     run(d, r, &o);
 }
 

@@ -437,14 +437,30 @@ site_start(struct site *s, const struct site_now *now, struct site_out *o)
 }
 
 int
-site_adopt(struct site *s, const struct site_now *now, const char *state, const char *held_state,
-           const char *cause, const char *by, uint64_t drain_id, struct site_out *o)
+site_adopt(struct site *s, const struct site_now *now, const char *controller, const char *state,
+           const char *held_state, const char *cause, const char *by, uint64_t drain_id,
+           struct site_out *o)
 {
     bool held = false;
     int st;
 
     if (s->settled || s->restored || state == NULL)
         return 0;
+    if (!dconf_trusts_controller(s->dc, controller)) {
+        struct site_audit *a;
+        char who[NAME_MAX_LEN + 3];
+        if (controller != NULL)
+            snprintf(who, sizeof(who), "'%.*s'", NAME_MAX_LEN, controller);
+        say(o, LOG_LVL_WARN,
+            "site %s: ignoring the retained drain state '%.16s' published by %s: not this "
+            "controller (%s) and not in [drain] peers; starting from the agents' requests",
+            s->conf->name, state, controller ? who : "no named controller", s->dc->drain.id);
+        a = audit(s, o, "adopt_refused");
+        a->extra = SITE_AX_CAUSE;
+        snprintf(a->cause, sizeof(a->cause), "retained drain state '%.16s' from %s", state,
+                 controller ? who : "no named controller");
+        return 0;
+    }
     if (strcmp(state, "held") == 0) {
         held = true;
         state = held_state ? held_state : "serving";
@@ -482,12 +498,46 @@ site_settle(struct site *s, const struct site_now *now, struct site_out *o)
     publish(s, o, true);
 }
 
+/* Logs and audits a request that policy_admit() refused. */
+static void
+refuse_request(struct site *s, const struct policy_req *r, const char *why, struct site_out *o)
+{
+    struct site_audit *a;
+
+    say(o, LOG_LVL_WARN, "site %s: request from %s for zone %s refused: %s", s->conf->name,
+        r->agent, r->zone, why);
+    a = audit(s, o, "request_refused");
+    a->extra = SITE_AX_REQUEST;
+    snprintf(a->agent, sizeof(a->agent), "%s", r->agent);
+    snprintf(a->zone, sizeof(a->zone), "%s", r->zone);
+    a->drain = r->drain;
+    a->seq = r->seq;
+    a->ts_ms = r->ts_ms;
+    snprintf(a->cause, sizeof(a->cause), "%s", why);
+}
+
 int
 site_request(struct site *s, const struct site_now *now, const struct policy_req *r,
              struct site_out *o)
 {
-    int rc = policy_update(&s->policy, r);
+    const struct policy_req *old;
+    char why[256];
+    int rc;
 
+    if (policy_admit(&s->policy, r, now->real_ms, why, sizeof(why)) < 0) {
+        refuse_request(s, r, why, o);
+        return 0;
+    }
+    rc = policy_update(&s->policy, r);
+    if (rc == -ESTALE) {
+        old = policy_find(&s->policy, r->agent, r->zone);
+        say(o, LOG_LVL_INFO,
+            "site %s: request from %s for zone %s ignored: seq %llu is older than seq %llu "
+            "already taken (a replay)",
+            s->conf->name, r->agent, r->zone, (unsigned long long)r->seq,
+            (unsigned long long)(old ? old->seq : 0));
+        return 0;
+    }
     if (rc <= 0)
         return rc;
     say(o, LOG_LVL_INFO, "site %s: request from %s for zone %s: %s%s (seq %llu%s%s)", s->conf->name,

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""A Modbus RTU slave that answers correctly, but late (python3-serial).
+"""A Modbus RTU slave that answers correctly, but late (python3-serial;
+the CRC from python3-pymodbus).
 
 It serves input registers (FC 04) and holding registers (FC 03) with fixed
 values on one end of a pty pair.  Every request is answered with the right
@@ -23,19 +24,17 @@ import os
 import random
 import select
 import signal
+import struct
 import sys
 import time
 
 import serial
+from pymodbus.utilities import computeCRC
 
 
 def crc16(data):
-    crc = 0xFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return bytes((crc & 0xFF, crc >> 8))
+    """The frame's CRC as it goes on the wire."""
+    return struct.pack(">H", computeCRC(data))
 
 
 def now_ms():

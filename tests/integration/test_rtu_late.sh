@@ -74,9 +74,9 @@ late_replies() {
     n=$(grep '^reply ' "$T/peer.log" | tail -n 1 | sed -n 's/.*| late=\([0-9]*\) .*/\1/p')
     echo "${n:-0}"
 }
+late_at_least() { [ "$(late_replies)" -ge "$1" ]; }
 wait_late() { # wait_late SECONDS N: until the peer has sent N more late replies
-    local want=$(($(late_replies) + $2))
-    wait_until "$1" eval '[ "$(late_replies)" -ge '"$want"' ]'
+    wait_until "$1" late_at_least $(($(late_replies) + $2))
 }
 
 check "lo reads 30 good" wait_until 10 good_value_since 0 lo 30
@@ -136,4 +136,5 @@ check "replies 900-1080 ms late: hi reads stale or comms_lost" lost_between "$m2
 check "on time again: lo recovers to 30 good" good_value_since "$m3" lo 30
 check "on time again: hi recovers to 70 good" good_value_since "$m3" hi 70
 check "emberd is still running" kill -0 "$EMBERD_PID"
+check "the peer is still running" kill -0 "$PEER_PID"
 finish

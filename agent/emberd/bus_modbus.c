@@ -3,8 +3,8 @@
  *
  * This is the only file that includes <modbus.h>.  Each worker owns its
  * libmodbus context and its link (a serial line or a TCP connection) and
- * posts readings to the loop's mailbox; it calls libmodbus, the mailbox and
- * the log, nothing else.
+ * posts readings to the loop's mailbox; it calls libmodbus, the mailbox,
+ * util and the log, nothing else.
  *
  * Late replies: on TCP a failed request closes the connection, so its
  * reply can never reach a later request.  RTU frames carry no transaction
@@ -221,6 +221,15 @@ frame_ms(const struct conf_bus *b, int n)
     return (n * bits * 1000 + b->baud - 1) / b->baud;
 }
 
+/* Silence that ends a frame on an RTU line.  USB serial adapters hand
+ * bytes over in 16 ms batches: 20 ms plus four characters covers any of
+ * them. */
+static int64_t
+quiet_ms(const struct conf_bus *b)
+{
+    return 20 + frame_ms(b, 4);
+}
+
 /*
  * Keeps an RTU line silent until deadline (monotonic ms), reading and
  * dropping whatever arrives, then flushes it.  A reply still coming in at
@@ -233,9 +242,7 @@ static long
 line_settle(struct bus_worker *w, int64_t deadline)
 {
     const struct conf_bus *b = w->cb;
-    /* USB serial adapters hand bytes over in 16 ms batches: 20 ms plus
-     * four characters of silence ends a frame on any of them. */
-    int64_t quiet = 20 + frame_ms(b, 4);
+    int64_t quiet = quiet_ms(b);
     int64_t hard = deadline + b->timeout_ms;
     int64_t last = 0; /* when bytes last came */
     int fd = modbus_get_socket(w->ctx);
@@ -648,7 +655,7 @@ bus_start(struct bus_set **out, const struct conf *c)
              * (line_settle): up to LATE_FACTOR + 1 timeouts in all. */
             if (w->cb->type == BUS_RTU)
                 attempt_ms = (LATE_FACTOR + 1) * w->cb->timeout_ms +
-                             frame_ms(w->cb, READ_REQUEST_BYTES) + 20 + frame_ms(w->cb, 4);
+                             frame_ms(w->cb, READ_REQUEST_BYTES) + quiet_ms(w->cb);
             for (int k = 0; k < w->ndevs; k++) {
                 const struct dev_plan *dp = &w->devs[k];
                 cycle += dp->dev->nblocks * (w->cb->retries + 1) * (attempt_ms + w->cb->gap_ms);

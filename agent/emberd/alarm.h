@@ -136,6 +136,9 @@ const struct zone_state *alarm_zone_get(const struct alarm_engine *e, int zone);
 void alarm_restore(struct alarm_engine *e, int alarm, bool active, bool acked,
                    int64_t shelved_until, int64_t since_ms, uint64_t seq, int64_t now_mono);
 uint64_t alarm_next_seq(const struct alarm_engine *e);
+/* Hands out the next seq for an event the engine does not make itself (the
+ * journal self-alarm), so one counter numbers every event of the agent. */
+uint64_t alarm_take_seq(struct alarm_engine *e);
 /* Carries states across a configuration reload (no events are emitted). */
 void alarm_set_state(struct alarm_engine *e, int alarm, const struct alarm_state *st);
 void alarm_zone_set_state(struct alarm_engine *e, int zone, const struct zone_state *zs);

@@ -573,6 +573,26 @@ state_get_stats(struct state *s, struct state_stats *st)
     st->unreserved = s->unreserved;
 }
 
+/* A connection whose set-up failed may keep the I/O error: start afresh. */
+static int
+reopen(struct state *s)
+{
+    int rc;
+
+    sqlite3_finalize(s->save);
+    sqlite3_finalize(s->add);
+    sqlite3_finalize(s->del);
+    s->save = s->add = s->del = NULL;
+    sqlite3_close(s->db);
+    s->db = NULL;
+    rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(s->db, 2000);
+        rc = setup(s);
+    }
+    return rc;
+}
+
 int
 state_retry(struct state *s, uint64_t next_seq)
 {
@@ -581,7 +601,7 @@ state_retry(struct state *s, uint64_t next_seq)
 
     if (s->writable)
         return 0;
-    if (!s->ready && setup(s) != SQLITE_OK)
+    if (!s->ready && reopen(s) != SQLITE_OK)
         return -EIO;
     /* Past every seq handed out so far, so a restart never reuses one. */
     floor = next_seq > s->reserved ? next_seq : s->reserved;

@@ -204,7 +204,8 @@ alarms_json(struct control *ctl)
         if (x != NULL)
             cJSON_AddItemToArray(arr, x);
     }
-    {
+    /* The journal self-alarm joins the list while it is raised. */
+    if (outbox_journal_alarm_active(ctl->ob)) {
         char *json = outbox_journal_alarm_json(ctl->ob, NULL);
         cJSON *x = json ? cJSON_Parse(json) : NULL;
         free(json);

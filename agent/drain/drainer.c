@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "command.h"
-#include "dctl.h"
+#include "ctlsock.h"
 #include "drain_json.h"
 #include "drain_mqtt.h"
 #include "dstate.h"
@@ -48,7 +48,7 @@ struct drainer {
     struct dconf *conf;
     struct loop *loop;
     struct dmqtt *mqtt;
-    struct dctl *ctl;
+    struct ctlsock *ctl;
     struct hooks *hooks;
     struct audit *audit;
     struct haproxy *hx[DCONF_MAX_HAPROXY];
@@ -540,8 +540,8 @@ drainer_init(struct drainer **out, struct dconf *c)
         site_start(&d->sites[i].m, &t, &o);
         run(d, &d->sites[i], &o);
     }
-    if ((rc = dctl_open(&d->ctl, c->drain.control, c->drain.control_mode, d->loop, ctl_handler,
-                        d)) < 0) {
+    if ((rc = ctlsock_open(&d->ctl, c->drain.control, c->drain.control_mode, NULL, d->loop,
+                           ctl_handler, d)) < 0) {
         log_errx("cannot create control socket %s ([drain] control): %s", c->drain.control,
                  rc == -EADDRINUSE ? "another ember-drain is listening on it" : strerror(-rc));
         goto fail;
@@ -580,7 +580,7 @@ drainer_fini(struct drainer *d)
     if (d->audit != NULL)
         audit_event(d->audit, NULL, "stop", NULL);
     dmqtt_fini(d->mqtt, 2000);
-    dctl_close(d->ctl);
+    ctlsock_close(d->ctl);
     for (int h = 0; h < d->conf->nhaproxies; h++)
         haproxy_stop(d->hx[h]);
     hooks_fini(d->hooks);

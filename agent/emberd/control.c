@@ -2,7 +2,7 @@
  * control.c - commands (MQTT cmd/NAME and the control socket) and the status
  * and alarms JSON.
  *
- * Owns: the control socket (the only caller of ctl_open/ctl_close).  May
+ * Owns: the control socket (the only caller of ctlsock_open/ctlsock_close).  May
  * call: cmd_* (parsing), alarm_* on the ingest's engine (ack, shelve, test),
  * the reload callback, and read-only getters of the ingest, outbox, bus set
  * and GPIO outputs for the status.
@@ -18,12 +18,12 @@
 
 #include "bus.h"
 #include "cmd.h"
-#include "ctl.h"
+#include "ctlsock.h"
 #include "log.h"
 #include "util.h"
 
 struct control {
-    struct ctl *ctl;
+    struct ctlsock *ctl;
     char *path;
     struct ingest *in;
     struct outbox *ob;
@@ -215,14 +215,20 @@ alarms_json(struct control *ctl)
     return o;
 }
 
+/* A request is one command payload; a client has 2 s to send it and to
+ * take the answer. */
+static const struct ctlsock_limits ctl_limits = {CMD_MAX_PAYLOAD, 8, 2000};
+
 static char *
-ctl_request(void *arg, const char *req, size_t len)
+ctl_request(void *arg, const char *req, size_t len, uid_t uid, pid_t pid)
 {
     struct control *ctl = arg;
     struct cmd c;
     char err[256] = "";
     cJSON *o;
     char *out;
+    (void)uid; /* access is by the socket's file mode */
+    (void)pid;
 
     if (cmd_parse_request(req, len, &c, err, sizeof(err)) < 0 ||
         run_cmd(ctl, &c, err, sizeof(err)) < 0) {
@@ -258,8 +264,8 @@ control_open(struct control **out, const struct conf *c, struct loop *l, struct 
     ctl->ob = ob;
     ctl->reload = reload;
     ctl->reload_arg = reload_arg;
-    if ((rc = ctl_open(&ctl->ctl, c->agent.control, c->agent.control_mode, l, ctl_request, ctl)) <
-        0) {
+    if ((rc = ctlsock_open(&ctl->ctl, c->agent.control, c->agent.control_mode, &ctl_limits, l,
+                           ctl_request, ctl)) < 0) {
         log_errx("cannot create control socket %s ([agent] control): %s", c->agent.control,
                  rc == -EADDRINUSE ? "another emberd is listening on it" : strerror(-rc));
         control_close(ctl);
@@ -274,7 +280,7 @@ control_close(struct control *ctl)
 {
     if (ctl == NULL)
         return;
-    ctl_close(ctl->ctl);
+    ctlsock_close(ctl->ctl);
     free(ctl->path);
     free(ctl);
 }

@@ -43,6 +43,20 @@ add_time(cJSON *o, const char *key, int64_t ms)
     cJSON_AddStringToObject(o, key, ts);
 }
 
+/* The fields every alarm payload ends with; prints and frees o. */
+static char *
+alarm_finish(cJSON *o, const char *message, const char *transition)
+{
+    char *out;
+
+    cJSON_AddStringToObject(o, "message", message);
+    if (transition != NULL)
+        cJSON_AddStringToObject(o, "transition", transition);
+    out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return out;
+}
+
 char *
 payload_alarm(const struct alarm_def *d, const struct alarm_state *st, const char *sensor,
               const char *zone, const char *unit, const char *transition, int64_t now_real,
@@ -51,7 +65,6 @@ payload_alarm(const struct alarm_def *d, const struct alarm_state *st, const cha
     cJSON *o = cJSON_CreateObject();
     bool shown = alarm_shown_active(st);
     char msg[256];
-    char *out;
 
     if (o == NULL)
         return NULL;
@@ -105,12 +118,7 @@ payload_alarm(const struct alarm_def *d, const struct alarm_state *st, const cha
             break;
         }
     }
-    cJSON_AddStringToObject(o, "message", msg);
-    if (transition != NULL)
-        cJSON_AddStringToObject(o, "transition", transition);
-    out = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return out;
+    return alarm_finish(o, msg, transition);
 }
 
 char *
@@ -118,7 +126,6 @@ payload_journal_alarm(bool active, int64_t since_ms, uint64_t seq, uint64_t epoc
                       const char *message, const char *transition, int64_t now_real)
 {
     cJSON *o = cJSON_CreateObject();
-    char *out;
 
     if (o == NULL)
         return NULL;
@@ -138,12 +145,7 @@ payload_journal_alarm(bool active, int64_t since_ms, uint64_t seq, uint64_t epoc
     cJSON_AddNumberToObject(o, "seq", (double)seq);
     cJSON_AddNumberToObject(o, "epoch", (double)epoch);
     cJSON_AddBoolToObject(o, "test", false);
-    cJSON_AddStringToObject(o, "message", message);
-    if (transition != NULL)
-        cJSON_AddStringToObject(o, "transition", transition);
-    out = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return out;
+    return alarm_finish(o, message, transition);
 }
 
 char *

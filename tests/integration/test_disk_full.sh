@@ -29,92 +29,18 @@ mount -t tmpfs -o size=512k tmpfs "$DISK" || die "cannot mount a tmpfs on $DISK"
 trap 'rc=$?; for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
       umount "$DISK" 2>/dev/null; (exit $rc); cleanup' EXIT
 
-MQTT_PORT=$(free_port)
-mkdir -p "$T/mq"
-cat >"$T/mosquitto.conf" <<EOF
-listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
-persistence true
-user $(id -un)
-persistence_location $T/mq/
-autosave_interval 1
-max_queued_messages 100000
-log_dest stderr
-log_type error
-log_type warning
-log_type notice
-log_type information
-EOF
-start_persistent_broker() {
-    start_bg "broker$1" mosquitto -c "$T/mosquitto.conf"
-    BROKER_PID=$LAST_PID
-    wait_until 10 log_has "$T/broker$1.log" "running" || die "mosquitto did not start"
-}
+persistent_broker_conf
 start_persistent_broker 1
-
-cat >"$T/board.conf" <<EOF
-[board]
-name = burst
-[input c1]
-line = 1
-debounce = 0
-EOF
-CONF_AGENT_EXTRA=("board = $T/board.conf")
-write_conf "$T/emberd.conf" "keepalive = 5" "reconnect_max = 1s" <<EOF
-[sensor c1]
-gpio = c1
-
-[alarm c1]
-sensor = c1
-kind = contact
-off_delay = 0
-severity = critical
-EOF
+write_contact_conf "$T/emberd.conf" "keepalive = 5" "reconnect_max = 1s"
 sed -i "s|^journal = .*|journal = $DISK/journal.db|" "$T/emberd.conf"
 P=emberwatch/lab/a1
 
 # A persistent-session consumer (QoS 1) that keeps every event and every
 # alarm/_journal state verbatim: "<retained> <topic> <payload>".
-start_bg consumer $PY -c '
-import signal, sys, time, paho.mqtt.client as mqtt
-port, out, base = int(sys.argv[1]), open(sys.argv[2], "a", buffering=1), sys.argv[3]
-stop = []
-signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-def on_connect(c, u, flags, rc):
-    if rc == 0 and not flags.get("session present"):
-        c.subscribe([(base + "/event", 1), (base + "/alarm/_journal", 1)])
-def on_subscribe(c, u, mid, g):
-    out.write("# subscribed\n")
-def on_message(c, u, m):
-    out.write("%d %s %s\n" % (m.retain, m.topic, m.payload.decode()))
-c = mqtt.Client(client_id="disk-full-consumer", clean_session=False, protocol=mqtt.MQTTv311)
-c.on_connect, c.on_subscribe, c.on_message = on_connect, on_subscribe, on_message
-connected = False
-while not stop:
-    if not connected:
-        try:
-            c.connect("127.0.0.1", port, 10)
-            connected = True
-        except OSError:
-            time.sleep(0.1)
-            continue
-    if c.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
-        connected = False
-        time.sleep(0.1)
-' "$MQTT_PORT" "$T/events" "$P"
+start_bg consumer $PY "$TOP/tests/integration/seq_sub.py" --port "$MQTT_PORT" --raw \
+    --client-id disk-full-consumer --topic "$P/event" --topic "$P/alarm/_journal" --out "$T/events"
 wait_until 10 log_has "$T/events" "# subscribed" || die "consumer did not subscribe"
 
-toggles() { # toggles K: K contact changes, each one a critical alarm event
-    $PY - "$T/gpio-sim" "$1" <<'EOF'
-import sys
-f = open(sys.argv[1], "w")
-for i in range(int(sys.argv[2])):
-    f.write("c1 %d\n" % ((i + 1) % 2))
-    if i % 50 == 49:
-        f.flush()
-f.close()
-EOF
-}
 nevents() { grep -c " $P/event " "$T/events" || true; }
 # distinct events received (a replayed duplicate is the same payload)
 ndistinct() { grep " $P/event " "$T/events" | cut -d' ' -f3- | sort -u | wc -l; }

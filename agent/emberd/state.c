@@ -54,7 +54,7 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KE
                              " seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL,"
                              " retain INTEGER NOT NULL, critical INTEGER NOT NULL);";
 
-static int64_t state_journal_pending_file(struct state *s);
+static int64_t pending_file(struct state *s);
 
 static int64_t
 meta_get(struct state *s, const char *k)
@@ -145,7 +145,7 @@ setup(struct state *s)
     if (rc == SQLITE_OK) {
         s->ready = true;
         s->rows = -1;
-        s->rows = state_journal_pending_file(s);
+        s->rows = pending_file(s);
         s->dropped = (uint64_t)meta_get(s, "dropped");
     }
     return rc;
@@ -425,7 +425,7 @@ file_add(struct state *s, uint64_t seq, const char *topic, const char *payload, 
         write_failed(s, "cannot store a message");
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         s->rows = -1;
-        s->rows = state_journal_pending_file(s);
+        s->rows = pending_file(s);
         return -EIO;
     }
     s->rows++;
@@ -491,7 +491,7 @@ state_journal_flush(struct state *s)
          * overflows while the disk stays full. */
         s->ndone = 0;
         s->rows = -1;
-        s->rows = state_journal_pending_file(s);
+        s->rows = pending_file(s);
         return -EIO;
     }
     s->ndone = 0;
@@ -532,11 +532,11 @@ state_journal_each(struct state *s,
 int64_t
 state_journal_pending(struct state *s)
 {
-    return state_journal_pending_file(s) + s->mem_live;
+    return pending_file(s) + s->mem_live;
 }
 
 static int64_t
-state_journal_pending_file(struct state *s)
+pending_file(struct state *s)
 {
     sqlite3_stmt *st;
     int64_t n = 0;

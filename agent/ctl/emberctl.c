@@ -108,8 +108,20 @@ print_status(const cJSON *o)
     char a[32], b[32], c[72], d[32], e[32];
 
     num(o, "uptime_s", a, sizeof(a));
-    printf("agent %s/%s   mqtt %s   up %ss\n\n", str(o, "site"), str(o, "agent"), str(o, "mqtt"),
+    printf("agent %s/%s   mqtt %s   up %ss\n", str(o, "site"), str(o, "agent"), str(o, "mqtt"),
            a);
+    num(o, "journal_pending", a, sizeof(a));
+    num(o, "journal_dropped", b, sizeof(b));
+    num(o, "journal_unstored", c, sizeof(c));
+    num(o, "journal_volatile", d, sizeof(d));
+    printf("journal %s   pending %s   dropped %s   not written %s   in memory only %s\n",
+           str(o, "journal"), a, b, c, d);
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "self_alarms"))
+    {
+        if (cJSON_IsString(x))
+            printf("ALARM %s: active (see emberctl alarms)\n", x->valuestring);
+    }
+    printf("\n");
     printf("%-16s %8s %8s %6s %8s %6s\n", "BUS", "POLLS", "FAILED", "LATE", "ALERT", "UTIL");
     cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "buses"))
     {

@@ -401,6 +401,12 @@ alarm_next_seq(const struct alarm_engine *e)
     return e->next_seq;
 }
 
+uint64_t
+alarm_take_seq(struct alarm_engine *e)
+{
+    return e->next_seq++;
+}
+
 void
 alarm_set_state(struct alarm_engine *e, int a, const struct alarm_state *st)
 {

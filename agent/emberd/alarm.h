@@ -151,6 +151,9 @@ int alarm_restore(struct alarm_engine *e, int alarm, bool active, bool acked, in
  * restart (0 when not shelved). */
 int64_t alarm_shelve_end_real(const struct alarm_state *st, int64_t now_mono, int64_t now_real);
 uint64_t alarm_next_seq(const struct alarm_engine *e);
+/* Hands out the next seq for an event the engine does not make itself (the
+ * journal self-alarm), so one counter numbers every event of the agent. */
+uint64_t alarm_take_seq(struct alarm_engine *e);
 /* Carries states across a configuration reload (no events are emitted). */
 void alarm_set_state(struct alarm_engine *e, int alarm, const struct alarm_state *st);
 void alarm_zone_set_state(struct alarm_engine *e, int zone, const struct zone_state *zs);

@@ -123,6 +123,14 @@ status_json(struct control *ctl)
     cJSON_AddNumberToObject(o, "mqtt_dropped", (double)os.mqtt_dropped);
     cJSON_AddNumberToObject(o, "journal_pending", (double)os.journal_pending);
     cJSON_AddNumberToObject(o, "journal_dropped", (double)os.journal_dropped);
+    cJSON_AddStringToObject(o, "journal", os.journal_ok ? "ok" : "degraded");
+    cJSON_AddNumberToObject(o, "journal_unstored", (double)os.journal_unstored);
+    cJSON_AddNumberToObject(o, "journal_volatile", (double)os.journal_volatile);
+    cJSON_AddNumberToObject(o, "seq_unreserved", (double)os.seq_unreserved);
+    cJSON_AddNumberToObject(o, "epoch", (double)os.epoch);
+    arr = cJSON_AddArrayToObject(o, "self_alarms");
+    if (outbox_journal_alarm_active(ctl->ob))
+        cJSON_AddItemToArray(arr, cJSON_CreateString(JOURNAL_ALARM));
     cJSON_AddNumberToObject(o, "uptime_s", (double)(mono_ms() - ctl->started_ms) / 1000.0);
     arr = cJSON_AddArrayToObject(o, "buses");
     for (int b = 0; b < conf->nbuses; b++) {
@@ -191,6 +199,14 @@ alarms_json(struct control *ctl)
     cJSON_AddBoolToObject(o, "ok", true);
     for (int a = 0; a < conf->nalarms; a++) {
         char *json = outbox_alarm_json(ctl->ob, a, NULL);
+        cJSON *x = json ? cJSON_Parse(json) : NULL;
+        free(json);
+        if (x != NULL)
+            cJSON_AddItemToArray(arr, x);
+    }
+    /* The journal self-alarm joins the list while it is raised. */
+    if (outbox_journal_alarm_active(ctl->ob)) {
+        char *json = outbox_journal_alarm_json(ctl->ob, NULL);
         cJSON *x = json ? cJSON_Parse(json) : NULL;
         free(json);
         if (x != NULL)

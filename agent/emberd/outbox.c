@@ -2,14 +2,19 @@
  * outbox.c - transition -> journal -> MQTT, the PUBACK mapping, replay.
  *
  * Owns: the journal (struct state), the MQTT session (the only caller of
- * mqtt_init/mqtt_fini), the message-id -> seq map, and the alarm outputs'
- * on/off state.  May call: state_*, mqtt_*, payload_*, alarm_* getters,
- * gpio_set.  Reads the bound conf and engine; never changes them.
+ * mqtt_init/mqtt_fini), the message-id -> seq map, the alarm outputs'
+ * on/off state, this run's epoch and the journal self-alarm (`_journal`).
+ * May call: state_*, mqtt_*, payload_*, alarm_* getters, alarm_take_seq
+ * (the self-alarm's events), gpio_set.  Reads the bound conf; changes the
+ * engine only by taking seq numbers from it.
  */
 #include "outbox.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,10 +25,22 @@
 
 /* MQTT message ids are 16-bit: one slot per id. */
 #define MID_SLOTS 65536
+/* While the journal cannot be written, how often to try it again. */
+#define JOURNAL_RETRY_MS 5000
+
+/* The journal self-alarm: raised while the journal cannot be written. */
+struct journal_alarm {
+    bool active;
+    int64_t since_ms; /* real ms of the last raise or clear; 0: never */
+    uint64_t seq;     /* its latest event; 0: none */
+    int64_t next_try; /* mono ms of the next state_retry */
+};
 
 struct outbox {
     const struct conf *conf;
-    const struct alarm_engine *engine;
+    struct alarm_engine *engine;
+    uint64_t epoch; /* this run's; in every alarm, event and drain payload */
+    struct journal_alarm ja;
     struct state *state;
     struct mqtt *mqtt;
     uint64_t *mid_seq; /* MQTT message id -> journal seq awaiting PUBACK */
@@ -33,20 +50,44 @@ struct outbox {
     void *msg_arg;
 };
 
+/* A fresh random epoch per run: it cannot depend on the journal, which may
+ * be the thing that failed, nor on a clock that may not be set.  48 bits,
+ * so it is exact in a JSON number; never 0. */
+static uint64_t
+new_epoch(void)
+{
+    uint8_t b[6];
+    uint64_t e = 0;
+
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+        e = (uint64_t)real_ms() ^ ((uint64_t)getpid() << 24) ^ (uint64_t)mono_ms();
+    } else {
+        for (size_t i = 0; i < sizeof(b); i++)
+            e = e << 8 | b[i];
+    }
+    e &= (UINT64_C(1) << 48) - 1;
+    return e ? e : 1;
+}
+
 int
 outbox_open(struct outbox **out, const struct conf *c)
 {
     struct outbox *ob = xcalloc(1, sizeof(*ob));
-    char err[512];
+    char err[512] = "";
     int rc;
 
     ob->conf = c;
+    ob->epoch = new_epoch();
     ob->mid_seq = xcalloc(MID_SLOTS, sizeof(uint64_t));
     if ((rc = state_open(&ob->state, c->agent.journal, err, sizeof(err))) < 0) {
         log_errx("cannot open the journal %s ([agent] journal)", err);
         outbox_close(ob);
         return rc;
     }
+    if (!state_writable(ob->state))
+        log_warnx("journal %s: starting degraded: events are published live and held in "
+                  "memory; the _journal alarm is raised until it can be written",
+                  err);
     state_set_journal_max(ob->state, c->agent.journal_max);
     *out = ob;
     return 0;
@@ -73,7 +114,7 @@ outbox_close(struct outbox *ob)
 }
 
 void
-outbox_bind(struct outbox *ob, const struct conf *c, const struct alarm_engine *e)
+outbox_bind(struct outbox *ob, const struct conf *c, struct alarm_engine *e)
 {
     ob->conf = c;
     ob->engine = e;
@@ -107,6 +148,7 @@ struct restore_ctx {
     struct alarm_engine *engine;
     int64_t now_mono, now_real;
     bool *clamped; /* per alarm: its persisted shelve was clamped */
+    struct journal_alarm *ja;
 };
 
 static void
@@ -115,6 +157,13 @@ restore_one(void *arg, const struct state_alarm *sa)
     struct restore_ctx *r = arg;
     int a = conf_alarm_find(r->conf, sa->name);
 
+    if (strcmp(sa->name, JOURNAL_ALARM) == 0) {
+        /* Its last saved state (only ever saved cleared: while it is
+         * active the journal cannot be written). */
+        r->ja->seq = sa->seq;
+        r->ja->since_ms = sa->since_ms;
+        return;
+    }
     if (a < 0)
         return;
     if (alarm_restore(r->engine, a, sa->active, sa->acked, sa->shelved_until, sa->since_ms, sa->seq,
@@ -131,7 +180,7 @@ int
 outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono, int64_t now_real)
 {
     bool *clamped = xcalloc((size_t)ob->conf->nalarms + 1, sizeof(*clamped));
-    struct restore_ctx r = {ob->conf, e, now_mono, now_real, clamped};
+    struct restore_ctx r = {ob->conf, e, now_mono, now_real, clamped, &ob->ja};
     int rc = 0;
 
     if (state_load_alarms(ob->state, restore_one, &r) < 0) {
@@ -206,19 +255,30 @@ outbox_set_journal_max(struct outbox *ob, int max_rows)
     state_set_journal_max(ob->state, max_rows);
 }
 
+static void journal_watch(struct outbox *ob);
+
 void
 outbox_flush(struct outbox *ob)
 {
     state_journal_flush(ob->state);
+    journal_watch(ob);
 }
 
 void
 outbox_get_stats(const struct outbox *ob, struct outbox_stats *st)
 {
+    struct state_stats ss;
+
+    state_get_stats(ob->state, &ss);
     st->connected = mqtt_connected(ob->mqtt);
     st->mqtt_dropped = mqtt_dropped(ob->mqtt);
-    st->journal_pending = state_journal_pending(ob->state);
-    st->journal_dropped = state_journal_dropped(ob->state);
+    st->journal_pending = ss.pending;
+    st->journal_dropped = ss.dropped;
+    st->journal_ok = state_writable(ob->state);
+    st->journal_unstored = ss.unstored;
+    st->journal_volatile = ss.volatile_n;
+    st->seq_unreserved = ss.unreserved;
+    st->epoch = ob->epoch;
 }
 
 /* ---- payloads ----------------------------------------------------------- */
@@ -238,7 +298,7 @@ outbox_alarm_json(const struct outbox *ob, int a, const char *transition)
     const struct alarm_def *def = &ob->conf->alarm_defs[a];
     const struct conf_sensor *cs = &ob->conf->sensors[def->sensor];
     return payload_alarm(def, alarm_get(ob->engine, a), cs->name, alarm_zone_name(ob->conf, a),
-                         cs->unit, transition, real_ms());
+                         cs->unit, transition, real_ms(), ob->epoch);
 }
 
 static void
@@ -320,7 +380,7 @@ publish_drain(struct outbox *ob, int z, bool journal)
     const char **names = xcalloc((size_t)zd->nmembers + 1, sizeof(*names));
     int n = zone_alarms(ob, z, names, zd->nmembers);
     char topic[NAME_MAX_LEN + 8];
-    char *json = payload_drain(zd, zs, names, n, real_ms());
+    char *json = payload_drain(zd, zs, names, n, real_ms(), ob->epoch);
 
     free(names);
     if (json == NULL)
@@ -393,6 +453,88 @@ outbox_transition(void *arg, enum transition tr, int a, int z, uint64_t seq)
     update_outputs(ob);
 }
 
+/* ---- the journal self-alarm ------------------------------------------------ */
+
+char *
+outbox_journal_alarm_json(const struct outbox *ob, const char *transition)
+{
+    char msg[PATH_MAX + 160];
+
+    snprintf(msg, sizeof(msg),
+             ob->ja.active ? "journal %s cannot be written: events are held in memory only"
+                           : "journal %s is written normally",
+             ob->conf->agent.journal);
+    return payload_journal_alarm(ob->ja.active, ob->ja.since_ms, ob->ja.seq, ob->epoch, msg,
+                                 transition, real_ms());
+}
+
+static void
+publish_journal_alarm_state(struct outbox *ob)
+{
+    char *json = outbox_journal_alarm_json(ob, NULL);
+
+    if (json == NULL)
+        return;
+    mqtt_publish(ob->mqtt, "alarm/" JOURNAL_ALARM, json, strlen(json), 1, true);
+    free(json);
+}
+
+/* Raises or clears the self-alarm: an event like any alarm's (journaled,
+ * which while raised means held in memory) and the retained state.  It is
+ * in no zone, so it never votes for a drain. */
+static void
+journal_alarm_set(struct outbox *ob, bool active)
+{
+    const char *tr = transition_name(active ? TR_ACTIVATED : TR_CLEARED);
+    struct state_alarm sa;
+    uint64_t seq;
+    char *json;
+
+    seq = alarm_take_seq(ob->engine);
+    state_use_seq(ob->state, seq);
+    ob->ja.active = active;
+    ob->ja.since_ms = real_ms();
+    ob->ja.seq = seq;
+    sa = (struct state_alarm){.name = JOURNAL_ALARM, .active = active, .acked = !active,
+                              .since_ms = ob->ja.since_ms, .seq = seq};
+    if (active)
+        log_warnx("alarm %s: warning %s (seq %llu): the journal %s cannot be written",
+                  JOURNAL_ALARM, tr, (unsigned long long)seq, ob->conf->agent.journal);
+    else
+        log_info("alarm %s: %s (seq %llu): the journal %s is written again", JOURNAL_ALARM, tr,
+                 (unsigned long long)seq, ob->conf->agent.journal);
+    json = outbox_journal_alarm_json(ob, tr);
+    if (json != NULL) {
+        send_event(ob, seq, "event", json, false, false, &sa);
+        free(json);
+    }
+    publish_journal_alarm_state(ob);
+}
+
+/* From the tick: while the journal cannot be written, try it again every
+ * JOURNAL_RETRY_MS, and keep the self-alarm in step with it. */
+static void
+journal_watch(struct outbox *ob)
+{
+    bool ok = state_writable(ob->state);
+    int64_t now = mono_ms();
+
+    if (ob->engine == NULL)
+        return;
+    if (!ok && now >= ob->ja.next_try) {
+        ob->ja.next_try = now + JOURNAL_RETRY_MS;
+        ok = state_retry(ob->state, alarm_next_seq(ob->engine)) == 0;
+    }
+    if (ok == ob->ja.active)
+        journal_alarm_set(ob, !ok);
+}
+
+bool
+outbox_journal_alarm_active(const struct outbox *ob)
+{
+    return ob->ja.active;
+}
+
 static void
 replay_one(void *arg, uint64_t seq, const char *topic, const char *payload, bool retain)
 {
@@ -410,6 +552,7 @@ outbox_resend(struct outbox *ob)
     state_journal_each(ob->state, replay_one, ob);
     for (int a = 0; a < ob->conf->nalarms; a++)
         publish_alarm_state(ob, a);
+    publish_journal_alarm_state(ob);
     for (int z = 0; z < ob->conf->nzones; z++)
         publish_drain(ob, z, false);
 }

@@ -112,24 +112,85 @@ free_port() {
     $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# broker_conf [LINE...]: $T/mosquitto.conf for a private mosquitto on a free
+# port of 127.0.0.1 with these extra lines; sets MQTT_PORT.
+broker_conf() {
+    MQTT_PORT=$(free_port)
+    {
+        printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$MQTT_PORT"
+        printf '%s\n' "$@"
+        printf 'log_dest stderr\n'
+        printf 'log_type %s\n' error warning notice information
+    } >"$T/mosquitto.conf"
+}
+
 # start_broker: a private mosquitto on 127.0.0.1; sets MQTT_PORT and BROKER_PID.
 start_broker() {
-    MQTT_PORT=$(free_port)
-    cat >"$T/mosquitto.conf" <<EOC
-listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
-persistence false
-log_dest stderr
-log_type error
-log_type warning
-log_type notice
-log_type information
-EOC
+    broker_conf "persistence false"
     start_bg broker mosquitto -c "$T/mosquitto.conf"
     BROKER_PID=$LAST_PID
     wait_until 10 log_has "$T/broker.log" "running" || die "mosquitto did not start"
 }
 
+# persistent_broker_conf: a mosquitto config on 127.0.0.1 that keeps sessions
+# and queued messages across its own restarts (for at-least-once tests);
+# sets MQTT_PORT.  start_persistent_broker N then starts instance N of it
+# (log $T/brokerN.log) and sets BROKER_PID.
+persistent_broker_conf() {
+    mkdir -p "$T/mq"
+    broker_conf "persistence true" "user $(id -un)" "persistence_location $T/mq/" \
+        "autosave_interval 1" "max_queued_messages 100000"
+}
+start_persistent_broker() {
+    start_bg "broker$1" mosquitto -c "$T/mosquitto.conf"
+    BROKER_PID=$LAST_PID
+    wait_until 10 log_has "$T/broker$1.log" "running" || die "mosquitto did not start"
+}
+
+# write_contact_conf FILE [MQTT-LINE...]: one simulated GPIO contact c1
+# (debounce 0) with a critical contact alarm c1 (off_delay 0), so each line
+# "c1 0|1" written to $T/gpio-sim is one alarm event.
+write_contact_conf() {
+    cat >"$T/board.conf" <<EOC
+[board]
+name = burst
+[input c1]
+line = 1
+debounce = 0
+EOC
+    CONF_AGENT_EXTRA=("board = $T/board.conf")
+    write_conf "$@" <<EOC
+[sensor c1]
+gpio = c1
+
+[alarm c1]
+sensor = c1
+kind = contact
+off_delay = 0
+severity = critical
+EOC
+}
+
+# toggles K [PAUSE]: K contact changes on write_contact_conf's c1 (each one
+# an alarm event), PAUSE seconds apart (default: as fast as possible).
+toggles() {
+    $PY - "$T/gpio-sim" "$1" "${2:-0}" <<'EOF'
+import sys, time
+f = open(sys.argv[1], "w")
+pause = float(sys.argv[3])
+try:
+    for i in range(int(sys.argv[2])):
+        f.write("c1 %d\n" % ((i + 1) % 2))
+        if pause > 0:
+            f.flush()
+            time.sleep(pause)
+        elif i % 50 == 49:
+            f.flush()
+    f.close()
+except BrokenPipeError:
+    pass
+EOF
+}
 # sub_start NAME TOPIC...: a mosquitto_sub printing "topic payload" lines to $T/NAME.out
 sub_start() {
     local name=$1

@@ -74,7 +74,7 @@ static void
 try_connect(void *arg)
 {
     struct dmqtt *m = arg;
-    const struct dconf_mqtt *mc = &m->conf->mqtt;
+    const struct mqtt_conf *mc = &m->conf->mqtt;
     int rc;
 
     m->reconnect_timer = 0;
@@ -95,7 +95,7 @@ try_connect(void *arg)
 static void
 schedule_reconnect(struct dmqtt *m)
 {
-    const struct dconf_mqtt *mc = &m->conf->mqtt;
+    const struct mqtt_conf *mc = &m->conf->mqtt;
 
     if (m->stopping || m->reconnect_timer > 0)
         return;

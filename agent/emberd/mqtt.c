@@ -76,7 +76,7 @@ static void
 try_connect(void *arg)
 {
     struct mqtt *m = arg;
-    const struct conf_mqtt *mc = &m->conf->mqtt;
+    const struct mqtt_conf *mc = &m->conf->mqtt;
     int rc;
 
     m->reconnect_timer = 0;
@@ -97,7 +97,7 @@ try_connect(void *arg)
 static void
 schedule_reconnect(struct mqtt *m)
 {
-    const struct conf_mqtt *mc = &m->conf->mqtt;
+    const struct mqtt_conf *mc = &m->conf->mqtt;
 
     if (m->stopping || m->reconnect_timer > 0)
         return;

@@ -172,8 +172,8 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
     mosquitto_publish(m->mosq, NULL, m->status_topic, 6, "online", 1, true);
     m->pending_subs = 0;
     for (int i = 0; i < m->p.nsubs; i++) {
-        if (mosquitto_subscribe(m->mosq, &m->sub_mids[i], m->p.subs[i].filter,
-                                m->p.subs[i].qos) == MOSQ_ERR_SUCCESS) {
+        if (mosquitto_subscribe(m->mosq, &m->sub_mids[i], m->p.subs[i].filter, m->p.subs[i].qos) ==
+            MOSQ_ERR_SUCCESS) {
             m->pending_subs++;
         } else {
             log_errx("mqtt: cannot subscribe to %s", m->p.subs[i].filter);
@@ -417,9 +417,8 @@ mqtt_fini(struct mqtt *m, int timeout_ms)
         loop_timer_cancel(m->loop, m->reconnect_timer);
     loop_timer_cancel(m->loop, m->misc_timer);
     loop_remove(m->loop, m);
-    if (m->connected &&
-        mosquitto_publish(m->mosq, &m->offline_mid, m->status_topic, 7, "offline", 1, true) ==
-            MOSQ_ERR_SUCCESS) {
+    if (m->connected && mosquitto_publish(m->mosq, &m->offline_mid, m->status_topic, 7, "offline",
+                                          1, true) == MOSQ_ERR_SUCCESS) {
         /* Drive the socket ourselves until the broker acknowledges. */
         while (!m->offline_acked && m->connected) {
             struct pollfd pfd = {.fd = mosquitto_socket(m->mosq), .events = POLLIN};

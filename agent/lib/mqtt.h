@@ -67,6 +67,8 @@ struct mqtt_params {
     void *arg;
 };
 
+/* libmosquitto's process-wide set-up: once before the first session, and
+ * its clean-up after the last one is finished. */
 int mqtt_lib_init(void);
 void mqtt_lib_fini(void);
 
@@ -95,9 +97,11 @@ int mqtt_publish(struct mqtt *m, const char *suffix, const char *payload, size_t
 int mqtt_publish_mid(struct mqtt *m, const char *suffix, const char *payload, size_t len, int qos,
                      bool retain, int *mid);
 /* Like mqtt_publish, to a full topic (outside the base). */
-int mqtt_publish_topic(struct mqtt *m, const char *topic, const char *payload, size_t len,
-                       int qos, bool retain);
+int mqtt_publish_topic(struct mqtt *m, const char *topic, const char *payload, size_t len, int qos,
+                       bool retain);
+/* Sets the PUBACK callback (it gets the params' arg); NULL: none. */
 void mqtt_set_acked_cb(struct mqtt *m, mqtt_acked_fn fn);
+/* True between the broker's CONNACK and the loss of the connection. */
 bool mqtt_connected(const struct mqtt *m);
 /* Points the session at a reloaded [mqtt] (the caller has checked that it
  * is the same: mqttconf_restart_key()), so the old one can be freed. */

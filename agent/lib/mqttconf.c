@@ -84,8 +84,9 @@ mqttconf_key(struct cfgfile *cf, struct mqtt_conf *m, const char *key, const cha
         m->key_line[i] = cf->line;
     rc = cfgfile_apply(cf, "mqtt", mqttconf_keys, mqttconf_nkeys, m, key, value);
     if (rc == 0 && strcmp(key, "prefix") == 0 && !prefix_valid(value)) {
-        cfgfile_error(cf, "[mqtt] prefix: '%s' must be a topic without wildcards or "
-                          "leading/trailing '/'",
+        cfgfile_error(cf,
+                      "[mqtt] prefix: '%s' must be a topic without wildcards or "
+                      "leading/trailing '/'",
                       value);
         return -EINVAL;
     }
@@ -166,8 +167,9 @@ const char *
 mqttconf_restart_key(const struct mqtt_conf *a, const struct mqtt_conf *b)
 {
     const char *key = cfgfile_restart_key(mqttconf_keys, mqttconf_nkeys, a, b);
-    const struct cfg_directive pw = {"password_file", CFG_STR, offsetof(struct mqtt_conf, password),
-                                     0, 0, NULL, NULL, CFG_RESTART};
+    const struct cfg_directive pw = {
+        "password_file", CFG_STR, offsetof(struct mqtt_conf, password), 0, 0, NULL, NULL,
+        CFG_RESTART};
 
     /* The same password_file with a new password in it is a change too. */
     if (key == NULL && !cfgfile_field_equal(&pw, a, b))

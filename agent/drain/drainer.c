@@ -21,12 +21,12 @@
 #include "command.h"
 #include "ctlsock.h"
 #include "drain_json.h"
-#include "drain_mqtt.h"
 #include "dstate.h"
 #include "haproxy.h"
 #include "hook.h"
 #include "log.h"
 #include "loop.h"
+#include "mqtt.h"
 #include "site.h"
 #include "util.h"
 
@@ -47,7 +47,7 @@ struct site_rt {
 struct drainer {
     struct dconf *conf;
     struct loop *loop;
-    struct dmqtt *mqtt;
+    struct mqtt *mqtt;
     struct ctlsock *ctl;
     struct hooks *hooks;
     struct audit *audit;
@@ -122,7 +122,7 @@ publish_site(struct drainer *d, struct site_rt *r, bool force)
         return;
     if (force || r->published == NULL || strcmp(sig, r->published) != 0) {
         snprintf(topic, sizeof(topic), "%s/%s/drain/state", d->conf->mqtt.prefix, r->m.conf->name);
-        if (dmqtt_publish(d->mqtt, topic, text, strlen(text), 1, true) == 0) {
+        if (mqtt_publish_topic(d->mqtt, topic, text, strlen(text), 1, true) == 0) {
             free(r->published);
             r->published = sig;
             sig = NULL;
@@ -251,7 +251,7 @@ ctl_handler(void *arg, const char *req, size_t len, uid_t uid, pid_t pid)
         for (int i = 0; i < d->conf->nsites; i++)
             all[i] = &d->sites[i].m;
         text = djson_answer_status(d->conf, all, cmd->site, d->views,
-                                   d->mqtt && dmqtt_connected(d->mqtt), d->settled);
+                                   d->mqtt && mqtt_connected(d->mqtt), d->settled);
         free(cmd);
         return text;
     } else {
@@ -497,6 +497,36 @@ restore(struct drainer *d)
     }
 }
 
+static void
+deliver(void *arg, const struct mqtt_msg *msg)
+{
+    on_mqtt_message(arg, msg->topic, msg->payload, msg->len, msg->retained);
+}
+
+/* The controller's session: status on {prefix}/_drain/{id}; per site, the
+ * agents' drain requests and status, the site's own retained drain/state
+ * (to rebuild after a restart) and, when the site allows it, drain/cmd/+. */
+static int
+start_mqtt(struct drainer *d)
+{
+    const struct dconf *c = d->conf;
+    const char *pre = c->mqtt.prefix;
+    struct mqtt_params p = {
+        .conf = &c->mqtt, .on_ready = on_mqtt_ready, .on_message = deliver, .arg = d};
+    int rc = mqtt_params_base(&p, "%s/_drain/%s", pre, c->drain.id);
+
+    for (int i = 0; i < c->nsites && rc == 0; i++) {
+        const char *s = c->sites[i].name;
+        if ((rc = mqtt_params_subscribe(&p, 1, "%s/%s/+/drain/+", pre, s)) < 0 ||
+            (rc = mqtt_params_subscribe(&p, 1, "%s/%s/+/status", pre, s)) < 0 ||
+            (rc = mqtt_params_subscribe(&p, 1, "%s/%s/drain/state", pre, s)) < 0)
+            break;
+        if (c->sites[i].mqtt_commands)
+            rc = mqtt_params_subscribe(&p, 1, "%s/%s/drain/cmd/+", pre, s);
+    }
+    return rc < 0 ? rc : mqtt_init(&d->mqtt, &p, d->loop);
+}
+
 int
 drainer_init(struct drainer **out, struct dconf *c)
 {
@@ -548,7 +578,7 @@ drainer_init(struct drainer **out, struct dconf *c)
                  rc == -EADDRINUSE ? "another ember-drain is listening on it" : strerror(-rc));
         goto fail;
     }
-    if ((rc = dmqtt_init(&d->mqtt, c, d->loop, on_mqtt_ready, on_mqtt_message, d)) < 0) {
+    if ((rc = start_mqtt(d)) < 0) {
         log_errx("mqtt: cannot create client: %s", strerror(-rc));
         goto fail;
     }
@@ -581,7 +611,7 @@ drainer_fini(struct drainer *d)
         return;
     if (d->audit != NULL)
         audit_event(d->audit, NULL, "stop", NULL);
-    dmqtt_fini(d->mqtt, 2000);
+    mqtt_fini(d->mqtt, 2000);
     ctlsock_close(d->ctl);
     for (int h = 0; h < d->conf->nhaproxies; h++)
         haproxy_stop(d->hx[h]);

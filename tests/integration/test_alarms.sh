@@ -161,6 +161,13 @@ echo "[alarm broken" >>"$T/emberd.conf"
 "${CTL[@]}" reload 2>"$T/reload.err"
 check "reload of a broken config exits 1" test $? -eq 1
 check "reload error names file:line" grep -q "emberd.conf:[0-9]*: syntax error" "$T/reload.err"
+# Every [mqtt] key takes a restart: the reload is refused, naming the key.
+sed "s/^port = $MQTT_PORT\$/&\nkeepalive = 30/" "$T/emberd.conf.good" >"$T/emberd.conf"
+check "(the test config now sets [mqtt] keepalive)" grep -qx "keepalive = 30" "$T/emberd.conf"
+"${CTL[@]}" reload 2>"$T/reload-mqtt.err"
+check "reload of an [mqtt] change exits 1" test $? -eq 1
+check "... naming the key" grep -qF "reload refused: [mqtt] keepalive changed; restart" \
+    "$T/reload-mqtt.err"
 cp "$T/emberd.conf.good" "$T/emberd.conf"
 cat >>"$T/emberd.conf" <<EOF
 

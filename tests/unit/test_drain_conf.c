@@ -91,9 +91,7 @@ test_defaults(void **state)
     (void)state;
 
     assert_int_equal(dconf_load(p, &c, &err), 0);
-    assert_string_equal(c->mqtt.host, "127.0.0.1");
-    assert_string_equal(c->mqtt.prefix, "emberwatch");
-    assert_int_equal(c->mqtt.port, 1883);
+    /* [mqtt] defaults: test_mqttconf.c. */
     assert_string_equal(c->drain.control, "/run/ember-drain/ember-drain.sock");
     assert_string_equal(c->drain.state, "/var/lib/ember-drain/state.json");
     assert_string_equal(c->drain.audit, "/var/log/ember-drain/audit.log");

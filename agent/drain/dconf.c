@@ -589,7 +589,9 @@ int
 dconf_load(const char *path, struct dconf **out, struct cfgerr *err)
 {
     struct dconf *c = xcalloc(1, sizeof(*c));
-    struct cfgfile cf = {.path = path, .err = err, .key = on_key, .user = c};
+    static const char *const singletons[] = {"drain", "mqtt", NULL};
+    struct cfgfile cf = {
+        .path = path, .err = err, .key = on_key, .user = c, .singletons = singletons};
     int before = err->count;
     int rc;
 

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
+#include "safefile.h"
 #include "site.h"
 #include "util.h"
 
@@ -474,17 +475,25 @@ on_hook_done(void *arg, int hook, int site, const char *action, uint64_t id, int
 
 /* ---- life cycle --------------------------------------------------------- */
 
-static void
+/* Returns 0, or -EPERM when the state file may not be trusted (a link,
+ * another user's file): starting from it, or writing over it, is refused. */
+static int
 restore(struct drainer *d)
 {
     struct dstate_site saved[DCONF_MAX_SITES];
-    char err[256] = "";
-    int n = 0, rc;
+    char err[512] = "";
+    int n = 0, rc = 0;
 
-    if (strcmp(d->conf->drain.state, "none") != 0 &&
-        (rc = dstate_load(d->conf->drain.state, saved, DCONF_MAX_SITES, &n, err, sizeof(err))) < 0)
+    if (strcmp(d->conf->drain.state, "none") != 0)
+        rc = dstate_load(d->conf->drain.state, saved, DCONF_MAX_SITES, &n, err, sizeof(err));
+    if (rc < 0) {
+        if (rc == -EPERM) {
+            log_errx("state file ([drain] state): %s", err);
+            return rc;
+        }
         log_errx("state file %s: %s; rebuilding from the broker's retained state and HAProxy",
                  d->conf->drain.state, err);
+    }
     for (int i = 0; i < n; i++) {
         int si = dconf_site_find(d->conf, saved[i].name);
         struct site_out o = {0};
@@ -495,6 +504,7 @@ restore(struct drainer *d)
         site_restore(&d->sites[si].m, &saved[i], &o);
         run(d, &d->sites[si], &o);
     }
+    return 0;
 }
 
 static void
@@ -531,6 +541,7 @@ int
 drainer_init(struct drainer **out, struct dconf *c)
 {
     struct drainer *d = xcalloc(1, sizeof(*d));
+    char err[512];
     int p[2], rc;
 
     d->conf = c;
@@ -541,8 +552,8 @@ drainer_init(struct drainer **out, struct dconf *c)
     }
     if ((rc = loop_init(&d->loop)) < 0)
         goto fail;
-    if ((rc = audit_open(&d->audit, c->drain.audit)) < 0) {
-        log_errx("cannot open the audit log %s ([drain] audit): %s", c->drain.audit, strerror(-rc));
+    if ((rc = audit_open(&d->audit, c->drain.audit, err, sizeof(err))) < 0) {
+        log_errx("cannot open the audit log ([drain] audit): %s", err);
         goto fail;
     }
     if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
@@ -556,7 +567,8 @@ drainer_init(struct drainer **out, struct dconf *c)
         goto fail;
     audit_event(d->audit, NULL, "start",
                 djson_audit_start(c->drain.id, (long)getpid(), c->drain.dry_run));
-    restore(d);
+    if ((rc = restore(d)) < 0)
+        goto fail;
     for (int h = 0; h < c->nhaproxies; h++) {
         if ((rc = haproxy_start(&d->hx[h], &c->haproxies[h], c->drain.dry_run, d->notify_wr)) < 0) {
             log_errx("cannot start the worker for [haproxy %s]: %s", c->haproxies[h].name,
@@ -571,6 +583,10 @@ drainer_init(struct drainer **out, struct dconf *c)
         struct site_now t = now();
         site_start(&d->sites[i].m, &t, &o);
         run(d, &d->sites[i], &o);
+    }
+    if ((rc = safefile_check_path(c->drain.control, SAFEFILE_SOCKET, err, sizeof(err))) < 0) {
+        log_errx("cannot create control socket ([drain] control): %s", err);
+        goto fail;
     }
     if ((rc = ctlsock_open(&d->ctl, c->drain.control, c->drain.control_mode, NULL, d->loop,
                            ctl_handler, d)) < 0) {

@@ -671,7 +671,9 @@ int
 conf_load(const char *path, struct conf **out, struct cfgerr *err)
 {
     struct conf *c = xcalloc(1, sizeof(*c));
-    struct cfgfile cf = {.path = path, .err = err, .key = on_key, .user = c};
+    static const char *const singletons[] = {"agent", "mqtt", NULL};
+    struct cfgfile cf = {
+        .path = path, .err = err, .key = on_key, .user = c, .singletons = singletons};
     int before = err->count;
     int rc;
 

@@ -204,7 +204,9 @@ on_readings(void *arg, short revents)
     struct bus_reading r[DRAIN_BATCH];
     (void)revents;
 
+    outbox_batch(in->outbox, true);
     ingest_readings(in, r, bus_drain(in->buses, r, DRAIN_BATCH));
+    outbox_batch(in->outbox, false);
 }
 
 void

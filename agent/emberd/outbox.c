@@ -573,3 +573,9 @@ outbox_resend(struct outbox *ob)
     for (int z = 0; z < ob->conf->nzones; z++)
         publish_drain(ob, z, false);
 }
+
+void
+outbox_batch(struct outbox *ob, bool on)
+{
+    mqtt_batch(ob->mqtt, on);
+}

@@ -91,4 +91,9 @@ void outbox_get_stats(const struct outbox *ob, struct outbox_stats *st);
 char *outbox_journal_alarm_json(const struct outbox *ob, const char *transition);
 bool outbox_journal_alarm_active(const struct outbox *ob);
 
+/* Brackets the messages of one batch of readings so they leave in as few
+ * TCP segments as they fit (see mqtt_batch); alarm transitions inside the
+ * batch go out when it ends, microseconds later. */
+void outbox_batch(struct outbox *ob, bool on);
+
 #endif

@@ -10,11 +10,14 @@
 
 #include <errno.h>
 #include <mosquitto.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "util.h"
@@ -38,6 +41,7 @@ struct mqtt {
     int misc_timer;
     int offline_mid;
     bool offline_acked;
+    int corked_fd; /* the socket mqtt_batch() corked, or -1 */
     unsigned long dropped;
     int64_t last_warn_ms; /* "broker unreachable" is said once a minute at most */
     char last_err[200];   /* libmosquitto's latest error line (TLS reasons) */
@@ -362,6 +366,7 @@ int
 mqtt_init(struct mqtt **out, const struct mqtt_params *p, struct loop *l)
 {
     struct mqtt *m = xcalloc(1, sizeof(*m));
+    m->corked_fd = -1;
 
     m->p = *p;
     m->loop = l;
@@ -464,6 +469,27 @@ publish(struct mqtt *m, const char *topic, const char *payload, size_t len, int 
     if (mosquitto_want_write(m->mosq))
         handle_error(m, mosquitto_loop_write(m->mosq, 1));
     return 0;
+}
+
+void
+mqtt_batch(struct mqtt *m, bool on)
+{
+    int fd, v = on;
+
+    if (m == NULL)
+        return;
+    if (!on) {
+        /* Uncorking sends whatever the batch left in the socket at once. */
+        if (m->corked_fd >= 0)
+            (void)setsockopt(m->corked_fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+        m->corked_fd = -1;
+        return;
+    }
+    if (!m->connected || m->corked_fd >= 0 || (fd = mosquitto_socket(m->mosq)) < 0)
+        return;
+    /* Not a TCP socket (a unix socket broker): nothing to batch. */
+    if (setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v)) == 0)
+        m->corked_fd = fd;
 }
 
 int

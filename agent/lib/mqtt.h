@@ -108,5 +108,11 @@ bool mqtt_connected(const struct mqtt *m);
 void mqtt_set_conf(struct mqtt *m, const struct mqtt_conf *conf);
 /* Messages not sent because the broker was unreachable. */
 unsigned long mqtt_dropped(const struct mqtt *m);
+/* Brackets a burst of publishes made in one pass of the loop (a batch of
+ * readings): on, the messages are held in the kernel's socket buffer
+ * (TCP_CORK) and go out together when it is turned off, in as few segments
+ * as they fit, instead of one segment and one broker wake-up each.  The
+ * hold never outlasts the pass that set it; off is safe when on was not. */
+void mqtt_batch(struct mqtt *m, bool on);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * state.c - SQLite-backed sequence numbers and alarm states.
+ * state.c - SQLite-backed sequence numbers, the outbox, and the alarm and
+ * zone states a restart brings back.
  */
 #include "state.h"
 
@@ -17,6 +18,8 @@
 struct state {
     sqlite3 *db;
     sqlite3_stmt *save;
+    sqlite3_stmt *save_zone;
+    sqlite3_stmt *next;
     sqlite3_stmt *add;
     sqlite3_stmt *del;
     uint64_t first;
@@ -32,6 +35,9 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KE
                              "CREATE TABLE IF NOT EXISTS alarm ("
                              " name TEXT PRIMARY KEY, active INTEGER, acked INTEGER,"
                              " shelved_until INTEGER, since_ms INTEGER, seq INTEGER);"
+                             "CREATE TABLE IF NOT EXISTS zone ("
+                             " name TEXT PRIMARY KEY, request INTEGER, test INTEGER,"
+                             " votes INTEGER, since_ms INTEGER, seq INTEGER);"
                              "CREATE TABLE IF NOT EXISTS outbox ("
                              " seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL,"
                              " retain INTEGER NOT NULL, critical INTEGER NOT NULL);";
@@ -102,6 +108,16 @@ state_open(struct state **out, const char *path, char *err, size_t errlen)
                                 -1, &s->save, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(s->db,
+                                "INSERT OR REPLACE INTO zone (name, request, test, votes,"
+                                " since_ms, seq) VALUES (?, ?, ?, ?, ?, ?)",
+                                -1, &s->save_zone, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT seq, topic, payload, retain FROM outbox WHERE seq > ?"
+                                " ORDER BY seq LIMIT ?",
+                                -1, &s->next, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(s->db,
                                 "INSERT OR REPLACE INTO outbox (seq, topic, payload, retain, critical)"
                                 " VALUES (?, ?, ?, ?, ?)",
                                 -1, &s->add, NULL);
@@ -133,6 +149,8 @@ state_close(struct state *s)
     if (s->db != NULL)
         state_journal_flush(s);
     sqlite3_finalize(s->save);
+    sqlite3_finalize(s->save_zone);
+    sqlite3_finalize(s->next);
     sqlite3_finalize(s->add);
     sqlite3_finalize(s->del);
     sqlite3_close(s->db);
@@ -202,6 +220,54 @@ state_load_alarms(struct state *s, void (*fn)(void *arg, const struct state_alar
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+static int
+save_zone(struct state *s, const struct state_zone *z)
+{
+    int rc;
+
+    if (z == NULL)
+        return 0;
+    sqlite3_bind_text(s->save_zone, 1, z->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s->save_zone, 2, z->request);
+    sqlite3_bind_int(s->save_zone, 3, z->test);
+    sqlite3_bind_int(s->save_zone, 4, z->votes);
+    sqlite3_bind_int64(s->save_zone, 5, z->since_ms);
+    sqlite3_bind_int64(s->save_zone, 6, (sqlite3_int64)z->seq);
+    rc = sqlite3_step(s->save_zone);
+    sqlite3_reset(s->save_zone);
+    if (rc != SQLITE_DONE) {
+        log_warnx("state: cannot save zone %s: %s", z->name, sqlite3_errmsg(s->db));
+        return -EIO;
+    }
+    return 0;
+}
+
+int
+state_load_zones(struct state *s, void (*fn)(void *arg, const struct state_zone *z), void *arg)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    rc = sqlite3_prepare_v2(s->db, "SELECT name, request, test, votes, since_ms, seq FROM zone", -1,
+                            &st, NULL);
+    if (rc != SQLITE_OK)
+        return -EIO;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct state_zone z = {
+            .name = (const char *)sqlite3_column_text(st, 0),
+            .request = sqlite3_column_int(st, 1) != 0,
+            .test = sqlite3_column_int(st, 2) != 0,
+            .votes = sqlite3_column_int(st, 3),
+            .since_ms = sqlite3_column_int64(st, 4),
+            .seq = (uint64_t)sqlite3_column_int64(st, 5),
+        };
+        if (z.name != NULL)
+            fn(arg, &z);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 /* Makes room under the bound: the oldest non-critical rows go first, and
  * are counted; critical rows are never dropped (the bound then overflows). */
 static void
@@ -232,9 +298,9 @@ enforce_bound(struct state *s)
     }
 }
 
-int
-state_journal_add(struct state *s, uint64_t seq, const char *topic, const char *payload,
-                  bool retain, bool critical, const struct state_alarm *a)
+static int
+journal_add(struct state *s, uint64_t seq, const char *topic, const char *payload, bool retain,
+            bool critical, const struct state_alarm *a, const struct state_zone *z)
 {
     int rc;
 
@@ -248,7 +314,7 @@ state_journal_add(struct state *s, uint64_t seq, const char *topic, const char *
     sqlite3_bind_int(s->add, 5, critical);
     rc = sqlite3_step(s->add);
     sqlite3_reset(s->add);
-    if (rc != SQLITE_DONE || state_save_alarm(s, a) < 0 ||
+    if (rc != SQLITE_DONE || state_save_alarm(s, a) < 0 || save_zone(s, z) < 0 ||
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         goto fail;
@@ -260,6 +326,20 @@ fail:
     log_warnx("journal: cannot store seq %llu: %s", (unsigned long long)seq,
               sqlite3_errmsg(s->db));
     return -EIO;
+}
+
+int
+state_journal_add(struct state *s, uint64_t seq, const char *topic, const char *payload,
+                  bool retain, bool critical, const struct state_alarm *a)
+{
+    return journal_add(s, seq, topic, payload, retain, critical, a, NULL);
+}
+
+int
+state_journal_add_zone(struct state *s, uint64_t seq, const char *topic, const char *payload,
+                       bool retain, bool critical, const struct state_zone *z)
+{
+    return journal_add(s, seq, topic, payload, retain, critical, NULL, z);
 }
 
 void
@@ -317,6 +397,32 @@ state_journal_each(struct state *s,
            (const char *)sqlite3_column_text(st, 2), sqlite3_column_int(st, 3) != 0);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int
+state_journal_next(struct state *s, uint64_t after, int limit,
+                   int (*fn)(void *arg, uint64_t seq, const char *topic, const char *payload,
+                             bool retain),
+                   void *arg)
+{
+    int rc, n = 0;
+
+    if (limit <= 0)
+        return 0;
+    sqlite3_bind_int64(s->next, 1, (sqlite3_int64)after);
+    sqlite3_bind_int(s->next, 2, limit);
+    while ((rc = sqlite3_step(s->next)) == SQLITE_ROW) {
+        n++;
+        if (fn(arg, (uint64_t)sqlite3_column_int64(s->next, 0),
+               (const char *)sqlite3_column_text(s->next, 1),
+               (const char *)sqlite3_column_text(s->next, 2),
+               sqlite3_column_int(s->next, 3) != 0) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(s->next);
+    return rc == SQLITE_DONE ? n : -EIO;
 }
 
 int64_t

@@ -101,15 +101,17 @@ zone_votes(const struct alarm_engine *e, int z, int64_t now_real, bool shown)
     return n;
 }
 
+/* Recomputes every zone's request; a zone whose request changed (or, with
+ * announce, one that has never announced any: seq 0) emits TR_DRAIN. */
 static void
-zones_update(struct alarm_engine *e, int64_t now_real)
+zones_eval(struct alarm_engine *e, int64_t now_real, bool announce)
 {
     for (int z = 0; z < e->nzones; z++) {
         struct zone_state *zs = &e->zst[z];
         int votes = zone_votes(e, z, now_real, false);
         bool req = votes >= e->zones[z].vote;
         bool test = !req && zone_votes(e, z, now_real, true) >= e->zones[z].vote;
-        bool changed = req != zs->request || test != zs->test;
+        bool changed = req != zs->request || test != zs->test || (announce && zs->seq == 0);
 
         zs->votes = votes;
         if (!changed)
@@ -119,6 +121,18 @@ zones_update(struct alarm_engine *e, int64_t now_real)
         zs->since_ms = now_real;
         emit(e, TR_DRAIN, -1, z);
     }
+}
+
+static void
+zones_update(struct alarm_engine *e, int64_t now_real)
+{
+    zones_eval(e, now_real, false);
+}
+
+void
+alarm_zones_settle(struct alarm_engine *e, int64_t now_real)
+{
+    zones_eval(e, now_real, true);
 }
 
 /* Applies delays and latch to decide active/cleared.  Returns true if the
@@ -420,6 +434,19 @@ alarm_restore(struct alarm_engine *e, int a, bool active, bool acked, int64_t sh
      * active alarm is not cleared (nor re-announced) by the restart itself. */
     s->cond = active;
     s->cond_since_mono = now_mono;
+}
+
+void
+alarm_zone_restore(struct alarm_engine *e, int z, bool request, bool test, int votes,
+                   int64_t since_ms, uint64_t seq)
+{
+    struct zone_state *zs = &e->zst[z];
+
+    zs->request = request;
+    zs->test = test;
+    zs->votes = votes;
+    zs->since_ms = since_ms;
+    zs->seq = seq;
 }
 
 bool

@@ -35,6 +35,8 @@ struct outbox {
     struct mqtt *mqtt;
     struct inflight *window; /* journaled messages awaiting PUBACK */
     bool refilling;
+    bool send_failed; /* the last refill stopped on a failed publish */
+    bool states_due;  /* republish the retained states once the backlog is out */
     struct gpio *gpio;
     bool outputs_on;
     mqtt_message_fn on_message; /* inbound commands go here, with msg_arg */
@@ -274,8 +276,10 @@ send_row(void *arg, uint64_t seq, const char *topic, const char *payload, bool r
     uint64_t evicted;
     int mid = 0;
 
-    if (mqtt_publish_mid(ob->mqtt, topic, payload, strlen(payload), 1, retain, &mid) < 0)
+    if (mqtt_publish_mid(ob->mqtt, topic, payload, strlen(payload), 1, retain, &mid) < 0) {
+        ob->send_failed = true;
         return 1;
+    }
     evicted = inflight_sent(ob->window, mid, seq);
     if (evicted != 0)
         log_warnx("journal: message id %d reused while seq %llu awaited its PUBACK; it stays "
@@ -284,16 +288,29 @@ send_row(void *arg, uint64_t seq, const char *topic, const char *payload, bool r
     return 0;
 }
 
-/* Fills the window from the journal, oldest unsent row first. */
+static void publish_states(struct outbox *ob);
+
+/* Fills the window from the journal, oldest unsent row first.  Once the
+ * journal has nothing left to send, the retained states follow if due: a
+ * retained drain request replayed from the journal must never land after
+ * the current state and replace it on the broker. */
 static void
 refill(struct outbox *ob)
 {
+    int room, n;
+
     if (ob->mqtt == NULL || !mqtt_connected(ob->mqtt) || ob->refilling)
         return;
     ob->refilling = true;
-    if (state_journal_next(ob->state, inflight_cursor(ob->window), inflight_room(ob->window),
-                           send_row, ob) < 0)
+    ob->send_failed = false;
+    room = inflight_room(ob->window);
+    n = state_journal_next(ob->state, inflight_cursor(ob->window), room, send_row, ob);
+    if (n < 0)
         log_warnx("journal: cannot read the outbox from %s", ob->conf->agent.journal);
+    else if (n < room && !ob->send_failed && ob->states_due) {
+        ob->states_due = false;
+        publish_states(ob);
+    }
     ob->refilling = false;
 }
 
@@ -438,18 +455,25 @@ outbox_transition(void *arg, enum transition tr, int a, int z, uint64_t seq)
     update_outputs(ob);
 }
 
-void
-outbox_resend(struct outbox *ob)
+/* The current retained states, which a broker restart may have lost. */
+static void
+publish_states(struct outbox *ob)
 {
-    /* Everything not yet acknowledged, oldest first, through the window
-     * (the rest follows as PUBACKs come back); then the current retained
-     * states, which a broker restart may have lost. */
-    int64_t pending = state_journal_pending(ob->state);
-    if (pending > 0)
-        log_info("journal: replaying %lld unacknowledged messages", (long long)pending);
-    refill(ob);
     for (int a = 0; a < ob->conf->nalarms; a++)
         publish_alarm_state(ob, a);
     for (int z = 0; z < ob->conf->nzones; z++)
         publish_drain(ob, z, false);
+}
+
+void
+outbox_resend(struct outbox *ob)
+{
+    /* Everything not yet acknowledged, oldest first, through the window
+     * (the rest follows as PUBACKs come back); then, once all of it is
+     * out, the current retained states. */
+    int64_t pending = state_journal_pending(ob->state);
+    if (pending > 0)
+        log_info("journal: replaying %lld unacknowledged messages", (long long)pending);
+    ob->states_due = true;
+    refill(ob);
 }

@@ -158,5 +158,7 @@ log "replay without a kill: $lost of $((LAST - FIRST + 1)) events lost, $left ro
 check "every event of the second burst delivered" test "$lost" -eq 0
 check "no stale row stays in the journal after the replay" test "$left" -eq 0
 stop_pid "$SUB_PID"
+stop_pid "$EMBERD_PID"
+check "no sanitizer report from emberd" bash -c "! grep -lE 'Sanitizer|runtime error' '$T'/emberd*.log"
 log "consumer: $(grep -o '# duplicates [0-9]*' "$T/seqs" | tail -1 | sed 's/# //') (at-least-once; deduped by seq)"
 finish

@@ -132,4 +132,5 @@ none_seq=$(rec_field "$(grep " $P/a1/drain/b3 .*\"request\":\"none\"" "$T/rec.re
 check "the clearing has a newer seq ($none_seq > $req_seq)" test "$none_seq" -gt "$req_seq"
 stop_pid "$EMBERD_PID"
 stop_drain
+check "no sanitizer report from emberd" bash -c "! grep -lE 'Sanitizer|runtime error' '$T'/emberd*.log"
 finish

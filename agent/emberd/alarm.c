@@ -436,19 +436,6 @@ alarm_restore(struct alarm_engine *e, int a, bool active, bool acked, int64_t sh
     s->cond_since_mono = now_mono;
 }
 
-void
-alarm_zone_restore(struct alarm_engine *e, int z, bool request, bool test, int votes,
-                   int64_t since_ms, uint64_t seq)
-{
-    struct zone_state *zs = &e->zst[z];
-
-    zs->request = request;
-    zs->test = test;
-    zs->votes = votes;
-    zs->since_ms = since_ms;
-    zs->seq = seq;
-}
-
 bool
 alarm_wants_fast(const struct alarm_engine *e, int sensor, int64_t interval_ms)
 {

@@ -135,10 +135,6 @@ const struct zone_state *alarm_zone_get(const struct alarm_engine *e, int zone);
 /* Restores persisted state at start-up (before any reading). */
 void alarm_restore(struct alarm_engine *e, int alarm, bool active, bool acked,
                    int64_t shelved_until, int64_t since_ms, uint64_t seq, int64_t now_mono);
-/* Restores a zone's last announced request at start-up, after its alarms
- * (alarm_restore) and before alarm_zones_settle. */
-void alarm_zone_restore(struct alarm_engine *e, int zone, bool request, bool test, int votes,
-                        int64_t since_ms, uint64_t seq);
 /* Brings every zone in line with its alarms without a reading: a zone
  * whose request differs from the restored one (a test that ended with the
  * restart, a journal from before zones were kept), or that has never
@@ -147,7 +143,9 @@ void alarm_zone_restore(struct alarm_engine *e, int zone, bool request, bool tes
  * after restoring (start-up, reload). */
 void alarm_zones_settle(struct alarm_engine *e, int64_t now_real);
 uint64_t alarm_next_seq(const struct alarm_engine *e);
-/* Carries states across a configuration reload (no events are emitted). */
+/* Carries states across a configuration reload, and restores a zone's
+ * last announced request at start-up (after its alarms' alarm_restore,
+ * before alarm_zones_settle); no events are emitted. */
 void alarm_set_state(struct alarm_engine *e, int alarm, const struct alarm_state *st);
 void alarm_zone_set_state(struct alarm_engine *e, int zone, const struct zone_state *zs);
 

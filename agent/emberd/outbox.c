@@ -121,7 +121,10 @@ restore_zone(void *arg, const struct state_zone *sz)
     int z = conf_zone_find(r->conf, sz->name);
 
     if (z >= 0)
-        alarm_zone_restore(r->engine, z, sz->request, sz->test, sz->votes, sz->since_ms, sz->seq);
+        alarm_zone_set_state(r->engine, z,
+                             &(struct zone_state){.request = sz->request, .test = sz->test,
+                                                  .votes = sz->votes, .since_ms = sz->since_ms,
+                                                  .seq = sz->seq});
 }
 
 int

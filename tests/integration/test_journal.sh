@@ -7,47 +7,9 @@
 OUTAGE=${OUTAGE:-30}
 N=1000
 
-start_persistent_broker() {
-    start_bg "broker$1" mosquitto -c "$T/mosquitto.conf"
-    BROKER_PID=$LAST_PID
-    wait_until 10 log_has "$T/broker$1.log" "running" || die "mosquitto did not start"
-}
-MQTT_PORT=$(free_port)
-mkdir -p "$T/mq"
-cat >"$T/mosquitto.conf" <<EOF
-listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
-persistence true
-user $(id -un)
-persistence_location $T/mq/
-autosave_interval 1
-max_queued_messages 100000
-log_dest stderr
-log_type error
-log_type warning
-log_type notice
-log_type information
-EOF
 start_persistent_broker 1
 
-cat >"$T/board.conf" <<EOF
-[board]
-name = burst
-[input c1]
-line = 1
-debounce = 0
-EOF
-CONF_AGENT_EXTRA=("board = $T/board.conf")
-write_conf "$T/emberd.conf" "keepalive = 5" "reconnect_max = 1s" <<EOF
-[sensor c1]
-gpio = c1
-
-[alarm c1]
-sensor = c1
-kind = contact
-off_delay = 0
-severity = critical
-EOF
+write_contact_conf "$T/emberd.conf"
 P=emberwatch/lab/a1
 start_bg sub $PY "$TOP/tests/integration/seq_sub.py" --port "$MQTT_PORT" --topic "$P/event" \
     --out "$T/seqs"
@@ -56,26 +18,9 @@ wait_until 10 log_has "$T/seqs" "# subscribed" || die "consumer did not subscrib
 start_emberd emberd "$T/emberd.conf"
 wait_until 10 log_has "$T/emberd.log" "mqtt: connected" || die "emberd did not connect"
 
-# toggles K [PAUSE]: K contact changes (each one an alarm event with
+# toggles K [PAUSE]: K contact changes of c1 (each one an alarm event with
 # debounce 0), PAUSE seconds apart (default: as fast as possible).
-toggles() {
-    $PY - "$T/gpio-sim" "$1" "${2:-0}" <<'EOF'
-import sys, time
-f = open(sys.argv[1], "w")
-pause = float(sys.argv[3])
-try:
-    for i in range(int(sys.argv[2])):
-        f.write("c1 %d\n" % ((i + 1) % 2))
-        if pause > 0:
-            f.flush()
-            time.sleep(pause)
-        elif i % 50 == 49:
-            f.flush()
-    f.close()
-except BrokenPipeError:
-    pass
-EOF
-}
+toggles() { gpio_toggles c1 "$@"; }
 count_seqs() { grep -cE '^[0-9]+ ' "$T/seqs" || true; }
 
 # ---- 1. broker down during a burst ----------------------------------------

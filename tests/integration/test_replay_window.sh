@@ -19,47 +19,9 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then
     trap 'rc=$?; rm -rf "$JDIR"; (exit $rc); cleanup' EXIT
 fi
 
-start_persistent_broker() {
-    start_bg "broker$1" mosquitto -c "$T/mosquitto.conf"
-    BROKER_PID=$LAST_PID
-    wait_until 10 log_has "$T/broker$1.log" "running" || die "mosquitto did not start"
-}
-MQTT_PORT=$(free_port)
-mkdir -p "$T/mq"
-cat >"$T/mosquitto.conf" <<EOF
-listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
-persistence true
-user $(id -un)
-persistence_location $T/mq/
-autosave_interval 1
-max_queued_messages 300000
-log_dest stderr
-log_type error
-log_type warning
-log_type notice
-log_type information
-EOF
 start_persistent_broker 1
 
-cat >"$T/board.conf" <<EOF
-[board]
-name = burst
-[input c1]
-line = 1
-debounce = 0
-EOF
-CONF_AGENT_EXTRA=("board = $T/board.conf" "journal_max = 200000")
-write_conf "$T/emberd.conf" "keepalive = 5" "reconnect_max = 1s" <<EOF
-[sensor c1]
-gpio = c1
-
-[alarm c1]
-sensor = c1
-kind = contact
-off_delay = 0
-severity = critical
-EOF
+write_contact_conf "$T/emberd.conf" "journal_max = 200000"
 sed -i "s|^journal = .*|journal = $JDIR/journal.db|" "$T/emberd.conf"
 P=emberwatch/lab/a1
 start_bg sub $PY "$TOP/tests/integration/seq_sub.py" --port "$MQTT_PORT" --topic "$P/event" \
@@ -84,15 +46,7 @@ burst() {
     local t0 base
     base=$(pending)
     t0=$(date +%s)
-    $PY - "$T/gpio-sim" "$N" <<'EOF'
-import sys
-f = open(sys.argv[1], "w")
-for i in range(int(sys.argv[2])):
-    f.write("c1 %d\n" % ((i + 1) % 2))
-    if i % 200 == 199:
-        f.flush()
-f.close()
-EOF
+    gpio_toggles c1 "$N"
     wait_until 120 pending_ge $((base + N)) || die "emberd did not journal $N events (pending $(pending))"
     log "broker down: $(pending) events journaled in $(($(date +%s) - t0)) s"
     read -r FIRST LAST < <($PY -c "
@@ -122,6 +76,17 @@ settle() {
     done
     wait_until 10 pending_is 0
 }
+# expect_all WHAT LO HI: after the replay, no seq in [LO, HI] is missing
+# and no row is left in the journal.
+expect_all() {
+    local lost left
+    settle "$2" "$3"
+    lost=$(missing "$2" "$3")
+    left=$(pending)
+    log "$1: $lost of $(($3 - $2 + 1)) events lost, $left rows left in the journal"
+    check "$1: no event lost" test "$lost" -eq 0
+    check "$1: the journal empties once the broker has acknowledged everything" test "$left" -eq 0
+}
 
 # ---- 1. killed -9 in the middle of the replay -------------------------------
 stop_pid "$BROKER_PID"
@@ -138,12 +103,7 @@ wait "$EMBERD_PID" 2>/dev/null
 log "killed -9 ${KILL_AFTER}s into the replay; the consumer had $seen_at_kill of $((last - first + 1))"
 check "the kill landed mid-replay" test "$seen_at_kill" -lt $((last - first + 1))
 start_emberd emberd2 "$T/emberd.conf"
-settle "$first" "$last"
-lost=$(missing "$first" "$last")
-left=$(pending)
-log "after the restart: $lost of $((last - first + 1)) events lost, $left rows left in the journal"
-check "no event lost across the kill -9 mid-replay" test "$lost" -eq 0
-check "the journal empties once the broker has acknowledged everything" test "$left" -eq 0
+expect_all "kill -9 mid-replay" "$first" "$last"
 
 # ---- 2. the same burst replayed without a kill ------------------------------
 stop_pid "$BROKER_PID"
@@ -151,12 +111,7 @@ wait_until 10 log_has "$T/emberd2.log" "lost" || die "emberd did not notice the 
 burst "$last"
 check "again more events queued than MQTT has message ids" test $((LAST - FIRST + 1)) -gt 65535
 start_persistent_broker 3
-settle "$FIRST" "$LAST"
-lost=$(missing "$FIRST" "$LAST")
-left=$(pending)
-log "replay without a kill: $lost of $((LAST - FIRST + 1)) events lost, $left rows left in the journal"
-check "every event of the second burst delivered" test "$lost" -eq 0
-check "no stale row stays in the journal after the replay" test "$left" -eq 0
+expect_all "replay without a kill" "$FIRST" "$LAST"
 stop_pid "$SUB_PID"
 stop_pid "$EMBERD_PID"
 check "no sanitizer report from emberd" bash -c "! grep -lE 'Sanitizer|runtime error' '$T'/emberd*.log"

@@ -523,9 +523,9 @@ test_zone_restore_and_settle(void **state)
     alarm_engine_free(E);
     E = alarm_engine_new(d, 2, z, 3, 2, 500, on_event, NULL);
     alarm_restore(E, 0, true, false, 0, REAL - 5000, 498, now);
-    alarm_zone_restore(E, 0, true, false, 1, REAL - 4999, 499);
+    alarm_zone_set_state(E, 0, &(struct zone_state){true, false, 1, REAL - 4999, 499});
     /* b4 was showing a test drain; its alarm is cleared; b5 never spoke. */
-    alarm_zone_restore(E, 1, false, true, 0, REAL - 3000, 450);
+    alarm_zone_set_state(E, 1, &(struct zone_state){false, true, 0, REAL - 3000, 450});
     alarm_zones_settle(E, REAL);
     zs = alarm_zone_get(E, 0);
     assert_true(zs->request);

@@ -105,10 +105,8 @@ $(LIBEMBER): $(LIB_OBJ_)
 $(B)/emberd: $(B)/agent/emberd/main.o $(EMBERD_OBJ) $(LIBEMBER)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_EMBERD)) $(SYSLIBS)
 
-# emberctl still loads the whole emberd config for -c (being removed).
-$(B)/agent/ctl/emberctl.o: CPPFLAGS_ALL += -Iagent/emberd
-$(B)/emberctl: $(B)/agent/ctl/emberctl.o $(CTL_OBJ) $(EMBERD_OBJ) $(LIBEMBER)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_EMBERD)) $(SYSLIBS)
+$(B)/emberctl: $(B)/agent/ctl/emberctl.o $(CTL_OBJ) $(LIBEMBER)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_CTL)) $(SYSLIBS)
 
 $(B)/ember-sim: $(B)/agent/sim/sim.o $(SIM_OBJ) $(LIBEMBER)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg_libs,$(PKGS_SIM)) $(SYSLIBS)

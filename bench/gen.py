@@ -4,8 +4,8 @@ emberd configs, NUT (ups.conf, upsd.conf) and collectd configs.
 
     gen.py detect  --dir D --top TOP --mqtt P --sim-port P --pym-port P --upsd-port P
                    [--fast 5] [--nut2 3] [--slow 20]
-    gen.py scale   --dir D --top TOP --mqtt P --ports P1,.. --cd-ports P1,.. [--per 25]
-                   [--emberd-procs 2]
+    gen.py scale   --dir D --top TOP --mqtt P --ports P1,.. [--cd-ports P1,..] [--per 25]
+                   [--emberd-procs 1] [--tag scale]
     gen.py ramp    --dir D --top TOP --mqtt P --sim-port P
     gen.py gpio    --dir D --top TOP --mqtt P [--journal-dir TMPFS_DIR]
     gen.py replay  --dir D --top TOP --mqtt P
@@ -178,9 +178,14 @@ LoadPlugin mqtt
 
 
 def gen_scale(a):
+    """The scale load: len(ports) Modbus TCP listeners with a.per devices of
+    20 registers each.  Writes TAG-ember.scn and TAGn.conf (agent id TAGn)
+    for emberd and, with --cd-ports, TAG-cd.scn and cdTAG.conf for collectd
+    on a simulator of its own."""
     d = a.dir
+    tag = a.tag
     ports = [int(p) for p in a.ports.split(",")]
-    cd_ports = [int(p) for p in a.cd_ports.split(",")]
+    cd_ports = [int(p) for p in a.cd_ports.split(",")] if a.cd_ports else []
     prof = os.path.join(a.top, "bench", "profiles", "bench-20reg.ini")
     points = ["r%02d" % i for i in range(20)]
     devs = []  # (listener index, slave, name)
@@ -189,17 +194,18 @@ def gen_scale(a):
             devs.append((li, sl, "d%d-%02d" % (li, sl)))
     # One simulator per system under test, same devices: each system's load
     # never slows the other's replies.
-    for who in ("ember", "cd"):
+    sims = [("ember", ports)] + ([("cd", cd_ports)] if cd_ports else [])
+    for who, pl in sims:
         scn = ["[sim]", ""]
-        for li, p in enumerate(ports):
-            scn += ["[listen l%d]" % li, "tcp = 127.0.0.1:%d" % (p if who == "ember" else cd_ports[li]), ""]
+        for li, p in enumerate(pl):
+            scn += ["[listen l%d]" % li, "tcp = 127.0.0.1:%d" % p, ""]
         for li, sl, n in devs:
             scn += ["[device %s]" % n, "listen = l%d" % li, "slave = %d" % sl,
                     "profile = %s" % prof, ""]
-        w(os.path.join(d, "scale-%s.scn" % who), "\n".join(scn))
+        w(os.path.join(d, "%s-%s.scn" % (tag, who)), "\n".join(scn))
 
-    # emberd: MAX_SENSORS is 1024 per process, so 100 devices x 20 points
-    # (2,000 sensors) need more than one process; split the devices evenly.
+    # emberd: one process holds every device unless --emberd-procs splits
+    # them evenly (for a build whose sensor cap is below the load).
     nproc = a.emberd_procs
     for pi in range(nproc):
         mine = [x for k, x in enumerate(devs) if k % nproc == pi]
@@ -212,26 +218,28 @@ def gen_scale(a):
                      "profile = %s" % prof, ""]
             for pt in points:
                 body += ["[sensor %s-%s]" % (n, pt), "device = %s" % n, "point = %s" % pt, ""]
-        w(os.path.join(d, "scale%d.conf" % pi),
-          agent_conf(a, "scale%d" % pi) + "\n" + "\n".join(body))
+        w(os.path.join(d, "%s%d.conf" % (tag, pi)),
+          agent_conf(a, "%s%d" % (tag, pi)) + "\n" + "\n".join(body))
+    if not cd_ports:
+        return
 
-    # collectd: the same 100 devices x 20 registers at Interval 1, to MQTT.
+    # collectd: the same devices x 20 registers at Interval 1, to MQTT.
     data = []
     for pt in points:
         data += ['  <Data "%s">' % pt, "    RegisterBase %d" % int(pt[1:]), "    RegisterType Int16",
                  "    RegisterCmd ReadInput", "    Type gauge", '    Instance "%s"' % pt,
                  "    Scale 0.1", "  </Data>"]
     hosts = []
-    for li, p in enumerate(ports):
-        hosts += ['  <Host "l%d">' % li, '    Address "127.0.0.1"', '    Port "%d"' % cd_ports[li]]
+    for li, p in enumerate(cd_ports):
+        hosts += ['  <Host "l%d">' % li, '    Address "127.0.0.1"', '    Port "%d"' % p]
         for li2, sl, n in devs:
             if li2 == li:
                 hosts += ["    <Slave %d>" % sl, '      Instance "%s"' % n]
                 hosts += ['      Collect "%s"' % pt for pt in points]
                 hosts += ["    </Slave>"]
         hosts += ["  </Host>"]
-    w(os.path.join(d, "cdscale.conf"), collectd_conf(
-        a, "cdscale", 1, "<Plugin modbus>\n%s\n%s\n</Plugin>\n" % ("\n".join(data), "\n".join(hosts))))
+    w(os.path.join(d, "cd%s.conf" % tag), collectd_conf(
+        a, "cd" + tag, 1, "<Plugin modbus>\n%s\n%s\n</Plugin>\n" % ("\n".join(data), "\n".join(hosts))))
 
 
 def gen_ramp(a):
@@ -369,7 +377,8 @@ def main():
     ap.add_argument("--ports")
     ap.add_argument("--cd-ports")
     ap.add_argument("--per", type=int, default=25)
-    ap.add_argument("--emberd-procs", type=int, default=2)
+    ap.add_argument("--emberd-procs", type=int, default=1)
+    ap.add_argument("--tag", default="scale")
     ap.add_argument("--journal-dir")
     # collectd's exec plugin will not run a hook as root: as root it must
     # name another user; otherwise it must name the user collectd runs as.

@@ -12,18 +12,34 @@
 #               and 1 s), collectd (Interval 10 s default and 1 s), against
 #               ember-sim and, independently, a pymodbus server (bench/detect.py)
 #   3 gpio      simulated GPIO edge -> contact alarm event (bench/gpio_lat.py)
-#   4 scale     100 Modbus TCP devices x 20 registers at 1 Hz: emberd vs
-#               collectd CPU, peak RSS, on-time polls
-#   5 drain     bench/drain_latency.sh, when present (build/bench/drain.json)
-#   6 replay    10,000 alarm events journaled during a broker outage, then
+#   4 scale     100 Modbus TCP devices x 20 registers at 1 Hz (2,000 points):
+#               one emberd process beside collectd (modbus + mqtt, Interval
+#               1), SCALE_RUNS windows, each with freshly started processes of
+#               both; CPU (and its emberd/collectd ratio in the same window),
+#               peak RSS (VmHWM), RssAnon, late polls: median, min, max
+#   5 scale10k  500 devices x 20 registers at 1 Hz (10,000 points) over 10
+#               Modbus TCP endpoints of one ember-sim, one emberd process
+#               alone: the same figures, SCALE10K_RUNS windows
+#   6 drain     bench/drain_latency.sh, when present (build/bench/drain.json)
+#   7 replay    10,000 alarm events journaled during a broker outage, then
 #               delivered to a QoS 1 subscriber: events/s
-#   7 footprint binary sizes and RSS
+#   8 footprint binary sizes and RSS
 #
-# Knobs (environment): RAMPS (50), DETECT_N (50 changes per system and
-# server; emberd: 50 activations), GPIO_N (200 edges per run), SCALE_SECONDS
-# (30), REPLAY_N (10000), PHASES (all: ramp detect gpio scale drain replay
-# footprint; a subset runs only those, the table says "not measured" for the
-# rest).  Takes about 6 minutes on a 2-core VM.
+# Knobs (environment):
+#   RAMPS           ramps in the ramp phase (50)
+#   DETECT_N        changes per system and server in the detect phase (50;
+#                   emberd: 50 activations)
+#   GPIO_N          edges per GPIO run (200)
+#   SCALE_SECONDS   measurement window of each scale and scale10k run (15)
+#   SCALE_RUNS      scale windows, their median is reported (3)
+#   SCALE10K_RUNS   scale10k windows (3)
+#   SCALE_PROCS     emberd processes sharing a scale load (1; 2 or more only
+#                   for a build that caps sensors per process below the load)
+#   REPLAY_N        events in the replay phase (10000)
+#   PHASES          all: ramp detect gpio scale scale10k drain replay
+#                   footprint; a subset (spaces or commas) runs only those,
+#                   the table says "not measured" for the rest
+# Takes about 10 minutes on a 2-core VM.
 set -u
 export TMPDIR=${TMPDIR:-/tmp}
 BENCH_START=$(date +%s)
@@ -34,7 +50,10 @@ TEST_NAME=bench
 RAMPS=${RAMPS:-50}
 DETECT_N=${DETECT_N:-50}
 GPIO_N=${GPIO_N:-200}
-SCALE_SECONDS=${SCALE_SECONDS:-30}
+SCALE_SECONDS=${SCALE_SECONDS:-15}
+SCALE_RUNS=${SCALE_RUNS:-3}
+SCALE10K_RUNS=${SCALE10K_RUNS:-3}
+SCALE_PROCS=${SCALE_PROCS:-1}
 REPLAY_N=${REPLAY_N:-10000}
 OUT=$TOP/build/bench
 R=$T/results # per-phase JSON, merged by report.py
@@ -199,123 +218,108 @@ bench_gpio() {
 }
 
 # ---- 4. scale: 100 devices x 20 registers at 1 Hz --------------------------
-bench_scale() {
-    phase "scale: 100 Modbus TCP devices x 20 registers at 1 Hz, emberd vs collectd, ${SCALE_SECONDS} s window"
-    EP=() CP=()
-    for i in 1 2 3 4; do EP+=("$(free_port)"); CP+=("$(free_port)"); done
-    $GEN scale --dir "$T" --top "$TOP" --mqtt "$MQTT_PORT" --ports "$(IFS=,; echo "${EP[*]}")" \
-        --cd-ports "$(IFS=,; echo "${CP[*]}")" --per 25 --emberd-procs 2 || die "gen scale"
-    start_sim scale-sim-ember -s "$T/scale-ember.scn"
-    SS1=$SIM_PID
-    start_sim scale-sim-cd -s "$T/scale-cd.scn"
-    SS2=$SIM_PID
+# scale_round TAG RUN DEVICES [cd]: one measurement window with freshly
+# started emberd processes (agents TAG0..) and, with "cd", a fresh collectd
+# (cdTAG) beside them, on the simulators the phase started.  A warm-up, then
+# CPU ticks at both ends of SCALE_SECONDS, memory at its end, then emberd's
+# bus counters; bench/scale_stats.py writes $R/TAG-RUN.json.
+scale_round() {
+    local tag=$1 run=$2 ndev=$3 cd=${4:-} k cds="" sub snapf="$T/$tag-$run.snap"
+    local epids=() topics=()
+    for ((k = 0; k < SCALE_PROCS; k++)); do
+        rm -f "$T/$tag$k.journal.db"*
+        topics+=(-t "emberwatch/lab/$tag$k/sensor/#")
+    done
+    [ -n "$cd" ] && topics+=(-t "cd$tag/#")
     # Counters: every value message with its arrival time (C client, cheap).
-    start_bg scale-sub mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -F '%U %t' \
-        -t 'emberwatch/lab/+/sensor/#' -t 'cdscale/#'
-    SUB_PID=$LAST_PID
-    start_emberd_named scale0
-    S0=$EMBERD_PID
-    start_emberd_named scale1
-    S1=$EMBERD_PID
-    start_bg cdscale collectd -f -C "$T/cdscale.conf"
-    CDS=$LAST_PID
-    wait_until 20 log_has "$T/cdscale.log" "entering read-loop" || die "collectd (scale) did not start"
-    # Warm-up: both publish, then 5 s more so connections and caches settle.
-    wait_until 20 bash -c "grep -q ' cdscale/' '$T/scale-sub.log' && grep -q ' emberwatch/' '$T/scale-sub.log'" ||
-        die "no values from the scale load"
+    start_bg "$tag-sub-$run" mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -F '%U %t' "${topics[@]}"
+    sub=$LAST_PID
+    for ((k = 0; k < SCALE_PROCS; k++)); do
+        start_emberd "emberd-$tag$k-$run" "$T/$tag$k.conf"
+        epids+=("$EMBERD_PID")
+    done
+    if [ -n "$cd" ]; then
+        start_bg "cd$tag-$run" collectd -f -C "$T/cd$tag.conf"
+        cds=$LAST_PID
+        wait_until 20 log_has "$T/cd$tag-$run.log" "entering read-loop" || die "collectd ($tag) did not start"
+    fi
+    # Warm-up: every system publishes, then 5 s more so connections and caches settle.
+    wait_until 30 bash -c "grep -q ' emberwatch/' '$T/$tag-sub-$run.log' ${cd:+&& grep -q ' cd$tag/' '$T/$tag-sub-$run.log'}" ||
+        die "no values from the $tag load"
     sleep 5 # warm-up period of the measurement, not a readiness wait
-    snap() { # snap TAG: CPU ticks and emberd poll counters at this instant
-        echo "$1 wall $(date +%s.%N)"
-        echo "$1 cpu_emberd $(($(proc_cpu "$S0") + $(proc_cpu "$S1")))"
-        echo "$1 cpu_collectd $(proc_cpu "$CDS")"
-        for n in scale0 scale1; do
-            ctl_status "$n" | $PY -c 'import json, sys
-t = sys.argv[1]
-b = json.load(sys.stdin).get("buses", [])
-for k, f in (("polls", "polls"), ("late", "late"), ("failed", "failures")):
-    print("%s %s %d" % (t, k, sum(x.get(f, 0) for x in b)))
-print("%s util %.2f" % (t, 100 * max([x.get("utilisation", 0) for x in b] or [0])))' "$1 $n"
-        done
+    snap() { # snap start|end: wall clock and CPU ticks at this instant
+        echo "wall $1 $(date +%s.%N)"
+        for k in "${!epids[@]}"; do echo "cpu $1 emberd $(proc_cpu "${epids[$k]}")"; done
+        [ -n "$cds" ] && echo "cpu $1 collectd $(proc_cpu "$cds")"
     }
-    snap start >"$T/scale.snap"
+    threads() { awk '$1 == "Threads:" {print $2}' "/proc/$1/status"; }
+    snap start >"$snapf"
     sleep "$SCALE_SECONDS" # the measurement window itself
-    snap end >>"$T/scale.snap"
-    {
-        echo "rss emberd0 $(proc_mem "$S0")"
-        echo "rss emberd1 $(proc_mem "$S1")"
-        echo "rss collectd $(proc_mem "$CDS")"
-        echo "threads collectd $(awk '$1=="Threads:"{print $2}' "/proc/$CDS/status")"
-        echo "threads emberd $(awk '$1=="Threads:"{print $2}' "/proc/$S0/status")"
-    } >>"$T/scale.snap"
-    ctl_status scale0 >"$T/scale0-status.json"
+    snap end >>"$snapf"
+    for k in "${!epids[@]}"; do
+        echo "mem emberd $(proc_mem "${epids[$k]}") $(threads "${epids[$k]}")"
+    done >>"$snapf"
+    [ -n "$cds" ] && echo "mem collectd $(proc_mem "$cds") $(threads "$cds")" >>"$snapf"
+    # emberd's bus counters (polls and late polls since it started), read
+    # only now: a status answer lists every sensor, and building it for
+    # 10,000 of them would count in the peak RSS and CPU just measured.
+    for k in "${!epids[@]}"; do ctl_status "$tag$k" >"$T/$tag-$run-end-$k.json"; done
     sleep 1.5 # let the last values of the window reach the counter
-    stop_pid "$S0"
-    stop_pid "$S1"
-    stop_pid "$CDS"
-    stop_pid "$SUB_PID"
-    stop_pid "$SS1"
-    stop_pid "$SS2"
-    $PY - "$T/scale.snap" "$T/scale-sub.log" "$CLK_TCK" "$R/scale.json" <<'EOF' || die "scale analysis"
-import json, sys, collections
-snap, sub, tck, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-v = collections.defaultdict(dict)
-rss = {}
-for line in open(snap):
-    f = line.split()
-    if f[0] == "rss":
-        rss[f[1]] = {"rss_kb": int(f[2]), "hwm_kb": int(f[3]), "anon_kb": int(f[4])}
-    elif f[0] == "threads":
-        rss["threads_" + f[1]] = int(f[2])
-    elif len(f) == 3:
-        v[f[0]][f[1]] = float(f[2])
-    else:
-        v[f[0]][f[2] + "_" + f[1]] = float(f[3])
-w0, w1 = v["start"]["wall"], v["end"]["wall"]
-win = w1 - w0
-cnt = collections.Counter()
-per_topic = collections.Counter()
-for line in open(sub):
-    f = line.split()
-    if len(f) < 2:
-        continue
-    t = float(f[0])
-    if w0 <= t < w1:
-        who = "collectd" if f[1].startswith("cdscale/") else "emberd"
-        cnt[who] += 1
-        per_topic[f[1]] += 1
-def short(who):
-    ts = [n for t, n in per_topic.items() if (t.startswith("cdscale/")) == (who == "collectd")]
-    return sum(1 for n in ts if n < int(win) - 1), len(ts)
-res = {"window_s": round(win, 2), "devices": 100, "registers": 20}
-for who in ("emberd", "collectd"):
-    ticks = v["end"]["cpu_" + who] - v["start"]["cpu_" + who]
-    cpu_s = ticks / tck
-    shorted, topics = short(who)
-    res[who] = {"cpu_s_per_min": round(cpu_s * 60.0 / win, 3),
-                "cpu_pct_of_core": round(100.0 * cpu_s / win, 2),
-                "values": cnt[who], "expected": int(round(2000 * win)),
-                "topics": topics, "topics_short": shorted}
-pe = {}
-for k in ("polls", "late", "failed"):
-    pe[k] = int(sum(v["end"]["%s_scale%d" % (k, i)] - v["start"]["%s_scale%d" % (k, i)]
-                    for i in (0, 1)))
-pe["util_max_pct"] = max(v["end"]["util_scale0"], v["end"]["util_scale1"])
-res["emberd"].update({"polls": pe["polls"], "late": pe["late"], "failed": pe["failed"],
-                      "expected_polls": int(round(100 * win)), "bus_util_max_pct": pe["util_max_pct"],
-                      "processes": 2,
-                      "rss_kb": rss["emberd0"]["rss_kb"] + rss["emberd1"]["rss_kb"],
-                      "hwm_kb_each": [rss["emberd0"]["hwm_kb"], rss["emberd1"]["hwm_kb"]],
-                      "hwm_kb": rss["emberd0"]["hwm_kb"] + rss["emberd1"]["hwm_kb"],
-                      "anon_kb": rss["emberd0"]["anon_kb"] + rss["emberd1"]["anon_kb"],
-                      "threads": rss.get("threads_emberd")})
-res["collectd"].update({"rss_kb": rss["collectd"]["rss_kb"], "hwm_kb": rss["collectd"]["hwm_kb"],
-                        "anon_kb": rss["collectd"]["anon_kb"],
-                        "threads": rss.get("threads_collectd"), "processes": 1})
-json.dump(res, open(out, "w"), indent=1)
-EOF
+    for k in "${!epids[@]}"; do stop_pid "${epids[$k]}"; done
+    [ -n "$cds" ] && stop_pid "$cds"
+    stop_pid "$sub"
+    $PY "$TOP/bench/scale_stats.py" round --snap "$snapf" --sub "$T/$tag-sub-$run.log" --status-dir "$T" \
+        --tag "$tag" --run "$run" --tck "$CLK_TCK" --devices "$ndev" --out "$R/$tag-$run.json" ||
+        die "$tag analysis (run $run)"
+    rm -f "$T/$tag-sub-$run.log" # up to 10,000 lines a second: do not keep it
 }
 
-# ---- 5. drain latency (ember-drain; its own script) ------------------------
+# scale_phase TAG LISTENERS PER RUNS [cd]: LISTENERS Modbus TCP endpoints of
+# PER devices x 20 registers at 1 Hz, RUNS windows, then their median.
+scale_phase() {
+    local tag=$1 nl=$2 per=$3 runs=$4 cd=${5:-} i run ep=() cp=() rounds=()
+    for ((i = 0; i < nl; i++)); do
+        ep+=("$(free_port)")
+        [ -n "$cd" ] && cp+=("$(free_port)")
+    done
+    $GEN scale --tag "$tag" --dir "$T" --top "$TOP" --mqtt "$MQTT_PORT" --ports "$(IFS=,; echo "${ep[*]}")" \
+        ${cd:+--cd-ports "$(IFS=,; echo "${cp[*]}")"} --per "$per" --emberd-procs "$SCALE_PROCS" ||
+        die "gen $tag"
+    if ! "$EMBER_BIN/emberd" -n -c "$T/${tag}0.conf" >"$T/$tag-check.log" 2>&1; then
+        # A build with a sensor cap below the load: say so, run the rest.
+        local why
+        why="emberd does not take $((nl * per * 20 / SCALE_PROCS)) sensors in one process (SCALE_PROCS=$SCALE_PROCS): $(head -1 "$T/$tag-check.log")"
+        log "$tag: not measured: $why"
+        $PY -c 'import json, sys; json.dump({"not_measured": sys.argv[1]}, open(sys.argv[2], "w"))' \
+            "$why" "$R/$tag.json"
+        return 0
+    fi
+    start_sim "$tag-sim-ember" -s "$T/$tag-ember.scn"
+    local sims=("$SIM_PID")
+    if [ -n "$cd" ]; then
+        start_sim "$tag-sim-cd" -s "$T/$tag-cd.scn"
+        sims+=("$SIM_PID")
+    fi
+    for ((run = 1; run <= runs; run++)); do
+        log "$tag: run $run of $runs"
+        scale_round "$tag" "$run" $((nl * per)) $cd
+        rounds+=("$R/$tag-$run.json")
+    done
+    for i in "${sims[@]}"; do stop_pid "$i"; done
+    $PY "$TOP/bench/scale_stats.py" summary --out "$R/$tag.json" "${rounds[@]}" || die "$tag summary"
+}
+
+bench_scale() {
+    phase "scale: 100 Modbus TCP devices x 20 registers at 1 Hz, emberd vs collectd, $SCALE_RUNS x ${SCALE_SECONDS} s"
+    scale_phase scale 4 25 "$SCALE_RUNS" cd
+}
+
+bench_scale10k() {
+    phase "scale10k: 500 Modbus TCP devices x 20 registers at 1 Hz over 10 endpoints, $SCALE10K_RUNS x ${SCALE_SECONDS} s"
+    scale_phase scale10k 10 50 "$SCALE10K_RUNS"
+}
+
+# ---- 6. drain latency (ember-drain; its own script) ------------------------
 bench_drain() {
     phase "drain"
     DRAIN_STATUS="not measured (ember-drain missing)"
@@ -358,7 +362,7 @@ bench_drain() {
         "$DRAIN_STATUS" "${DR_RSS:-0}" "${DR_HWM:-0}" "$R/drain-status.json"
 }
 
-# ---- 6. journal replay after a broker outage -------------------------------
+# ---- 7. journal replay after a broker outage -------------------------------
 bench_replay() {
     phase "replay: $REPLAY_N alarm events journaled during a broker outage"
     RP_PORT=$(free_port)
@@ -446,7 +450,7 @@ json.dump(res, open(out, "w"), indent=1)
 EOF
 }
 
-# ---- 7. footprint: binary sizes ---------------------------------------------
+# ---- 8. footprint: binary sizes ---------------------------------------------
 bench_footprint() {
     phase "footprint"
     sizes() { # sizes NAME PATH: unstripped and stripped sizes in bytes
@@ -467,9 +471,10 @@ bench_footprint() {
     } >"$R/footprint.json"
 }
 
-PHASES=${PHASES:-ramp detect gpio scale drain replay footprint}
-for ph in $PHASES; do
-    declare -F "bench_$ph" >/dev/null || die "unknown phase $ph (PHASES: ramp detect gpio scale drain replay footprint)"
+PHASES=${PHASES:-ramp detect gpio scale scale10k drain replay footprint}
+for ph in ${PHASES//,/ }; do
+    declare -F "bench_$ph" >/dev/null ||
+        die "unknown phase $ph (PHASES: ramp detect gpio scale scale10k drain replay footprint)"
     "bench_$ph"
 done
 

@@ -1,20 +1,20 @@
 /*
  * emberctl - operate a running emberd over its control socket.
+ *
+ * Links only libember: the request goes through ctlsock_request(), and -c
+ * reads one key of emberd's configuration with cfgfile_read_key().  Exit
+ * codes are the man page's: 0 done, 1 rejected, 2 usage, 3 unreachable.
  */
 #include <cJSON.h>
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
-#include "conf.h"
-#include "log.h"
+#include "cfgfile.h"
+#include "ctlsock.h"
 #include "util.h"
 
 #define DEFAULT_SOCKET "/run/emberwatch/emberd.sock"
@@ -52,55 +52,30 @@ usage(FILE *fp)
             "3 emberd could not be reached.\n");
 }
 
-static char *
-request(const char *path, const char *req, int timeout_ms)
+/* The socket named by [agent] control in emberd's configuration.  Only that
+ * key is read (through the same directive type as emberd's own parse), so
+ * emberctl needs neither the rest of emberd's configuration nor the files
+ * it names (the MQTT password file is not emberctl's to open).  Returns 0
+ * with *sock malloc'd, or EXIT_USAGE after printing file:line errors. */
+static int
+socket_from_config(const char *file, char **sock)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    size_t cap = 65536, len = 0;
-    char *buf;
-    int fd;
+    static const struct cfg_directive control = {"control", CFG_PATH, 0, 0, 0, NULL, NULL,
+                                                 CFG_APPLY};
+    struct cfgerr err = {0};
+    char *path = NULL;
+    int rc;
 
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        fprintf(stderr, "emberctl: socket path too long: %s\n", path);
-        return NULL;
+    rc = cfgfile_read_key(file, "agent", &control, &path, &err);
+    if (rc < 0) {
+        fputs(err.text ? err.text : "emberctl: cannot read the configuration\n", stderr);
+        cfgerr_free(&err);
+        free(path);
+        return EXIT_USAGE;
     }
-    strcpy(sa.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        fprintf(stderr, "emberctl: cannot reach emberd at %s: %s\n", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return NULL;
-    }
-    if (write(fd, req, strlen(req)) < 0 || write(fd, "\n", 1) < 0) {
-        fprintf(stderr, "emberctl: cannot send to %s: %s\n", path, strerror(errno));
-        close(fd);
-        return NULL;
-    }
-    buf = malloc(cap);
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        ssize_t r;
-        if (poll(&p, 1, timeout_ms) <= 0) {
-            fprintf(stderr, "emberctl: no answer from emberd within %d ms\n", timeout_ms);
-            free(buf);
-            close(fd);
-            return NULL;
-        }
-        if (len + 1 >= cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-        }
-        r = read(fd, buf + len, cap - len - 1);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-        if (memchr(buf, '\n', len) != NULL)
-            break;
-    }
-    close(fd);
-    buf[len] = '\0';
-    return buf;
+    cfgerr_free(&err);
+    *sock = rc == 1 ? path : xstrdup(DEFAULT_SOCKET);
+    return 0;
 }
 
 static const char *
@@ -133,8 +108,20 @@ print_status(const cJSON *o)
     char a[32], b[32], c[72], d[32], e[32];
 
     num(o, "uptime_s", a, sizeof(a));
-    printf("agent %s/%s   mqtt %s   up %ss\n\n", str(o, "site"), str(o, "agent"), str(o, "mqtt"),
+    printf("agent %s/%s   mqtt %s   up %ss\n", str(o, "site"), str(o, "agent"), str(o, "mqtt"),
            a);
+    num(o, "journal_pending", a, sizeof(a));
+    num(o, "journal_dropped", b, sizeof(b));
+    num(o, "journal_unstored", c, sizeof(c));
+    num(o, "journal_volatile", d, sizeof(d));
+    printf("journal %s   pending %s   dropped %s   not written %s   in memory only %s\n",
+           str(o, "journal"), a, b, c, d);
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "self_alarms"))
+    {
+        if (cJSON_IsString(x))
+            printf("ALARM %s: active (see emberctl alarms)\n", x->valuestring);
+    }
+    printf("\n");
     printf("%-16s %8s %8s %6s %8s %6s\n", "BUS", "POLLS", "FAILED", "LATE", "ALERT", "UTIL");
     cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "buses"))
     {
@@ -196,9 +183,13 @@ main(int argc, char **argv)
     const char *sock = NULL, *config = NULL, *by = NULL, *cmd;
     bool json = false;
     double timeout = 5;
-    char *sock_owned = NULL, *reqs, *resp;
+    char *sock_owned = NULL, *reqs, *resp, err[512];
     cJSON *req, *o;
     int opt, rc;
+
+    /* emberd may close the socket under us, and stdout may be a pipe that
+     * closes early: either is an error return, never death by SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
 
     while ((opt = getopt_long(argc, argv, "s:c:jb:t:h", opts, NULL)) != -1) {
         switch (opt) {
@@ -263,39 +254,36 @@ main(int argc, char **argv)
     }
 
     if (sock == NULL && config != NULL) {
-        struct cfgerr err = {0};
-        struct conf *c = NULL;
-        log_init("emberctl", true, LOG_LVL_WARN);
-        if (conf_load(config, &c, &err) < 0) {
-            fputs(err.text ? err.text : "emberctl: cannot read the configuration\n", stderr);
-            cfgerr_free(&err);
+        if (socket_from_config(config, &sock_owned) != 0) {
             cJSON_Delete(req);
             return EXIT_USAGE;
         }
-        sock = sock_owned = xstrdup(c->agent.control);
-        conf_free(c);
+        sock = sock_owned;
     }
     if (sock == NULL)
         sock = DEFAULT_SOCKET;
 
     reqs = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
-    resp = request(sock, reqs, (int)lround(timeout * 1000));
+    rc = ctlsock_request(sock, "emberd", reqs, (int)lround(timeout * 1000), &resp, err,
+                         sizeof(err));
     free(reqs);
     free(sock_owned);
-    if (resp == NULL)
+    if (rc < 0) {
+        fprintf(stderr, "emberctl: %s\n", err);
         return EXIT_UNREACHABLE;
+    }
     o = cJSON_Parse(resp);
-    if (o == NULL) {
+    if (!cJSON_IsObject(o)) {
+        /* Not emberd's answer (every answer is an object with "ok"). */
+        cJSON_Delete(o);
         fprintf(stderr, "emberctl: unreadable answer from emberd: %.200s\n", resp);
         free(resp);
         return EXIT_UNREACHABLE;
     }
     rc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok")) ? 0 : EXIT_REJECTED;
     if (json) {
-        fputs(resp, stdout);
-        if (resp[0] && resp[strlen(resp) - 1] != '\n')
-            putchar('\n');
+        puts(resp);
     } else if (rc != 0) {
         fprintf(stderr, "emberctl: %s: %s\n", cmd, str(o, "error"));
     } else if (strcmp(cmd, "status") == 0) {

@@ -28,6 +28,7 @@ static const struct cfg_directive drain_keys[] = {
     {"dry_run", CFG_BOOL, offsetof(struct dconf_drain, dry_run), 0, 0, NULL, NULL, CFG_APPLY},
     {"log_level", CFG_ENUM, offsetof(struct dconf_drain, log_level), 0, 0, levels, NULL, CFG_APPLY},
     {"settle", CFG_DUR, offsetof(struct dconf_drain, settle_ms), 0, 60000, NULL, NULL, CFG_APPLY},
+    {"peers", CFG_STR, offsetof(struct dconf_drain, peers_str), 0, 0, NULL, NULL, CFG_APPLY},
 };
 
 static const struct cfg_directive mqtt_keys[] = {
@@ -56,6 +57,7 @@ static const struct cfg_directive site_keys[] = {
     {"vote_by", CFG_ENUM, offsetof(struct dconf_site, vote_by), 0, 0, vote_bys, NULL, CFG_APPLY},
     {"offline", CFG_ENUM, offsetof(struct dconf_site, offline), 0, 0, offline_modes, NULL, CFG_APPLY},
     {"hold_down", CFG_DUR, offsetof(struct dconf_site, hold_down_ms), 0, 3600000, NULL, NULL, CFG_APPLY},
+    {"max_skew", CFG_DUR, offsetof(struct dconf_site, max_skew_ms), 1000, 86400000, NULL, NULL, CFG_APPLY},
     {"mqtt_commands", CFG_BOOL, offsetof(struct dconf_site, mqtt_commands), 0, 0, NULL, NULL, CFG_APPLY},
 };
 
@@ -64,7 +66,7 @@ static const struct cfg_directive haproxy_keys[] = {
     {"tcp", CFG_STR, offsetof(struct dconf_haproxy, tcp), 0, 0, NULL, NULL, CFG_APPLY},
     {"servers", CFG_STR, offsetof(struct dconf_haproxy, servers_str), 0, 0, NULL, NULL, CFG_APPLY},
     {"weight", CFG_STR, offsetof(struct dconf_haproxy, weight_str), 0, 0, NULL, NULL, CFG_APPLY},
-    {"maint_after", CFG_DUR, offsetof(struct dconf_haproxy, maint_after_ms), 0, 86400000, NULL, NULL, CFG_APPLY},
+    {"maint_after", CFG_DUR, offsetof(struct dconf_haproxy, maint_after_ms), 0, DCONF_MAINT_AFTER_MAX_MS, NULL, NULL, CFG_APPLY},
     {"timeout", CFG_DUR, offsetof(struct dconf_haproxy, timeout_ms), 50, 60000, NULL, NULL, CFG_APPLY},
     {"refresh", CFG_DUR, offsetof(struct dconf_haproxy, refresh_ms), 100, 3600000, NULL, NULL, CFG_APPLY},
 };
@@ -312,6 +314,7 @@ struct list_ctx {
     int *n;
     int *idx;
     int max;
+    struct dconf_site *site; /* for `agents` */
 };
 
 static void
@@ -337,6 +340,51 @@ add_name(void *arg, const char *tok)
         return;
     }
     strcpy(x->names[(*x->n)++], tok);
+}
+
+#define MIN_LEN(a, b) ((a) < (b) ? (a) : (b))
+
+/* An `agents` entry: NAME, or NAME:ZONE+ZONE... (the zones NAME may
+ * request; each must be one of the site's zones when it lists any). */
+static void
+add_agent(void *arg, const char *tok)
+{
+    struct list_ctx *x = arg;
+    struct dconf_site *s = x->site;
+    const char *colon = strchr(tok, ':');
+    char name[NAME_MAX_LEN + 2];
+    int before = *x->n;
+
+    if (colon == NULL) {
+        add_name(x, tok);
+        return;
+    }
+    /* A name cut at NAME_MAX_LEN + 1 characters is too long: add_name says so. */
+    snprintf(name, sizeof(name), "%.*s", (int)MIN_LEN((size_t)(colon - tok), sizeof(name) - 1),
+             tok);
+    add_name(x, name);
+    if (*x->n == before)
+        return; /* add_name said why */
+    if (colon[1] == '\0' || strlen(colon + 1) >= DCONF_AGENT_ZONES_LEN) {
+        cfgerr_add(x->err, x->c->path, x->line,
+                   "[%s] agents: '%s': give the agent's zones after ':' as ZONE+ZONE...",
+                   x->section, tok);
+        return;
+    }
+    for (const char *z = colon + 1; *z;) {
+        size_t n = strcspn(z, "+");
+        char zone[NAME_MAX_LEN + 2];
+        snprintf(zone, sizeof(zone), "%.*s", (int)MIN_LEN(n, sizeof(zone) - 1), z);
+        if (!name_valid(zone))
+            cfgerr_add(x->err, x->c->path, x->line,
+                       "[%s] agents: '%s': '%s' is not a valid zone name", x->section, tok, zone);
+        else if (!dconf_site_has_zone(s, zone))
+            cfgerr_add(x->err, x->c->path, x->line,
+                       "[%s] agents: '%s': zone %s is not in the site's 'zones'", x->section, tok,
+                       zone);
+        z += n + (z[n] == '+');
+    }
+    snprintf(s->agent_zones[*x->n - 1], sizeof(s->agent_zones[0]), "%s", colon + 1);
 }
 
 static int
@@ -551,19 +599,23 @@ validate_site(struct dconf *c, struct cfgerr *err, int si)
     snprintf(section, sizeof(section), "site %s", s->name);
     if (!s->vote_set)
         s->vote = 1;
+    if (s->max_skew_ms == 0)
+        s->max_skew_ms = 5 * 60 * 1000;
     s->agents = xcalloc(DCONF_MAX_LIST, sizeof(*s->agents));
+    s->agent_zones = xcalloc(DCONF_MAX_LIST, sizeof(*s->agent_zones));
     s->zones = xcalloc(DCONF_MAX_LIST, sizeof(*s->zones));
-    if (s->agents_str != NULL) {
-        x.key = "agents";
-        x.names = s->agents;
-        x.n = &s->nagents;
-        each_name(s->agents_str, add_name, &x);
-    }
     if (s->zones_str != NULL) {
         x.key = "zones";
         x.names = s->zones;
         x.n = &s->nzones;
         each_name(s->zones_str, add_name, &x);
+    }
+    if (s->agents_str != NULL) {
+        x.key = "agents";
+        x.names = s->agents;
+        x.n = &s->nagents;
+        x.site = s;
+        each_name(s->agents_str, add_agent, &x);
     }
     if (s->targets_str == NULL && s->hooks_str == NULL)
         cfgerr_add(err, c->path, s->line,
@@ -606,6 +658,18 @@ validate(struct dconf *c, struct cfgerr *err)
     if (c->drain.audit == NULL)
         c->drain.audit = xstrdup("/var/log/ember-drain/audit.log");
     validate_mqtt(c, err);
+    c->drain.peers = xcalloc(DCONF_MAX_PEERS, sizeof(*c->drain.peers));
+    if (c->drain.peers_str != NULL) {
+        struct list_ctx x = {.c = c,
+                             .err = err,
+                             .line = c->drain_line,
+                             .section = "drain",
+                             .key = "peers",
+                             .names = c->drain.peers,
+                             .n = &c->drain.npeers,
+                             .max = DCONF_MAX_PEERS};
+        each_name(c->drain.peers_str, add_name, &x);
+    }
     if (c->nsites == 0)
         cfgerr_add(err, f, 0, "no [site NAME] section: nothing to do");
     for (int i = 0; i < c->nhaproxies; i++)
@@ -653,6 +717,8 @@ dconf_free(struct dconf *c)
     free(c->drain.state);
     free(c->drain.audit);
     free(c->drain.control);
+    free(c->drain.peers_str);
+    free(c->drain.peers);
     free(c->mqtt.host);
     free(c->mqtt.client_id);
     free(c->mqtt.prefix);
@@ -672,6 +738,7 @@ dconf_free(struct dconf *c)
         free(c->sites[i].targets_str);
         free(c->sites[i].hooks_str);
         free(c->sites[i].agents);
+        free(c->sites[i].agent_zones);
         free(c->sites[i].zones);
     }
     for (int i = 0; i < c->nhaproxies; i++) {
@@ -719,6 +786,40 @@ dconf_site_has_zone(const struct dconf_site *s, const char *zone)
         return true;
     for (int i = 0; i < s->nzones; i++)
         if (strcmp(s->zones[i], zone) == 0)
+            return true;
+    return false;
+}
+
+bool
+dconf_site_agent_may(const struct dconf_site *s, const char *agent, const char *zone)
+{
+    for (int i = 0; i < s->nagents; i++) {
+        const char *z = s->agent_zones[i];
+        size_t len = strlen(zone);
+        if (strcmp(s->agents[i], agent) != 0)
+            continue;
+        if (z[0] == '\0')
+            return true;
+        while (*z) {
+            size_t n = strcspn(z, "+");
+            if (n == len && strncmp(z, zone, n) == 0)
+                return true;
+            z += n + (z[n] == '+');
+        }
+        return false;
+    }
+    return true;
+}
+
+bool
+dconf_trusts_controller(const struct dconf *c, const char *id)
+{
+    if (id == NULL)
+        return false;
+    if (strcmp(id, c->drain.id) == 0)
+        return true;
+    for (int i = 0; i < c->drain.npeers; i++)
+        if (strcmp(c->drain.peers[i], id) == 0)
             return true;
     return false;
 }

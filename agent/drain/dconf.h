@@ -22,6 +22,8 @@
 #define DCONF_MAX_SERVERS 64
 #define DCONF_MAX_HOOKS 16
 #define DCONF_MAX_LIST 64 /* zones, agents, targets, hooks of one site */
+#define DCONF_MAX_PEERS 16
+#define DCONF_AGENT_ZONES_LEN 512 /* "b3+b4": the zones one agent may request */
 
 enum vote_by { VOTE_BY_ZONE, VOTE_BY_AGENT };
 /* What an agent that is offline (its Last Will) means for the vote. */
@@ -42,6 +44,11 @@ struct dconf_drain {
     bool dry_run;
     int log_level;
     int64_t settle_ms; /* after the first subscription, before acting */
+    /* Other controllers whose retained drain/state this one adopts when
+     * its state file has no entry for a site (its own id always counts). */
+    char *peers_str;
+    char (*peers)[NAME_MAX_LEN + 1];
+    int npeers;
 };
 
 struct dconf_mqtt {
@@ -67,6 +74,8 @@ struct dconf_server {
     char server[NAME_MAX_LEN + 1];
 };
 
+#define DCONF_MAINT_AFTER_MAX_MS 86400000LL /* a day */
+
 struct dconf_haproxy {
     char name[NAME_MAX_LEN + 1];
     int line;
@@ -81,7 +90,7 @@ struct dconf_haproxy {
     int weight; /* set on drain when has_weight; absolute or percent */
     bool weight_pct;
     bool has_weight;
-    int64_t maint_after_ms; /* 0: never go to maint */
+    int64_t maint_after_ms; /* 0: never go to maint; at most DCONF_MAINT_AFTER_MAX_MS */
     int64_t timeout_ms;
     int64_t refresh_ms;
     int site; /* index of the site that targets it, -1 when none */
@@ -104,6 +113,9 @@ struct dconf_site {
     int line;
     char *agents_str, *zones_str, *targets_str, *hooks_str;
     char (*agents)[NAME_MAX_LEN + 1];
+    /* Per agent, the zones it may request ("b3+b4", from "a1:b3+b4");
+     * "": any of the site's zones. */
+    char (*agent_zones)[DCONF_AGENT_ZONES_LEN];
     int nagents; /* 0: any agent of the site */
     char (*zones)[NAME_MAX_LEN + 1];
     int nzones;                  /* 0: any zone */
@@ -115,6 +127,7 @@ struct dconf_site {
     int vote_by; /* enum vote_by */
     int offline; /* enum offline_mode */
     int64_t hold_down_ms;
+    int64_t max_skew_ms; /* requests dated further ahead are refused */
     bool mqtt_commands;
     bool vote_set;
 };
@@ -141,5 +154,11 @@ int dconf_site_find(const struct dconf *c, const char *name);
 /* True when the site counts requests from `agent` / for `zone`. */
 bool dconf_site_has_agent(const struct dconf_site *s, const char *agent);
 bool dconf_site_has_zone(const struct dconf_site *s, const char *zone);
+/* False when `agents` gives `agent` a list of zones and `zone` is not in it;
+ * true otherwise (an agent listed without zones, or not listed at all: the
+ * other rules decide). */
+bool dconf_site_agent_may(const struct dconf_site *s, const char *agent, const char *zone);
+/* True when `id` is this controller's own id or one of [drain] peers. */
+bool dconf_trusts_controller(const struct dconf *c, const char *id);
 
 #endif

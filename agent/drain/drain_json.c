@@ -249,6 +249,19 @@ djson_audit(const struct dconf *c, const struct site_audit *a)
         cJSON_AddStringToObject(o, "action", a->action);
         cJSON_AddStringToObject(o, "result", a->result);
         break;
+    case SITE_AX_REQUEST: {
+        char ts[32];
+        cJSON_AddStringToObject(o, "agent", a->agent);
+        cJSON_AddStringToObject(o, "zone", a->zone);
+        cJSON_AddStringToObject(o, "request", a->drain ? "drain" : "none");
+        cJSON_AddNumberToObject(o, "seq", (double)a->seq);
+        if (a->ts_ms > 0) {
+            fmt_rfc3339_ms(a->ts_ms, ts, sizeof(ts));
+            cJSON_AddStringToObject(o, "request_ts", ts);
+        }
+        cJSON_AddStringToObject(o, "cause", a->cause);
+        break;
+    }
     case SITE_AX_COMMAND:
         cJSON_AddStringToObject(o, "by", a->by);
         cJSON_AddStringToObject(o, "via", a->via);
@@ -307,6 +320,9 @@ djson_parse_state(const void *payload, size_t len, struct djson_state *out)
     v = cJSON_GetObjectItemCaseSensitive(o, "by");
     if ((out->has_by = cJSON_IsString(v)))
         snprintf(out->by, sizeof(out->by), "%s", v->valuestring);
+    v = cJSON_GetObjectItemCaseSensitive(o, "controller");
+    if ((out->has_controller = cJSON_IsString(v) && name_valid(v->valuestring)))
+        snprintf(out->controller, sizeof(out->controller), "%s", v->valuestring);
     v = cJSON_GetObjectItemCaseSensitive(o, "drain_id");
     out->drain_id = cJSON_IsNumber(v) ? (uint64_t)v->valuedouble : 0;
     rc = 0;

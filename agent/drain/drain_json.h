@@ -50,6 +50,8 @@ struct djson_state {
     bool has_cause;
     char by[128];
     bool has_by;
+    char controller[NAME_MAX_LEN + 1]; /* the publishing controller's [drain] id */
+    bool has_controller;
     uint64_t drain_id;
 };
 

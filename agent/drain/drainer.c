@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "command.h"
-#include "dctl.h"
+#include "ctlsock.h"
 #include "drain_json.h"
 #include "drain_mqtt.h"
 #include "dstate.h"
@@ -48,7 +48,7 @@ struct drainer {
     struct dconf *conf;
     struct loop *loop;
     struct dmqtt *mqtt;
-    struct dctl *ctl;
+    struct ctlsock *ctl;
     struct hooks *hooks;
     struct audit *audit;
     struct haproxy *hx[DCONF_MAX_HAPROXY];
@@ -289,13 +289,14 @@ on_drain_request(struct drainer *d, struct site_rt *r, const char *topic, const 
         return;
     }
     t = now();
-    if (site_request(&r->m, &t, &q, &o) < 0)
+    if (site_request(&r->m, &t, &q, &o) == -ENOSPC)
         log_warnx("site %s: too many (agent, zone) pairs; ignoring %s", r->m.conf->name, topic);
     run(d, r, &o);
 }
 
 /* Adopts the retained drain/state of a site the state file did not know
- * (the file was lost, or this is a new host). */
+ * (the file was lost, or this is a new host), when this controller or one
+ * of its [drain] peers published it. */
 static void
 on_retained_state(struct drainer *d, struct site_rt *r, const void *payload, size_t len)
 {
@@ -306,8 +307,9 @@ on_retained_state(struct drainer *d, struct site_rt *r, const void *payload, siz
     if (djson_parse_state(payload, len, &js) < 0)
         return;
     t = now();
-    site_adopt(&r->m, &t, js.state, js.has_held_state ? js.held_state : NULL,
-               js.has_cause ? js.cause : NULL, js.has_by ? js.by : NULL, js.drain_id, &o);
+    site_adopt(&r->m, &t, js.has_controller ? js.controller : NULL, js.state,
+               js.has_held_state ? js.held_state : NULL, js.has_cause ? js.cause : NULL,
+               js.has_by ? js.by : NULL, js.drain_id, &o);
     run(d, r, &o);
 }
 
@@ -540,8 +542,8 @@ drainer_init(struct drainer **out, struct dconf *c)
         site_start(&d->sites[i].m, &t, &o);
         run(d, &d->sites[i], &o);
     }
-    if ((rc = dctl_open(&d->ctl, c->drain.control, c->drain.control_mode, d->loop, ctl_handler,
-                        d)) < 0) {
+    if ((rc = ctlsock_open(&d->ctl, c->drain.control, c->drain.control_mode, NULL, d->loop,
+                           ctl_handler, d)) < 0) {
         log_errx("cannot create control socket %s ([drain] control): %s", c->drain.control,
                  rc == -EADDRINUSE ? "another ember-drain is listening on it" : strerror(-rc));
         goto fail;
@@ -580,7 +582,7 @@ drainer_fini(struct drainer *d)
     if (d->audit != NULL)
         audit_event(d->audit, NULL, "stop", NULL);
     dmqtt_fini(d->mqtt, 2000);
-    dctl_close(d->ctl);
+    ctlsock_close(d->ctl);
     for (int h = 0; h < d->conf->nhaproxies; h++)
         haproxy_stop(d->hx[h]);
     hooks_fini(d->hooks);

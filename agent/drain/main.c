@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "command.h"
+#include "ctlsock.h"
 #include "dconf.h"
-#include "dctl.h"
 #include "drain_mqtt.h"
 #include "drainer.h"
 #include "log.h"
@@ -142,9 +142,9 @@ client(int argc, char **argv, int optind_, const char *sock, const char *by, con
         by = login;
     }
     text = command_request(cmd, site, by, reason);
-    resp = dctl_request(sock, text, timeout_s * 1000, err, sizeof(err));
+    rc = ctlsock_request(sock, "ember-drain", text, timeout_s * 1000, &resp, err, sizeof(err));
     free(text);
-    if (resp == NULL) {
+    if (rc < 0) {
         fprintf(stderr, "ember-drain: %s\n", err);
         return EXIT_UNREACHABLE;
     }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util.h"
+
 void
 policy_init(struct policy *p, const struct dconf_site *site)
 {
@@ -139,29 +141,64 @@ policy_find(const struct policy *p, const char *agent, const char *zone)
 }
 
 int
+policy_admit(const struct policy *p, const struct policy_req *r, int64_t now_real_ms, char *err,
+             size_t errlen)
+{
+    const struct dconf_site *s = p->site;
+
+    if (r->ts_ms > 0 && r->ts_ms - now_real_ms > s->max_skew_ms) {
+        char ts[32];
+        fmt_rfc3339_ms(r->ts_ms, ts, sizeof(ts));
+        snprintf(err, errlen, "dated %s, %lld s in the future (max_skew %lld s)", ts,
+                 (long long)((r->ts_ms - now_real_ms) / 1000), (long long)(s->max_skew_ms / 1000));
+        return -ERANGE;
+    }
+    if (dconf_site_has_zone(s, r->zone) && !dconf_site_agent_may(s, r->agent, r->zone)) {
+        snprintf(err, errlen, "agent %s may not request a drain for zone %s (site %s: agents)",
+                 r->agent, r->zone, s->name);
+        return -EPERM;
+    }
+    return 0;
+}
+
+static unsigned
+agent_session(const struct policy *p, const char *agent)
+{
+    for (int i = 0; i < p->nagents; i++)
+        if (strcmp(p->agents[i].name, agent) == 0)
+            return p->agents[i].session;
+    return 0;
+}
+
+int
 policy_update(struct policy *p, const struct policy_req *r)
 {
     int i = req_index(p, r->agent, r->zone);
+    unsigned session = agent_session(p, r->agent);
     struct policy_req *old;
 
     if (i < 0) {
         if (p->nreq == POLICY_MAX_REQ)
             return -ENOSPC;
-        p->req[p->nreq++] = *r;
+        p->req[p->nreq] = *r;
+        p->req[p->nreq++].session = session;
         return 1;
     }
     old = &p->req[i];
     /* emberd's journal may deliver an old request again after a newer one
-     * (it keeps its original seq and ts); an agent whose seq restarted
-     * (a new journal) still gets through because its ts is newer. */
-    if (r->seq < old->seq && r->ts_ms <= old->ts_ms)
-        return 0;
+     * (it keeps its original seq and ts).  The ts says nothing: an agent
+     * without a real-time clock dates its requests wrong, and a forger
+     * dates them wherever it likes. */
+    if (r->seq < old->seq && old->session == session)
+        return -ESTALE;
     if (old->drain == r->drain && old->test == r->test && old->seq == r->seq &&
         strcmp(old->alarms, r->alarms) == 0) {
         old->ts_ms = r->ts_ms;
+        old->session = session;
         return 0;
     }
     *old = *r;
+    old->session = session;
     return 1;
 }
 
@@ -179,6 +216,9 @@ policy_agent_status(struct policy *p, const char *agent, int status)
 {
     for (int i = 0; i < p->nagents; i++) {
         if (strcmp(p->agents[i].name, agent) == 0) {
+            /* A status was seen before: this "online" is a new connection. */
+            if (status == AGENT_ONLINE)
+                p->agents[i].session++;
             if (p->agents[i].status == status)
                 return 0;
             p->agents[i].status = status;

@@ -4,8 +4,16 @@
  * rule is a unit test.
  *
  * A request is one agent's retained {p}/{site}/{agent}/drain/{zone} message.
- * It counts when it says "drain", is not a test, comes from an agent and zone
- * the site lists, and its agent is not offline under `offline = ignore`.
+ * It is admitted when it is not dated further ahead than the site's
+ * max_skew and `agents` lets its agent request its zone; it counts when it
+ * says "drain", is not a test, comes from an agent and zone the site lists,
+ * and its agent is not offline under `offline = ignore`.
+ *
+ * One agent's requests for a zone are ordered by seq, never by ts (an agent
+ * without a real-time clock may date them in the past).  A lower seq is a
+ * journal replay and is ignored, except for the first request after the
+ * agent came online again: a new connection may be an agent that lost its
+ * journal and counts from 1 again.
  * Voters are distinct zones (vote_by = zone) or agents (vote_by = agent);
  * the condition holds when at least `vote` voters request drain.
  */
@@ -31,13 +39,15 @@ struct policy_req {
     bool test;  /* "test":true: shown, never acted on */
     uint64_t seq;
     int64_t ts_ms;                  /* the payload's ts (real time), 0 when absent */
+    unsigned session;               /* set by policy_update(): the agent's connection */
     char alarms[POLICY_ALARMS_LEN]; /* comma-separated alarm ids */
     char reason[160];
 };
 
 struct policy_agent {
     char name[NAME_MAX_LEN + 1];
-    int status; /* enum agent_status */
+    int status;       /* enum agent_status */
+    unsigned session; /* "online" messages seen after the first status */
 };
 
 struct policy {
@@ -69,13 +79,22 @@ void policy_init(struct policy *p, const struct dconf_site *site);
 int policy_parse_request(const char *agent, const char *zone, const void *payload, size_t len,
                          struct policy_req *out, char *err, size_t errlen);
 
+/* Whether a request may be stored at all, at real time now_real_ms.
+ * Returns 0, -ERANGE when its ts is more than the site's max_skew ahead of
+ * now (a forged or badly clocked request), or -EPERM when `agents` does not
+ * let its agent request its zone; err says why. */
+int policy_admit(const struct policy *p, const struct policy_req *r, int64_t now_real_ms, char *err,
+                 size_t errlen);
+
 /* Stores a request.  Returns 1 when it changed what the policy knows, 0 when
- * it is a repeat, or stale (a lower seq with an older or equal ts: an
- * agent's journal replaying an old request after a newer one), -ENOSPC when
- * the table is full. */
+ * it is a repeat, -ESTALE when its seq is below the stored one's from the
+ * same connection of the agent (a journal replaying an old request after a
+ * newer one), -ENOSPC when the table is full. */
 int policy_update(struct policy *p, const struct policy_req *r);
 
-/* Records an agent's status ("online"/"offline").  Returns 1 when it changed. */
+/* Records an agent's status ("online"/"offline").  Every "online" after
+ * the first status seen starts a new connection of the agent (see above).
+ * Returns 1 when the status changed. */
 int policy_agent_status(struct policy *p, const char *agent, int status);
 
 /* Evaluates the site's condition from everything stored. */

@@ -153,7 +153,7 @@ want_for(const struct site *s, int t, const struct site_now *now)
         return HX_WANT_NONE;
     if (s->st.state == SITE_SERVING)
         return HX_WANT_NONE;
-    if (hc->maint_after_ms > 0 && now->real_ms - s->st.drain_start_ms >= hc->maint_after_ms)
+    if (hc->maint_after_ms > 0 && now->mono_ms - s->drain_start_mono >= hc->maint_after_ms)
         return HX_WANT_MAINT;
     return HX_WANT_DRAIN;
 }
@@ -168,12 +168,12 @@ schedule_maint(struct site *s, const struct site_now *now, struct site_out *o)
     if (!(s->st.state == SITE_SERVING || s->undraining || (s->st.held && !s->manual_in_hold))) {
         for (int t = 0; t < s->conf->ntargets; t++) {
             const struct dconf_haproxy *hc = &s->dc->haproxies[s->conf->targets[t]];
-            int64_t due = s->st.drain_start_ms + hc->maint_after_ms;
-            if (hc->maint_after_ms > 0 && due > now->real_ms && (next < 0 || due < next))
+            int64_t due = s->drain_start_mono + hc->maint_after_ms;
+            if (hc->maint_after_ms > 0 && due > now->mono_ms && (next < 0 || due < next))
                 next = due;
         }
         if (next > 0)
-            s->maint_due = now->mono_ms + (next - now->real_ms);
+            s->maint_due = next;
     }
     if (was > 0 || s->maint_due > 0)
         set_timer(o, SITE_TIMER_MAINT, s->maint_due);
@@ -253,6 +253,7 @@ start_drain(struct site *s, const struct site_now *now, const char *cause, const
     s->st.state = SITE_DRAINING;
     s->st.since_ms = now->real_ms;
     s->st.drain_start_ms = s->st.since_ms;
+    s->drain_start_mono = now->mono_ms;
     s->st.drain_id++;
     s->st.hooks_done = false;
     s->st.maint = false;
@@ -409,23 +410,57 @@ site_restore(struct site *s, const struct dstate_site *saved, struct site_out *o
     hooks_from_decision(s);
 }
 
+/* The monotonic start of a drain recorded in wall time before a restart.
+ * Only the wall clock spans the restart; a start it dates in the future
+ * (the clock was fast then, or is slow now) counts from now, so a step can
+ * delay maint_after by at most its own length. */
+static int64_t
+restored_start_mono(const struct site *s, const struct site_now *now)
+{
+    int64_t ago = now->real_ms - s->st.drain_start_ms;
+
+    if (ago < 0)
+        ago = 0;
+    if (ago > DCONF_MAINT_AFTER_MAX_MS)
+        ago = DCONF_MAINT_AFTER_MAX_MS; /* long enough for any maint_after */
+    return now->mono_ms - ago;
+}
+
 void
 site_start(struct site *s, const struct site_now *now, struct site_out *o)
 {
+    if (s->st.state != SITE_SERVING)
+        s->drain_start_mono = restored_start_mono(s, now);
     apply_wants(s, now, o);
     if (s->st.state == SITE_DRAINING && !s->st.hooks_done && !s->st.held)
         run_hooks(s, "drain", o);
 }
 
 int
-site_adopt(struct site *s, const struct site_now *now, const char *state, const char *held_state,
-           const char *cause, const char *by, uint64_t drain_id, struct site_out *o)
+site_adopt(struct site *s, const struct site_now *now, const char *controller, const char *state,
+           const char *held_state, const char *cause, const char *by, uint64_t drain_id,
+           struct site_out *o)
 {
     bool held = false;
     int st;
 
     if (s->settled || s->restored || state == NULL)
         return 0;
+    if (!dconf_trusts_controller(s->dc, controller)) {
+        struct site_audit *a;
+        char who[NAME_MAX_LEN + 3];
+        if (controller != NULL)
+            snprintf(who, sizeof(who), "'%.*s'", NAME_MAX_LEN, controller);
+        say(o, LOG_LVL_WARN,
+            "site %s: ignoring the retained drain state '%.16s' published by %s: not this "
+            "controller (%s) and not in [drain] peers; starting from the agents' requests",
+            s->conf->name, state, controller ? who : "no named controller", s->dc->drain.id);
+        a = audit(s, o, "adopt_refused");
+        a->extra = SITE_AX_CAUSE;
+        snprintf(a->cause, sizeof(a->cause), "retained drain state '%.16s' from %s", state,
+                 controller ? who : "no named controller");
+        return 0;
+    }
     if (strcmp(state, "held") == 0) {
         held = true;
         state = held_state ? held_state : "serving";
@@ -439,6 +474,7 @@ site_adopt(struct site *s, const struct site_now *now, const char *state, const 
     s->st.drain_id = drain_id;
     s->st.since_ms = now->real_ms;
     s->st.drain_start_ms = s->st.since_ms;
+    s->drain_start_mono = now->mono_ms;
     s->st.hooks_done = st == SITE_DRAINED;
     s->restored = true;
     say(o, LOG_LVL_WARN, "site %s: no state file entry; adopted the retained drain state '%s%s'",
@@ -462,12 +498,46 @@ site_settle(struct site *s, const struct site_now *now, struct site_out *o)
     publish(s, o, true);
 }
 
+/* Logs and audits a request that policy_admit() refused. */
+static void
+refuse_request(struct site *s, const struct policy_req *r, const char *why, struct site_out *o)
+{
+    struct site_audit *a;
+
+    say(o, LOG_LVL_WARN, "site %s: request from %s for zone %s refused: %s", s->conf->name,
+        r->agent, r->zone, why);
+    a = audit(s, o, "request_refused");
+    a->extra = SITE_AX_REQUEST;
+    snprintf(a->agent, sizeof(a->agent), "%s", r->agent);
+    snprintf(a->zone, sizeof(a->zone), "%s", r->zone);
+    a->drain = r->drain;
+    a->seq = r->seq;
+    a->ts_ms = r->ts_ms;
+    snprintf(a->cause, sizeof(a->cause), "%s", why);
+}
+
 int
 site_request(struct site *s, const struct site_now *now, const struct policy_req *r,
              struct site_out *o)
 {
-    int rc = policy_update(&s->policy, r);
+    const struct policy_req *old;
+    char why[256];
+    int rc;
 
+    if (policy_admit(&s->policy, r, now->real_ms, why, sizeof(why)) < 0) {
+        refuse_request(s, r, why, o);
+        return 0;
+    }
+    rc = policy_update(&s->policy, r);
+    if (rc == -ESTALE) {
+        old = policy_find(&s->policy, r->agent, r->zone);
+        say(o, LOG_LVL_INFO,
+            "site %s: request from %s for zone %s ignored: seq %llu is older than seq %llu "
+            "already taken (a replay)",
+            s->conf->name, r->agent, r->zone, (unsigned long long)r->seq,
+            (unsigned long long)(old ? old->seq : 0));
+        return 0;
+    }
     if (rc <= 0)
         return rc;
     say(o, LOG_LVL_INFO, "site %s: request from %s for zone %s: %s%s (seq %llu%s%s)", s->conf->name,

@@ -30,9 +30,10 @@
 #define SITE_LOG_LEN 1200
 #define SITE_REASON_LEN 4096
 
-/* The time of an event: monotonic for durations (hold_down, how long a
- * drain took), real time for what is recorded (since, drain start,
- * maint_after). */
+/* The time of an event: monotonic for every duration (hold_down,
+ * maint_after, how long a drain took), so a step of the wall clock changes
+ * none of them; real time for what is recorded (since, drain start), which
+ * is read back, bounded, only after a restart. */
 struct site_now {
     int64_t mono_ms;
     int64_t real_ms;
@@ -61,6 +62,7 @@ enum site_audit_extra {
     SITE_AX_CAUSE,   /* a cause of its own instead of the site's */
     SITE_AX_HOOK,    /* hook, action, result */
     SITE_AX_COMMAND, /* by, via, reason */
+    SITE_AX_REQUEST, /* agent, zone, request, seq, request_ts, cause (why refused) */
 };
 
 /* An audit entry, with the site's fields as they were when it was made. */
@@ -80,6 +82,10 @@ struct site_audit {
     char result[96];
     char via[32];
     char reason[SITE_REASON_LEN];
+    char agent[NAME_MAX_LEN + 1], zone[NAME_MAX_LEN + 1];
+    bool drain;
+    uint64_t seq;
+    int64_t ts_ms; /* the request's ts; 0: none */
 };
 
 struct site_fx {
@@ -130,6 +136,7 @@ struct site {
     int64_t cond_since;                /* mono ms the drain condition has held since; 0: not */
     int64_t hold_due;                  /* mono ms the hold_down timer is due; 0: not armed */
     int64_t maint_due;                 /* mono ms the maint_after timer is due; 0: not armed */
+    int64_t drain_start_mono;          /* mono ms the current drain started (maint_after) */
     bool held_noted;                   /* "condition holds but held" said once */
     bool manual_in_hold;               /* a manual drain while held: its want stands */
     bool undraining;                   /* want READY until every target reads back ready */
@@ -150,22 +157,30 @@ const char *site_shown_state(const struct site *s);
 void site_restore(struct site *s, const struct dstate_site *saved, struct site_out *o);
 
 /* The HAProxy workers run: converge the restored decision (re-running the
- * drain hooks of an unfinished drain). */
+ * drain hooks of an unfinished drain).  maint_after of a restored drain
+ * counts from its recorded start read against now->real_ms, bounded: a
+ * start dated in the future counts from now. */
 void site_start(struct site *s, const struct site_now *now, struct site_out *o);
 
 /* The retained drain/state of a site the state file did not know.  `state`
  * is what was published ("held" with held_state, or a state name), by and
- * cause may be NULL.  Ignored once settled or restored, or when the state
- * is not a known one.  Returns 1 when adopted, 0 when ignored. */
-int site_adopt(struct site *s, const struct site_now *now, const char *state,
-               const char *held_state, const char *cause, const char *by, uint64_t drain_id,
-               struct site_out *o);
+ * cause may be NULL; controller is the payload's "controller" (NULL when
+ * absent).  Ignored once settled or restored, or when the state is not a
+ * known one; logged, audited and ignored when the controller is neither
+ * this one nor one of [drain] peers (anyone who may publish on the broker
+ * could have sent it).  Returns 1 when adopted, 0 when ignored. */
+int site_adopt(struct site *s, const struct site_now *now, const char *controller,
+               const char *state, const char *held_state, const char *cause, const char *by,
+               uint64_t drain_id, struct site_out *o);
 
 /* The settle time is over: evaluate and publish (forced). */
 void site_settle(struct site *s, const struct site_now *now, struct site_out *o);
 
-/* An agent's drain request.  Returns policy_update()'s result: 1 changed
- * (and evaluated), 0 a repeat or stale, -ENOSPC table full. */
+/* An agent's drain request.  One dated too far ahead (max_skew), or for a
+ * zone its agent may not request, is refused: logged and audited
+ * ("request_refused"); one older than what the agent already sent is
+ * logged and ignored.  Returns 1 changed (and evaluated), 0 a repeat,
+ * stale or refused, -ENOSPC table full. */
 int site_request(struct site *s, const struct site_now *now, const struct policy_req *r,
                  struct site_out *o);
 

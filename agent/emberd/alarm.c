@@ -57,9 +57,17 @@ alarm_shown_active(const struct alarm_state *st)
 }
 
 bool
-alarm_shelved(const struct alarm_state *st, int64_t now_real)
+alarm_shelved(const struct alarm_state *st)
 {
-    return st->shelved_until != 0 && st->shelved_until > now_real;
+    return st->shelve_end_mono != 0;
+}
+
+int64_t
+alarm_shelve_end_real(const struct alarm_state *st, int64_t now_mono, int64_t now_real)
+{
+    if (!alarm_shelved(st))
+        return 0;
+    return now_real + (st->shelve_end_mono - now_mono);
 }
 
 static void
@@ -77,7 +85,7 @@ emit(struct alarm_engine *e, enum transition tr, int alarm, int zone)
  * comms_loss and stale alarms never vote: a sensor that is merely silent or
  * stuck must not drain a site. */
 static int
-zone_votes(const struct alarm_engine *e, int z, int64_t now_real, bool shown)
+zone_votes(const struct alarm_engine *e, int z, bool shown)
 {
     const struct zone_def *zd = &e->zones[z];
     int sensors[zd->nmembers > 0 ? zd->nmembers : 1];
@@ -90,8 +98,8 @@ zone_votes(const struct alarm_engine *e, int z, int64_t now_real, bool shown)
         bool on = shown ? alarm_shown_active(s) : s->active;
         bool dup = false;
 
-        if (!on || d->severity != SEV_CRITICAL || alarm_shelved(s, now_real) ||
-            d->kind == AK_COMMS_LOSS || d->kind == AK_STALE)
+        if (!on || d->severity != SEV_CRITICAL || alarm_shelved(s) || d->kind == AK_COMMS_LOSS ||
+            d->kind == AK_STALE)
             continue;
         for (int k = 0; k < n; k++)
             dup |= sensors[k] == d->sensor;
@@ -108,9 +116,9 @@ zones_eval(struct alarm_engine *e, int64_t now_real, bool announce)
 {
     for (int z = 0; z < e->nzones; z++) {
         struct zone_state *zs = &e->zst[z];
-        int votes = zone_votes(e, z, now_real, false);
+        int votes = zone_votes(e, z, false);
         bool req = votes >= e->zones[z].vote;
-        bool test = !req && zone_votes(e, z, now_real, true) >= e->zones[z].vote;
+        bool test = !req && zone_votes(e, z, true) >= e->zones[z].vote;
         bool changed = req != zs->request || test != zs->test || (announce && zs->seq == 0);
 
         zs->votes = votes;
@@ -299,8 +307,8 @@ alarm_tick(struct alarm_engine *e, int64_t now_mono, int64_t now_real)
         if (d->kind == AK_STALE && s->st_has_ref)
             set_cond(s, now_mono - s->st_since_mono >= d->stale_ms, now_mono);
         changed |= evaluate(e, a, now_mono, now_real);
-        if (s->shelved_until != 0 && s->shelved_until <= now_real) {
-            s->shelved_until = 0;
+        if (alarm_shelved(s) && s->shelve_end_mono <= now_mono) {
+            s->shelve_end_mono = 0;
             emit(e, TR_UNSHELVED, a, -1);
             changed = true;
         }
@@ -338,13 +346,13 @@ alarm_ack(struct alarm_engine *e, int a, int64_t now_real)
 }
 
 int
-alarm_shelve(struct alarm_engine *e, int a, int64_t duration_ms, int64_t now_real)
+alarm_shelve(struct alarm_engine *e, int a, int64_t duration_ms, int64_t now_mono, int64_t now_real)
 {
     if (a < 0 || a >= e->ndefs)
         return -ENOENT;
-    if (duration_ms <= 0)
+    if (duration_ms <= 0 || duration_ms > ALARM_SHELVE_MAX_MS)
         return -EINVAL;
-    e->st[a].shelved_until = now_real + duration_ms;
+    e->st[a].shelve_end_mono = now_mono + duration_ms;
     emit(e, TR_SHELVED, a, -1);
     zones_update(e, now_real);
     return 0;
@@ -355,9 +363,9 @@ alarm_unshelve(struct alarm_engine *e, int a, int64_t now_real)
 {
     if (a < 0 || a >= e->ndefs)
         return -ENOENT;
-    if (!alarm_shelved(&e->st[a], now_real))
+    if (!alarm_shelved(&e->st[a]))
         return -EALREADY;
-    e->st[a].shelved_until = 0;
+    e->st[a].shelve_end_mono = 0;
     emit(e, TR_UNSHELVED, a, -1);
     zones_update(e, now_real);
     return 0;
@@ -407,6 +415,12 @@ alarm_next_seq(const struct alarm_engine *e)
     return e->next_seq;
 }
 
+uint64_t
+alarm_take_seq(struct alarm_engine *e)
+{
+    return e->next_seq++;
+}
+
 void
 alarm_set_state(struct alarm_engine *e, int a, const struct alarm_state *st)
 {
@@ -419,21 +433,36 @@ alarm_zone_set_state(struct alarm_engine *e, int z, const struct zone_state *zs)
     e->zst[z] = *zs;
 }
 
-void
+int
 alarm_restore(struct alarm_engine *e, int a, bool active, bool acked, int64_t shelved_until,
-              int64_t since_ms, uint64_t seq, int64_t now_mono)
+              int64_t since_ms, uint64_t seq, int64_t now_mono, int64_t now_real)
 {
     struct alarm_state *s = &e->st[a];
+    int clamped = 0;
 
     s->active = active;
     s->acked = acked;
-    s->shelved_until = shelved_until;
+    s->shelve_end_mono = 0;
+    if (shelved_until != 0) {
+        /* The wall clock is all that spans a restart; bound what it says.
+         * A shelve that ended while the daemon was down ends now (the
+         * monotonic clock is never 0, so the sentinel stays clear). */
+        int64_t left = shelved_until - now_real;
+        if (left < 0)
+            left = 0;
+        if (left > ALARM_SHELVE_MAX_MS) {
+            left = ALARM_SHELVE_MAX_MS;
+            clamped = 1;
+        }
+        s->shelve_end_mono = now_mono + left;
+    }
     s->since_ms = since_ms;
     s->seq = seq;
     /* Until a reading says otherwise, the condition is what it was, so an
      * active alarm is not cleared (nor re-announced) by the restart itself. */
     s->cond = active;
     s->cond_since_mono = now_mono;
+    return clamped;
 }
 
 bool

@@ -2,8 +2,10 @@
  * alarm.h - the alarm engine: readings in, ISA-18.2 alarm states and zone
  * drain requests out.
  *
- * Pure logic with the time passed in (monotonic ms for delays, real ms for
- * timestamps), so every transition is unit tested.  The engine never does
+ * Pure logic with the time passed in (monotonic ms for every duration:
+ * delays, shelves, tests; real ms for timestamps and for what is persisted
+ * for a restart), so every transition is unit tested and a step of the wall
+ * clock changes no duration.  The engine never does
  * I/O: each state change is reported through a callback, which the daemon
  * turns into MQTT messages and journal entries.
  *
@@ -22,6 +24,9 @@
 
 #include "sensor.h"
 #include "util.h"
+
+/* The longest shelve, from a command or restored from the journal. */
+#define ALARM_SHELVE_MAX_MS (7LL * 24 * 3600 * 1000)
 
 enum alarm_kind { AK_HIGH, AK_LOW, AK_RATE, AK_CONTACT, AK_COMMS_LOSS, AK_STALE };
 enum severity { SEV_WARNING, SEV_CRITICAL };
@@ -73,7 +78,7 @@ struct alarm_state {
     int64_t cond_since_mono; /* when cond last changed */
     bool active;
     bool acked;
-    int64_t shelved_until; /* real ms; 0 when not shelved */
+    int64_t shelve_end_mono; /* mono ms the shelve ends; 0 when not shelved */
     int64_t test_until;    /* mono ms; 0 when not under test */
     int64_t since_ms;      /* real ms of the last activation or clearing */
     bool has_value;
@@ -117,13 +122,16 @@ void alarm_engine_free(struct alarm_engine *e);
 void alarm_reading(struct alarm_engine *e, int sensor, const struct sensor_state *s,
                    int64_t now_mono, int64_t now_real);
 /* Runs delays, shelve expiry, test expiry and stale checks; call often
- * (every 50-100 ms). */
+ * (every 50-100 ms).  Shelves and tests end by now_mono alone. */
 void alarm_tick(struct alarm_engine *e, int64_t now_mono, int64_t now_real);
 
 /* Operator actions.  Return 0, or -ENOENT (unknown), -EALREADY (nothing to
  * do: already acknowledged, not shelved...) or -EINVAL. */
 int alarm_ack(struct alarm_engine *e, int alarm, int64_t now_real);
-int alarm_shelve(struct alarm_engine *e, int alarm, int64_t duration_ms, int64_t now_real);
+/* A shelve lasts duration_ms (1 ms .. ALARM_SHELVE_MAX_MS) of the monotonic
+ * clock, whatever the wall clock does meanwhile. */
+int alarm_shelve(struct alarm_engine *e, int alarm, int64_t duration_ms, int64_t now_mono,
+                 int64_t now_real);
 int alarm_unshelve(struct alarm_engine *e, int alarm, int64_t now_real);
 /* Shows a test activation on every critical member of the zone (and a test
  * drain request) for duration_ms.  Test activations never count as votes. */
@@ -132,9 +140,16 @@ int alarm_test_zone(struct alarm_engine *e, int zone, int64_t duration_ms, int64
 
 const struct alarm_state *alarm_get(const struct alarm_engine *e, int alarm);
 const struct zone_state *alarm_zone_get(const struct alarm_engine *e, int zone);
-/* Restores persisted state at start-up (before any reading). */
-void alarm_restore(struct alarm_engine *e, int alarm, bool active, bool acked,
-                   int64_t shelved_until, int64_t since_ms, uint64_t seq, int64_t now_mono);
+/* Restores persisted state at start-up (before any reading).  shelved_until
+ * is the persisted wall-clock end of a shelve (0: none), read against
+ * now_real and bounded: one already past ends at the next alarm_tick() (with
+ * its TR_UNSHELVED), one further ahead than ALARM_SHELVE_MAX_MS is clamped to
+ * it.  Returns 1 when it clamped, else 0. */
+int alarm_restore(struct alarm_engine *e, int alarm, bool active, bool acked, int64_t shelved_until,
+                  int64_t since_ms, uint64_t seq, int64_t now_mono, int64_t now_real);
+/* The wall-clock end of the alarm's shelve as of now, to persist for a
+ * restart (0 when not shelved). */
+int64_t alarm_shelve_end_real(const struct alarm_state *st, int64_t now_mono, int64_t now_real);
 /* Brings every zone in line with its alarms without a reading: a zone
  * whose request differs from the restored one (a test that ended with the
  * restart, a journal from before zones were kept), or that has never
@@ -143,6 +158,9 @@ void alarm_restore(struct alarm_engine *e, int alarm, bool active, bool acked,
  * after restoring (start-up, reload). */
 void alarm_zones_settle(struct alarm_engine *e, int64_t now_real);
 uint64_t alarm_next_seq(const struct alarm_engine *e);
+/* Hands out the next seq for an event the engine does not make itself (the
+ * journal self-alarm), so one counter numbers every event of the agent. */
+uint64_t alarm_take_seq(struct alarm_engine *e);
 /* Carries states across a configuration reload, and restores a zone's
  * last announced request at start-up (after its alarms' alarm_restore,
  * before alarm_zones_settle); no events are emitted. */
@@ -151,7 +169,9 @@ void alarm_zone_set_state(struct alarm_engine *e, int zone, const struct zone_st
 
 /* True when the alarm is shown active: really active, or under test. */
 bool alarm_shown_active(const struct alarm_state *st);
-bool alarm_shelved(const struct alarm_state *st, int64_t now_real);
+/* True from alarm_shelve() (or a restore) until the TR_UNSHELVED transition:
+ * alarm_unshelve(), or the alarm_tick() that sees the end pass. */
+bool alarm_shelved(const struct alarm_state *st);
 
 /* Adaptive polling: true when a sensor is close enough to one of its alarms
  * that its device should be polled at the fast alert interval: within

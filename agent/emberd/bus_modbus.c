@@ -1,7 +1,17 @@
 /*
  * bus_modbus.c - per-bus worker threads built on libmodbus.
  *
- * This is the only file that includes <modbus.h>.
+ * This is the only file that includes <modbus.h>.  Each worker owns its
+ * libmodbus context and its link (a serial line or a TCP connection) and
+ * posts readings to the loop's mailbox; it calls libmodbus, the mailbox,
+ * util and the log, nothing else.
+ *
+ * Late replies: on TCP a failed request closes the connection, so its
+ * reply can never reach a later request.  RTU frames carry no transaction
+ * id: after a failed request the line is kept silent until LATE_FACTOR
+ * timeouts after the request went out, and whatever arrives meanwhile is
+ * read and dropped (line_settle), so a reply up to that late is never
+ * taken for the answer to a later request.
  */
 #include "bus.h"
 
@@ -24,6 +34,10 @@
 
 #define MAX_BLOCKS CONF_MAX_BLOCKS
 #define QUEUE_MAX 65536
+/* On RTU nothing is sent until this many timeouts after a failed request. */
+#define LATE_FACTOR 4
+/* Bytes in a read request (FC 01-04): slave, function, address, count, CRC. */
+#define READ_REQUEST_BYTES 8
 
 /* A device's schedule; what to read comes from the plan conf_load built
  * (dev->sensors, dev->pts, dev->blocks...). */
@@ -197,32 +211,115 @@ pause_ms(struct bus_worker *w, int64_t ms)
         poll(&p, 1, (int)ms);
 }
 
-static void
-link_reset(struct bus_worker *w, int e)
+/* Time on the wire of n bytes on an RTU line, rounded up (start, data,
+ * parity and stop bits). */
+static int64_t
+frame_ms(const struct conf_bus *b, int n)
 {
-    if (w->cb->type == BUS_TCP) {
+    int64_t bits = 1 + b->data_bits + (b->parity != 0) + b->stop_bits;
+
+    return (n * bits * 1000 + b->baud - 1) / b->baud;
+}
+
+/* Silence that ends a frame on an RTU line.  USB serial adapters hand
+ * bytes over in 16 ms batches: 20 ms plus four characters covers any of
+ * them. */
+static int64_t
+quiet_ms(const struct conf_bus *b)
+{
+    return 20 + frame_ms(b, 4);
+}
+
+/*
+ * Keeps an RTU line silent until deadline (monotonic ms), reading and
+ * dropping whatever arrives, then flushes it.  A reply still coming in at
+ * the deadline is drained to its end (the line quiet for a few character
+ * times), for at most one more timeout, so a babbling device cannot hold
+ * the bus.  An alert request does not cut the silence short: the worker
+ * picks it up after the poll (pull_in_alerts).  Returns the bytes dropped.
+ */
+static long
+line_settle(struct bus_worker *w, int64_t deadline)
+{
+    const struct conf_bus *b = w->cb;
+    int64_t quiet = quiet_ms(b);
+    int64_t hard = deadline + b->timeout_ms;
+    int64_t last = 0; /* when bytes last came */
+    int fd = modbus_get_socket(w->ctx);
+    long dropped = 0;
+
+    while (!atomic_load(&w->set->stopping)) {
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = w->wake_fd, .events = POLLIN}};
+        int64_t now = mono_ms(), until;
+        uint8_t buf[256];
+        uint64_t v;
+
+        if (now >= deadline && (now - last >= quiet || now >= hard))
+            break;
+        until = now < deadline ? deadline : last + quiet;
+        if (until > hard)
+            until = hard;
+        if (poll(p, 2, (int)(until - now)) < 0) {
+            if (errno == EINTR)
+                continue;
+            /* Cannot watch the line: still send nothing before the deadline. */
+            pause_ms(w, deadline - mono_ms());
+            break;
+        }
+        if ((p[1].revents & POLLIN) && read(w->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+            log_warn("bus %s: wake", b->name);
+        if (p[0].revents & POLLIN) {
+            ssize_t n = read(fd, buf, sizeof(buf));
+            if (n > 0) {
+                dropped += n;
+                last = mono_ms();
+            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                fd = -1; /* the next request finds out why; keep the silence */
+            }
+        } else if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            fd = -1; /* poll() skips a negative fd: wait on the wake fd alone */
+        }
+    }
+    modbus_flush(w->ctx);
+    return dropped;
+}
+
+/* After a failed request: make sure its answer, if it is still coming,
+ * cannot be taken for the next request's.  sent_ms is when the request
+ * started going out. */
+static void
+link_reset(struct bus_worker *w, int e, int64_t sent_ms)
+{
+    const struct conf_bus *b = w->cb;
+
+    if (b->type == BUS_TCP) {
         /* A late answer would otherwise be taken for the next request's. */
         modbus_close(w->ctx);
         w->connected = false;
     } else if (e == EIO || e == EBADF || e == ENXIO || e == ENODEV || e == EPIPE) {
         /* The serial device itself went away (USB adapter unplugged, pty
          * pair recreated): reopen it, with back-off. */
-        log_warnx("bus %s: %s: %s; reopening", w->cb->name, w->cb->device, modbus_strerror(e));
+        log_warnx("bus %s: %s: %s; reopening", b->name, b->device, modbus_strerror(e));
         modbus_close(w->ctx);
         w->connected = false;
         w->warned_connect = true;
-    } else if (e == ETIMEDOUT) {
-        /* RTU has no transaction ids: a reply that comes after the timeout
-         * would be taken for the answer to the next request.  Give it the
-         * same time again to arrive, then throw it away. */
-        pause_ms(w, w->cb->timeout_ms);
-        modbus_flush(w->ctx);
     } else {
-        modbus_flush(w->ctx);
+        /* No answer, or a frame that was not the answer (a bad CRC, another
+         * slave or function): the answer may still come.  Nothing goes out
+         * until LATE_FACTOR timeouts after the request reached the line's
+         * far end. */
+        int64_t t0 = mono_us();
+        long dropped =
+            line_settle(w, sent_ms + frame_ms(b, READ_REQUEST_BYTES) + LATE_FACTOR * b->timeout_ms);
+
+        pthread_mutex_lock(&w->stats_lock);
+        w->stats.busy_us += mono_us() - t0;
+        pthread_mutex_unlock(&w->stats_lock);
+        if (dropped > 0)
+            log_debug("bus %s: dropped %ld bytes that came after a failed request", b->name,
+                      dropped);
     }
 }
-
-
 
 static bool
 is_exception(int e)
@@ -244,6 +341,10 @@ read_block(struct bus_worker *w, const struct read_block *blk, uint16_t *words)
             return ECANCELED;
         if ((rc = link_open(w, mono_ms())) < 0)
             return rc == -EAGAIN ? (w->link_errno ? w->link_errno : ECONNREFUSED) : -rc;
+        /* Bytes that came while nobody was asking (a reply later than
+         * line_settle waits for, line noise) are no answer to this request. */
+        if (w->cb->type == BUS_RTU)
+            modbus_flush(w->ctx);
         t0 = mono_us();
         switch (blk->table) {
         case MB_HOLDING:
@@ -276,7 +377,7 @@ read_block(struct bus_worker *w, const struct read_block *blk, uint16_t *words)
          * well-formed reply: the link is fine, do not reset it. */
         if (is_exception(e) || e == EMBXGPATH || e == EMBXGTAR)
             return e;
-        link_reset(w, e);
+        link_reset(w, e, t0 / 1000);
     }
     return e;
 }
@@ -549,10 +650,15 @@ bus_start(struct bus_set **out, const struct conf *c)
     {
         for (int i = 0; i < bs->n; i++) {
             struct bus_worker *w = &bs->w[i];
-            int64_t cycle = 0, worst = 0;
+            int64_t cycle = 0, worst = 0, attempt_ms = w->cb->timeout_ms;
+            /* On RTU a failed attempt also keeps the line silent
+             * (line_settle): up to LATE_FACTOR + 1 timeouts in all. */
+            if (w->cb->type == BUS_RTU)
+                attempt_ms = (LATE_FACTOR + 1) * w->cb->timeout_ms +
+                             frame_ms(w->cb, READ_REQUEST_BYTES) + quiet_ms(w->cb);
             for (int k = 0; k < w->ndevs; k++) {
                 const struct dev_plan *dp = &w->devs[k];
-                cycle += dp->dev->nblocks * (w->cb->retries + 1) * (w->cb->timeout_ms + w->cb->gap_ms);
+                cycle += dp->dev->nblocks * (w->cb->retries + 1) * (attempt_ms + w->cb->gap_ms);
                 if (dp->dev->interval_ms > worst)
                     worst = dp->dev->interval_ms;
             }

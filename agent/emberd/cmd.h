@@ -11,12 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alarm.h"
 #include "util.h"
 
 enum cmd_kind { CMD_ACK, CMD_SHELVE, CMD_UNSHELVE, CMD_TEST, CMD_STATUS, CMD_ALARMS, CMD_RELOAD };
 
 #define CMD_MAX_PAYLOAD 4096
-#define CMD_SHELVE_MAX_MS (7LL * 24 * 3600 * 1000)
+#define CMD_SHELVE_MAX_MS ALARM_SHELVE_MAX_MS
 #define CMD_TEST_DEFAULT_MS 30000
 #define CMD_TEST_MAX_MS 600000
 

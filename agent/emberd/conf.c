@@ -286,6 +286,13 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
                                        CONF_MAX_ALARMS, sizeof(*c->alarms),
                                        offsetof(struct conf_alarm, def.line), alarm_keys,
                                        ARRAY_LEN(alarm_keys)};
+            /* outbox.h's JOURNAL_ALARM: emberd's own alarm/_journal topic. */
+            if (strcmp(name, "_journal") == 0) {
+                cfgfile_error(cf, "[%s]: the name _journal is emberd's own journal alarm; "
+                                  "choose another",
+                              section);
+                return;
+            }
             item = section_item(cf, section, &sa, name);
             if (item == NULL)
                 return;

@@ -2,7 +2,7 @@
  * control.c - commands (MQTT cmd/NAME and the control socket) and the status
  * and alarms JSON.
  *
- * Owns: the control socket (the only caller of ctl_open/ctl_close).  May
+ * Owns: the control socket (the only caller of ctlsock_open/ctlsock_close).  May
  * call: cmd_* (parsing), alarm_* on the ingest's engine (ack, shelve, test),
  * the reload callback, and read-only getters of the ingest, outbox, bus set
  * and GPIO outputs for the status.
@@ -18,12 +18,12 @@
 
 #include "bus.h"
 #include "cmd.h"
-#include "ctl.h"
+#include "ctlsock.h"
 #include "log.h"
 #include "util.h"
 
 struct control {
-    struct ctl *ctl;
+    struct ctlsock *ctl;
     char *path;
     struct ingest *in;
     struct outbox *ob;
@@ -55,7 +55,7 @@ run_cmd(struct control *ctl, const struct cmd *c, char *err, size_t errlen)
             snprintf(err, errlen, "alarm %s is already acknowledged", c->alarm);
         break;
     case CMD_SHELVE:
-        rc = alarm_shelve(e, a, c->duration_ms, now);
+        rc = alarm_shelve(e, a, c->duration_ms, mono_ms(), now);
         break;
     case CMD_UNSHELVE:
         rc = alarm_unshelve(e, a, now);
@@ -123,6 +123,14 @@ status_json(struct control *ctl)
     cJSON_AddNumberToObject(o, "mqtt_dropped", (double)os.mqtt_dropped);
     cJSON_AddNumberToObject(o, "journal_pending", (double)os.journal_pending);
     cJSON_AddNumberToObject(o, "journal_dropped", (double)os.journal_dropped);
+    cJSON_AddStringToObject(o, "journal", os.journal_ok ? "ok" : "degraded");
+    cJSON_AddNumberToObject(o, "journal_unstored", (double)os.journal_unstored);
+    cJSON_AddNumberToObject(o, "journal_volatile", (double)os.journal_volatile);
+    cJSON_AddNumberToObject(o, "seq_unreserved", (double)os.seq_unreserved);
+    cJSON_AddNumberToObject(o, "epoch", (double)os.epoch);
+    arr = cJSON_AddArrayToObject(o, "self_alarms");
+    if (outbox_journal_alarm_active(ctl->ob))
+        cJSON_AddItemToArray(arr, cJSON_CreateString(JOURNAL_ALARM));
     cJSON_AddNumberToObject(o, "uptime_s", (double)(mono_ms() - ctl->started_ms) / 1000.0);
     arr = cJSON_AddArrayToObject(o, "buses");
     for (int b = 0; b < conf->nbuses; b++) {
@@ -196,17 +204,31 @@ alarms_json(struct control *ctl)
         if (x != NULL)
             cJSON_AddItemToArray(arr, x);
     }
+    /* The journal self-alarm joins the list while it is raised. */
+    if (outbox_journal_alarm_active(ctl->ob)) {
+        char *json = outbox_journal_alarm_json(ctl->ob, NULL);
+        cJSON *x = json ? cJSON_Parse(json) : NULL;
+        free(json);
+        if (x != NULL)
+            cJSON_AddItemToArray(arr, x);
+    }
     return o;
 }
 
+/* A request is one command payload; a client has 2 s to send it and to
+ * take the answer. */
+static const struct ctlsock_limits ctl_limits = {CMD_MAX_PAYLOAD, 8, 2000};
+
 static char *
-ctl_request(void *arg, const char *req, size_t len)
+ctl_request(void *arg, const char *req, size_t len, uid_t uid, pid_t pid)
 {
     struct control *ctl = arg;
     struct cmd c;
     char err[256] = "";
     cJSON *o;
     char *out;
+    (void)uid; /* access is by the socket's file mode */
+    (void)pid;
 
     if (cmd_parse_request(req, len, &c, err, sizeof(err)) < 0 ||
         run_cmd(ctl, &c, err, sizeof(err)) < 0) {
@@ -242,8 +264,8 @@ control_open(struct control **out, const struct conf *c, struct loop *l, struct 
     ctl->ob = ob;
     ctl->reload = reload;
     ctl->reload_arg = reload_arg;
-    if ((rc = ctl_open(&ctl->ctl, c->agent.control, c->agent.control_mode, l, ctl_request, ctl)) <
-        0) {
+    if ((rc = ctlsock_open(&ctl->ctl, c->agent.control, c->agent.control_mode, &ctl_limits, l,
+                           ctl_request, ctl)) < 0) {
         log_errx("cannot create control socket %s ([agent] control): %s", c->agent.control,
                  rc == -EADDRINUSE ? "another emberd is listening on it" : strerror(-rc));
         control_close(ctl);
@@ -258,7 +280,7 @@ control_close(struct control *ctl)
 {
     if (ctl == NULL)
         return;
-    ctl_close(ctl->ctl);
+    ctlsock_close(ctl->ctl);
     free(ctl->path);
     free(ctl);
 }

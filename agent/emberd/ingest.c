@@ -73,7 +73,7 @@ ingest_init(struct ingest **out, const struct conf *c, struct outbox *ob)
     in->engine = alarm_engine_new(c->alarm_defs, c->nalarms, c->zone_defs, c->nzones,
                                   c->nsensors, outbox_first_seq(ob), outbox_transition, ob);
     outbox_bind(ob, c, in->engine);
-    if ((rc = outbox_restore(ob, in->engine, mono_ms())) < 0) {
+    if ((rc = outbox_restore(ob, in->engine, mono_ms(), real_ms())) < 0) {
         ingest_free(in);
         return rc;
     }
@@ -232,7 +232,7 @@ ingest_bus(const struct ingest *in)
 }
 
 void
-ingest_reload(struct ingest *in, const struct conf *nc, int64_t now_mono)
+ingest_reload(struct ingest *in, const struct conf *nc, int64_t now_mono, int64_t now_real)
 {
     const struct conf *oc = in->conf;
     struct ingest old = *in;
@@ -260,8 +260,9 @@ ingest_reload(struct ingest *in, const struct conf *nc, int64_t now_mono)
             strcmp(oc->sensors[od->sensor].name, nc->sensors[nd->sensor].name) == 0)
             alarm_set_state(ne, a, st);
         else
-            alarm_restore(ne, a, st->active, st->acked, st->shelved_until, st->since_ms, st->seq,
-                          now_mono);
+            alarm_restore(ne, a, st->active, st->acked,
+                          alarm_shelve_end_real(st, now_mono, now_real), st->since_ms, st->seq,
+                          now_mono, now_real);
     }
     for (int z = 0; z < nc->nzones; z++) {
         int o = conf_zone_find(oc, nc->zone_defs[z].name);

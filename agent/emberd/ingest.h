@@ -55,7 +55,7 @@ void ingest_tick(struct ingest *in, int64_t now_mono, int64_t now_real);
 /* Switches to configuration nc: new sensor states and engine, carrying
  * sensor, alarm and zone states over by name (no events are emitted), and
  * rebinds the outbox.  The caller frees the old configuration after. */
-void ingest_reload(struct ingest *in, const struct conf *nc, int64_t now_mono);
+void ingest_reload(struct ingest *in, const struct conf *nc, int64_t now_mono, int64_t now_real);
 
 const struct conf *ingest_conf(const struct ingest *in);
 struct alarm_engine *ingest_engine(const struct ingest *in);

@@ -4,10 +4,11 @@
  * Owns: the journal (struct state), the MQTT session (the only caller of
  * mqtt_init/mqtt_fini), the publish window (inflight.h: at most
  * INFLIGHT_WINDOW journaled messages awaiting PUBACK, each PUBACK mapped to
- * exactly its seq), and the alarm outputs' on/off state.  May call:
- * state_*, mqtt_*, inflight_*, payload_*, alarm_* getters, gpio_set.  Reads
- * the bound conf and engine; changes the engine only to restore it at start
- * (outbox_restore).
+ * exactly its seq), the alarm outputs' on/off state, this run's epoch and
+ * the journal self-alarm (`_journal`).  May call: state_*, mqtt_*,
+ * inflight_*, payload_*, alarm_* getters, alarm_take_seq (the self-alarm's
+ * events), gpio_set.  Reads the bound conf; changes the engine only to
+ * restore it at start (outbox_restore) and by taking seq numbers from it.
  *
  * Every journaled message goes out through the window, oldest seq first:
  * a new event is journaled and then published when the window has room and
@@ -18,7 +19,10 @@
 #include "outbox.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,9 +32,22 @@
 #include "state.h"
 #include "util.h"
 
+/* While the journal cannot be written, how often to try it again. */
+#define JOURNAL_RETRY_MS 5000
+
+/* The journal self-alarm: raised while the journal cannot be written. */
+struct journal_alarm {
+    bool active;
+    int64_t since_ms; /* real ms of the last raise or clear; 0: never */
+    uint64_t seq;     /* its latest event; 0: none */
+    int64_t next_try; /* mono ms of the next state_retry */
+};
+
 struct outbox {
     const struct conf *conf;
-    const struct alarm_engine *engine;
+    struct alarm_engine *engine;
+    uint64_t epoch; /* this run's; in every alarm, event and drain payload */
+    struct journal_alarm ja;
     struct state *state;
     struct mqtt *mqtt;
     struct inflight *window; /* journaled messages awaiting PUBACK */
@@ -43,20 +60,44 @@ struct outbox {
     void *msg_arg;
 };
 
+/* A fresh random epoch per run: it cannot depend on the journal, which may
+ * be the thing that failed, nor on a clock that may not be set.  48 bits,
+ * so it is exact in a JSON number; never 0. */
+static uint64_t
+new_epoch(void)
+{
+    uint8_t b[6];
+    uint64_t e = 0;
+
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+        e = (uint64_t)real_ms() ^ ((uint64_t)getpid() << 24) ^ (uint64_t)mono_ms();
+    } else {
+        for (size_t i = 0; i < sizeof(b); i++)
+            e = e << 8 | b[i];
+    }
+    e &= (UINT64_C(1) << 48) - 1;
+    return e ? e : 1;
+}
+
 int
 outbox_open(struct outbox **out, const struct conf *c)
 {
     struct outbox *ob = xcalloc(1, sizeof(*ob));
-    char err[512];
+    char err[512] = "";
     int rc;
 
     ob->conf = c;
+    ob->epoch = new_epoch();
     ob->window = inflight_new(INFLIGHT_WINDOW);
     if ((rc = state_open(&ob->state, c->agent.journal, err, sizeof(err))) < 0) {
         log_errx("cannot open the journal %s ([agent] journal)", err);
         outbox_close(ob);
         return rc;
     }
+    if (!state_writable(ob->state))
+        log_warnx("journal %s: starting degraded: events are published live and held in "
+                  "memory; the _journal alarm is raised until it can be written",
+                  err);
     state_set_journal_max(ob->state, c->agent.journal_max);
     *out = ob;
     return 0;
@@ -83,7 +124,7 @@ outbox_close(struct outbox *ob)
 }
 
 void
-outbox_bind(struct outbox *ob, const struct conf *c, const struct alarm_engine *e)
+outbox_bind(struct outbox *ob, const struct conf *c, struct alarm_engine *e)
 {
     ob->conf = c;
     ob->engine = e;
@@ -97,10 +138,27 @@ outbox_first_seq(const struct outbox *ob)
     return state_first_seq(ob->state);
 }
 
+/* What the journal keeps of alarm a, as of now. */
+static struct state_alarm
+alarm_record(const struct outbox *ob, int a)
+{
+    const struct alarm_state *st = alarm_get(ob->engine, a);
+    return (struct state_alarm){
+        .name = ob->conf->alarm_defs[a].name,
+        .active = st->active,
+        .acked = st->acked,
+        .shelved_until = alarm_shelve_end_real(st, mono_ms(), real_ms()),
+        .since_ms = st->since_ms,
+        .seq = st->seq,
+    };
+}
+
 struct restore_ctx {
     const struct conf *conf;
     struct alarm_engine *engine;
-    int64_t now_mono;
+    int64_t now_mono, now_real;
+    bool *clamped; /* per alarm: its persisted shelve was clamped */
+    struct journal_alarm *ja;
 };
 
 static void
@@ -109,9 +167,23 @@ restore_one(void *arg, const struct state_alarm *sa)
     struct restore_ctx *r = arg;
     int a = conf_alarm_find(r->conf, sa->name);
 
-    if (a >= 0)
-        alarm_restore(r->engine, a, sa->active, sa->acked, sa->shelved_until, sa->since_ms, sa->seq,
-                      r->now_mono);
+    if (strcmp(sa->name, JOURNAL_ALARM) == 0) {
+        /* Its last saved state (only ever saved cleared: while it is
+         * active the journal cannot be written). */
+        r->ja->seq = sa->seq;
+        r->ja->since_ms = sa->since_ms;
+        return;
+    }
+    if (a < 0)
+        return;
+    if (alarm_restore(r->engine, a, sa->active, sa->acked, sa->shelved_until, sa->since_ms, sa->seq,
+                      r->now_mono, r->now_real) == 1) {
+        r->clamped[a] = true;
+        log_warnx("alarm %s: the journal's shelve ends %lld days ahead; clamped to %lld days "
+                  "(the longest shelve)",
+                  sa->name, (long long)((sa->shelved_until - r->now_real) / 86400000),
+                  (long long)(ALARM_SHELVE_MAX_MS / 86400000));
+    }
 }
 
 static void
@@ -128,19 +200,33 @@ restore_zone(void *arg, const struct state_zone *sz)
 }
 
 int
-outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono)
+outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono, int64_t now_real)
 {
-    struct restore_ctx r = {ob->conf, e, now_mono};
+    bool *clamped = xcalloc((size_t)ob->conf->nalarms + 1, sizeof(*clamped));
+    struct restore_ctx r = {ob->conf, e, now_mono, now_real, clamped, &ob->ja};
+    int rc = 0;
 
     if (state_load_alarms(ob->state, restore_one, &r) < 0 ||
         state_load_zones(ob->state, restore_zone, &r) < 0) {
         log_errx("cannot read alarm states from %s", ob->conf->agent.journal);
-        return -EIO;
+        rc = -EIO;
     }
+    /* Keep the bound: a restart every few days must not carry a shelve
+     * dated far ahead on for ever. */
+    for (int a = 0; rc == 0 && a < ob->conf->nalarms; a++) {
+        struct state_alarm sa;
+        if (!clamped[a])
+            continue;
+        sa = alarm_record(ob, a);
+        if (state_save_alarm(ob->state, &sa) < 0)
+            log_warnx("alarm %s: cannot save its clamped shelve", sa.name);
+    }
+    free(clamped);
     /* A zone whose restored alarms now say something else than its last
      * request (or that never said anything) announces it with a new seq. */
-    alarm_zones_settle(e, real_ms());
-    return 0;
+    if (rc == 0)
+        alarm_zones_settle(e, now_real);
+    return rc;
 }
 
 static void refill(struct outbox *ob);
@@ -206,19 +292,30 @@ outbox_set_journal_max(struct outbox *ob, int max_rows)
     state_set_journal_max(ob->state, max_rows);
 }
 
+static void journal_watch(struct outbox *ob);
+
 void
 outbox_flush(struct outbox *ob)
 {
     state_journal_flush(ob->state);
+    journal_watch(ob);
 }
 
 void
 outbox_get_stats(const struct outbox *ob, struct outbox_stats *st)
 {
+    struct state_stats ss;
+
+    state_get_stats(ob->state, &ss);
     st->connected = mqtt_connected(ob->mqtt);
     st->mqtt_dropped = mqtt_dropped(ob->mqtt);
-    st->journal_pending = state_journal_pending(ob->state);
-    st->journal_dropped = state_journal_dropped(ob->state);
+    st->journal_pending = ss.pending;
+    st->journal_dropped = ss.dropped;
+    st->journal_ok = state_writable(ob->state);
+    st->journal_unstored = ss.unstored;
+    st->journal_volatile = ss.volatile_n;
+    st->seq_unreserved = ss.unreserved;
+    st->epoch = ob->epoch;
 }
 
 /* ---- payloads ----------------------------------------------------------- */
@@ -238,7 +335,7 @@ outbox_alarm_json(const struct outbox *ob, int a, const char *transition)
     const struct alarm_def *def = &ob->conf->alarm_defs[a];
     const struct conf_sensor *cs = &ob->conf->sensors[def->sensor];
     return payload_alarm(def, alarm_get(ob->engine, a), cs->name, alarm_zone_name(ob->conf, a),
-                         cs->unit, transition, real_ms());
+                         cs->unit, transition, real_ms(), ob->epoch);
 }
 
 static void
@@ -319,20 +416,17 @@ refill(struct outbox *ob)
 
 /* Journal first, then publish through the window: if the broker is away or
  * emberd dies before the PUBACK, the message goes out again on the next
- * connect.  A message the journal could not store still goes out live. */
+ * connect. */
 static void
 send_event(struct outbox *ob, uint64_t seq, const char *topic, const char *payload, bool retain,
            bool critical, const struct state_alarm *sa, const struct state_zone *sz)
 {
-    int rc = sz != NULL
-                 ? state_journal_add_zone(ob->state, seq, topic, payload, retain, critical, sz)
-                 : state_journal_add(ob->state, seq, topic, payload, retain, critical, sa);
-
-    if (rc < 0) {
-        if (ob->mqtt != NULL)
-            mqtt_publish(ob->mqtt, topic, payload, strlen(payload), 1, retain);
-        return;
-    }
+    /* A message the file cannot take is held in memory by the journal and
+     * goes out through the window all the same. */
+    if (sz != NULL)
+        state_journal_add_zone(ob->state, seq, topic, payload, retain, critical, sz);
+    else
+        state_journal_add(ob->state, seq, topic, payload, retain, critical, sa);
     refill(ob);
 }
 
@@ -368,7 +462,7 @@ publish_drain(struct outbox *ob, int z, bool journal)
     int n = zone_alarms(ob, z, names, zd->nmembers);
     char topic[NAME_MAX_LEN + 8];
     int64_t ts = journal || zs->since_ms == 0 ? real_ms() : zs->since_ms;
-    char *json = payload_drain(zd, zs, names, n, ts);
+    char *json = payload_drain(zd, zs, names, n, ts, ob->epoch);
 
     free(names);
     if (json == NULL)
@@ -383,20 +477,6 @@ publish_drain(struct outbox *ob, int z, bool journal)
     free(json);
 }
 
-static struct state_alarm
-alarm_record(const struct outbox *ob, int a)
-{
-    const struct alarm_state *st = alarm_get(ob->engine, a);
-    return (struct state_alarm){
-        .name = ob->conf->alarm_defs[a].name,
-        .active = st->active,
-        .acked = st->acked,
-        .shelved_until = st->shelved_until,
-        .since_ms = st->since_ms,
-        .seq = st->seq,
-    };
-}
-
 /* Local annunciation: the alarm outputs (buzzer, beacon relay) are on while
  * any critical alarm is active, unacknowledged and not shelved. */
 static void
@@ -404,14 +484,13 @@ update_outputs(struct outbox *ob)
 {
     const struct conf *c = ob->conf;
     bool on = false;
-    int64_t now = real_ms();
 
     if (ob->gpio == NULL || c->noutputs == 0)
         return;
     for (int a = 0; a < c->nalarms && !on; a++) {
         const struct alarm_state *st = alarm_get(ob->engine, a);
         on = c->alarm_defs[a].severity == SEV_CRITICAL && st->active && !st->acked &&
-             !alarm_shelved(st, now);
+             !alarm_shelved(st);
     }
     if (on == ob->outputs_on)
         return;
@@ -458,12 +537,95 @@ outbox_transition(void *arg, enum transition tr, int a, int z, uint64_t seq)
     update_outputs(ob);
 }
 
+/* ---- the journal self-alarm ------------------------------------------------ */
+
+char *
+outbox_journal_alarm_json(const struct outbox *ob, const char *transition)
+{
+    char msg[PATH_MAX + 160];
+
+    snprintf(msg, sizeof(msg),
+             ob->ja.active ? "journal %s cannot be written: events are held in memory only"
+                           : "journal %s is written normally",
+             ob->conf->agent.journal);
+    return payload_journal_alarm(ob->ja.active, ob->ja.since_ms, ob->ja.seq, ob->epoch, msg,
+                                 transition, real_ms());
+}
+
+static void
+publish_journal_alarm_state(struct outbox *ob)
+{
+    char *json = outbox_journal_alarm_json(ob, NULL);
+
+    if (json == NULL)
+        return;
+    mqtt_publish(ob->mqtt, "alarm/" JOURNAL_ALARM, json, strlen(json), 1, true);
+    free(json);
+}
+
+/* Raises or clears the self-alarm: an event like any alarm's (journaled,
+ * which while raised means held in memory) and the retained state.  It is
+ * in no zone, so it never votes for a drain. */
+static void
+journal_alarm_set(struct outbox *ob, bool active)
+{
+    const char *tr = transition_name(active ? TR_ACTIVATED : TR_CLEARED);
+    struct state_alarm sa;
+    uint64_t seq;
+    char *json;
+
+    seq = alarm_take_seq(ob->engine);
+    state_use_seq(ob->state, seq);
+    ob->ja.active = active;
+    ob->ja.since_ms = real_ms();
+    ob->ja.seq = seq;
+    sa = (struct state_alarm){.name = JOURNAL_ALARM, .active = active, .acked = !active,
+                              .since_ms = ob->ja.since_ms, .seq = seq};
+    if (active)
+        log_warnx("alarm %s: warning %s (seq %llu): the journal %s cannot be written",
+                  JOURNAL_ALARM, tr, (unsigned long long)seq, ob->conf->agent.journal);
+    else
+        log_info("alarm %s: %s (seq %llu): the journal %s is written again", JOURNAL_ALARM, tr,
+                 (unsigned long long)seq, ob->conf->agent.journal);
+    json = outbox_journal_alarm_json(ob, tr);
+    if (json != NULL) {
+        send_event(ob, seq, "event", json, false, false, &sa, NULL);
+        free(json);
+    }
+    publish_journal_alarm_state(ob);
+}
+
+/* From the tick: while the journal cannot be written, try it again every
+ * JOURNAL_RETRY_MS, and keep the self-alarm in step with it. */
+static void
+journal_watch(struct outbox *ob)
+{
+    bool ok = state_writable(ob->state);
+    int64_t now = mono_ms();
+
+    if (ob->engine == NULL)
+        return;
+    if (!ok && now >= ob->ja.next_try) {
+        ob->ja.next_try = now + JOURNAL_RETRY_MS;
+        ok = state_retry(ob->state, alarm_next_seq(ob->engine)) == 0;
+    }
+    if (ok == ob->ja.active)
+        journal_alarm_set(ob, !ok);
+}
+
+bool
+outbox_journal_alarm_active(const struct outbox *ob)
+{
+    return ob->ja.active;
+}
+
 /* The current retained states, which a broker restart may have lost. */
 static void
 publish_states(struct outbox *ob)
 {
     for (int a = 0; a < ob->conf->nalarms; a++)
         publish_alarm_state(ob, a);
+    publish_journal_alarm_state(ob);
     for (int z = 0; z < ob->conf->nzones; z++)
         publish_drain(ob, z, false);
 }

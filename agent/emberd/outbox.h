@@ -7,7 +7,9 @@
  *
  * The outbox owns the journal and the one MQTT session.  It reads the
  * running configuration and alarm engine it is bound to (outbox_bind) and
- * never changes them.
+ * never changes them, except for taking seq numbers for the journal
+ * self-alarm: `_journal`, severity warning, in no zone, raised while the
+ * journal cannot be written (disk full, I/O error) and cleared once it can.
  */
 #ifndef EMBER_OUTBOX_H
 #define EMBER_OUTBOX_H
@@ -24,11 +26,19 @@
 
 struct outbox;
 
+/* The self-alarm's name: configured alarm names cannot take it. */
+#define JOURNAL_ALARM "_journal"
+
 struct outbox_stats {
     bool connected;
     unsigned long mqtt_dropped; /* QoS 0 messages not sent while offline */
-    int64_t journal_pending;
-    uint64_t journal_dropped;
+    int64_t journal_pending;    /* awaiting a PUBACK, in the file or memory */
+    uint64_t journal_dropped;   /* dropped by the journal_max bound */
+    bool journal_ok;            /* the journal can be written */
+    uint64_t journal_unstored;  /* messages that could not be written to it */
+    int64_t journal_volatile;   /* pending messages held only in memory */
+    uint64_t seq_unreserved;    /* seq reservations that could not be written */
+    uint64_t epoch;             /* this run's epoch */
 };
 
 /* Opens the journal named by c->agent.journal and applies journal_max.
@@ -42,14 +52,17 @@ void outbox_close(struct outbox *ob);
 
 /* Points the outbox at the running configuration and engine (at start and
  * after a reload). */
-void outbox_bind(struct outbox *ob, const struct conf *c, const struct alarm_engine *e);
+void outbox_bind(struct outbox *ob, const struct conf *c, struct alarm_engine *e);
 /* First sequence number of this run, for the alarm engine. */
 uint64_t outbox_first_seq(const struct outbox *ob);
-/* Loads the journaled alarm and zone states into e (by name), then settles
- * the zones against their alarms (alarm_zones_settle: a zone whose request
- * no longer holds, or that never announced one, gets a TR_DRAIN with a new
- * seq, journaled and sent once connected).  Returns 0 or -EIO. */
-int outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono);
+/* Loads the journaled alarm and zone states into e (by name), the engine
+ * bound with outbox_bind(), then settles the zones against their alarms
+ * (alarm_zones_settle: a zone whose request no longer holds, or that never
+ * announced one, gets a TR_DRAIN with a new seq, journaled and sent once
+ * connected).  A persisted shelve is read against now_real and bounded (see
+ * alarm_restore()); one clamped is logged and saved clamped.  Returns 0 or
+ * -EIO. */
+int outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono, int64_t now_real);
 /* Creates the MQTT session; inbound commands go to on_message.  Returns 0
  * or -errno (logged). */
 int outbox_connect(struct outbox *ob, struct loop *l, mqtt_message_fn on_message, void *arg);
@@ -69,11 +82,16 @@ void outbox_sensor(struct outbox *ob, int sensor, const struct sensor_state *s);
  * alarm's and zone's current retained state (on connect, and after a
  * reload). */
 void outbox_resend(struct outbox *ob);
-/* Writes batched acknowledgements to the journal; call from a timer. */
+/* Writes batched acknowledgements to the journal, retries a journal that
+ * cannot be written and raises or clears the self-alarm; call from a
+ * timer. */
 void outbox_flush(struct outbox *ob);
 
 /* The alarm's JSON as on alarm/NAME (transition NULL) or event; malloc'd. */
 char *outbox_alarm_json(const struct outbox *ob, int alarm, const char *transition);
 void outbox_get_stats(const struct outbox *ob, struct outbox_stats *st);
+/* The self-alarm's JSON as on alarm/_journal (transition NULL); malloc'd. */
+char *outbox_journal_alarm_json(const struct outbox *ob, const char *transition);
+bool outbox_journal_alarm_active(const struct outbox *ob);
 
 #endif

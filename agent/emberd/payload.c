@@ -43,14 +43,28 @@ add_time(cJSON *o, const char *key, int64_t ms)
     cJSON_AddStringToObject(o, key, ts);
 }
 
+/* The fields every alarm payload ends with; prints and frees o. */
+static char *
+alarm_finish(cJSON *o, const char *message, const char *transition)
+{
+    char *out;
+
+    cJSON_AddStringToObject(o, "message", message);
+    if (transition != NULL)
+        cJSON_AddStringToObject(o, "transition", transition);
+    out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return out;
+}
+
 char *
 payload_alarm(const struct alarm_def *d, const struct alarm_state *st, const char *sensor,
-              const char *zone, const char *unit, const char *transition, int64_t now_real)
+              const char *zone, const char *unit, const char *transition, int64_t now_real,
+              uint64_t epoch)
 {
     cJSON *o = cJSON_CreateObject();
     bool shown = alarm_shown_active(st);
     char msg[256];
-    char *out;
 
     if (o == NULL)
         return NULL;
@@ -65,7 +79,7 @@ payload_alarm(const struct alarm_def *d, const struct alarm_state *st, const cha
     cJSON_AddStringToObject(o, "severity", severity_name(d->severity));
     cJSON_AddStringToObject(o, "state", shown ? "active" : "cleared");
     cJSON_AddBoolToObject(o, "acked", st->test_until != 0 && !st->active ? false : st->acked);
-    cJSON_AddBoolToObject(o, "shelved", alarm_shelved(st, now_real));
+    cJSON_AddBoolToObject(o, "shelved", alarm_shelved(st));
     if (st->has_value)
         cJSON_AddNumberToObject(o, "value", st->value);
     else
@@ -77,6 +91,7 @@ payload_alarm(const struct alarm_def *d, const struct alarm_state *st, const cha
     cJSON_AddStringToObject(o, "unit", d->kind == AK_RATE ? "/min" : unit ? unit : "");
     add_time(o, "since", st->since_ms);
     cJSON_AddNumberToObject(o, "seq", (double)st->seq);
+    cJSON_AddNumberToObject(o, "epoch", (double)epoch);
     cJSON_AddBoolToObject(o, "test", st->test_until != 0 && !st->active);
     if (d->message != NULL) {
         snprintf(msg, sizeof(msg), "%s", d->message);
@@ -103,17 +118,39 @@ payload_alarm(const struct alarm_def *d, const struct alarm_state *st, const cha
             break;
         }
     }
-    cJSON_AddStringToObject(o, "message", msg);
-    if (transition != NULL)
-        cJSON_AddStringToObject(o, "transition", transition);
-    out = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return out;
+    return alarm_finish(o, msg, transition);
+}
+
+char *
+payload_journal_alarm(bool active, int64_t since_ms, uint64_t seq, uint64_t epoch,
+                      const char *message, const char *transition, int64_t now_real)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    if (o == NULL)
+        return NULL;
+    add_time(o, "ts", now_real);
+    cJSON_AddStringToObject(o, "alarm", "_journal");
+    cJSON_AddNullToObject(o, "sensor");
+    cJSON_AddNullToObject(o, "zone");
+    cJSON_AddStringToObject(o, "kind", "journal");
+    cJSON_AddStringToObject(o, "severity", "warning");
+    cJSON_AddStringToObject(o, "state", active ? "active" : "cleared");
+    cJSON_AddBoolToObject(o, "acked", !active);
+    cJSON_AddBoolToObject(o, "shelved", false);
+    cJSON_AddNullToObject(o, "value");
+    cJSON_AddNullToObject(o, "setpoint");
+    cJSON_AddStringToObject(o, "unit", "");
+    add_time(o, "since", since_ms);
+    cJSON_AddNumberToObject(o, "seq", (double)seq);
+    cJSON_AddNumberToObject(o, "epoch", (double)epoch);
+    cJSON_AddBoolToObject(o, "test", false);
+    return alarm_finish(o, message, transition);
 }
 
 char *
 payload_drain(const struct zone_def *z, const struct zone_state *zs, const char *const *alarms,
-              int nalarms, int64_t now_real)
+              int nalarms, int64_t now_real, uint64_t epoch)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *list;
@@ -140,6 +177,7 @@ payload_drain(const struct zone_def *z, const struct zone_state *zs, const char 
     cJSON_AddNumberToObject(o, "votes", zs->votes);
     cJSON_AddNumberToObject(o, "vote", z->vote);
     cJSON_AddNumberToObject(o, "seq", (double)zs->seq);
+    cJSON_AddNumberToObject(o, "epoch", (double)epoch);
     cJSON_AddBoolToObject(o, "test", zs->test && !zs->request);
     out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);

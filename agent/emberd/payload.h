@@ -16,17 +16,27 @@ char *payload_sensor(const struct sensor_state *s, const char *unit);
 
 /* {p}/{site}/{agent}/alarm/{alarm} (transition NULL) and .../event (with the
  * transition): {"ts","alarm","sensor","zone","kind","severity","state",
- * "acked","shelved","value","setpoint","unit","since","seq","test","message"
- * [,"transition"]}.  ts is now_real; state is "active" while really active or
- * under test, and test is true only for a test activation. */
+ * "acked","shelved","value","setpoint","unit","since","seq","epoch","test",
+ * "message"[,"transition"]}.  ts is now_real; state is "active" while really
+ * active or under test, and test is true only for a test activation.  epoch
+ * is the run of emberd that sends it (contract v1.1): consumers dedupe
+ * events on (agent, epoch, seq). */
 char *payload_alarm(const struct alarm_def *d, const struct alarm_state *st, const char *sensor,
                     const char *zone, const char *unit, const char *transition,
-                    int64_t now_real);
+                    int64_t now_real, uint64_t epoch);
+
+/* The journal self-alarm (alarm/_journal and its events): the same fields,
+ * with "sensor", "zone", "value" and "setpoint" null, "kind" "journal",
+ * "severity" "warning"; acked is true once cleared (it clears itself and
+ * cannot be acknowledged or shelved).  since_ms 0 gives null. */
+char *payload_journal_alarm(bool active, int64_t since_ms, uint64_t seq, uint64_t epoch,
+                            const char *message, const char *transition, int64_t now_real);
 
 /* {p}/{site}/{agent}/drain/{zone}:
  * {"ts","zone","request":"drain|none","reason","alarms":[...],"votes","vote",
- *  "seq","test"}; alarms lists the members counted (or shown, for a test). */
+ *  "seq","epoch","test"}; alarms lists the members counted (or shown, for a
+ * test). */
 char *payload_drain(const struct zone_def *z, const struct zone_state *zs,
-                    const char *const *alarms, int nalarms, int64_t now_real);
+                    const char *const *alarms, int nalarms, int64_t now_real, uint64_t epoch);
 
 #endif

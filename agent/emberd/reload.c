@@ -163,7 +163,7 @@ reload_run(struct conf **running, struct loop *l, struct ingest *in, struct outb
         return rc;
     }
 
-    ingest_reload(in, nc, mono_ms());
+    ingest_reload(in, nc, mono_ms(), real_ms());
     apply_in_place(&plan, oc, nc, ob, ctl);
     *running = nc;
     conf_free(oc);

@@ -1,6 +1,10 @@
 /*
  * state.c - SQLite-backed sequence numbers, the outbox, and the alarm and
- * zone states a restart brings back.
+ * zone states a restart brings back, with the in-memory fallback used
+ * while the file cannot be written.
+ *
+ * Owns the SQLite handle and the memory-held messages.  Calls only SQLite
+ * and log_*; never publishes.
  */
 #include "state.h"
 
@@ -14,6 +18,13 @@
 #include "util.h"
 
 #define DONE_BATCH 1024
+
+/* A message that could not be written to the file. */
+struct mem_msg {
+    uint64_t seq;
+    char *topic, *payload; /* payload NULL: acknowledged or dropped */
+    bool retain, critical;
+};
 
 struct state {
     sqlite3 *db;
@@ -29,6 +40,13 @@ struct state {
     uint64_t dropped;
     uint64_t done[DONE_BATCH];
     int ndone;
+    char *path;
+    bool ready;    /* schema and statements in place */
+    bool writable; /* no write has failed since the last state_retry */
+    uint64_t unstored, unreserved;
+    struct mem_msg *mem; /* in seq order; [mem_head, nmem) may be live */
+    size_t mem_head, nmem, cap_mem;
+    int64_t mem_live;
 };
 
 static const char schema[] = "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER);"
@@ -41,6 +59,8 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KE
                              "CREATE TABLE IF NOT EXISTS outbox ("
                              " seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL,"
                              " retain INTEGER NOT NULL, critical INTEGER NOT NULL);";
+
+static int64_t pending_file(struct state *s);
 
 static int64_t
 meta_get(struct state *s, const char *k)
@@ -57,6 +77,26 @@ meta_get(struct state *s, const char *k)
     return v;
 }
 
+/* A write failed: the journal is degraded until state_retry() succeeds.
+ * Logged once per episode; the counters say how much it cost. */
+static void
+write_failed(struct state *s, const char *what)
+{
+    if (s->writable)
+        log_warnx("journal %s: %s: %s; degraded: messages are held in memory until it can be "
+                  "written",
+                  s->path, what, s->db ? sqlite3_errmsg(s->db) : "not open");
+    s->writable = false;
+}
+
+/* Errors that mean "cannot write here now" rather than "wrong file". */
+static bool
+disk_error(int rc)
+{
+    rc &= 0xff;
+    return rc == SQLITE_FULL || rc == SQLITE_IOERR;
+}
+
 static int
 reserve(struct state *s, uint64_t upto)
 {
@@ -69,73 +109,95 @@ reserve(struct state *s, uint64_t upto)
              (unsigned long long)upto);
     rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        log_warnx("state: cannot reserve sequence numbers: %s", sqlite3_errmsg(s->db));
+        write_failed(s, "cannot reserve sequence numbers");
         return -EIO;
     }
     s->reserved = upto;
     return 0;
 }
 
-int
-state_open(struct state **out, const char *path, char *err, size_t errlen)
+/* Schema, reservation and statements: everything that may need to write
+ * before the file is usable.  Returns an SQLite result code. */
+static int
+setup(struct state *s)
 {
-    struct state *s = xcalloc(1, sizeof(*s));
     sqlite3_stmt *st = NULL;
-    uint64_t reserved = 0;
     int rc;
 
-    s->max_rows = 100000;
-    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    if (rc == SQLITE_OK)
-        sqlite3_busy_timeout(s->db, 2000);
     /* WAL + FULL: a commit is on disk when it returns, so an event that was
      * journaled survives a power cut (the SD card's own cache permitting). */
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
-                          NULL);
+    rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+                      NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, schema, NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE k = 'seq_reserved'", -1, &st,
                                 NULL);
     if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        reserved = (uint64_t)sqlite3_column_int64(st, 0);
+        s->reserved = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK && s->save == NULL)
         rc = sqlite3_prepare_v2(s->db,
                                 "INSERT OR REPLACE INTO alarm (name, active, acked, shelved_until,"
                                 " since_ms, seq) VALUES (?, ?, ?, ?, ?, ?)",
                                 -1, &s->save, NULL);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK && s->save_zone == NULL)
         rc = sqlite3_prepare_v2(s->db,
                                 "INSERT OR REPLACE INTO zone (name, request, test, votes,"
                                 " since_ms, seq) VALUES (?, ?, ?, ?, ?, ?)",
                                 -1, &s->save_zone, NULL);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK && s->next == NULL)
         rc = sqlite3_prepare_v2(s->db,
                                 "SELECT seq, topic, payload, retain FROM outbox WHERE seq > ?"
                                 " ORDER BY seq LIMIT ?",
                                 -1, &s->next, NULL);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK && s->add == NULL)
         rc = sqlite3_prepare_v2(s->db,
                                 "INSERT OR REPLACE INTO outbox (seq, topic, payload, retain, critical)"
                                 " VALUES (?, ?, ?, ?, ?)",
                                 -1, &s->add, NULL);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK && s->del == NULL)
         rc = sqlite3_prepare_v2(s->db, "DELETE FROM outbox WHERE seq = ?", -1, &s->del, NULL);
-    if (rc != SQLITE_OK) {
+    if (rc == SQLITE_OK) {
+        s->ready = true;
+        s->rows = -1;
+        s->rows = pending_file(s);
+        s->dropped = (uint64_t)meta_get(s, "dropped");
+    }
+    return rc;
+}
+
+int
+state_open(struct state **out, const char *path, char *err, size_t errlen)
+{
+    struct state *s = xcalloc(1, sizeof(*s));
+    int rc;
+
+    s->max_rows = 100000;
+    s->path = xstrdup(path);
+    s->writable = true;
+    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(s->db, 2000);
+        rc = setup(s);
+    }
+    if (rc != SQLITE_OK && !(s->db != NULL && disk_error(sqlite3_extended_errcode(s->db)))) {
         snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
         state_close(s);
         return -EIO;
     }
-    s->first = reserved + 1;
-    s->rows = -1;
-    s->rows = state_journal_pending(s);
-    s->dropped = (uint64_t)meta_get(s, "dropped");
-    if (reserve(s, reserved + STATE_SEQ_BLOCK) < 0) {
+    s->first = s->reserved + 1;
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot set up: %s", path, sqlite3_errmsg(s->db));
+        write_failed(s, "cannot set up the file");
+    } else if (reserve(s, s->reserved + STATE_SEQ_BLOCK) < 0) {
+        /* A read-only file is a configuration error; a full disk is not. */
+        if (!disk_error(sqlite3_extended_errcode(s->db))) {
+            snprintf(err, errlen, "%s: cannot write: %s", path, sqlite3_errmsg(s->db));
+            state_close(s);
+            return -EIO;
+        }
         snprintf(err, errlen, "%s: cannot write: %s", path, sqlite3_errmsg(s->db));
-        state_close(s);
-        return -EIO;
     }
     *out = s;
     return 0;
@@ -148,6 +210,16 @@ state_close(struct state *s)
         return;
     if (s->db != NULL)
         state_journal_flush(s);
+    if (s->mem_live > 0)
+        log_warnx("journal %s: %lld messages held only in memory are lost (the file could not "
+                  "be written)",
+                  s->path, (long long)s->mem_live);
+    for (size_t i = s->mem_head; i < s->nmem; i++) {
+        free(s->mem[i].topic);
+        free(s->mem[i].payload);
+    }
+    free(s->mem);
+    free(s->path);
     sqlite3_finalize(s->save);
     sqlite3_finalize(s->save_zone);
     sqlite3_finalize(s->next);
@@ -168,7 +240,19 @@ state_use_seq(struct state *s, uint64_t seq)
 {
     if (seq <= s->reserved)
         return 0;
-    return reserve(s, seq + STATE_SEQ_BLOCK);
+    /* While degraded only state_retry() writes the reservation: one failed
+     * write per seq would slow the loop down for nothing. */
+    if (!s->ready || !s->writable || reserve(s, seq + STATE_SEQ_BLOCK) < 0) {
+        s->unreserved++;
+        return -EIO;
+    }
+    return 0;
+}
+
+bool
+state_writable(const struct state *s)
+{
+    return s->writable;
 }
 
 int
@@ -178,6 +262,10 @@ state_save_alarm(struct state *s, const struct state_alarm *a)
 
     if (a == NULL)
         return 0;
+    if (!s->ready) {
+        write_failed(s, "cannot save alarm states");
+        return -EIO;
+    }
     sqlite3_bind_text(s->save, 1, a->name, -1, SQLITE_STATIC);
     sqlite3_bind_int(s->save, 2, a->active);
     sqlite3_bind_int(s->save, 3, a->acked);
@@ -187,7 +275,7 @@ state_save_alarm(struct state *s, const struct state_alarm *a)
     rc = sqlite3_step(s->save);
     sqlite3_reset(s->save);
     if (rc != SQLITE_DONE) {
-        log_warnx("state: cannot save alarm %s: %s", a->name, sqlite3_errmsg(s->db));
+        write_failed(s, "cannot save alarm states");
         return -EIO;
     }
     return 0;
@@ -199,6 +287,8 @@ state_load_alarms(struct state *s, void (*fn)(void *arg, const struct state_alar
     sqlite3_stmt *st;
     int rc;
 
+    if (!s->ready)
+        return 0; /* a new file that could not be set up holds no states */
     rc = sqlite3_prepare_v2(s->db,
                             "SELECT name, active, acked, shelved_until, since_ms, seq FROM alarm",
                             -1, &st, NULL);
@@ -248,6 +338,8 @@ state_load_zones(struct state *s, void (*fn)(void *arg, const struct state_zone 
     sqlite3_stmt *st;
     int rc;
 
+    if (!s->ready)
+        return 0; /* a new file that could not be set up holds no states */
     rc = sqlite3_prepare_v2(s->db, "SELECT name, request, test, votes, since_ms, seq FROM zone", -1,
                             &st, NULL);
     if (rc != SQLITE_OK)
@@ -298,14 +390,96 @@ enforce_bound(struct state *s)
     }
 }
 
+/* Holds a message the file could not take, under the same bound: the
+ * oldest non-critical held messages go first, and are counted. */
+static void
+mem_add(struct state *s, uint64_t seq, const char *topic, const char *payload, bool retain,
+        bool critical)
+{
+    int64_t excess = s->rows + s->mem_live + 1 - s->max_rows;
+    struct mem_msg m;
+
+    s->unstored++;
+    for (size_t i = s->mem_head; excess > 0 && i < s->nmem; i++) {
+        struct mem_msg *old = &s->mem[i];
+        if (old->payload == NULL || old->critical)
+            continue;
+        free(old->payload);
+        old->payload = NULL;
+        s->mem_live--;
+        s->dropped++;
+        excess--;
+    }
+    if (s->nmem == s->cap_mem) {
+        /* Drop what is done at the front before growing. */
+        size_t live = s->nmem - s->mem_head;
+        if (s->mem_head > 0 && s->mem_head >= live) {
+            memmove(s->mem, s->mem + s->mem_head, live * sizeof(*s->mem));
+            s->nmem = live;
+            s->mem_head = 0;
+        } else {
+            size_t cap = s->cap_mem ? 2 * s->cap_mem : 64;
+            struct mem_msg *grown = realloc(s->mem, cap * sizeof(*s->mem));
+            if (grown == NULL)
+                goto lost;
+            s->mem = grown;
+            s->cap_mem = cap;
+        }
+    }
+    m.seq = seq;
+    m.topic = strdup(topic);
+    m.payload = strdup(payload);
+    m.retain = retain;
+    m.critical = critical;
+    if (m.topic == NULL || m.payload == NULL) {
+        free(m.topic);
+        free(m.payload);
+        goto lost;
+    }
+    s->mem[s->nmem++] = m;
+    s->mem_live++;
+    return;
+lost:
+    /* Out of memory as well: the message only goes out live, if at all. */
+    s->dropped++;
+}
+
+/* Frees held messages from the front once acknowledged or dropped. */
+static void
+mem_trim(struct state *s)
+{
+    while (s->mem_head < s->nmem && s->mem[s->mem_head].payload == NULL) {
+        free(s->mem[s->mem_head].topic);
+        s->mem_head++;
+    }
+    if (s->mem_head == s->nmem)
+        s->mem_head = s->nmem = 0;
+}
+
+/* The held message with this seq, or NULL. */
+static struct mem_msg *
+mem_find(struct state *s, uint64_t seq)
+{
+    size_t lo = s->mem_head, hi = s->nmem;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->mem[mid].seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->nmem && s->mem[lo].seq == seq ? &s->mem[lo] : NULL;
+}
+
 static int
-journal_add(struct state *s, uint64_t seq, const char *topic, const char *payload, bool retain,
-            bool critical, const struct state_alarm *a, const struct state_zone *z)
+file_add(struct state *s, uint64_t seq, const char *topic, const char *payload, bool retain,
+         bool critical, const struct state_alarm *a, const struct state_zone *z)
 {
     int rc;
 
-    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        goto fail;
+    if (!s->ready || sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return -EIO;
     enforce_bound(s);
     sqlite3_bind_int64(s->add, 1, (sqlite3_int64)seq);
     sqlite3_bind_text(s->add, 2, topic, -1, SQLITE_STATIC);
@@ -316,15 +490,27 @@ journal_add(struct state *s, uint64_t seq, const char *topic, const char *payloa
     sqlite3_reset(s->add);
     if (rc != SQLITE_DONE || state_save_alarm(s, a) < 0 || save_zone(s, z) < 0 ||
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        write_failed(s, "cannot store a message");
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        goto fail;
+        s->rows = -1;
+        s->rows = pending_file(s);
+        return -EIO;
     }
     s->rows++;
     return 0;
-fail:
+}
+
+static int
+journal_add(struct state *s, uint64_t seq, const char *topic, const char *payload, bool retain,
+            bool critical, const struct state_alarm *a, const struct state_zone *z)
+{
+    /* Messages held in memory go to the file first (state_retry), so the
+     * file never gets a message ahead of an older held one. */
+    if (s->mem_live == 0 && file_add(s, seq, topic, payload, retain, critical, a, z) == 0)
+        return 0;
     /* A full disk or a broken file must not stop alarms going out live. */
-    log_warnx("journal: cannot store seq %llu: %s", (unsigned long long)seq,
-              sqlite3_errmsg(s->db));
+    write_failed(s, "cannot store a message");
+    mem_add(s, seq, topic, payload, retain, critical);
     return -EIO;
 }
 
@@ -345,6 +531,17 @@ state_journal_add_zone(struct state *s, uint64_t seq, const char *topic, const c
 void
 state_journal_done(struct state *s, uint64_t seq)
 {
+    struct mem_msg *m = s->mem_live > 0 ? mem_find(s, seq) : NULL;
+
+    if (m != NULL && m->payload != NULL) {
+        free(m->payload);
+        m->payload = NULL;
+        s->mem_live--;
+        mem_trim(s);
+        return;
+    }
+    if (!s->ready)
+        return;
     if (s->ndone == DONE_BATCH)
         state_journal_flush(s);
     s->done[s->ndone++] = seq;
@@ -355,7 +552,7 @@ state_journal_flush(struct state *s)
 {
     int rc = SQLITE_OK;
 
-    if (s->ndone == 0)
+    if (s->ndone == 0 || !s->ready)
         return 0;
     /* Losing a deletion only means a duplicate after a restart, which
      * consumers dedupe by seq; one transaction per batch keeps it cheap. */
@@ -369,10 +566,14 @@ state_journal_flush(struct state *s)
         sqlite3_reset(s->del);
     }
     if (rc != SQLITE_OK || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        log_warnx("journal: cannot record acknowledgements: %s", sqlite3_errmsg(s->db));
+        write_failed(s, "cannot record acknowledgements");
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        /* The batch is given up: those rows go out once more after the
+         * next connect or restart (consumers dedupe), and the batch never
+         * overflows while the disk stays full. */
+        s->ndone = 0;
         s->rows = -1;
-        s->rows = state_journal_pending(s);
+        s->rows = pending_file(s);
         return -EIO;
     }
     s->ndone = 0;
@@ -385,17 +586,28 @@ state_journal_each(struct state *s,
                               bool retain),
                    void *arg)
 {
-    sqlite3_stmt *st;
-    int rc;
+    sqlite3_stmt *st = NULL;
+    size_t i = s->mem_head;
+    int rc = SQLITE_DONE;
 
+    /* The file's rows and the held messages, merged in seq order. */
     state_journal_flush(s);
-    if (sqlite3_prepare_v2(s->db, "SELECT seq, topic, payload, retain FROM outbox ORDER BY seq",
+    if (s->ready &&
+        sqlite3_prepare_v2(s->db, "SELECT seq, topic, payload, retain FROM outbox ORDER BY seq",
                            -1, &st, NULL) != SQLITE_OK)
         return -EIO;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        fn(arg, (uint64_t)sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+    while (st != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+        for (; i < s->nmem && s->mem[i].seq < seq; i++)
+            if (s->mem[i].payload != NULL)
+                fn(arg, s->mem[i].seq, s->mem[i].topic, s->mem[i].payload, s->mem[i].retain);
+        fn(arg, seq, (const char *)sqlite3_column_text(st, 1),
            (const char *)sqlite3_column_text(st, 2), sqlite3_column_int(st, 3) != 0);
+    }
     sqlite3_finalize(st);
+    for (; i < s->nmem; i++)
+        if (s->mem[i].payload != NULL)
+            fn(arg, s->mem[i].seq, s->mem[i].topic, s->mem[i].payload, s->mem[i].retain);
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
@@ -405,34 +617,57 @@ state_journal_next(struct state *s, uint64_t after, int limit,
                              bool retain),
                    void *arg)
 {
-    int rc, n = 0;
+    size_t i = s->mem_head;
+    int rc = SQLITE_DONE, n = 0;
+    bool stop = false;
 
     if (limit <= 0)
         return 0;
-    sqlite3_bind_int64(s->next, 1, (sqlite3_int64)after);
-    sqlite3_bind_int(s->next, 2, limit);
-    while ((rc = sqlite3_step(s->next)) == SQLITE_ROW) {
-        n++;
-        if (fn(arg, (uint64_t)sqlite3_column_int64(s->next, 0),
-               (const char *)sqlite3_column_text(s->next, 1),
-               (const char *)sqlite3_column_text(s->next, 2),
-               sqlite3_column_int(s->next, 3) != 0) != 0) {
-            rc = SQLITE_DONE;
-            break;
+    /* The file's rows and the held messages above `after`, merged in seq
+     * order, as state_journal_each does for all of them. */
+    while (i < s->nmem && s->mem[i].seq <= after)
+        i++;
+    if (s->ready) {
+        sqlite3_bind_int64(s->next, 1, (sqlite3_int64)after);
+        sqlite3_bind_int(s->next, 2, limit);
+        while (!stop && n < limit && (rc = sqlite3_step(s->next)) == SQLITE_ROW) {
+            uint64_t seq = (uint64_t)sqlite3_column_int64(s->next, 0);
+            for (; !stop && n < limit && i < s->nmem && s->mem[i].seq < seq; i++)
+                if (s->mem[i].payload != NULL && ++n)
+                    stop = fn(arg, s->mem[i].seq, s->mem[i].topic, s->mem[i].payload,
+                              s->mem[i].retain) != 0;
+            if (stop || n >= limit)
+                break;
+            n++;
+            stop = fn(arg, seq, (const char *)sqlite3_column_text(s->next, 1),
+                      (const char *)sqlite3_column_text(s->next, 2),
+                      sqlite3_column_int(s->next, 3) != 0) != 0;
         }
+        if (rc == SQLITE_ROW)
+            rc = SQLITE_DONE; /* stopped early, not an error */
+        sqlite3_reset(s->next);
     }
-    sqlite3_reset(s->next);
+    for (; !stop && n < limit && i < s->nmem; i++)
+        if (s->mem[i].payload != NULL && ++n)
+            stop = fn(arg, s->mem[i].seq, s->mem[i].topic, s->mem[i].payload, s->mem[i].retain) !=
+                   0;
     return rc == SQLITE_DONE ? n : -EIO;
 }
 
 int64_t
 state_journal_pending(struct state *s)
 {
+    return pending_file(s) + s->mem_live;
+}
+
+static int64_t
+pending_file(struct state *s)
+{
     sqlite3_stmt *st;
     int64_t n = 0;
 
-    if (s->rows >= 0)
-        return s->rows;
+    if (s->rows >= 0 || !s->ready)
+        return s->rows > 0 ? s->rows : 0;
     if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM outbox", -1, &st, NULL) != SQLITE_OK)
         return 0;
     if (sqlite3_step(st) == SQLITE_ROW)
@@ -451,4 +686,87 @@ void
 state_set_journal_max(struct state *s, int64_t max_rows)
 {
     s->max_rows = max_rows;
+}
+
+void
+state_get_stats(struct state *s, struct state_stats *st)
+{
+    st->pending = state_journal_pending(s);
+    st->dropped = s->dropped;
+    st->unstored = s->unstored;
+    st->volatile_n = s->mem_live;
+    st->unreserved = s->unreserved;
+}
+
+/* A connection whose set-up failed may keep the I/O error: start afresh. */
+static int
+reopen(struct state *s)
+{
+    int rc;
+
+    sqlite3_finalize(s->save);
+    sqlite3_finalize(s->add);
+    sqlite3_finalize(s->del);
+    s->save = s->add = s->del = NULL;
+    sqlite3_close(s->db);
+    s->db = NULL;
+    rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(s->db, 2000);
+        rc = setup(s);
+    }
+    return rc;
+}
+
+int
+state_retry(struct state *s, uint64_t next_seq)
+{
+    uint64_t floor;
+    size_t i;
+
+    if (s->writable)
+        return 0;
+    if (!s->ready && reopen(s) != SQLITE_OK)
+        return -EIO;
+    /* Past every seq handed out so far, so a restart never reuses one. */
+    floor = next_seq > s->reserved ? next_seq : s->reserved;
+    if (reserve(s, floor + STATE_SEQ_BLOCK) < 0)
+        return -EIO;
+    /* Move what memory holds into the file, in one transaction. */
+    if (s->mem_live > 0) {
+        if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+            return -EIO;
+        for (i = s->mem_head; i < s->nmem; i++) {
+            struct mem_msg *m = &s->mem[i];
+            int rc;
+            if (m->payload == NULL)
+                continue;
+            sqlite3_bind_int64(s->add, 1, (sqlite3_int64)m->seq);
+            sqlite3_bind_text(s->add, 2, m->topic, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s->add, 3, m->payload, -1, SQLITE_STATIC);
+            sqlite3_bind_int(s->add, 4, m->retain);
+            sqlite3_bind_int(s->add, 5, m->critical);
+            rc = sqlite3_step(s->add);
+            sqlite3_reset(s->add);
+            if (rc != SQLITE_DONE)
+                break;
+        }
+        if (i < s->nmem || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return -EIO;
+        }
+        for (i = s->mem_head; i < s->nmem; i++) {
+            if (s->mem[i].payload != NULL)
+                s->rows++;
+            free(s->mem[i].payload);
+            s->mem[i].payload = NULL;
+        }
+        s->mem_live = 0;
+        mem_trim(s);
+    }
+    s->writable = true;
+    log_info("journal %s: writable again (%llu messages were not written to it, %llu seq "
+             "reservations failed)",
+             s->path, (unsigned long long)s->unstored, (unsigned long long)s->unreserved);
+    return 0;
 }

@@ -12,6 +12,13 @@
  *    and zone states (the drain request last published, with its seq),
  *    written with each drain request, so a restart brings back what the
  *    zone was saying and never announces a "none" it did not decide.
+ *
+ * A journal that cannot be written (a full disk, an I/O error) never stops
+ * emberd: state_open() opens it degraded, and while it is degraded what
+ * cannot reach the disk is held in memory (bounded by journal_max like the
+ * file), replayed like any row and freed by its PUBACK.  Every failure is
+ * counted (state_get_stats).  Seq uniqueness across such a restart comes
+ * from the epoch in every payload, not from the reservation.
  */
 #ifndef EMBER_STATE_H
 #define EMBER_STATE_H
@@ -39,21 +46,43 @@ struct state_zone {
     uint64_t seq;
 };
 
-/* Opens (creating if needed) the state file.  On failure returns -errno or
- * -EIO with a readable reason in err. */
+/* Opens (creating if needed) the state file.  A file that cannot be opened
+ * or created (missing directory, no permission, not a database) returns
+ * -EIO with a readable reason in err.  A file that opens but cannot be
+ * written (disk full, I/O error) returns 0 with the state degraded
+ * (state_writable false) and the reason in err. */
 int state_open(struct state **out, const char *path, char *err, size_t errlen);
 void state_close(struct state *s);
 
 /* First sequence number to use in this run. */
 uint64_t state_first_seq(const struct state *s);
-/* Call before handing out `seq`; reserves a new block when needed. */
+/* Call before handing out `seq`; reserves a new block when needed.
+ * Returns -EIO (counted in unreserved) when the reservation cannot be
+ * written; the seq is used anyway. */
 int state_use_seq(struct state *s, uint64_t seq);
+
+/* False from the first write that failed until state_retry() succeeds. */
+bool state_writable(const struct state *s);
+/* While degraded: finishes opening the file, reserves seq past next_seq and
+ * moves the messages held in memory into the file.  Returns 0 when the
+ * journal is writable again, else -EIO.  Cheap to call when writable. */
+int state_retry(struct state *s, uint64_t next_seq);
+
+struct state_stats {
+    int64_t pending;     /* messages waiting for a PUBACK (file + memory) */
+    uint64_t dropped;    /* dropped by the journal_max bound */
+    uint64_t unstored;   /* messages that could not be written to the file */
+    int64_t volatile_n;  /* of pending, those held only in memory now */
+    uint64_t unreserved; /* seq reservations that could not be written */
+};
+void state_get_stats(struct state *s, struct state_stats *st);
 
 int state_save_alarm(struct state *s, const struct state_alarm *a);
 
 /* Journals one outgoing message (and, when a is not NULL, the alarm state it
  * reports) in one durable transaction.  topic is the suffix after the
- * agent's base.  Returns 0 or -EIO (the caller still publishes it). */
+ * agent's base.  Returns 0, or -EIO when the file cannot be written: the
+ * message is then held in memory (the caller still publishes it). */
 int state_journal_add(struct state *s, uint64_t seq, const char *topic, const char *payload,
                       bool retain, bool critical, const struct state_alarm *a);
 /* Like state_journal_add for a zone's drain request, saving the zone's

@@ -163,6 +163,39 @@ cfgfile_parse(struct cfgfile *cf)
     return 0;
 }
 
+struct one_key {
+    const char *section;
+    const struct cfg_directive *d;
+    void *target;
+    int found;
+};
+
+static void
+one_key(struct cfgfile *cf, const char *section, const char *name, const char *value)
+{
+    struct one_key *k = cf->user;
+
+    if (strcmp(section, k->section) != 0 || strcmp(name, k->d->key) != 0)
+        return;
+    if (cfgfile_apply(cf, section, k->d, 1, k->target, name, value) == 0)
+        k->found = 1;
+}
+
+int
+cfgfile_read_key(const char *path, const char *section, const struct cfg_directive *d,
+                 void *target, struct cfgerr *err)
+{
+    struct one_key k = {.section = section, .d = d, .target = target};
+    struct cfgfile cf = {.path = path, .err = err, .key = one_key, .user = &k};
+    int before = err->count, rc;
+
+    if ((rc = cfgfile_parse(&cf)) < 0)
+        return rc;
+    if (err->count > before)
+        return -EINVAL;
+    return k.found;
+}
+
 int
 cfgfile_split_section(const char *section, char *buf, size_t len, const char **kind,
                       const char **name)

@@ -85,6 +85,17 @@ struct cfg_directive {
 int cfgfile_apply(struct cfgfile *cf, const char *section, const struct cfg_directive *table,
                   size_t n, void *target, const char *key, const char *value);
 
+/* Reads only "[section] key" (key = d->key) of the file at path into
+ * target, through the table row d, so the value is checked and resolved (a
+ * relative CFG_PATH) exactly as in the program's full parse; d->offset is
+ * the offset into target.  Nothing else in the file is interpreted, though
+ * syntax errors anywhere are reported.  For a tool that needs one setting
+ * of another program's file (emberctl: [agent] control).  Returns 1 when
+ * stored, 0 when the key is absent (target untouched), -errno when the
+ * file cannot be read, -EINVAL after recording errors in err. */
+int cfgfile_read_key(const char *path, const char *section, const struct cfg_directive *d,
+                     void *target, struct cfgerr *err);
+
 /* Stores every row's default (def) into `target`, through the same parser as
  * a value in `path` (so relative default paths resolve the same way).
  * Returns 0, or -EINVAL when a default does not parse (a table bug, recorded

@@ -8,10 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
 #define MAX_POINTS 256
+
+/* Profiles loaded by reference and still held.  A configuration names one
+ * profile for many devices (hundreds at scale); they share one copy. */
+static struct profile *shared;
 
 struct load_ctx {
     struct profile *p;
@@ -252,6 +257,7 @@ profile_load(const char *path, struct profile **out, struct cfgerr *err)
 
     p->points = xcalloc(MAX_POINTS, sizeof(*p->points));
     p->path = xstrdup(path);
+    p->refs = 1;
     rc = cfgfile_parse(&cf);
     finish_point(&cf, &c);
     if (rc == 0 && p->name[0] == '\0')
@@ -262,14 +268,35 @@ profile_load(const char *path, struct profile **out, struct cfgerr *err)
         profile_free(p);
         return rc < 0 ? rc : -EINVAL;
     }
+    /* Keep only the points the file has: the room to parse into holds
+     * MAX_POINTS points (76 kB, every page touched by calloc), most of them
+     * never used; it is freed here and taken again by the next load. */
+    {
+        struct point *pts = xcalloc(p->npoints, sizeof(*pts));
+        memcpy(pts, p->points, p->npoints * sizeof(*pts));
+        free(p->points);
+        p->points = pts;
+    }
     *out = p;
     return 0;
+}
+
+static void
+file_id(const struct stat *st, uint64_t id[4])
+{
+    id[0] = (uint64_t)st->st_dev;
+    id[1] = (uint64_t)st->st_ino;
+    id[2] = (uint64_t)st->st_size;
+    id[3] = (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
 }
 
 int
 profile_load_ref(const char *dir, const char *ref, const char *base_file, struct profile **out,
                  struct cfgerr *err)
 {
+    struct stat st;
+    uint64_t id[4];
+    bool known;
     char *path;
     int rc;
 
@@ -283,7 +310,24 @@ profile_load_ref(const char *dir, const char *ref, const char *base_file, struct
     }
     if (path == NULL)
         return -ENOMEM;
+    known = stat(path, &st) == 0;
+    if (known) {
+        file_id(&st, id);
+        for (struct profile *p = shared; p != NULL; p = p->next_shared) {
+            if (memcmp(p->file_id, id, sizeof(id)) == 0) {
+                p->refs++;
+                *out = p;
+                free(path);
+                return 0;
+            }
+        }
+    }
     rc = profile_load(path, out, err);
+    if (rc == 0 && known) {
+        memcpy((*out)->file_id, id, sizeof(id));
+        (*out)->next_shared = shared;
+        shared = *out;
+    }
     free(path);
     return rc;
 }
@@ -291,8 +335,14 @@ profile_load_ref(const char *dir, const char *ref, const char *base_file, struct
 void
 profile_free(struct profile *p)
 {
-    if (p == NULL)
+    if (p == NULL || --p->refs > 0)
         return;
+    for (struct profile **pp = &shared; *pp != NULL; pp = &(*pp)->next_shared) {
+        if (*pp == p) {
+            *pp = p->next_shared;
+            break;
+        }
+    }
     free(p->points);
     free(p->path);
     free(p);

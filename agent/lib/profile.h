@@ -58,6 +58,12 @@ struct profile {
     char *path;
     struct point *points;
     size_t npoints;
+    /* Sharing (profile_load_ref): holders, and the identity of the file
+     * when it was read (device, inode, size, mtime in ns), so a file edited
+     * since is read again instead of shared. */
+    unsigned refs;
+    uint64_t file_id[4];
+    struct profile *next_shared;
 };
 
 /* A contiguous read: one Modbus request. */
@@ -70,10 +76,13 @@ struct read_block {
 /* Loads a profile from `path`.  On error returns -EINVAL and appends
  * "file:line: ..." messages to err. */
 int profile_load(const char *path, struct profile **out, struct cfgerr *err);
+/* Drops one holder of p; the last one frees it.  Safe on NULL. */
 void profile_free(struct profile *p);
 
 /* Resolves `ref` (a name, looked up as DIR/NAME.ini, or a path with a '/')
- * and loads it. */
+ * and loads it, or hands out the copy already loaded from the same,
+ * unchanged file (read-only; each holder calls profile_free).  Loads and
+ * frees must come from one thread, the one that reads configurations. */
 int profile_load_ref(const char *dir, const char *ref, const char *base_file,
                      struct profile **out, struct cfgerr *err);
 

@@ -112,26 +112,85 @@ free_port() {
     $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# write_broker_conf LINE...: $T/mosquitto.conf, a private mosquitto on
-# 127.0.0.1:$MQTT_PORT with LINEs added, logging to stderr.
-write_broker_conf() {
+# broker_conf [LINE...]: $T/mosquitto.conf for a private mosquitto on a free
+# port of 127.0.0.1 with these extra lines; sets MQTT_PORT.
+broker_conf() {
+    MQTT_PORT=$(free_port)
     {
         printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$MQTT_PORT"
         printf '%s\n' "$@"
-        printf 'log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n'
-        printf 'log_type information\n'
+        printf 'log_dest stderr\n'
+        printf 'log_type %s\n' error warning notice information
     } >"$T/mosquitto.conf"
 }
 
 # start_broker: a private mosquitto on 127.0.0.1; sets MQTT_PORT and BROKER_PID.
 start_broker() {
-    MQTT_PORT=$(free_port)
-    write_broker_conf "persistence false"
+    broker_conf "persistence false"
     start_bg broker mosquitto -c "$T/mosquitto.conf"
     BROKER_PID=$LAST_PID
     wait_until 10 log_has "$T/broker.log" "running" || die "mosquitto did not start"
 }
 
+# persistent_broker_conf [MAX_QUEUED]: a mosquitto config on 127.0.0.1 that
+# keeps sessions and up to MAX_QUEUED (default 100,000) queued messages per
+# client across its own restarts (for at-least-once tests); sets MQTT_PORT.  start_persistent_broker N then starts instance N of it
+# (log $T/brokerN.log) and sets BROKER_PID.
+persistent_broker_conf() {
+    mkdir -p "$T/mq"
+    broker_conf "persistence true" "user $(id -un)" "persistence_location $T/mq/" \
+        "autosave_interval 1" "max_queued_messages ${1:-100000}"
+}
+start_persistent_broker() {
+    start_bg "broker$1" mosquitto -c "$T/mosquitto.conf"
+    BROKER_PID=$LAST_PID
+    wait_until 10 log_has "$T/broker$1.log" "running" || die "mosquitto did not start"
+}
+
+# write_contact_conf FILE [MQTT-LINE...]: one simulated GPIO contact c1
+# (debounce 0) with a critical contact alarm c1 (off_delay 0), so each line
+# "c1 0|1" written to $T/gpio-sim is one alarm event.
+write_contact_conf() {
+    cat >"$T/board.conf" <<EOC
+[board]
+name = burst
+[input c1]
+line = 1
+debounce = 0
+EOC
+    CONF_AGENT_EXTRA=("board = $T/board.conf")
+    write_conf "$@" <<EOC
+[sensor c1]
+gpio = c1
+
+[alarm c1]
+sensor = c1
+kind = contact
+off_delay = 0
+severity = critical
+EOC
+}
+
+# toggles K [PAUSE]: K contact changes on write_contact_conf's c1 (each one
+# an alarm event), PAUSE seconds apart (default: as fast as possible).
+toggles() {
+    $PY - "$T/gpio-sim" "$1" "${2:-0}" <<'EOF'
+import sys, time
+f = open(sys.argv[1], "w")
+pause = float(sys.argv[3])
+try:
+    for i in range(int(sys.argv[2])):
+        f.write("c1 %d\n" % ((i + 1) % 2))
+        if pause > 0:
+            f.flush()
+            time.sleep(pause)
+        elif i % 50 == 49:
+            f.flush()
+    f.close()
+except BrokenPipeError:
+    pass
+EOF
+}
 # sub_start NAME TOPIC...: a mosquitto_sub printing "topic payload" lines to $T/NAME.out
 sub_start() {
     local name=$1
@@ -242,69 +301,4 @@ rec_mark() { wc -l <"$T/$1.rec"; }
 rec_wait_after() {
     local mark=$1 secs=$2 name=$3 pat=$4
     wait_until "$secs" bash -c "tail -n +$((mark + 1)) '$T/$name.rec' | grep -qE -- '$pat'"
-}
-
-# start_persistent_broker N: a private mosquitto on 127.0.0.1 that keeps
-# sessions and queued messages across its own restarts (persistence in
-# $T/mq; call it again with a new N to restart it on the same port).  The
-# first call picks MQTT_PORT.  Sets BROKER_PID; output in $T/brokerN.log.
-start_persistent_broker() {
-    if [ ! -f "$T/mosquitto.conf" ]; then
-        MQTT_PORT=$(free_port)
-        mkdir -p "$T/mq"
-        write_broker_conf "persistence true" "user $(id -un)" "persistence_location $T/mq/" \
-            "autosave_interval 1" "max_queued_messages 300000"
-    fi
-    start_bg "broker$1" mosquitto -c "$T/mosquitto.conf"
-    BROKER_PID=$LAST_PID
-    wait_until 10 log_has "$T/broker$1.log" "running" || die "mosquitto did not start"
-}
-
-# gpio_toggles INPUT K [PAUSE]: K changes of INPUT through emberd's GPIO
-# simulator ($T/gpio-sim), PAUSE seconds apart (default: as fast as
-# possible); with debounce 0 each one is an alarm event.
-gpio_toggles() {
-    $PY - "$T/gpio-sim" "$1" "$2" "${3:-0}" <<'EOC'
-import sys, time
-f = open(sys.argv[1], "w")
-name, n, pause = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-try:
-    for i in range(n):
-        f.write("%s %d\n" % (name, (i + 1) % 2))
-        if pause > 0:
-            f.flush()
-            time.sleep(pause)
-        elif i % 50 == 49:
-            f.flush()
-    f.close()
-except BrokenPipeError:
-    pass
-EOC
-}
-
-# write_contact_conf FILE [AGENT-LINE...]: an emberd config (write_conf,
-# keepalive 5 s, reconnect_max 1 s) with one simulated GPIO contact c1
-# (debounce 0) and a critical contact alarm c1 (off_delay 0): each change
-# of c1 is one alarm event (gpio_toggles c1).  AGENT-LINEs go to [agent].
-write_contact_conf() {
-    local file=$1
-    shift
-    cat >"$T/board.conf" <<EOC
-[board]
-name = burst
-[input c1]
-line = 1
-debounce = 0
-EOC
-    CONF_AGENT_EXTRA=("board = $T/board.conf" "$@")
-    write_conf "$file" "keepalive = 5" "reconnect_max = 1s" <<EOC
-[sensor c1]
-gpio = c1
-
-[alarm c1]
-sensor = c1
-kind = contact
-off_delay = 0
-severity = critical
-EOC
 }

@@ -2,11 +2,13 @@
 """A NOC-style consumer with a persistent session (clean_session false, QoS 1):
 records every event's seq (deduplicated) so a test can check nothing was lost.
 
-    seq_sub.py --port P --topic T --out FILE [--client-id ID]
+    seq_sub.py --port P --topic T [--topic T2...] --out FILE [--client-id ID] [--raw]
 
 Writes "# subscribed" once the broker has acknowledged the subscription, then
-one line per distinct seq: "<seq> <transition> <ts>".  Reconnects by itself
-when the broker goes away and comes back.  Stops on SIGTERM.
+one line per distinct seq: "<seq> <transition> <ts>".  With --raw, every
+message verbatim instead, duplicates included: "<retained> <topic> <payload>"
+(for a test that judges the dedupe key itself).  Reconnects by itself when
+the broker goes away and comes back.  Stops on SIGTERM.
 """
 import argparse
 import json
@@ -18,7 +20,8 @@ import paho.mqtt.client as mqtt
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
-ap.add_argument("--topic", required=True)
+ap.add_argument("--topic", required=True, action="append")
+ap.add_argument("--raw", action="store_true")
 ap.add_argument("--out", required=True)
 ap.add_argument("--client-id", default="noc-seq-counter")
 ap.add_argument("--max-seconds", type=float, default=170)
@@ -33,7 +36,7 @@ signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
 
 def on_connect(c, u, flags, rc):
     if rc == 0 and not flags.get("session present"):
-        c.subscribe(a.topic, qos=1)
+        c.subscribe([(t, 1) for t in a.topic])
 
 
 def on_subscribe(c, u, mid, granted):
@@ -41,6 +44,9 @@ def on_subscribe(c, u, mid, granted):
 
 
 def on_message(c, u, m):
+    if a.raw:
+        out.write("%d %s %s\n" % (m.retain, m.topic, m.payload.decode()))
+        return
     try:
         p = json.loads(m.payload)
         seq = int(p["seq"])

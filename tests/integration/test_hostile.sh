@@ -220,10 +220,10 @@ check "slow: the healthy device stayed good meanwhile" good_since "$PHASE_MARK" 
 
 phase_start
 # RTU frames carry no transaction id: after a timeout emberd keeps the line
-# quiet for another timeout and flushes it, so a reply up to twice the
-# timeout late is thrown away instead of being taken for the next answer.
-# (Later than that cannot be told apart on RTU: set timeout above the
-# device's worst reply time; see emberd.conf(5).)
+# silent until 4 timeouts after the request and drops what arrives, so a
+# reply up to 4 timeouts late is thrown away instead of being taken for the
+# next answer (test_rtu_late plays replies 610-1080 ms late; set timeout
+# above the device's worst reply time; see emberd.conf(5)).
 echo "fault ember-node slow 450" >"$T/simC.ctl"
 check "slow 450 ms on RTU (timeout 300 ms): reads comms_lost" \
     rec_wait_after "$PHASE_MARK" 10 rec " $P/tnode .*\"value\":null,.*\"quality\":\"comms_lost\""

@@ -2,14 +2,15 @@
 # Nothing lost: 1,000 alarm events while the broker is down for 30 s all
 # arrive once it returns (a persistent-session consumer dedupes by seq);
 # emberd killed -9 mid-burst and restarted loses nothing and seq continues;
-# a journal that cannot be written is a clear error at start, not a crash.
+# a journal that cannot be opened is a clear error at start, not a crash,
+# and a full disk at start means starting degraded.
 . "$(dirname "$0")/lib.sh"
 OUTAGE=${OUTAGE:-30}
 N=1000
 
+persistent_broker_conf
 start_persistent_broker 1
-
-write_contact_conf "$T/emberd.conf"
+write_contact_conf "$T/emberd.conf" "keepalive = 5" "reconnect_max = 1s"
 P=emberwatch/lab/a1
 start_bg sub $PY "$TOP/tests/integration/seq_sub.py" --port "$MQTT_PORT" --topic "$P/event" \
     --out "$T/seqs"
@@ -18,9 +19,6 @@ wait_until 10 log_has "$T/seqs" "# subscribed" || die "consumer did not subscrib
 start_emberd emberd "$T/emberd.conf"
 wait_until 10 log_has "$T/emberd.log" "mqtt: connected" || die "emberd did not connect"
 
-# toggles K [PAUSE]: K contact changes of c1 (each one an alarm event with
-# debounce 0), PAUSE seconds apart (default: as fast as possible).
-toggles() { gpio_toggles c1 "$@"; }
 count_seqs() { grep -cE '^[0-9]+ ' "$T/seqs" || true; }
 
 # ---- 1. broker down during a burst ----------------------------------------
@@ -94,11 +92,33 @@ check "read-only journal path: exit 1" test "$rc" -eq 1
 check "read-only journal path: named in the error" grep -q "cannot open the journal /proc/emberwatch-journal.db" "$T/ro.out"
 rc=$(bad nodir "$T/no/such/dir/journal.db")
 check "missing directory: exit 1 with the path" bash -c "[ $rc -eq 1 ] && grep -q 'no/such/dir/journal.db' '$T/nodir.out'"
-# A full disk: the file-size limit makes every write past 8 KiB fail (EFBIG).
+# No permission: as a user who may not create files in the journal's
+# directory (root may everywhere), still a configuration error.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+    mkdir -p "$T/perm/ro"
+    chmod 711 "$T"
+    chmod 755 "$T/perm" "$T/perm/ro"
+    sed "s|^journal = .*|journal = $T/perm/ro/journal.db|" "$T/emberd.conf" >"$T/perm/perm.conf"
+    chmod 644 "$T/perm/perm.conf" "$T/board.conf"
+    timeout 10 setpriv --reuid=65534 --regid=65534 --clear-groups \
+        "$EMBER_BIN/emberd" -c "$T/perm/perm.conf" >"$T/perm.out" 2>&1
+    rc=$?
+    check "journal without permission: exit 1 naming it" \
+        bash -c "[ $rc -eq 1 ] && grep -q 'cannot open the journal $T/perm/ro/journal.db' '$T/perm.out'"
+fi
+# A full disk at start is not a configuration error: emberd starts degraded,
+# says so, and monitors.  The file-size limit makes every write past 8 KiB
+# fail (EFBIG); test_disk_full does the same on a full tmpfs.
 sed "s|^journal = .*|journal = $T/full/journal.db|" "$T/emberd.conf" >"$T/full.conf"
 mkdir -p "$T/full"
-( trap '' XFSZ; ulimit -f 8; exec timeout 10 "$EMBER_BIN/emberd" -c "$T/full.conf" ) >"$T/full.out" 2>&1
-rc=$?
-check "full disk: exit 1, not a crash" test "$rc" -eq 1
-check "full disk: the error names the journal" grep -q "cannot open the journal $T/full/journal.db" "$T/full.out"
+start_bg full bash -c "trap '' XFSZ; ulimit -f 8; exec ${EMBER_WRAP:-} '$EMBER_BIN/emberd' -c '$T/full.conf'"
+FULL_PID=$LAST_PID
+check "full disk at start: emberd runs, degraded" wait_until 30 log_has "$T/full.log" "running:"
+check "full disk at start: the log says so, naming the journal" \
+    grep -q "journal $T/full/journal.db.*starting degraded" "$T/full.log"
+check "full disk at start: emberctl status says degraded" \
+    wait_until 10 bash -c "'$EMBER_BIN/emberctl' -s '$T/ctl.sock' -j status | grep -q '\"journal\":\"degraded\"'"
+check "full disk at start: the _journal self-alarm is raised" \
+    wait_until 10 log_has "$T/full.log" "alarm _journal: warning activated"
+stop_pid "$FULL_PID"
 finish

@@ -19,10 +19,12 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then
     trap 'rc=$?; rm -rf "$JDIR"; (exit $rc); cleanup' EXIT
 fi
 
+# Two bursts of N wait for the consumer in the broker's queue at worst.
+persistent_broker_conf $((3 * N))
 start_persistent_broker 1
 
-write_contact_conf "$T/emberd.conf" "journal_max = 200000"
-sed -i "s|^journal = .*|journal = $JDIR/journal.db|" "$T/emberd.conf"
+write_contact_conf "$T/emberd.conf" "keepalive = 5" "reconnect_max = 1s"
+sed -i "s|^journal = .*|journal = $JDIR/journal.db\njournal_max = 200000|" "$T/emberd.conf"
 P=emberwatch/lab/a1
 start_bg sub $PY "$TOP/tests/integration/seq_sub.py" --port "$MQTT_PORT" --topic "$P/event" \
     --out "$T/seqs" --client-id noc-replay-window --max-seconds 600
@@ -46,7 +48,7 @@ burst() {
     local t0 base
     base=$(pending)
     t0=$(date +%s)
-    gpio_toggles c1 "$N"
+    toggles "$N"
     wait_until 120 pending_ge $((base + N)) || die "emberd did not journal $N events (pending $(pending))"
     log "broker down: $(pending) events journaled in $(($(date +%s) - t0)) s"
     read -r FIRST LAST < <($PY -c "

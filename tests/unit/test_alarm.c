@@ -24,9 +24,11 @@ struct rec {
 static struct rec ev[MAXEV];
 static int nev;
 static struct alarm_engine *E;
-static int64_t now; /* mono ms; real = now + 1e12 */
+static int64_t now;       /* mono ms; real = now + 1e12 + wall_step */
+static int64_t wall_step; /* how far the wall clock has been stepped */
 
-#define REAL (now + 1000000000000LL)
+#define REAL (now + 1000000000000LL + wall_step)
+#define DAY_MS (24LL * 3600 * 1000)
 
 static void
 on_event(void *arg, enum transition tr, int alarm, int zone, uint64_t seq)
@@ -76,6 +78,7 @@ start(const struct alarm_def *defs, int n, const struct zone_def *zones, int nz,
 {
     nev = 0;
     now = 1000;
+    wall_step = 0;
     alarm_engine_free(E);
     E = alarm_engine_new(defs, n, zones, nz, nsensors, 1, on_event, NULL);
 }
@@ -377,20 +380,102 @@ test_shelve(void **state)
     (void)state;
     start(&d, 1, &z, 1, 1);
     assert_int_equal(alarm_unshelve(E, 0, REAL), -EALREADY);
-    assert_int_equal(alarm_shelve(E, 0, 0, REAL), -EINVAL);
-    assert_int_equal(alarm_shelve(E, 0, 5000, REAL), 0);
-    assert_true(alarm_shelved(alarm_get(E, 0), REAL));
+    assert_int_equal(alarm_shelve(E, 0, 0, now, REAL), -EINVAL);
+    assert_int_equal(alarm_shelve(E, 0, ALARM_SHELVE_MAX_MS + 1, now, REAL), -EINVAL);
+    assert_int_equal(alarm_shelve(E, 0, 5000, now, REAL), 0);
+    assert_true(alarm_shelved(alarm_get(E, 0)));
     feed(0, 50); /* tracked, but a shelved alarm does not vote */
     assert_true(alarm_get(E, 0)->active);
     assert_false(alarm_zone_get(E, 0)->request);
     advance(5000); /* expiry: unshelved, and now it votes */
     assert_int_equal(count(TR_UNSHELVED, 0), 1);
     assert_true(alarm_zone_get(E, 0)->request);
-    assert_int_equal(alarm_shelve(E, 0, 60000, REAL), 0);
+    assert_int_equal(alarm_shelve(E, 0, 60000, now, REAL), 0);
     assert_false(alarm_zone_get(E, 0)->request);
     assert_int_equal(alarm_unshelve(E, 0, REAL), 0);
     assert_true(alarm_zone_get(E, 0)->request);
-    assert_int_equal(alarm_shelve(E, 9, 1000, REAL), -ENOENT);
+    assert_int_equal(alarm_shelve(E, 9, 1000, now, REAL), -ENOENT);
+}
+
+/* A shelve lasts its duration on the monotonic clock: a wall clock stepped
+ * a day forward does not end it, one stepped an hour back does not extend
+ * it, and the zone votes again as soon as it ends. */
+static void
+test_shelve_clock_step(void **state)
+{
+    struct alarm_def d = mk("hot", 0, AK_HIGH, 45, SEV_CRITICAL);
+    int members[] = {0};
+    struct zone_def z = {.name = "b3", .vote = 1, .members = members, .nmembers = 1};
+    (void)state;
+    start(&d, 1, &z, 1, 1);
+    feed(0, 50);
+    assert_true(alarm_zone_get(E, 0)->request);
+
+    assert_int_equal(alarm_shelve(E, 0, 10 * 60000, now, REAL), 0);
+    assert_false(alarm_zone_get(E, 0)->request);
+    wall_step = DAY_MS;
+    advance(100);
+    assert_int_equal(count(TR_UNSHELVED, 0), 0);
+    assert_true(alarm_shelved(alarm_get(E, 0)));
+    assert_false(alarm_zone_get(E, 0)->request);
+    advance(10 * 60000 - 200);
+    assert_int_equal(count(TR_UNSHELVED, 0), 0);
+    advance(100);
+    assert_int_equal(count(TR_UNSHELVED, 0), 1);
+    assert_true(alarm_zone_get(E, 0)->request);
+
+    wall_step = 0;
+    assert_int_equal(alarm_shelve(E, 0, 5000, now, REAL), 0);
+    assert_false(alarm_zone_get(E, 0)->request);
+    wall_step = -3600 * 1000;
+    advance(4900);
+    assert_int_equal(count(TR_UNSHELVED, 0), 1);
+    advance(100);
+    assert_int_equal(count(TR_UNSHELVED, 0), 2);
+    assert_false(alarm_shelved(alarm_get(E, 0)));
+    assert_true(alarm_zone_get(E, 0)->request);
+}
+
+/* What is persisted is the wall-clock end as of now; read back after a
+ * restart it is bounded: past ends at the next tick, beyond the cap is
+ * clamped to the cap. */
+static void
+test_shelve_restore_bounds(void **state)
+{
+    struct alarm_def d[3] = {mk("a", 0, AK_HIGH, 45, SEV_CRITICAL),
+                             mk("b", 0, AK_HIGH, 45, SEV_CRITICAL),
+                             mk("c", 0, AK_HIGH, 45, SEV_CRITICAL)};
+    (void)state;
+    start(d, 3, NULL, 0, 1);
+    assert_int_equal(alarm_shelve(E, 0, 60000, now, REAL), 0);
+    wall_step = -3600 * 1000; /* the clock stepped back: the end moves with it */
+    assert_int_equal(alarm_shelve_end_real(alarm_get(E, 0), now, REAL), REAL + 60000);
+    now += 10000;
+    assert_int_equal(alarm_shelve_end_real(alarm_get(E, 0), now, REAL), REAL + 50000);
+    assert_int_equal(alarm_shelve_end_real(alarm_get(E, 1), now, REAL), 0);
+
+    /* A restart: a new engine, a monotonic clock that started again. */
+    nev = 0;
+    now = 5000;
+    alarm_engine_free(E);
+    E = alarm_engine_new(d, 3, NULL, 0, 1, 1, on_event, NULL);
+    assert_int_equal(alarm_restore(E, 0, false, true, REAL + 20000, REAL, 1, now, REAL), 0);
+    assert_int_equal(alarm_restore(E, 1, false, true, REAL - 1, REAL, 2, now, REAL), 0);
+    assert_int_equal(alarm_restore(E, 2, false, true, REAL + 365 * DAY_MS, REAL, 3, now, REAL), 1);
+    assert_true(alarm_shelved(alarm_get(E, 1)));
+    assert_int_equal(alarm_shelve_end_real(alarm_get(E, 2), now, REAL), REAL + ALARM_SHELVE_MAX_MS);
+    advance(1); /* the past one ends at once, with its transition */
+    assert_int_equal(count(TR_UNSHELVED, 1), 1);
+    assert_int_equal(count(TR_UNSHELVED, 0), 0);
+    wall_step += 30 * DAY_MS; /* no step of the wall clock ends the others */
+    advance(19000);
+    assert_int_equal(count(TR_UNSHELVED, 0), 0);
+    advance(1000);
+    assert_int_equal(count(TR_UNSHELVED, 0), 1);
+    advance(ALARM_SHELVE_MAX_MS - 20000 - 2);
+    assert_int_equal(count(TR_UNSHELVED, 2), 0);
+    advance(1);
+    assert_int_equal(count(TR_UNSHELVED, 2), 1);
 }
 
 static void
@@ -418,7 +503,7 @@ test_zone_voting(void **state)
     assert_int_equal(zs->votes, 1);
     assert_int_equal(count_zone(0), 0);
     /* The same sensor's second alarm is not a second vote. */
-    alarm_restore(E, 2, true, false, 0, REAL, 0, now);
+    alarm_restore(E, 2, true, false, 0, REAL, 0, now, REAL);
     feed(1, 71);
     assert_false(zs->request);
     /* A silent gas sensor does not vote either. */
@@ -491,7 +576,7 @@ test_restore_and_seq(void **state)
     now = 1000;
     alarm_engine_free(E);
     E = alarm_engine_new(&d, 1, NULL, 0, 1, 500, on_event, NULL);
-    alarm_restore(E, 0, true, false, 0, REAL - 5000, 499, now);
+    alarm_restore(E, 0, true, false, 0, REAL - 5000, 499, now, REAL);
     feed(0, 50); /* still hot: no re-announcement after a restart */
     assert_int_equal(nev, 0);
     assert_int_equal(alarm_get(E, 0)->since_ms, REAL - 5000);
@@ -522,7 +607,7 @@ test_zone_restore_and_settle(void **state)
     now = 1000;
     alarm_engine_free(E);
     E = alarm_engine_new(d, 2, z, 3, 2, 500, on_event, NULL);
-    alarm_restore(E, 0, true, false, 0, REAL - 5000, 498, now);
+    alarm_restore(E, 0, true, false, 0, REAL - 5000, 498, now, REAL);
     alarm_zone_set_state(E, 0, &(struct zone_state){true, false, 1, REAL - 4999, 499});
     /* b4 was showing a test drain; its alarm is cleared; b5 never spoke. */
     alarm_zone_set_state(E, 1, &(struct zone_state){false, true, 0, REAL - 3000, 450});
@@ -566,7 +651,7 @@ test_zone_settle_without_saved_zone(void **state)
     now = 1000;
     alarm_engine_free(E);
     E = alarm_engine_new(&d, 1, &z, 1, 1, 500, on_event, NULL);
-    alarm_restore(E, 0, true, false, 0, REAL - 5000, 499, now);
+    alarm_restore(E, 0, true, false, 0, REAL - 5000, 499, now, REAL);
     alarm_zones_settle(E, REAL);
     assert_int_equal(count_zone(0), 1);
     assert_true(alarm_zone_get(E, 0)->request);
@@ -622,6 +707,8 @@ main(void)
         cmocka_unit_test_teardown(test_stale, teardown),
         cmocka_unit_test_teardown(test_bad_quality_holds, teardown),
         cmocka_unit_test_teardown(test_shelve, teardown),
+        cmocka_unit_test_teardown(test_shelve_clock_step, teardown),
+        cmocka_unit_test_teardown(test_shelve_restore_bounds, teardown),
         cmocka_unit_test_teardown(test_zone_voting, teardown),
         cmocka_unit_test_teardown(test_zone_vote_one, teardown),
         cmocka_unit_test_teardown(test_zone_test_never_drains, teardown),

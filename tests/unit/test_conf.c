@@ -307,6 +307,8 @@ test_alarm_errors(void **state)
     expect_error("a7.conf", "", "[zone z]\nmembers = ghost\n",
                  "7: [zone z] members: no [alarm ghost] in this file");
     expect_error("a8.conf", "", "[zone z]\nvote = 0\n", "8: [zone z] vote: 0 is out of range");
+    expect_error("a8j.conf", "", "[alarm _journal]\nkind = stale\n",
+                 "8: [alarm _journal]: the name _journal is emberd's own journal alarm");
     expect_error("a9.conf", "", "[zone z]\ndrain = be/s1\n", "7: [zone z]: no member alarms");
     expect_error("a10.conf", "", "[sensor s]\ngpio = contact1\n",
                  "7: [sensor s] gpio: 'contact1' needs [agent] board");

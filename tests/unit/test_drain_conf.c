@@ -17,6 +17,7 @@
 #include "../../agent/drain/dconf.h"
 #include "../../agent/drain/dstate.h"
 #include "cfgfile.h"
+#include "drain_fixture.h"
 
 static char tmpdir[64];
 
@@ -154,6 +155,59 @@ test_errors(void **state)
     cfgerr_free(&err);
 }
 
+/* [drain] peers and the zones each agent may request (`agents`). */
+static void
+test_trust(void **state)
+{
+    struct dconf *c = drain_fixture_load("[drain]\nid = ctl-a\npeers = ctl-b, ctl-c\n"
+                                         "[site s]\nhooks = k\nzones = b3, b4, b5\n"
+                                         "agents = a1:b3, a2:b4+b5, a3\nmax_skew = 1m\n"
+                                         "[site t]\nhooks = k\n[hook k]\nexec = /bin/true\n");
+    struct cfgerr err = {0};
+    const char *p;
+    (void)state;
+
+    assert_true(dconf_trusts_controller(c, "ctl-a"));
+    assert_true(dconf_trusts_controller(c, "ctl-c"));
+    assert_false(dconf_trusts_controller(c, "mallory"));
+    assert_false(dconf_trusts_controller(c, NULL));
+    assert_int_equal(c->sites[0].max_skew_ms, 60000);
+    assert_int_equal(c->sites[1].max_skew_ms, 300000); /* default 5m */
+    assert_int_equal(c->sites[0].nagents, 3);
+    assert_true(dconf_site_has_agent(&c->sites[0], "a2"));
+    assert_true(dconf_site_agent_may(&c->sites[0], "a1", "b3"));
+    assert_false(dconf_site_agent_may(&c->sites[0], "a1", "b4"));
+    assert_true(dconf_site_agent_may(&c->sites[0], "a2", "b5"));
+    assert_false(dconf_site_agent_may(&c->sites[0], "a2", "b"));
+    assert_true(dconf_site_agent_may(&c->sites[0], "a3", "b4"));
+    assert_true(dconf_site_agent_may(&c->sites[1], "anyone", "any"));
+    dconf_free(c);
+    c = NULL;
+
+    p = write_file("trust-bad.conf", "[drain]\n"                        /* 1 */
+                                     "peers = ok, bad/peer\n"           /* 2 */
+                                     "[site s]\n"                       /* 3 */
+                                     "hooks = k\n"                      /* 4 */
+                                     "zones = b3\n"                     /* 5 */
+                                     "agents = a1:, a2:b9, a3:b$, a1\n" /* 6 */
+                                     "max_skew = 0s\n"                  /* 7 */
+                                     "[hook k]\n"                       /* 8 */
+                                     "exec = /bin/true\n");             /* 9 */
+    assert_int_equal(dconf_load(p, &c, &err), -EINVAL);
+    assert_null(c);
+    assert_non_null(err.text);
+    assert_non_null(
+        strstr(err.text, "trust-bad.conf:1: [drain] peers: 'bad/peer' is not a valid name"));
+    assert_non_null(strstr(err.text, "trust-bad.conf:3: [site s] agents: 'a1:': give the agent's "
+                                     "zones after ':' as ZONE+ZONE..."));
+    assert_non_null(
+        strstr(err.text, "[site s] agents: 'a2:b9': zone b9 is not in the site's 'zones'"));
+    assert_non_null(strstr(err.text, "[site s] agents: 'a3:b$': 'b$' is not a valid zone name"));
+    assert_non_null(strstr(err.text, "[site s] agents: 'a1' is listed twice"));
+    assert_non_null(strstr(err.text, "trust-bad.conf:7: [site s] max_skew: 0s is out of range"));
+    cfgerr_free(&err);
+}
+
 static void
 test_state_file(void **state)
 {
@@ -233,9 +287,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_example), cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_errors),  cmocka_unit_test(test_state_file),
-        cmocka_unit_test(test_audit),
+        cmocka_unit_test(test_example),    cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_errors),     cmocka_unit_test(test_trust),
+        cmocka_unit_test(test_state_file), cmocka_unit_test(test_audit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,6 +1,7 @@
 /* Unit tests: ember-drain's policy (agent/drain/policy.c): request parsing,
- * stale and repeated requests, zone and agent votes, test requests, and the
- * three offline modes. */
+ * stale and repeated requests (ordered by seq, never by ts), the admission
+ * of requests (max_skew, the zones each agent may request), zone and agent
+ * votes, test requests, and the three offline modes. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,6 +152,7 @@ test_agent_vote(void **state)
     dconf_free(c);
 }
 
+/* One agent's requests are ordered by seq, never by ts. */
 static void
 test_stale(void **state)
 {
@@ -160,26 +162,112 @@ test_stale(void **state)
     struct policy_req q;
     char err[64];
     const char *newer = "{\"ts\":\"2026-11-25T07:00:00.000Z\",\"request\":\"none\",\"seq\":10}";
-    const char *old = "{\"ts\":\"2026-11-25T06:59:00.000Z\",\"request\":\"drain\",\"seq\":9}";
-    const char *reset = "{\"ts\":\"2026-11-25T07:01:00.000Z\",\"request\":\"drain\",\"seq\":1}";
+    const char *replay = "{\"ts\":\"2026-11-25T07:05:00.000Z\",\"request\":\"drain\",\"seq\":9}";
+    const char *no_rtc = "{\"ts\":\"2001-01-01T00:00:05.000Z\",\"request\":\"drain\",\"seq\":11}";
+    const char *reset = "{\"ts\":\"2001-01-01T00:00:09.000Z\",\"request\":\"none\",\"seq\":1}";
     (void)state;
 
     policy_init(p, &c->sites[0]);
     policy_parse_request("a1", "b3", newer, strlen(newer), &q, err, sizeof(err));
     assert_int_equal(policy_update(p, &q), 1);
     assert_int_equal(policy_update(p, &q), 0); /* repeat */
-    /* A journal replay of an older request is ignored. */
-    policy_parse_request("a1", "b3", old, strlen(old), &q, err, sizeof(err));
-    assert_int_equal(policy_update(p, &q), 0);
+    /* A journal replay of an older seq is ignored, even with a newer ts. */
+    policy_parse_request("a1", "b3", replay, strlen(replay), &q, err, sizeof(err));
+    assert_int_equal(policy_update(p, &q), -ESTALE);
     policy_eval(p, &r);
     assert_false(r.drain);
-    /* An agent whose seq restarted (new journal) gets through: newer ts. */
-    policy_parse_request("a1", "b3", reset, strlen(reset), &q, err, sizeof(err));
+    /* An agent without a real-time clock dates its next request in 2001:
+     * its seq is higher, so it counts. */
+    policy_parse_request("a1", "b3", no_rtc, strlen(no_rtc), &q, err, sizeof(err));
     assert_int_equal(policy_update(p, &q), 1);
     policy_eval(p, &r);
     assert_true(r.drain);
+    /* An agent whose seq restarted (its journal lost) is a replay on the
+     * same connection... */
+    policy_parse_request("a1", "b3", reset, strlen(reset), &q, err, sizeof(err));
+    assert_int_equal(policy_update(p, &q), -ESTALE);
+    /* ...the first status seen is no new connection... */
+    assert_int_equal(policy_agent_status(p, "a1", AGENT_ONLINE), 1);
+    assert_int_equal(policy_update(p, &q), -ESTALE);
+    /* ...but once it comes online again, its first request counts, whatever
+     * its seq, and orders the following ones. */
+    assert_int_equal(policy_agent_status(p, "a1", AGENT_OFFLINE), 1);
+    assert_int_equal(policy_agent_status(p, "a1", AGENT_ONLINE), 1);
+    assert_int_equal(policy_update(p, &q), 1);
+    policy_eval(p, &r);
+    assert_false(r.drain);
+    policy_parse_request("a1", "b3", replay, strlen(replay), &q, err, sizeof(err));
+    assert_int_equal(policy_update(p, &q), 1); /* seq 9 > 1 on this connection */
+    policy_parse_request("a1", "b3", reset, strlen(reset), &q, err, sizeof(err));
+    assert_int_equal(policy_update(p, &q), -ESTALE);
+    /* "online" again with no "offline" between (a reconnect that took over
+     * the old session) is a new connection too. */
+    assert_int_equal(policy_agent_status(p, "a1", AGENT_ONLINE), 0);
+    assert_int_equal(policy_update(p, &q), 1);
     free(p);
     dconf_free(c);
+}
+
+/* Requests dated too far ahead, and zones an agent may not request, are
+ * refused before they are stored. */
+static void
+test_admit(void **state)
+{
+    struct dconf *c = load_site("vote = 2\nzones = b3, b4, b5\nagents = a1:b3, a2:b4+b5, a3\n"
+                                "max_skew = 30s\n");
+    struct dconf *d = load_site("vote = 1\n");
+    struct policy *p = calloc(1, sizeof(*p));
+    struct policy_req q;
+    const int64_t now = 1795588656000LL; /* 2026-11-25T06:37:36Z */
+    char err[256];
+    const char *forged = "{\"ts\":\"2099-01-01T00:00:00.000Z\",\"request\":\"drain\","
+                         "\"seq\":9007199254740991}";
+    (void)state;
+
+    assert_int_equal(d->sites[0].max_skew_ms, 5 * 60 * 1000); /* the default */
+    assert_int_equal(c->sites[0].max_skew_ms, 30000);
+    policy_init(p, &c->sites[0]);
+
+    assert_int_equal(policy_parse_request("a1", "b3", forged, strlen(forged), &q, err, sizeof(err)),
+                     0);
+    err[0] = '\0';
+    assert_int_equal(policy_admit(p, &q, now, err, sizeof(err)), -ERANGE);
+    assert_non_null(strstr(err, "dated 2099-01-01T00:00:00.000Z"));
+    assert_non_null(strstr(err, "(max_skew 30 s)"));
+    /* Within the skew, in the past, or undated: admitted. */
+    q.ts_ms = now + 30000;
+    assert_int_equal(policy_admit(p, &q, now, err, sizeof(err)), 0);
+    q.ts_ms = now + 30001;
+    assert_int_equal(policy_admit(p, &q, now, err, sizeof(err)), -ERANGE);
+    q.ts_ms = 978307205000LL; /* 2001 */
+    assert_int_equal(policy_admit(p, &q, now, err, sizeof(err)), 0);
+    q.ts_ms = 0;
+    assert_int_equal(policy_admit(p, &q, now, err, sizeof(err)), 0);
+
+    /* agents = a1:b3, a2:b4+b5, a3 */
+    strcpy(q.zone, "b4");
+    assert_int_equal(policy_admit(p, &q, now, err, sizeof(err)), -EPERM);
+    assert_string_equal(err, "agent a1 may not request a drain for zone b4 (site lab: agents)");
+    strcpy(q.agent, "a2");
+    assert_int_equal(policy_admit(p, &q, now, err, sizeof(err)), 0);
+    strcpy(q.zone, "b5");
+    assert_int_equal(policy_admit(p, &q, now, err, sizeof(err)), 0);
+    strcpy(q.zone, "b3");
+    assert_int_equal(policy_admit(p, &q, now, err, sizeof(err)), -EPERM);
+    /* An agent listed without zones may request any of the site's. */
+    strcpy(q.agent, "a3");
+    assert_int_equal(policy_admit(p, &q, now, err, sizeof(err)), 0);
+    /* Zones and agents the site does not list are left to the vote, which
+     * does not count them. */
+    strcpy(q.agent, "a1");
+    strcpy(q.zone, "b9");
+    assert_int_equal(policy_admit(p, &q, now, err, sizeof(err)), 0);
+    strcpy(q.agent, "stranger");
+    strcpy(q.zone, "b4");
+    assert_int_equal(policy_admit(p, &q, now, err, sizeof(err)), 0);
+    free(p);
+    dconf_free(c);
+    dconf_free(d);
 }
 
 static void
@@ -252,7 +340,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),      cmocka_unit_test(test_zone_vote),
         cmocka_unit_test(test_agent_vote), cmocka_unit_test(test_stale),
-        cmocka_unit_test(test_offline),
+        cmocka_unit_test(test_offline),    cmocka_unit_test(test_admit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,9 @@
  * with injected time and checked by the effects it returns: votes below and
  * at the threshold, hold_down expiry and flaps, test requests, the offline
  * policies, hold/release, manual drain, undrain (only by a person),
- * maint_after, hooks, restore from the state file and the retained state,
- * and dry_run. */
+ * maint_after, hooks, restore from the state file and the retained state
+ * (only a trusted controller's), refused requests (max_skew, the zones an
+ * agent may request) and seq ordering, and dry_run. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include "../../agent/drain/dconf.h"
 #include "../../agent/drain/haproxy.h"
 #include "../../agent/drain/site.h"
+#include "util.h"
 #include "drain_fixture.h"
 
 #define T0_REAL 1795588656000LL /* 2026-11-25T06:37:36Z */
@@ -551,13 +553,12 @@ test_manual_drain(void **state)
     fix_free(f);
 }
 
-/* maint_after: drain first, maintenance when it has elapsed. */
-static void
-test_maint_after(void **state)
+/* A site with maint_after = 2m drained by a request at T0: drain first,
+ * the maint_after timer armed for T0 + 2m. */
+static struct fix *
+drained_with_maint_after(void)
 {
     struct fix *f = fix_new("", "vote = 1\n", "maint_after = 2m\n", "");
-    struct dstate_site saved;
-    (void)state;
 
     settle(f);
     request(f, "a1", "b3", DRAIN(1));
@@ -565,6 +566,17 @@ test_maint_after(void **state)
     assert_int_equal(timer(f, SITE_TIMER_MAINT), T0_MONO + 120000);
     targets_report(f, true);
     assert_string_equal(shown(f), "drained");
+    return f;
+}
+
+/* maint_after: drain first, maintenance when it has elapsed. */
+static void
+test_maint_after(void **state)
+{
+    struct fix *f = drained_with_maint_after();
+    struct dstate_site saved;
+    (void)state;
+
     later(f, 120000);
     site_timer(f->s, &f->t, SITE_TIMER_MAINT, &f->o);
     assert_true(logged(f, "maint_after elapsed: putting drained servers into maintenance"));
@@ -597,6 +609,49 @@ test_maint_after(void **state)
         assert_int_equal(command(f, SITE_CMD_UNDRAIN, "", err, sizeof(err)), 0);
     }
     assert_int_equal(timer(f, SITE_TIMER_MAINT), 0);
+    fix_free(f);
+}
+
+/* maint_after runs on the monotonic clock: a wall clock stepped back an
+ * hour does not stall it, one stepped forward a day does not bring it
+ * early, and a restart reads the recorded start bounded (a start dated in
+ * the future counts from the restart). */
+static void
+test_maint_after_clock_step(void **state)
+{
+    struct fix *f = drained_with_maint_after();
+    struct dstate_site saved;
+    char err[256];
+    (void)state;
+
+    /* A day forward, then anything that hands out the wanted states again. */
+    f->t.real_ms += 24LL * 3600 * 1000;
+    later(f, 10000);
+    assert_int_equal(command(f, SITE_CMD_HOLD, "", err, sizeof(err)), 0);
+    later(f, 0);
+    assert_int_equal(command(f, SITE_CMD_RELEASE, "", err, sizeof(err)), 0);
+    assert_int_equal(want(f), HX_WANT_DRAIN);
+    assert_int_equal(timer(f, SITE_TIMER_MAINT), T0_MONO + 120000);
+
+    /* An hour back: the timer still comes at its monotonic time and acts. */
+    f->t.real_ms -= 25LL * 3600 * 1000;
+    later(f, 110000);
+    site_timer(f->s, &f->t, SITE_TIMER_MAINT, &f->o);
+    assert_int_equal(want(f), HX_WANT_MAINT);
+    assert_int_equal(timer(f, SITE_TIMER_MAINT), -1);
+    saved = f->s->st;
+    fix_free(f);
+
+    /* A restart whose wall clock is a day behind the recorded start. */
+    f = fix_new("", "vote = 1\n", "maint_after = 2m\n", "");
+    f->t.real_ms = saved.drain_start_ms - 24LL * 3600 * 1000;
+    site_restore(f->s, &saved, &f->o);
+    site_start(f->s, &f->t, &f->o);
+    assert_int_equal(want(f), HX_WANT_DRAIN);
+    assert_int_equal(timer(f, SITE_TIMER_MAINT), f->t.mono_ms + 120000);
+    later(f, 120000);
+    site_timer(f->s, &f->t, SITE_TIMER_MAINT, &f->o);
+    assert_int_equal(want(f), HX_WANT_MAINT);
     fix_free(f);
 }
 
@@ -686,7 +741,7 @@ test_restore(void **state)
     assert_string_equal(shown(f), "drained");
     assert_int_equal(f->s->st.drain_id, 4);
     /* The retained state is not adopted over the state file. */
-    assert_int_equal(site_adopt(f->s, &f->t, "serving", NULL, "", "", 0, &f->o), 0);
+    assert_int_equal(site_adopt(f->s, &f->t, f->c->drain.id, "serving", NULL, "", "", 0, &f->o), 0);
     fix_free(f);
 
     /* An unfinished drain re-runs its hooks; a held one does not. */
@@ -723,11 +778,14 @@ test_adopt(void **state)
     struct fix *f = fix_new("", "vote = 1\nhooks = h\n", "", "[hook h]\nexec = /bin/true\n");
     (void)state;
 
-    assert_int_equal(site_adopt(f->s, &f->t, "bogus", NULL, NULL, NULL, 3, &f->o), 0);
-    assert_int_equal(site_adopt(f->s, &f->t, "held", "nonsense", NULL, NULL, 3, &f->o), 0);
+    assert_int_equal(site_adopt(f->s, &f->t, f->c->drain.id, "bogus", NULL, NULL, NULL, 3, &f->o),
+                     0);
+    assert_int_equal(
+        site_adopt(f->s, &f->t, f->c->drain.id, "held", "nonsense", NULL, NULL, 3, &f->o), 0);
     assert_false(f->s->st.held);
     assert_int_equal(f->o.n, 0);
-    assert_int_equal(site_adopt(f->s, &f->t, "draining", NULL, "fire", "ops", 3, &f->o), 1);
+    assert_int_equal(
+        site_adopt(f->s, &f->t, f->c->drain.id, "draining", NULL, "fire", "ops", 3, &f->o), 1);
     assert_true(f->s->restored);
     assert_int_equal(f->s->st.state, SITE_DRAINING);
     assert_int_equal(f->s->st.drain_id, 3);
@@ -740,11 +798,13 @@ test_adopt(void **state)
     assert_int_equal(count(f, SITE_FX_HOOK), 1); /* its hooks never finished */
     /* Only once. */
     later(f, 10);
-    assert_int_equal(site_adopt(f->s, &f->t, "serving", NULL, NULL, NULL, 0, &f->o), 0);
+    assert_int_equal(site_adopt(f->s, &f->t, f->c->drain.id, "serving", NULL, NULL, NULL, 0, &f->o),
+                     0);
     fix_free(f);
 
     f = fix_new("", "vote = 1\n", "", "");
-    assert_int_equal(site_adopt(f->s, &f->t, "held", "drained", NULL, NULL, 2, &f->o), 1);
+    assert_int_equal(
+        site_adopt(f->s, &f->t, f->c->drain.id, "held", "drained", NULL, NULL, 2, &f->o), 1);
     assert_true(f->s->st.held);
     assert_int_equal(f->s->st.state, SITE_DRAINED);
     assert_true(f->s->st.hooks_done);
@@ -756,7 +816,134 @@ test_adopt(void **state)
     /* Not after settling. */
     f = fix_new("", "vote = 1\n", "", "");
     settle(f);
-    assert_int_equal(site_adopt(f->s, &f->t, "drained", NULL, NULL, NULL, 2, &f->o), 0);
+    assert_int_equal(site_adopt(f->s, &f->t, f->c->drain.id, "drained", NULL, NULL, NULL, 2, &f->o),
+                     0);
+    fix_free(f);
+}
+
+/* A retained drain/state is adopted only from this controller or a named
+ * peer; anything else is logged, audited and ignored, and the site starts
+ * serving and decides from the agents' requests. */
+static void
+test_adopt_untrusted(void **state)
+{
+    struct fix *f = fix_new("id = ctl-a\npeers = ctl-b\n", "vote = 1\nhooks = h\n", "",
+                            "[hook h]\nexec = /bin/true\n");
+    const struct site_audit *a;
+    (void)state;
+
+    assert_int_equal(site_adopt(f->s, &f->t, "mallory", "held", "serving", "forged", "x", 9, &f->o),
+                     0);
+    assert_true(logged(f, "site lab: ignoring the retained drain state 'held' published by "
+                          "'mallory': not this controller (ctl-a) and not in [drain] peers"));
+    assert_non_null(a = audit_of(f, "adopt_refused"));
+    assert_string_equal(a->cause, "retained drain state 'held' from 'mallory'");
+    assert_false(f->s->restored);
+    assert_false(f->s->st.held);
+    assert_int_equal(count(f, SITE_FX_SAVE), 0);
+    assert_int_equal(want(f), -1);
+    later(f, 0);
+    /* A payload naming no controller: the same. */
+    assert_int_equal(site_adopt(f->s, &f->t, NULL, "drained", NULL, NULL, NULL, 7, &f->o), 0);
+    assert_true(logged(f, "'drained' published by no named controller"));
+    assert_int_equal(f->s->st.state, SITE_SERVING);
+    assert_int_equal(want(f), -1);
+    assert_int_equal(count(f, SITE_FX_HOOK), 0);
+    /* The site serves and acts on the agents' requests. */
+    settle(f);
+    later(f, 0);
+    assert_int_equal(request(f, "a1", "b3", DRAIN(1)), 1);
+    assert_string_equal(shown(f), "draining");
+    assert_int_equal(want(f), HX_WANT_DRAIN);
+    fix_free(f);
+
+    /* A named peer's state is adopted. */
+    f = fix_new("id = ctl-a\npeers = ctl-b\n", "vote = 1\n", "", "");
+    assert_int_equal(site_adopt(f->s, &f->t, "ctl-b", "held", "drained", NULL, "ops", 2, &f->o), 1);
+    assert_true(f->s->st.held);
+    assert_int_equal(f->s->st.state, SITE_DRAINED);
+    assert_null(audit_of(f, "adopt_refused"));
+    fix_free(f);
+}
+
+/* Requests dated beyond max_skew, and requests for a zone the agent may not
+ * request, are refused and audited; one agent's requests are ordered by
+ * seq, never by ts. */
+static void
+test_request_trust(void **state)
+{
+    struct fix *f = fix_new("", "vote = 1\nzones = b3, b4\nagents = a1:b3, a2:b4\n", "", "");
+    const struct site_audit *a;
+    (void)state;
+
+    settle(f);
+    later(f, 0);
+    assert_int_equal(request(f, "a1", "b3", NONE(5)), 1);
+    later(f, 0);
+    /* Forged: dated 2099, with a huge seq. */
+    assert_int_equal(request(f, "a1", "b3",
+                             "{\"ts\":\"2099-01-01T00:00:00.000Z\",\"request\":\"drain\","
+                             "\"seq\":9007199254740991}"),
+                     0);
+    assert_true(logged(f, "site lab: request from a1 for zone b3 refused: dated "
+                          "2099-01-01T00:00:00.000Z"));
+    assert_non_null(a = audit_of(f, "request_refused"));
+    assert_int_equal(a->extra, SITE_AX_REQUEST);
+    assert_string_equal(a->agent, "a1");
+    assert_string_equal(a->zone, "b3");
+    assert_true(a->drain);
+    assert_true(a->seq == 9007199254740991ULL);
+    assert_true(a->ts_ms == 4070908800000LL);
+    assert_non_null(strstr(a->cause, "(max_skew 300 s)"));
+    assert_string_equal(shown(f), "serving");
+    assert_int_equal(want(f), -1);
+    assert_int_equal(policy_find(&f->s->policy, "a1", "b3")->seq, 5);
+    /* Just inside the skew: taken. */
+    later(f, 0);
+    {
+        char json[200], ts[32];
+        fmt_rfc3339_ms(f->t.real_ms + 299000, ts, sizeof(ts));
+        snprintf(json, sizeof(json), "{\"ts\":\"%s\",\"request\":\"none\",\"seq\":6}", ts);
+        assert_int_equal(request(f, "a1", "b3", json), 1);
+        assert_null(audit_of(f, "request_refused"));
+    }
+    /* An agent without an RTC dates its request in 2001: it counts. */
+    later(f, 0);
+    assert_int_equal(request(f, "a1", "b3",
+                             "{\"ts\":\"2001-01-01T00:00:05.000Z\",\"request\":\"drain\","
+                             "\"seq\":7,\"alarms\":[\"hot\"]}"),
+                     1);
+    assert_string_equal(shown(f), "draining");
+    targets_report(f, true);
+    assert_string_equal(shown(f), "drained");
+    /* Its none, also dated 2001, is taken; undrain is then accepted. */
+    later(f, 0);
+    assert_int_equal(request(f, "a1", "b3",
+                             "{\"ts\":\"2001-01-01T00:00:09.000Z\",\"request\":\"none\","
+                             "\"seq\":8}"),
+                     1);
+    assert_false(f->s->last.drain);
+    /* A replay of seq 7 with a fresh ts is ignored, and says so. */
+    later(f, 0);
+    assert_int_equal(request(f, "a1", "b3", DRAIN(7)), 0);
+    assert_true(logged(f, "request from a1 for zone b3 ignored: seq 7 is older than seq 8"));
+    assert_false(f->s->last.drain);
+    {
+        char err[256];
+        assert_int_equal(command(f, SITE_CMD_UNDRAIN, "", err, sizeof(err)), 0);
+    }
+
+    /* a1 may not request a drain for b4: refused and audited. */
+    later(f, 0);
+    assert_int_equal(request(f, "a1", "b4", DRAIN(9)), 0);
+    assert_true(logged(f, "request from a1 for zone b4 refused: agent a1 may not request a drain "
+                          "for zone b4"));
+    assert_non_null(a = audit_of(f, "request_refused"));
+    assert_string_equal(a->zone, "b4");
+    assert_null(policy_find(&f->s->policy, "a1", "b4"));
+    assert_false(f->s->last.drain);
+    assert_int_equal(request(f, "a2", "b4", DRAIN(1)), 1);
+    assert_true(f->s->last.drain);
     fix_free(f);
 }
 
@@ -815,13 +1002,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_settle),         cmocka_unit_test(test_votes_and_hold_down),
-        cmocka_unit_test(test_hold_down_flap), cmocka_unit_test(test_test_requests),
-        cmocka_unit_test(test_offline),        cmocka_unit_test(test_hold_release),
-        cmocka_unit_test(test_undrain),        cmocka_unit_test(test_manual_drain),
-        cmocka_unit_test(test_maint_after),    cmocka_unit_test(test_hooks),
-        cmocka_unit_test(test_restore),        cmocka_unit_test(test_adopt),
-        cmocka_unit_test(test_dry_run),
+        cmocka_unit_test(test_settle),          cmocka_unit_test(test_votes_and_hold_down),
+        cmocka_unit_test(test_hold_down_flap),  cmocka_unit_test(test_test_requests),
+        cmocka_unit_test(test_offline),         cmocka_unit_test(test_hold_release),
+        cmocka_unit_test(test_undrain),         cmocka_unit_test(test_manual_drain),
+        cmocka_unit_test(test_maint_after),     cmocka_unit_test(test_maint_after_clock_step),
+        cmocka_unit_test(test_hooks),           cmocka_unit_test(test_restore),
+        cmocka_unit_test(test_adopt),           cmocka_unit_test(test_adopt_untrusted),
+        cmocka_unit_test(test_request_trust),   cmocka_unit_test(test_dry_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -262,6 +262,46 @@ test_profile_errors(void **state)
     unlink(path);
 }
 
+/* Devices naming one profile share one copy while the file is unchanged;
+ * the last holder frees it, and an edited file is read again. */
+static void
+test_profile_shared(void **state)
+{
+    static const char text[] = "[profile]\nname = shared\n\n[point t]\ntable = input\n"
+                               "address = 1\ntype = int16\n";
+    struct cfgerr err = {0};
+    struct profile *a = NULL, *b = NULL, *c = NULL, *x = load("xy-md02");
+    char path[64];
+    FILE *f;
+    (void)state;
+
+    snprintf(path, sizeof(path), "%s", write_tmp(text));
+    assert_int_equal(profile_load_ref(NULL, path, NULL, &a, &err), 0);
+    assert_int_equal(profile_load_ref(NULL, path, NULL, &b, &err), 0);
+    assert_ptr_equal(a, b);
+    assert_ptr_not_equal(a, x);
+    assert_int_equal(a->npoints, 1);
+    assert_string_equal(a->points[0].name, "t");
+    profile_free(a);
+    /* b still holds it: its points are intact. */
+    assert_string_equal(b->points[0].name, "t");
+
+    /* Edited (another size): a new load, not the held copy. */
+    f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("\n[point u]\ntable = input\naddress = 2\ntype = int16\n", f);
+    fclose(f);
+    assert_int_equal(profile_load_ref(NULL, path, NULL, &c, &err), 0);
+    assert_ptr_not_equal(b, c);
+    assert_int_equal(c->npoints, 2);
+    assert_int_equal(b->npoints, 1);
+    profile_free(b);
+    profile_free(c);
+    profile_free(x);
+    assert_null(err.text);
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -269,7 +309,7 @@ main(void)
         cmocka_unit_test(test_all_profiles_load), cmocka_unit_test(test_xymd02),
         cmocka_unit_test(test_apc),               cmocka_unit_test(test_sdm_float_abcd),
         cmocka_unit_test(test_node_fault_marker), cmocka_unit_test(test_plan),
-        cmocka_unit_test(test_profile_errors),
+        cmocka_unit_test(test_profile_errors),    cmocka_unit_test(test_profile_shared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* Unit tests: state.c, the journal - seq reservation across reopen, the
  * outbox until acknowledged and read in windows, alarm and zone states, the
- * journal_max bound, and a damaged file (garbage, truncation, a WAL torn
- * mid-write). */
+ * journal_max bound, a damaged file (garbage, truncation, a WAL torn
+ * mid-write), and a file that cannot grow (the memory fallback, its
+ * counters and state_retry). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -10,7 +11,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -513,6 +516,118 @@ test_torn_wal_keeps_committed_rows(void **st)
     state_close(c);
 }
 
+/* Every write past the file's current size fails (EFBIG), as on a full
+ * disk; returns the limit in force before. */
+static struct rlimit
+limit_file_size(rlim_t bytes)
+{
+    struct rlimit old, now;
+
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    now = old;
+    now.rlim_cur = bytes;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &now), 0);
+    return old;
+}
+
+/* A journal that cannot grow: opening it is not an error but a degraded
+ * state; messages it cannot store are held in memory, replayed in seq order
+ * with the file's rows, freed by their acknowledgement and counted; once it
+ * can be written, state_retry moves them into the file and reserves seq
+ * past the ones handed out. */
+static void
+test_full_disk_degrades_to_memory(void **st)
+{
+    char p[128], wal[160];
+    struct state *s = NULL;
+    struct state_stats ss;
+    struct rlimit old;
+    struct seen v;
+    (void)st;
+
+    strcpy(p, db_path("full.db"));
+    snprintf(wal, sizeof(wal), "%s-wal", p);
+    s = open_ok(p);
+    add(s, 1, false);
+    add(s, 2, true);
+    /* The disk fills up: neither the file nor its WAL can grow. */
+    old = limit_file_size((rlim_t)(file_size(p) > file_size(wal) ? file_size(p) : file_size(wal)));
+    assert_true(state_writable(s));
+    assert_int_equal(state_journal_pending(s), 2);
+    for (uint64_t q = 2 * STATE_SEQ_BLOCK + 1; q <= 2 * STATE_SEQ_BLOCK + 3; q++) {
+        assert_int_equal(state_use_seq(s, q), q <= 2 * STATE_SEQ_BLOCK ? 0 : -EIO);
+        assert_int_equal(state_journal_add(s, q, "event", "{}", false, q == 2 * STATE_SEQ_BLOCK + 1,
+                                           NULL),
+                         -EIO);
+    }
+    state_get_stats(s, &ss);
+    assert_int_equal(ss.pending, 5);
+    assert_int_equal(ss.unstored, 3);
+    assert_int_equal(ss.volatile_n, 3);
+    assert_int_equal(ss.unreserved, 3);
+    v = outbox_of(s);
+    assert_int_equal(v.n, 5);
+    assert_int_equal(v.seq[0], 1);
+    assert_int_equal(v.seq[1], 2);
+    for (int i = 2; i < 5; i++)
+        assert_int_equal(v.seq[i], 2 * STATE_SEQ_BLOCK + (uint64_t)i - 1);
+    /* An acknowledgement frees a held message at once. */
+    state_journal_done(s, 2 * STATE_SEQ_BLOCK + 2);
+    state_get_stats(s, &ss);
+    assert_int_equal(ss.volatile_n, 2);
+    assert_int_equal(ss.pending, 4);
+    /* Still full: the retry fails and changes nothing. */
+    assert_int_equal(state_retry(s, 2 * STATE_SEQ_BLOCK + 4), -EIO);
+    assert_false(state_writable(s));
+
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_int_equal(state_retry(s, 2 * STATE_SEQ_BLOCK + 4), 0);
+    assert_true(state_writable(s));
+    state_get_stats(s, &ss);
+    assert_int_equal(ss.volatile_n, 0);
+    assert_int_equal(ss.pending, 4);
+    assert_int_equal(ss.unstored, 3); /* a count since start, not a level */
+    state_close(s);
+
+    /* What memory held is in the file now, and seq goes on past it. */
+    s = open_ok(p);
+    v = outbox_of(s);
+    assert_int_equal(v.n, 4);
+    assert_int_equal(v.seq[2], 2 * STATE_SEQ_BLOCK + 1);
+    assert_int_equal(v.seq[3], 2 * STATE_SEQ_BLOCK + 3);
+    assert_true(state_first_seq(s) > 2 * STATE_SEQ_BLOCK + 4);
+    state_close(s);
+}
+
+/* A new file on a disk with no room at all: still not an error (it starts
+ * degraded with nothing restored); a file in a missing directory is one. */
+static void
+test_new_file_on_full_disk(void **st)
+{
+    char p[128], err[256] = "";
+    struct state *s = NULL;
+    struct rlimit old;
+    (void)st;
+
+    strcpy(p, db_path("new-full.db"));
+    old = limit_file_size(0);
+    assert_int_equal(state_open(&s, p, err, sizeof(err)), 0);
+    assert_false(state_writable(s));
+    assert_int_equal(state_journal_add(s, state_first_seq(s), "event", "{}", false, true, NULL),
+                     -EIO);
+    assert_int_equal(state_journal_pending(s), 1);
+    assert_int_equal(state_retry(s, 2), -EIO);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_int_equal(state_retry(s, 2), 0);
+    assert_int_equal(state_journal_pending(s), 1);
+    state_close(s);
+
+    s = NULL;
+    assert_int_equal(state_open(&s, db_path("no/such/dir/j.db"), err, sizeof(err)), -EIO);
+    assert_null(s);
+}
+
 int
 main(void)
 {
@@ -526,6 +641,8 @@ main(void)
         cmocka_unit_test(test_garbage_file_refused_with_reason),
         cmocka_unit_test(test_truncated_file),
         cmocka_unit_test(test_torn_wal_keeps_committed_rows),
+        cmocka_unit_test(test_full_disk_degrades_to_memory),
+        cmocka_unit_test(test_new_file_on_full_disk),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

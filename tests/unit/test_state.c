@@ -572,6 +572,17 @@ test_full_disk_degrades_to_memory(void **st)
     assert_int_equal(v.seq[1], 2);
     for (int i = 2; i < 5; i++)
         assert_int_equal(v.seq[i], 2 * STATE_SEQ_BLOCK + (uint64_t)i - 1);
+    /* The publish window reads them merged in seq order too. */
+    {
+        struct window_read w = {0};
+        assert_int_equal(state_journal_next(s, 1, 3, take, &w), 3);
+        assert_int_equal(w.seq[0], 2);
+        assert_int_equal(w.seq[1], 2 * STATE_SEQ_BLOCK + 1);
+        assert_int_equal(w.seq[2], 2 * STATE_SEQ_BLOCK + 2);
+        w = (struct window_read){0};
+        assert_int_equal(state_journal_next(s, 2 * STATE_SEQ_BLOCK + 1, 10, take, &w), 2);
+        assert_int_equal(w.seq[1], 2 * STATE_SEQ_BLOCK + 3);
+    }
     /* An acknowledgement frees a held message at once. */
     state_journal_done(s, 2 * STATE_SEQ_BLOCK + 2);
     state_get_stats(s, &ss);

@@ -220,7 +220,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_B       := build/fuzz
 # What conf_load(), profile_load() and cmd_parse() reach.
-FUZZ_LIBMODS := util cfgfile profile
+FUZZ_LIBMODS := util cfgfile profile mqttconf
 FUZZ_MODS    := board alarm conf cmd
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # No -Werror: clang's warnings are not the gcc build's, and this is a test build.

@@ -14,7 +14,6 @@
 
 #include "log.h"
 
-static const char *const protocols[] = {"3.1.1", "5", NULL};
 static const char *const levels[] = {"error", "warning", "info", "debug", NULL};
 static const char *const vote_bys[] = {"zone", "agent", NULL};
 static const char *const offline_modes[] = {"hold", "ignore", "vote", NULL};
@@ -29,23 +28,6 @@ static const struct cfg_directive drain_keys[] = {
     {"log_level", CFG_ENUM, offsetof(struct dconf_drain, log_level), 0, 0, levels, NULL, CFG_APPLY},
     {"settle", CFG_DUR, offsetof(struct dconf_drain, settle_ms), 0, 60000, NULL, NULL, CFG_APPLY},
     {"peers", CFG_STR, offsetof(struct dconf_drain, peers_str), 0, 0, NULL, NULL, CFG_APPLY},
-};
-
-static const struct cfg_directive mqtt_keys[] = {
-    {"host", CFG_STR, offsetof(struct dconf_mqtt, host), 0, 0, NULL, NULL, CFG_APPLY},
-    {"port", CFG_INT, offsetof(struct dconf_mqtt, port), 1, 65535, NULL, NULL, CFG_APPLY},
-    {"client_id", CFG_STR, offsetof(struct dconf_mqtt, client_id), 0, 0, NULL, NULL, CFG_APPLY},
-    {"prefix", CFG_STR, offsetof(struct dconf_mqtt, prefix), 0, 0, NULL, NULL, CFG_APPLY},
-    {"keepalive", CFG_INT, offsetof(struct dconf_mqtt, keepalive_s), 5, 3600, NULL, NULL, CFG_APPLY},
-    {"protocol", CFG_ENUM, offsetof(struct dconf_mqtt, protocol), 0, 0, protocols, NULL, CFG_APPLY},
-    {"reconnect_min", CFG_DUR, offsetof(struct dconf_mqtt, reconnect_min_ms), 100, 60000, NULL, NULL, CFG_APPLY},
-    {"reconnect_max", CFG_DUR, offsetof(struct dconf_mqtt, reconnect_max_ms), 1000, 600000, NULL, NULL, CFG_APPLY},
-    {"cafile", CFG_PATH, offsetof(struct dconf_mqtt, cafile), 0, 0, NULL, NULL, CFG_APPLY},
-    {"capath", CFG_PATH, offsetof(struct dconf_mqtt, capath), 0, 0, NULL, NULL, CFG_APPLY},
-    {"certfile", CFG_PATH, offsetof(struct dconf_mqtt, certfile), 0, 0, NULL, NULL, CFG_APPLY},
-    {"keyfile", CFG_PATH, offsetof(struct dconf_mqtt, keyfile), 0, 0, NULL, NULL, CFG_APPLY},
-    {"username", CFG_STR, offsetof(struct dconf_mqtt, username), 0, 0, NULL, NULL, CFG_APPLY},
-    {"password_file", CFG_PATH, offsetof(struct dconf_mqtt, password_file), 0, 0, NULL, NULL, CFG_APPLY},
 };
 
 static const struct cfg_directive site_keys[] = {
@@ -83,15 +65,6 @@ static const struct cfg_directive hook_keys[] = {
 #define UNKNOWN_SECTION                                                                            \
     "[%s]: unknown section (expected [drain], [mqtt], [site NAME], [haproxy NAME] or "             \
     "[hook NAME])"
-
-static bool
-prefix_valid(const char *p)
-{
-    size_t n = strlen(p);
-    if (n == 0 || n > 128 || p[0] == '/' || p[n - 1] == '/')
-        return false;
-    return strpbrk(p, "+#") == NULL && strstr(p, "//") == NULL;
-}
 
 /* Finds or creates the named item of an array of structs whose first member
  * is the name and which carry a `line` member at `line_off`. */
@@ -146,13 +119,7 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
         }
         rc = cfgfile_apply(cf, section, drain_keys, ARRAY_LEN(drain_keys), &c->drain, key, value);
     } else if (strcmp(section, "mqtt") == 0) {
-        c->mqtt_line = cf->section_line;
-        rc = cfgfile_apply(cf, section, mqtt_keys, ARRAY_LEN(mqtt_keys), &c->mqtt, key, value);
-        if (rc == 0 && strcmp(key, "prefix") == 0 && !prefix_valid(value))
-            cfgfile_error(cf,
-                          "[mqtt] prefix: '%s' must be a topic without wildcards or "
-                          "leading/trailing '/'",
-                          value);
+        rc = mqttconf_key(cf, &c->mqtt, key, value);
     } else {
         if (cfgfile_split_section(section, buf, sizeof(buf), &kind, &name) < 0) {
             cfgfile_error(cf, UNKNOWN_SECTION, section);
@@ -217,75 +184,6 @@ set_defaults(struct dconf *c)
     c->drain.control_mode = 0660;
     c->drain.log_level = LOG_LVL_INFO;
     c->drain.settle_ms = 1000;
-    c->mqtt.port = 1883;
-    c->mqtt.keepalive_s = 10;
-    c->mqtt.reconnect_min_ms = 500;
-    c->mqtt.reconnect_max_ms = 30000;
-}
-
-static void
-check_readable(struct dconf *c, struct cfgerr *err, const char *key, const char *path)
-{
-    if (path != NULL && access(path, R_OK) != 0)
-        cfgerr_add(err, c->path, c->mqtt_line, "[mqtt] %s: cannot read %s: %s", key, path,
-                   strerror(errno));
-}
-
-/* As emberd: TLS files must be readable; the password file must be private,
- * and its first line is the password (read here, so -n checks it too). */
-static void
-validate_mqtt(struct dconf *c, struct cfgerr *err)
-{
-    struct dconf_mqtt *m = &c->mqtt;
-    const char *f = c->path;
-
-    if (m->host == NULL)
-        m->host = xstrdup("127.0.0.1");
-    if (m->prefix == NULL)
-        m->prefix = xstrdup("emberwatch");
-    if (m->reconnect_max_ms < m->reconnect_min_ms)
-        cfgerr_add(err, f, c->mqtt_line, "[mqtt] reconnect_max: below reconnect_min");
-    check_readable(c, err, "cafile", m->cafile);
-    check_readable(c, err, "capath", m->capath);
-    check_readable(c, err, "certfile", m->certfile);
-    check_readable(c, err, "keyfile", m->keyfile);
-    if ((m->certfile == NULL) != (m->keyfile == NULL))
-        cfgerr_add(err, f, c->mqtt_line, "[mqtt] certfile and keyfile go together");
-    if (m->certfile != NULL && m->cafile == NULL && m->capath == NULL)
-        cfgerr_add(err, f, c->mqtt_line,
-                   "[mqtt] certfile: a client certificate needs TLS "
-                   "(cafile or capath)");
-    if (m->password_file != NULL && m->username == NULL)
-        cfgerr_add(err, f, c->mqtt_line, "[mqtt] password_file: needs a username");
-    if (m->password_file != NULL) {
-        struct stat st;
-        FILE *fp;
-        char line[512];
-        if (stat(m->password_file, &st) < 0) {
-            cfgerr_add(err, f, c->mqtt_line, "[mqtt] password_file: %s: %s", m->password_file,
-                       strerror(errno));
-            return;
-        }
-        if (st.st_mode & 077) {
-            cfgerr_add(err, f, c->mqtt_line,
-                       "[mqtt] password_file: %s is readable by group or others (mode %03o); "
-                       "chmod 600 it",
-                       m->password_file, (unsigned)(st.st_mode & 0777));
-            return;
-        }
-        fp = fopen(m->password_file, "r");
-        if (fp == NULL || fgets(line, sizeof(line), fp) == NULL) {
-            cfgerr_add(err, f, c->mqtt_line, "[mqtt] password_file: cannot read %s%s%s",
-                       m->password_file, fp ? "" : ": ", fp ? "" : strerror(errno));
-            if (fp)
-                fclose(fp);
-            return;
-        }
-        fclose(fp);
-        line[strcspn(line, "\r\n")] = '\0';
-        m->password = xstrdup(line);
-        explicit_bzero(line, sizeof(line));
-    }
 }
 
 /* Splits a "a, b c" list into names; calls fn for each.  Returns the count. */
@@ -650,6 +548,7 @@ static void
 validate(struct dconf *c, struct cfgerr *err)
 {
     const char *f = c->path;
+    char client_id[NAME_MAX_LEN + 16];
 
     if (c->drain.control == NULL)
         c->drain.control = xstrdup("/run/ember-drain/ember-drain.sock");
@@ -657,7 +556,8 @@ validate(struct dconf *c, struct cfgerr *err)
         c->drain.state = xstrdup("/var/lib/ember-drain/state.json");
     if (c->drain.audit == NULL)
         c->drain.audit = xstrdup("/var/log/ember-drain/audit.log");
-    validate_mqtt(c, err);
+    snprintf(client_id, sizeof(client_id), "ember-drain-%s", c->drain.id);
+    mqttconf_validate(&c->mqtt, f, client_id, err);
     c->drain.peers = xcalloc(DCONF_MAX_PEERS, sizeof(*c->drain.peers));
     if (c->drain.peers_str != NULL) {
         struct list_ctx x = {.c = c,
@@ -689,7 +589,9 @@ int
 dconf_load(const char *path, struct dconf **out, struct cfgerr *err)
 {
     struct dconf *c = xcalloc(1, sizeof(*c));
-    struct cfgfile cf = {.path = path, .err = err, .key = on_key, .user = c};
+    static const char *const singletons[] = {"drain", "mqtt", NULL};
+    struct cfgfile cf = {
+        .path = path, .err = err, .key = on_key, .user = c, .singletons = singletons};
     int before = err->count;
     int rc;
 
@@ -698,6 +600,7 @@ dconf_load(const char *path, struct dconf **out, struct cfgerr *err)
     c->haproxies = xcalloc(DCONF_MAX_HAPROXY, sizeof(*c->haproxies));
     c->hooks = xcalloc(DCONF_MAX_HOOKS, sizeof(*c->hooks));
     set_defaults(c);
+    mqttconf_defaults(&c->mqtt, path, err);
     rc = cfgfile_parse(&cf);
     if (rc == 0)
         validate(c, err);
@@ -719,19 +622,7 @@ dconf_free(struct dconf *c)
     free(c->drain.control);
     free(c->drain.peers_str);
     free(c->drain.peers);
-    free(c->mqtt.host);
-    free(c->mqtt.client_id);
-    free(c->mqtt.prefix);
-    free(c->mqtt.cafile);
-    free(c->mqtt.capath);
-    free(c->mqtt.certfile);
-    free(c->mqtt.keyfile);
-    free(c->mqtt.username);
-    free(c->mqtt.password_file);
-    if (c->mqtt.password != NULL) {
-        explicit_bzero(c->mqtt.password, strlen(c->mqtt.password));
-        free(c->mqtt.password);
-    }
+    mqttconf_free(&c->mqtt);
     for (int i = 0; i < c->nsites; i++) {
         free(c->sites[i].agents_str);
         free(c->sites[i].zones_str);

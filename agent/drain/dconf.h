@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "cfgfile.h"
+#include "mqttconf.h"
 #include "util.h"
 
 #define DCONF_MAX_SITES 16
@@ -49,24 +50,6 @@ struct dconf_drain {
     char *peers_str;
     char (*peers)[NAME_MAX_LEN + 1];
     int npeers;
-};
-
-struct dconf_mqtt {
-    char *host;
-    int port;
-    char *client_id;
-    char *prefix;
-    int keepalive_s;
-    int protocol; /* 0: 3.1.1, 1: 5 */
-    int64_t reconnect_min_ms;
-    int64_t reconnect_max_ms;
-    char *cafile;
-    char *capath;
-    char *certfile;
-    char *keyfile;
-    char *username;
-    char *password_file;
-    char *password; /* read from password_file at load */
 };
 
 struct dconf_server {
@@ -134,9 +117,9 @@ struct dconf_site {
 
 struct dconf {
     char *path;
-    int drain_line, mqtt_line;
+    int drain_line;
     struct dconf_drain drain;
-    struct dconf_mqtt mqtt;
+    struct mqtt_conf mqtt; /* [mqtt]: agent/lib/mqttconf.h */
     struct dconf_site *sites;
     int nsites;
     struct dconf_haproxy *haproxies;

@@ -21,12 +21,13 @@
 #include "command.h"
 #include "ctlsock.h"
 #include "drain_json.h"
-#include "drain_mqtt.h"
 #include "dstate.h"
 #include "haproxy.h"
 #include "hook.h"
 #include "log.h"
 #include "loop.h"
+#include "mqtt.h"
+#include "safefile.h"
 #include "site.h"
 #include "util.h"
 
@@ -47,7 +48,7 @@ struct site_rt {
 struct drainer {
     struct dconf *conf;
     struct loop *loop;
-    struct dmqtt *mqtt;
+    struct mqtt *mqtt;
     struct ctlsock *ctl;
     struct hooks *hooks;
     struct audit *audit;
@@ -122,7 +123,7 @@ publish_site(struct drainer *d, struct site_rt *r, bool force)
         return;
     if (force || r->published == NULL || strcmp(sig, r->published) != 0) {
         snprintf(topic, sizeof(topic), "%s/%s/drain/state", d->conf->mqtt.prefix, r->m.conf->name);
-        if (dmqtt_publish(d->mqtt, topic, text, strlen(text), 1, true) == 0) {
+        if (mqtt_publish_topic(d->mqtt, topic, text, strlen(text), 1, true) == 0) {
             free(r->published);
             r->published = sig;
             sig = NULL;
@@ -251,7 +252,7 @@ ctl_handler(void *arg, const char *req, size_t len, uid_t uid, pid_t pid)
         for (int i = 0; i < d->conf->nsites; i++)
             all[i] = &d->sites[i].m;
         text = djson_answer_status(d->conf, all, cmd->site, d->views,
-                                   d->mqtt && dmqtt_connected(d->mqtt), d->settled);
+                                   d->mqtt && mqtt_connected(d->mqtt), d->settled);
         free(cmd);
         return text;
     } else {
@@ -474,17 +475,25 @@ on_hook_done(void *arg, int hook, int site, const char *action, uint64_t id, int
 
 /* ---- life cycle --------------------------------------------------------- */
 
-static void
+/* Returns 0, or -EPERM when the state file may not be trusted (a link,
+ * another user's file): starting from it, or writing over it, is refused. */
+static int
 restore(struct drainer *d)
 {
     struct dstate_site saved[DCONF_MAX_SITES];
-    char err[256] = "";
-    int n = 0, rc;
+    char err[512] = "";
+    int n = 0, rc = 0;
 
-    if (strcmp(d->conf->drain.state, "none") != 0 &&
-        (rc = dstate_load(d->conf->drain.state, saved, DCONF_MAX_SITES, &n, err, sizeof(err))) < 0)
+    if (strcmp(d->conf->drain.state, "none") != 0)
+        rc = dstate_load(d->conf->drain.state, saved, DCONF_MAX_SITES, &n, err, sizeof(err));
+    if (rc < 0) {
+        if (rc == -EPERM) {
+            log_errx("state file ([drain] state): %s", err);
+            return rc;
+        }
         log_errx("state file %s: %s; rebuilding from the broker's retained state and HAProxy",
                  d->conf->drain.state, err);
+    }
     for (int i = 0; i < n; i++) {
         int si = dconf_site_find(d->conf, saved[i].name);
         struct site_out o = {0};
@@ -495,12 +504,44 @@ restore(struct drainer *d)
         site_restore(&d->sites[si].m, &saved[i], &o);
         run(d, &d->sites[si], &o);
     }
+    return 0;
+}
+
+static void
+deliver(void *arg, const struct mqtt_msg *msg)
+{
+    on_mqtt_message(arg, msg->topic, msg->payload, msg->len, msg->retained);
+}
+
+/* The controller's session: status on {prefix}/_drain/{id}; per site, the
+ * agents' drain requests and status, the site's own retained drain/state
+ * (to rebuild after a restart) and, when the site allows it, drain/cmd/+. */
+static int
+start_mqtt(struct drainer *d)
+{
+    const struct dconf *c = d->conf;
+    const char *pre = c->mqtt.prefix;
+    struct mqtt_params p = {
+        .conf = &c->mqtt, .on_ready = on_mqtt_ready, .on_message = deliver, .arg = d};
+    int rc = mqtt_params_base(&p, "%s/_drain/%s", pre, c->drain.id);
+
+    for (int i = 0; i < c->nsites && rc == 0; i++) {
+        const char *s = c->sites[i].name;
+        if ((rc = mqtt_params_subscribe(&p, 1, "%s/%s/+/drain/+", pre, s)) < 0 ||
+            (rc = mqtt_params_subscribe(&p, 1, "%s/%s/+/status", pre, s)) < 0 ||
+            (rc = mqtt_params_subscribe(&p, 1, "%s/%s/drain/state", pre, s)) < 0)
+            break;
+        if (c->sites[i].mqtt_commands)
+            rc = mqtt_params_subscribe(&p, 1, "%s/%s/drain/cmd/+", pre, s);
+    }
+    return rc < 0 ? rc : mqtt_init(&d->mqtt, &p, d->loop);
 }
 
 int
 drainer_init(struct drainer **out, struct dconf *c)
 {
     struct drainer *d = xcalloc(1, sizeof(*d));
+    char err[512];
     int p[2], rc;
 
     d->conf = c;
@@ -511,8 +552,8 @@ drainer_init(struct drainer **out, struct dconf *c)
     }
     if ((rc = loop_init(&d->loop)) < 0)
         goto fail;
-    if ((rc = audit_open(&d->audit, c->drain.audit)) < 0) {
-        log_errx("cannot open the audit log %s ([drain] audit): %s", c->drain.audit, strerror(-rc));
+    if ((rc = audit_open(&d->audit, c->drain.audit, err, sizeof(err))) < 0) {
+        log_errx("cannot open the audit log ([drain] audit): %s", err);
         goto fail;
     }
     if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
@@ -526,7 +567,8 @@ drainer_init(struct drainer **out, struct dconf *c)
         goto fail;
     audit_event(d->audit, NULL, "start",
                 djson_audit_start(c->drain.id, (long)getpid(), c->drain.dry_run));
-    restore(d);
+    if ((rc = restore(d)) < 0)
+        goto fail;
     for (int h = 0; h < c->nhaproxies; h++) {
         if ((rc = haproxy_start(&d->hx[h], &c->haproxies[h], c->drain.dry_run, d->notify_wr)) < 0) {
             log_errx("cannot start the worker for [haproxy %s]: %s", c->haproxies[h].name,
@@ -542,13 +584,17 @@ drainer_init(struct drainer **out, struct dconf *c)
         site_start(&d->sites[i].m, &t, &o);
         run(d, &d->sites[i], &o);
     }
+    if ((rc = safefile_check_path(c->drain.control, SAFEFILE_SOCKET, err, sizeof(err))) < 0) {
+        log_errx("cannot create control socket ([drain] control): %s", err);
+        goto fail;
+    }
     if ((rc = ctlsock_open(&d->ctl, c->drain.control, c->drain.control_mode, NULL, d->loop,
                            ctl_handler, d)) < 0) {
         log_errx("cannot create control socket %s ([drain] control): %s", c->drain.control,
                  rc == -EADDRINUSE ? "another ember-drain is listening on it" : strerror(-rc));
         goto fail;
     }
-    if ((rc = dmqtt_init(&d->mqtt, c, d->loop, on_mqtt_ready, on_mqtt_message, d)) < 0) {
+    if ((rc = start_mqtt(d)) < 0) {
         log_errx("mqtt: cannot create client: %s", strerror(-rc));
         goto fail;
     }
@@ -581,7 +627,7 @@ drainer_fini(struct drainer *d)
         return;
     if (d->audit != NULL)
         audit_event(d->audit, NULL, "stop", NULL);
-    dmqtt_fini(d->mqtt, 2000);
+    mqtt_fini(d->mqtt, 2000);
     ctlsock_close(d->ctl);
     for (int h = 0; h < d->conf->nhaproxies; h++)
         haproxy_stop(d->hx[h]);

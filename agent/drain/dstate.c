@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "safefile.h"
 
 static const char *const names[] = {"serving", "draining", "drained"};
 
@@ -49,18 +50,26 @@ jnum(const cJSON *o, const char *key)
 int
 dstate_load(const char *path, struct dstate_site *sites, int max, int *n, char *err, size_t errlen)
 {
-    FILE *fp = fopen(path, "r");
+    FILE *fp;
     char *buf = NULL;
     long len;
     cJSON *root = NULL, *arr, *it;
-    int rc = -EINVAL;
+    int fd, rc = -EINVAL;
 
     *n = 0;
+    /* The file decides what HAProxy serves: one planted by another user
+     * (or a link to one) must not be believed. */
+    fd = safefile_open(path, O_RDONLY, 0, err, errlen);
+    if (fd == -ENOENT)
+        return 0;
+    if (fd < 0)
+        return fd;
+    fp = fdopen(fd, "r");
     if (fp == NULL) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, errlen, "cannot open: %s", strerror(errno));
-        return -errno;
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return rc;
     }
     if (fseek(fp, 0, SEEK_END) < 0 || (len = ftell(fp)) < 0 || len > (1 << 22) ||
         fseek(fp, 0, SEEK_SET) < 0) {
@@ -143,10 +152,17 @@ dstate_save(const char *path, const struct dstate_site *sites, int n)
         return -ENOMEM;
     len = strlen(text);
     tmp = xcalloc(1, tlen);
-    snprintf(tmp, tlen, "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) {
+    /* A fresh name, created exclusively: a fixed one could be planted as a
+     * link by another user of the directory.  rename() then replaces the
+     * path itself, never what a link there points at. */
+    snprintf(tmp, tlen, "%s.XXXXXX", path);
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0 || fchmod(fd, 0640) < 0) {
         rc = -errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
         goto out;
     }
     if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
@@ -181,13 +197,13 @@ struct audit {
 };
 
 int
-audit_open(struct audit **out, const char *path)
+audit_open(struct audit **out, const char *path, char *err, size_t errlen)
 {
     struct audit *a;
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    int fd = safefile_open(path, O_WRONLY | O_CREAT | O_APPEND, 0640, err, errlen);
 
     if (fd < 0)
-        return -errno;
+        return fd;
     a = xcalloc(1, sizeof(*a));
     a->fd = fd;
     *out = a;

@@ -39,16 +39,21 @@ const char *dstate_name(int state);
 int dstate_parse(const char *s);
 
 /* Loads the sites of `path`.  A missing file is not an error (*n = 0).
- * Returns 0 or -EINVAL with a reason in err. */
+ * The file is opened by the safefile rules (no link followed, not another
+ * user's, not writable by others): a breach is -EPERM with err naming the
+ * path and the fix.  Returns 0, -EPERM, -errno or -EINVAL with a reason in
+ * err. */
 int dstate_load(const char *path, struct dstate_site *sites, int max, int *n, char *err,
                 size_t errlen);
-/* Replaces `path` atomically.  Returns 0 or -errno. */
+/* Replaces `path` atomically (through a fresh temporary file in the same
+ * directory).  Returns 0 or -errno. */
 int dstate_save(const char *path, const struct dstate_site *sites, int n);
 
 struct audit;
 
-/* Opens (creating, mode 0640) the append-only audit log. */
-int audit_open(struct audit **out, const char *path);
+/* Opens (creating, mode 0640) the append-only audit log, by the safefile
+ * rules.  Returns 0, or -EPERM / -errno with err naming the path. */
+int audit_open(struct audit **out, const char *path, char *err, size_t errlen);
 void audit_close(struct audit *a);
 /* Appends {"ts", "site", "event", ...fields}.  `fields` is a cJSON object
  * (passed as void * to keep cJSON out of this header) and is consumed; may

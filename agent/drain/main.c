@@ -13,9 +13,9 @@
 #include "command.h"
 #include "ctlsock.h"
 #include "dconf.h"
-#include "drain_mqtt.h"
 #include "drainer.h"
 #include "log.h"
+#include "mqtt.h"
 
 #ifndef EMBER_VERSION
 #define EMBER_VERSION "0.1.0"
@@ -291,17 +291,17 @@ main(int argc, char **argv)
     }
     if (!debug)
         log_set_level((enum log_level)c->drain.log_level);
-    if (dmqtt_lib_init() < 0)
+    if (mqtt_lib_init() < 0)
         fatalx("cannot initialise libmosquitto");
     rc = drainer_init(&d, c);
     if (rc < 0) {
-        dmqtt_lib_fini();
+        mqtt_lib_fini();
         return 1;
     }
     drainer_signals(d);
     drainer_run(d);
     drainer_fini(d);
-    dmqtt_lib_fini();
+    mqtt_lib_fini();
     log_fini();
     return 0;
 }

@@ -105,7 +105,9 @@ int
 board_load(const char *path, struct board **out, struct cfgerr *err)
 {
     struct board *b = xcalloc(1, sizeof(*b));
-    struct cfgfile cf = {.path = path, .err = err, .key = on_key, .user = b};
+    static const char *const singletons[] = {"board", NULL};
+    struct cfgfile cf = {
+        .path = path, .err = err, .key = on_key, .user = b, .singletons = singletons};
     int before = err->count;
     int rc;
 

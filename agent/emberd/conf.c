@@ -28,7 +28,6 @@
 static const char *const bus_types[] = {"tcp", "rtu", NULL};
 static const char *const parities[] = {"none", "even", "odd", NULL};
 static const char *const rts_names[] = {"none", "up", "down", NULL};
-static const char *const protocols[] = {"3.1.1", "5", NULL};
 static const char *const levels[] = {"error", "warning", "info", "debug", NULL};
 static const char *const kinds[] = {"high",    "low",        "rate_of_rise", "contact",
                                     "comms_loss", "stale", NULL};
@@ -51,23 +50,6 @@ static const struct cfg_directive agent_keys[] = {
     {"control_mode", CFG_MODE, offsetof(struct conf_agent, control_mode), 0, 0777, NULL, "0660", CFG_APPLY},
     {"gpio_sim", CFG_PATH, offsetof(struct conf_agent, gpio_sim), 0, 0, NULL, "/run/emberwatch/gpio-sim", CFG_RESTART},
     {"alarm_outputs", CFG_STR, offsetof(struct conf_agent, alarm_outputs), 0, 0, NULL, NULL, CFG_APPLY},
-};
-
-static const struct cfg_directive mqtt_keys[] = {
-    {"host", CFG_STR, offsetof(struct conf_mqtt, host), 0, 0, NULL, NULL, CFG_APPLY},
-    {"port", CFG_INT, offsetof(struct conf_mqtt, port), 1, 65535, NULL, NULL, CFG_APPLY},
-    {"client_id", CFG_STR, offsetof(struct conf_mqtt, client_id), 0, 0, NULL, NULL, CFG_APPLY},
-    {"prefix", CFG_STR, offsetof(struct conf_mqtt, prefix), 0, 0, NULL, NULL, CFG_APPLY},
-    {"keepalive", CFG_INT, offsetof(struct conf_mqtt, keepalive_s), 5, 3600, NULL, NULL, CFG_APPLY},
-    {"protocol", CFG_ENUM, offsetof(struct conf_mqtt, protocol), 0, 0, protocols, NULL, CFG_APPLY},
-    {"reconnect_min", CFG_DUR, offsetof(struct conf_mqtt, reconnect_min_ms), 100, 60000, NULL, NULL, CFG_APPLY},
-    {"reconnect_max", CFG_DUR, offsetof(struct conf_mqtt, reconnect_max_ms), 1000, 600000, NULL, NULL, CFG_APPLY},
-    {"cafile", CFG_PATH, offsetof(struct conf_mqtt, cafile), 0, 0, NULL, NULL, CFG_APPLY},
-    {"capath", CFG_PATH, offsetof(struct conf_mqtt, capath), 0, 0, NULL, NULL, CFG_APPLY},
-    {"certfile", CFG_PATH, offsetof(struct conf_mqtt, certfile), 0, 0, NULL, NULL, CFG_APPLY},
-    {"keyfile", CFG_PATH, offsetof(struct conf_mqtt, keyfile), 0, 0, NULL, NULL, CFG_APPLY},
-    {"username", CFG_STR, offsetof(struct conf_mqtt, username), 0, 0, NULL, NULL, CFG_APPLY},
-    {"password_file", CFG_PATH, offsetof(struct conf_mqtt, password_file), 0, 0, NULL, NULL, CFG_APPLY},
 };
 
 static const struct cfg_directive bus_keys[] = {
@@ -130,15 +112,6 @@ static const struct cfg_directive zone_keys[] = {
     {"members", CFG_STR, offsetof(struct conf_zone, members_str), 0, 0, NULL, NULL, CFG_APPLY},
     {"drain", CFG_STR, ZOFF(drain), 0, 0, NULL, NULL, CFG_APPLY},
 };
-
-static bool
-prefix_valid(const char *p)
-{
-    size_t n = strlen(p);
-    if (n == 0 || n > 128 || p[0] == '/' || p[n - 1] == '/')
-        return false;
-    return strpbrk(p, "+#") == NULL && strstr(p, "//") == NULL;
-}
 
 /* A growing array of section items (structs whose first member is the
  * name and which carry a `line` member at `line_off`), with the directive
@@ -216,17 +189,7 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
             c->board_line = cf->line;
         rc = cfgfile_apply(cf, section, agent_keys, ARRAY_LEN(agent_keys), &c->agent, key, value);
     } else if (strcmp(section, "mqtt") == 0) {
-        static const char *const sec_keys[] = {"cafile",   "capath",   "certfile",
-                                               "keyfile",  "username", "password_file"};
-        c->mqtt_line = cf->section_line;
-        for (size_t i = 0; i < ARRAY_LEN(sec_keys); i++)
-            if (strcmp(key, sec_keys[i]) == 0)
-                c->sec_line[i] = cf->line;
-        rc = cfgfile_apply(cf, section, mqtt_keys, ARRAY_LEN(mqtt_keys), &c->mqtt, key, value);
-        if (rc == 0 && strcmp(key, "prefix") == 0 && !prefix_valid(value))
-            cfgfile_error(cf, "[mqtt] prefix: '%s' must be a topic without wildcards or "
-                              "leading/trailing '/'",
-                          value);
+        rc = mqttconf_key(cf, &c->mqtt, key, value);
     } else {
         if (cfgfile_split_section(section, buf, sizeof(buf), &kind, &name) < 0) {
             cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [bus NAME], "
@@ -322,8 +285,7 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
 }
 
 /* Defaults live in the directive tables (def); what cannot be written
- * there is computed here: the agent id is the host name.  The [mqtt]
- * table carries no defaults yet, so its defaults are set here too. */
+ * there is computed here: the agent id is the host name. */
 static void
 set_defaults(struct conf *c, struct cfgerr *err)
 {
@@ -337,10 +299,7 @@ set_defaults(struct conf *c, struct cfgerr *err)
                 *p = '-';
     }
     strcpy(c->agent.id, host[0] ? host : "agent");
-    c->mqtt.port = 1883;
-    c->mqtt.keepalive_s = 10;
-    c->mqtt.reconnect_min_ms = 500;
-    c->mqtt.reconnect_max_ms = 30000;
+    mqttconf_defaults(&c->mqtt, c->path, err);
 }
 
 static bool
@@ -350,67 +309,6 @@ bus_seen(const struct conf_bus *b, const char *key)
         if (strcmp(bus_keys[i].key, key) == 0)
             return (b->seen >> i) & 1;
     return false;
-}
-
-static void
-check_readable(struct conf *c, struct cfgerr *err, int line, const char *key, const char *path)
-{
-    if (path != NULL && access(path, R_OK) != 0)
-        cfgerr_add(err, c->path, line, "[mqtt] %s: cannot read %s: %s", key, path,
-                   strerror(errno));
-}
-
-/* TLS files must be readable; the password file must also be private, and
- * its first line is the password (read here, so -n checks it too). */
-static void
-validate_mqtt_security(struct conf *c, struct cfgerr *err)
-{
-    struct conf_mqtt *m = &c->mqtt;
-    const char *f = c->path;
-
-    int pw_line = c->sec_line[5];
-
-    check_readable(c, err, c->sec_line[0], "cafile", m->cafile);
-    check_readable(c, err, c->sec_line[1], "capath", m->capath);
-    check_readable(c, err, c->sec_line[2], "certfile", m->certfile);
-    check_readable(c, err, c->sec_line[3], "keyfile", m->keyfile);
-    if ((m->certfile == NULL) != (m->keyfile == NULL))
-        cfgerr_add(err, f, c->sec_line[2] ? c->sec_line[2] : c->sec_line[3],
-                   "[mqtt] certfile and keyfile go together");
-    if (m->certfile != NULL && m->cafile == NULL && m->capath == NULL)
-        cfgerr_add(err, f, c->sec_line[2],
-                   "[mqtt] certfile: a client certificate needs TLS (cafile or capath)");
-    if (m->password_file != NULL && m->username == NULL)
-        cfgerr_add(err, f, pw_line, "[mqtt] password_file: needs a username");
-    if (m->password_file != NULL) {
-        struct stat st;
-        FILE *fp;
-        char line[512];
-        if (stat(m->password_file, &st) < 0) {
-            cfgerr_add(err, f, pw_line, "[mqtt] password_file: %s: %s", m->password_file,
-                       strerror(errno));
-            return;
-        }
-        if (st.st_mode & 077) {
-            cfgerr_add(err, f, pw_line,
-                       "[mqtt] password_file: %s is open to group or others (mode %03o); "
-                       "chmod 600 it",
-                       m->password_file, (unsigned)(st.st_mode & 0777));
-            return;
-        }
-        fp = fopen(m->password_file, "r");
-        if (fp == NULL || fgets(line, sizeof(line), fp) == NULL) {
-            cfgerr_add(err, f, pw_line, "[mqtt] password_file: cannot read %s%s%s",
-                       m->password_file, fp ? "" : ": ", fp ? "" : strerror(errno));
-            if (fp)
-                fclose(fp);
-            return;
-        }
-        fclose(fp);
-        line[strcspn(line, "\r\n")] = '\0';
-        m->password = xstrdup(line);
-        explicit_bzero(line, sizeof(line));
-    }
 }
 
 /* Builds, once, each device's sensor list and read plan, and each GPIO
@@ -586,6 +484,7 @@ static void
 validate(struct conf *c, struct cfgerr *err)
 {
     const char *f = c->path;
+    char client_id[2 * NAME_MAX_LEN + 16];
 
     if (c->agent.site[0] == '\0' && !c->site_seen)
         cfgerr_add(err, f, c->agent_line, "[agent] site: required (the site name used in topics)");
@@ -604,13 +503,8 @@ validate(struct conf *c, struct cfgerr *err)
         free(path);
     }
 
-    if (c->mqtt.host == NULL)
-        c->mqtt.host = xstrdup("127.0.0.1");
-    if (c->mqtt.prefix == NULL)
-        c->mqtt.prefix = xstrdup("emberwatch");
-    validate_mqtt_security(c, err);
-    if (c->mqtt.reconnect_max_ms < c->mqtt.reconnect_min_ms)
-        cfgerr_add(err, f, c->mqtt_line, "[mqtt] reconnect_max: below reconnect_min");
+    snprintf(client_id, sizeof(client_id), "emberd-%s-%s", c->agent.site, c->agent.id);
+    mqttconf_validate(&c->mqtt, f, client_id, err);
 
     for (int i = 0; i < c->nbuses; i++) {
         struct conf_bus *b = &c->buses[i];
@@ -777,7 +671,9 @@ int
 conf_load(const char *path, struct conf **out, struct cfgerr *err)
 {
     struct conf *c = xcalloc(1, sizeof(*c));
-    struct cfgfile cf = {.path = path, .err = err, .key = on_key, .user = c};
+    static const char *const singletons[] = {"agent", "mqtt", NULL};
+    struct cfgfile cf = {
+        .path = path, .err = err, .key = on_key, .user = c, .singletons = singletons};
     int before = err->count;
     int rc;
 
@@ -806,19 +702,7 @@ conf_free(struct conf *c)
     free(c->agent.control);
     free(c->agent.gpio_sim);
     free(c->agent.alarm_outputs);
-    free(c->mqtt.host);
-    free(c->mqtt.client_id);
-    free(c->mqtt.prefix);
-    free(c->mqtt.cafile);
-    free(c->mqtt.capath);
-    free(c->mqtt.certfile);
-    free(c->mqtt.keyfile);
-    free(c->mqtt.username);
-    free(c->mqtt.password_file);
-    if (c->mqtt.password != NULL) {
-        explicit_bzero(c->mqtt.password, strlen(c->mqtt.password));
-        free(c->mqtt.password);
-    }
+    mqttconf_free(&c->mqtt);
     for (int i = 0; i < c->nbuses; i++) {
         free(c->buses[i].serial);
         free(c->buses[i].device);

@@ -15,6 +15,7 @@
 #include "alarm.h"
 #include "board.h"
 #include "cfgfile.h"
+#include "mqttconf.h"
 #include "profile.h"
 #include "util.h"
 
@@ -51,25 +52,6 @@ struct conf_agent {
     char *gpio_sim; /* FIFO of the simulated GPIO backend */
     char *alarm_outputs; /* board outputs on while a critical alarm is unacknowledged */
     int log_level;
-};
-
-struct conf_mqtt {
-    char *host;
-    int port;
-    char *client_id;
-    char *prefix;
-    int keepalive_s;
-    int protocol; /* 0: 3.1.1, 1: 5 */
-    int64_t reconnect_min_ms;
-    int64_t reconnect_max_ms;
-    /* TLS: on when cafile or capath is set. */
-    char *cafile;
-    char *capath;
-    char *certfile;
-    char *keyfile;
-    char *username;
-    char *password_file; /* first line is the password; mode 0600/0400 */
-    char *password;      /* read from password_file at load */
 };
 
 struct conf_bus {
@@ -153,12 +135,11 @@ struct conf_gpio {
 
 struct conf {
     char *path;
-    int agent_line, mqtt_line; /* section headers, for messages */
+    int agent_line; /* section header, for messages */
     int board_line;
-    int sec_line[6]; /* lines of cafile, capath, certfile, keyfile, username, password_file */
     bool site_seen;
     struct conf_agent agent;
-    struct conf_mqtt mqtt;
+    struct mqtt_conf mqtt; /* [mqtt]: agent/lib/mqttconf.h */
     struct board *board;
     /* Section arrays grow while parsing (cap_*: allocated length). */
     struct conf_bus *buses;

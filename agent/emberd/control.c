@@ -20,6 +20,7 @@
 #include "cmd.h"
 #include "ctlsock.h"
 #include "log.h"
+#include "safefile.h"
 #include "util.h"
 
 struct control {
@@ -256,6 +257,7 @@ control_open(struct control **out, const struct conf *c, struct loop *l, struct 
              struct outbox *ob, control_reload_fn reload, void *reload_arg)
 {
     struct control *ctl = xcalloc(1, sizeof(*ctl));
+    char err[512];
     int rc;
 
     ctl->started_ms = mono_ms();
@@ -264,6 +266,11 @@ control_open(struct control **out, const struct conf *c, struct loop *l, struct 
     ctl->ob = ob;
     ctl->reload = reload;
     ctl->reload_arg = reload_arg;
+    if ((rc = safefile_check_path(c->agent.control, SAFEFILE_SOCKET, err, sizeof(err))) < 0) {
+        log_errx("cannot create control socket ([agent] control): %s", err);
+        control_close(ctl);
+        return rc;
+    }
     if ((rc = ctlsock_open(&ctl->ctl, c->agent.control, c->agent.control_mode, &ctl_limits, l,
                            ctl_request, ctl)) < 0) {
         log_errx("cannot create control socket %s ([agent] control): %s", c->agent.control,

@@ -31,7 +31,7 @@ void control_close(struct control *ctl);
 void control_set_gpio(struct control *ctl, struct gpio *g);
 /* Applies a changed control_mode to the socket.  Returns 0 or -errno. */
 int control_set_mode(struct control *ctl, int mode);
-/* An inbound MQTT message (mqtt_message_fn; arg is the control). */
+/* An inbound MQTT command (outbox_command_fn; arg is the control). */
 void control_mqtt(void *arg, const char *suffix, const void *payload, size_t len);
 
 #endif

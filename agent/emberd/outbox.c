@@ -56,7 +56,7 @@ struct outbox {
     bool states_due;  /* republish the retained states once the backlog is out */
     struct gpio *gpio;
     bool outputs_on;
-    mqtt_message_fn on_message; /* inbound commands go here, with msg_arg */
+    outbox_command_fn on_message; /* inbound commands go here, with msg_arg */
     void *msg_arg;
 };
 
@@ -129,7 +129,7 @@ outbox_bind(struct outbox *ob, const struct conf *c, struct alarm_engine *e)
     ob->conf = c;
     ob->engine = e;
     if (ob->mqtt != NULL)
-        mqtt_set_conf(ob->mqtt, c);
+        mqtt_set_conf(ob->mqtt, &c->mqtt);
 }
 
 uint64_t
@@ -256,23 +256,40 @@ on_connect(void *arg)
     outbox_resend(ob);
 }
 
-/* The session has one callback argument, the outbox; commands are passed
- * on to their owner with its own argument. */
+/* The session has one callback argument, the outbox; commands (topics
+ * under the agent's base) are passed on to their owner with its own
+ * argument. */
 static void
-on_message(void *arg, const char *suffix, const void *payload, size_t len)
+on_message(void *arg, const struct mqtt_msg *msg)
 {
     struct outbox *ob = arg;
-    ob->on_message(ob->msg_arg, suffix, payload, len);
+    if (msg->suffix != NULL)
+        ob->on_message(ob->msg_arg, msg->suffix, msg->payload, msg->len);
+}
+
+/* The agent's session: status and every topic under {prefix}/{site}/{agent},
+ * commands from its cmd/+ topics; states are (re)published once it is ready. */
+static int
+start_mqtt(struct outbox *ob, struct loop *l)
+{
+    const struct conf *c = ob->conf;
+    struct mqtt_params p = {
+        .conf = &c->mqtt, .on_ready = on_connect, .on_message = on_message, .arg = ob};
+
+    if (mqtt_params_base(&p, "%s/%s/%s", c->mqtt.prefix, c->agent.site, c->agent.id) < 0 ||
+        mqtt_params_subscribe(&p, 1, "%s/cmd/+", p.base) < 0)
+        return -ENAMETOOLONG;
+    return mqtt_init(&ob->mqtt, &p, l);
 }
 
 int
-outbox_connect(struct outbox *ob, struct loop *l, mqtt_message_fn on_msg, void *arg)
+outbox_connect(struct outbox *ob, struct loop *l, outbox_command_fn on_msg, void *arg)
 {
     int rc;
 
     ob->on_message = on_msg;
     ob->msg_arg = arg;
-    if ((rc = mqtt_init(&ob->mqtt, ob->conf, l, on_connect, on_message, ob)) < 0) {
+    if ((rc = start_mqtt(ob, l)) < 0) {
         log_errx("mqtt: cannot create client: %s", strerror(-rc));
         return rc;
     }

@@ -29,6 +29,10 @@ struct outbox;
 /* The self-alarm's name: configured alarm names cannot take it. */
 #define JOURNAL_ALARM "_journal"
 
+/* An inbound command: suffix is the topic after the agent's base
+ * ("cmd/ack"); payload is not NUL-terminated. */
+typedef void (*outbox_command_fn)(void *arg, const char *suffix, const void *payload, size_t len);
+
 struct outbox_stats {
     bool connected;
     unsigned long mqtt_dropped; /* QoS 0 messages not sent while offline */
@@ -65,7 +69,7 @@ uint64_t outbox_first_seq(const struct outbox *ob);
 int outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono, int64_t now_real);
 /* Creates the MQTT session; inbound commands go to on_message.  Returns 0
  * or -errno (logged). */
-int outbox_connect(struct outbox *ob, struct loop *l, mqtt_message_fn on_message, void *arg);
+int outbox_connect(struct outbox *ob, struct loop *l, outbox_command_fn on_message, void *arg);
 /* The alarm outputs to drive (borrowed; NULL: none). */
 void outbox_set_outputs(struct outbox *ob, struct gpio *g);
 void outbox_set_journal_max(struct outbox *ob, int max_rows);

@@ -4,7 +4,7 @@
  * and the control socket over.
  *
  * Owns nothing past a call.  May call: conf_load/conf_free,
- * conf_agent_restart_key, bus_start/bus_stop, ingest_*, outbox_*,
+ * conf_agent_restart_key, mqttconf_restart_key, bus_start/bus_stop, ingest_*, outbox_*,
  * control_set_mode, log_set_level.  reload_check is pure.
  */
 #include "reload.h"
@@ -21,25 +21,6 @@ static bool
 str_differs(const char *a, const char *b)
 {
     return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
-}
-
-/* The [mqtt] settings the session was created with: a change needs a new
- * session, so a restart. */
-static const char *
-mqtt_restart_key(const struct conf_mqtt *o, const struct conf_mqtt *n)
-{
-    if (str_differs(o->host, n->host) || o->port != n->port)
-        return "[mqtt] host/port";
-    if (str_differs(o->prefix, n->prefix))
-        return "[mqtt] prefix";
-    if (str_differs(o->cafile, n->cafile) || str_differs(o->capath, n->capath) ||
-        str_differs(o->certfile, n->certfile) || str_differs(o->keyfile, n->keyfile) ||
-        str_differs(o->username, n->username) || str_differs(o->password, n->password))
-        return "[mqtt] TLS or login settings";
-    if (str_differs(o->client_id, n->client_id) || o->keepalive_s != n->keepalive_s ||
-        o->protocol != n->protocol)
-        return "[mqtt] client_id/keepalive/protocol";
-    return NULL;
 }
 
 /* The GPIO lines are requested once, at start. */
@@ -71,8 +52,8 @@ reload_check(const struct conf *o, const struct conf *n, struct reload_plan *p, 
     memset(p, 0, sizeof(*p));
     if ((key = conf_agent_restart_key(o, n)) != NULL)
         snprintf(p->refused, sizeof(p->refused), "[agent] %s", key);
-    else if ((key = mqtt_restart_key(&o->mqtt, &n->mqtt)) != NULL)
-        snprintf(p->refused, sizeof(p->refused), "%s", key);
+    else if ((key = mqttconf_restart_key(&o->mqtt, &n->mqtt)) != NULL)
+        snprintf(p->refused, sizeof(p->refused), "[mqtt] %s", key);
     else if (gpio_differs(o, n))
         snprintf(p->refused, sizeof(p->refused), "GPIO inputs/outputs");
     if (p->refused[0] != '\0') {

@@ -3,18 +3,22 @@
  * zone states a restart brings back, with the in-memory fallback used
  * while the file cannot be written.
  *
- * Owns the SQLite handle and the memory-held messages.  Calls only SQLite
- * and log_*; never publishes.
+ * Owns the SQLite handle and the memory-held messages.  Calls only SQLite,
+ * safefile and log_*; never publishes.
  */
 #include "state.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "safefile.h"
 #include "util.h"
 
 #define DONE_BATCH 1024
@@ -167,16 +171,83 @@ setup(struct state *s)
     return rc;
 }
 
+/* A full disk: the file cannot be created, and SQLite's own attempt then
+ * fails the same way, which state_open() takes as a degraded start. */
+static bool
+no_space(int rc)
+{
+    return rc == -ENOSPC || rc == -EDQUOT;
+}
+
+/*
+ * The journal may sit in a directory other users can write (a 1777 /tmp),
+ * and emberd may run as root: a planted link would have SQLite overwrite
+ * the file it points at, and a planted journal would be replayed under this
+ * agent's name.  So the file is created or opened here first, by the
+ * safefile rules, and SQLite then opens that same file (no link followed,
+ * same inode).  SQLite's side files get the same rules; the WAL and its
+ * index are created here, so none of them can be planted between this
+ * check and SQLite's own open.  Returns an open descriptor of the journal,
+ * to compare with what SQLite opened, or -errno with err filled in.
+ */
+static int
+journal_claim(const char *path, char *err, size_t errlen)
+{
+    static const char *const sides[] = {"-wal", "-shm", "-journal"};
+    size_t n = strlen(path) + 16;
+    char *side = xcalloc(1, n);
+    int fd, sfd, rc = 0;
+
+    fd = safefile_open(path, O_RDWR | O_CREAT, 0640, err, errlen);
+    for (size_t i = 0; fd >= 0 && i < ARRAY_LEN(sides) && rc == 0; i++) {
+        snprintf(side, n, "%s%s", path, sides[i]);
+        if (strcmp(sides[i], "-journal") == 0)
+            rc = safefile_check_path(side, SAFEFILE_REGULAR, err, errlen);
+        else if ((sfd = safefile_open(side, O_RDWR | O_CREAT, 0640, err, errlen)) >= 0)
+            close(sfd);
+        else if (!no_space(sfd))
+            rc = sfd;
+    }
+    free(side);
+    if (fd >= 0 && rc < 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+/* True when path names, without following a link, the file open as fd. */
+static bool
+same_file(const char *path, int fd)
+{
+    struct stat a, b;
+
+    return lstat(path, &a) == 0 && fstat(fd, &b) == 0 && S_ISREG(a.st_mode) &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int
 state_open(struct state **out, const char *path, char *err, size_t errlen)
 {
-    struct state *s = xcalloc(1, sizeof(*s));
-    int rc;
+    struct state *s;
+    int rc, fd;
 
+    if ((fd = journal_claim(path, err, errlen)) < 0 && !no_space(fd))
+        return fd == -EPERM ? -EPERM : -EIO;
+    s = xcalloc(1, sizeof(*s));
     s->max_rows = 100000;
     s->path = xstrdup(path);
     s->writable = true;
-    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    rc = sqlite3_open_v2(path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL);
+    if (fd >= 0 && rc == SQLITE_OK && !same_file(path, fd)) {
+        close(fd);
+        snprintf(err, errlen, "%s: was replaced while it was being opened; not used", path);
+        state_close(s);
+        return -EPERM;
+    }
+    if (fd >= 0)
+        close(fd);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(s->db, 2000);
         rc = setup(s);

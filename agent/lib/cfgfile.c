@@ -6,17 +6,20 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define CFG_MAX_SIZE (4 * 1024 * 1024)
 
 struct reader {
     FILE *fp;
     struct cfgfile *cf;
+    int *first; /* line of each cf->singletons[i] header seen, 0: none yet */
 };
 
 void
@@ -69,6 +72,26 @@ cfgfile_error(struct cfgfile *cf, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A header of a section that may appear once: a second one would silently
+ * override the first key by key, so it is an error naming both lines. */
+static void
+singleton_seen(struct reader *r, const char *name, size_t len)
+{
+    const char *const *one = r->cf->singletons;
+
+    for (int i = 0; one != NULL && one[i] != NULL; i++) {
+        if (strlen(one[i]) != len || strncmp(one[i], name, len) != 0)
+            continue;
+        if (r->first[i] == 0)
+            r->first[i] = r->cf->line;
+        else
+            cfgerr_add(r->cf->err, r->cf->path, r->cf->line,
+                       "[%s] appears a second time (first at line %d); its keys would silently "
+                       "override the first one's: make it one section",
+                       one[i], r->first[i]);
+    }
+}
+
 /*
  * Line reader for ini_parse_stream().  It strips leading blanks, because inih
  * would otherwise take an indented line as the continuation of the previous
@@ -95,6 +118,13 @@ read_line(char *str, int num, void *stream)
             str[1] = '\0';
             return str;
         }
+        /* A UTF-8 byte order mark, as some Windows editors write one: inih
+         * would skip it, but only after our checks below took the first
+         * header for a syntax error. */
+        if (r->cf->line == 1 && strncmp(str, "\xEF\xBB\xBF", 3) == 0) {
+            memmove(str, str + 3, n - 3 + 1);
+            n -= 3;
+        }
         skip = strspn(str, " \t");
         if (skip > 0)
             memmove(str, str + skip, n - skip + 1);
@@ -102,6 +132,7 @@ read_line(char *str, int num, void *stream)
             r->cf->section_line = r->cf->line;
             if (strchr(str, ']') == NULL)
                 goto syntax;
+            singleton_seen(r, str + 1, (size_t)(strchr(str, ']') - str - 1));
         } else if (str[0] != '\0' && str[0] != '\n' && str[0] != '\r' && str[0] != '#' &&
                    str[0] != ';' && strpbrk(str, "=:") == NULL) {
             goto syntax;
@@ -132,26 +163,45 @@ cfgfile_parse(struct cfgfile *cf)
     struct reader r = {.cf = cf};
     int rc;
 
+    struct stat st;
+    size_t nsingle = 0;
+    int fd;
+
     cf->line = 0;
     cf->section_line = 0;
-    r.fp = fopen(cf->path, "r");
-    if (r.fp == NULL) {
+    /* A device or FIFO named by mistake (/dev/zero, a tty, a pipe) would
+     * block or never end: only regular files of sane size are
+     * configuration.  Non-blocking, so even the open of a FIFO with no
+     * writer returns (as ExecStartPre, `-n` must fail, not hang). */
+    fd = open(cf->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
         int e = errno;
         cfgerr_add(cf->err, cf->path, 0, "cannot open: %s", strerror(e));
         return -e;
     }
-    /* A device or FIFO named by mistake (/dev/zero, a tty) would block or
-     * never end: only regular files of sane size are configuration. */
-    {
-        struct stat st;
-        if (fstat(fileno(r.fp), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CFG_MAX_SIZE) {
-            cfgerr_add(cf->err, cf->path, 0, "not a regular file of at most %d bytes",
-                       CFG_MAX_SIZE);
-            fclose(r.fp);
-            return -EINVAL;
-        }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        cfgerr_add(cf->err, cf->path, 0,
+                   "not a regular file (a FIFO or device cannot be a configuration file)");
+        close(fd);
+        return -EINVAL;
     }
+    if (st.st_size > CFG_MAX_SIZE) {
+        cfgerr_add(cf->err, cf->path, 0, "larger than %d bytes", CFG_MAX_SIZE);
+        close(fd);
+        return -EINVAL;
+    }
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
+        (r.fp = fdopen(fd, "r")) == NULL) {
+        int e = errno;
+        cfgerr_add(cf->err, cf->path, 0, "cannot open: %s", strerror(e));
+        close(fd);
+        return -e;
+    }
+    while (cf->singletons != NULL && cf->singletons[nsingle] != NULL)
+        nsingle++;
+    r.first = xcalloc(nsingle + 1, sizeof(*r.first));
     rc = ini_parse_stream(read_line, &r, on_key, cf);
+    free(r.first);
     fclose(r.fp);
     if (rc > 0) {
         /* Our handler never fails, so this is inih's own syntax error. */

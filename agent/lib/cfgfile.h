@@ -27,11 +27,16 @@ struct cfgfile {
     /* Called for every key; return 0 to continue (errors are recorded with cfgfile_error). */
     void (*key)(struct cfgfile *cf, const char *section, const char *name, const char *value);
     void *user;
+    /* NULL-terminated names of sections that may appear only once ("agent",
+     * "mqtt"): a second header is an error naming both lines.  NULL: none. */
+    const char *const *singletons;
 };
 
 /* Parses cf->path, calling cf->key for every key.  Returns 0 or -errno when
- * the file cannot be read (recorded in cf->err).  Syntax errors are recorded
- * and parsing continues, so one run reports every mistake. */
+ * the file cannot be read or is not a regular file (recorded in cf->err;
+ * a FIFO is refused without waiting for a writer).  Syntax errors and a
+ * repeated singleton section are recorded and parsing continues, so one
+ * run reports every mistake.  A UTF-8 byte order mark is skipped. */
 int cfgfile_parse(struct cfgfile *cf);
 
 /* Records "path:line: message" using the current key's line. */

@@ -222,6 +222,10 @@ remove_stale(const char *path, const struct sockaddr_un *sa)
         return errno == ENOENT ? 0 : -errno;
     if (!S_ISSOCK(st.st_mode))
         return -EEXIST;
+    /* Another user's socket is theirs to remove, whether or not it is live
+     * (root could, and would then serve on a path that user chose). */
+    if (st.st_uid != geteuid() && st.st_uid != 0)
+        return -EPERM;
     /* Non-blocking, so a live server with a full backlog (EAGAIN) cannot
      * hold us up and still counts as live. */
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -48,8 +48,10 @@ typedef char *(*ctlsock_handler_fn)(void *arg, const char *req, size_t len, uid_
 
 /* Creates `path` with permissions `mode` and serves it from loop l.  A
  * socket file nobody listens on (left by a crash) is replaced; a live one is
- * -EADDRINUSE and any other file -EEXIST.  lim NULL means the defaults
- * above.  Returns 0 or -errno. */
+ * -EADDRINUSE, one of another user (root excepted) -EPERM, left in place,
+ * and any other file -EEXIST.  The directory and what is at the path are
+ * the caller's to check first (safefile_check_path(), for a message).  lim
+ * NULL means the defaults above.  Returns 0 or -errno. */
 int ctlsock_open(struct ctlsock **out, const char *path, int mode, const struct ctlsock_limits *lim,
                  struct loop *l, ctlsock_handler_fn fn, void *arg);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "log.h"
 #include "util.h"
 
 #define MAX_POINTS 256
@@ -246,12 +247,39 @@ on_key(struct cfgfile *cf, const char *section, const char *name, const char *va
     point_key(cf, c, name, value);
 }
 
+/* Two points that read the same register are legal (a status word and one
+ * of its bits), but two values over one register usually mean a mistyped
+ * address, which would publish one value under two names.  A warning with
+ * file:line, not an error: some maps do alias registers on purpose. */
+static void
+warn_overlaps(const struct profile *p)
+{
+    for (size_t i = 1; i < p->npoints; i++) {
+        const struct point *a = &p->points[i];
+        int a0 = a->address, a1 = a0 + point_width(a);
+        for (size_t j = 0; j < i; j++) {
+            const struct point *b = &p->points[j];
+            int b0 = b->address, b1 = b0 + point_width(b);
+            if (a->table != b->table || a0 >= b1 || b0 >= a1)
+                continue;
+            /* Bits of one word, or a word and one of its bits. */
+            if ((a->bit >= 0 || b->bit >= 0) && a0 == b0 && a1 == b1)
+                continue;
+            log_warnx("%s:%d: [point %s]: %s register %d overlaps [point %s] (line %d)", p->path,
+                      a->line, a->name, mb_table_name(a->table), a0 > b0 ? a0 : b0, b->name,
+                      b->line);
+        }
+    }
+}
+
 int
 profile_load(const char *path, struct profile **out, struct cfgerr *err)
 {
     struct profile *p = xcalloc(1, sizeof(*p));
     struct load_ctx c = {.p = p};
-    struct cfgfile cf = {.path = path, .err = err, .key = on_key, .user = &c};
+    static const char *const singletons[] = {"profile", NULL};
+    struct cfgfile cf = {
+        .path = path, .err = err, .key = on_key, .user = &c, .singletons = singletons};
     int before = err->count;
     int rc;
 
@@ -277,6 +305,7 @@ profile_load(const char *path, struct profile **out, struct cfgerr *err)
         free(p->points);
         p->points = pts;
     }
+    warn_overlaps(p);
     *out = p;
     return 0;
 }

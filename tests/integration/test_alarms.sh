@@ -161,6 +161,13 @@ echo "[alarm broken" >>"$T/emberd.conf"
 "${CTL[@]}" reload 2>"$T/reload.err"
 check "reload of a broken config exits 1" test $? -eq 1
 check "reload error names file:line" grep -q "emberd.conf:[0-9]*: syntax error" "$T/reload.err"
+# Every [mqtt] key takes a restart: the reload is refused, naming the key.
+sed "s/^port = $MQTT_PORT\$/&\nkeepalive = 30/" "$T/emberd.conf.good" >"$T/emberd.conf"
+check "(the test config now sets [mqtt] keepalive)" grep -qx "keepalive = 30" "$T/emberd.conf"
+"${CTL[@]}" reload 2>"$T/reload-mqtt.err"
+check "reload of an [mqtt] change exits 1" test $? -eq 1
+check "... naming the key" grep -qF "reload refused: [mqtt] keepalive changed; restart" \
+    "$T/reload-mqtt.err"
 cp "$T/emberd.conf.good" "$T/emberd.conf"
 cat >>"$T/emberd.conf" <<EOF
 
@@ -175,13 +182,14 @@ check "new alarm active after reload" rec_wait 10 rec " $P/event .*\"alarm\":\"r
 
 # 10. A reload applies control_mode (chmod of the socket) and journal_max in
 # place, and refuses a key that needs a restart, naming it.
-printf '\n[agent]\ncontrol_mode = 0600\njournal_max = 5000\n' >>"$T/emberd.conf"
+# (Into the one [agent] section: a second one is an error.)
+sed -i 's/^\[agent\]$/[agent]\ncontrol_mode = 0600\njournal_max = 5000/' "$T/emberd.conf"
 "${CTL[@]}" reload >/dev/null
 check "reload applies control_mode and journal_max" test $? -eq 0
 check "control socket is now mode 0600" test "$(stat -c %a "$T/ctl.sock")" = 600
 check "applied keys are logged" log_has "$T/emberd2.log" "reload: applied \[agent\] journal_max, \[agent\] control_mode"
 cp "$T/emberd.conf" "$T/emberd.conf.good"
-printf 'gpio_sim = %s\n' "$T/other-fifo" >>"$T/emberd.conf"
+sed -i "s|^gpio_sim = .*|gpio_sim = $T/other-fifo|" "$T/emberd.conf"
 "${CTL[@]}" reload 2>"$T/reload.err"
 check "reload of a restart-only change exits 1" test $? -eq 1
 check "the refusal names the key" grep -q "reload refused: \[agent\] gpio_sim changed; restart emberd to apply it" "$T/reload.err"

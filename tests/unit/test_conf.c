@@ -94,11 +94,7 @@ test_good_and_defaults(void **state)
     assert_int_equal(conf_load(write_conf("good.conf", "", good_body), &c, &err), 0);
     assert_null(err.text);
     assert_string_equal(c->agent.site, "s1");
-    assert_string_equal(c->mqtt.host, "127.0.0.1");
-    assert_int_equal(c->mqtt.port, 1883);
-    assert_int_equal(c->mqtt.keepalive_s, 10);
     assert_int_equal(c->agent.control_mode, 0660);
-    assert_string_equal(c->mqtt.prefix, "emberwatch");
     assert_int_equal(c->nbuses, 2);
     assert_int_equal(c->buses[0].type, BUS_RTU);
     assert_int_equal(c->buses[0].baud, 9600);
@@ -174,7 +170,8 @@ static void
 test_errors_name_file_line_key(void **state)
 {
     (void)state;
-    /* Header is lines 1-5 plus the agent_extra line (6); body starts at 7. */
+    /* [mqtt] errors: test_mqttconf.c.  Header is lines 1-5 plus the agent_extra line (6);
+     * body starts at 7. */
     expect_error("e1.conf", "", "[bus a]\ntype = rtu\nbaud = fast\n",
                  "9: [bus a] baud: 'fast' is not an integer");
     expect_error("e2.conf", "", "[bus a]\ntype = rtu\ndevice = /dev/x\nbaud = 50\n",
@@ -184,9 +181,6 @@ test_errors_name_file_line_key(void **state)
     expect_error("e4.conf", "", "[bus a]\ntype = tcp\nhost = h\n[device d]\nbus = a\n"
                                 "profile = xy-md02\n[sensor s]\ndevice = d\npoint = nope\n",
                  "13: [sensor s] point: profile 'xy-md02' has no point 'nope'");
-    expect_error("e5.conf", "", "[mqtt]\nprefix = a/#\n",
-                 "8: [mqtt] prefix: 'a/#' must be a topic without wildcards");
-    expect_error("e6.conf", "", "[mqtt]\ncolour = red\n", "8: [mqtt]: unknown key 'colour'");
     expect_error("e7.conf", "", "[bus a]\ntype = tcp\nhost = h\n[bus a]\nport = 1\n",
                  "11: [bus a] defined twice (first at line 7)");
     expect_error("e8.conf", "", "[frobnicator x]\na = b\n", "8: [frobnicator x]: unknown section");

@@ -174,10 +174,13 @@ static void
 test_mqtt_session_refused(void **state)
 {
     (void)state;
-    expect_refused("", "host = 127.0.0.2\n", "", "[mqtt] host/port");
-    expect_refused("", "port = 1884\n", "", "[mqtt] host/port");
+    /* Every [mqtt] key: the session is built from them at start. */
+    expect_refused("", "host = 127.0.0.2\n", "", "[mqtt] host");
+    expect_refused("", "port = 1884\n", "", "[mqtt] port");
     expect_refused("", "prefix = other\n", "", "[mqtt] prefix");
-    expect_refused("", "keepalive = 30\n", "", "[mqtt] client_id/keepalive/protocol");
+    expect_refused("", "keepalive = 30\n", "", "[mqtt] keepalive");
+    expect_refused("", "client_id = other\n", "", "[mqtt] client_id");
+    expect_refused("", "reconnect_max = 1m\n", "", "[mqtt] reconnect_max");
 }
 
 static void

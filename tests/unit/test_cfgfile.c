@@ -1,4 +1,6 @@
-/* Unit tests: cfgfile_read_key(), one key of one section through its row. */
+/* Unit tests: cfgfile_read_key(), one key of one section through its row;
+ * cfgfile_parse() on what editors and mistakes produce: a UTF-8 byte order
+ * mark, a singleton section written twice, a FIFO. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -30,7 +33,7 @@ static int
 setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/test_cfgfile_key.XXXXXX");
+    strcpy(dir, "/tmp/test_cfgfile.XXXXXX");
     if (mkdtemp(dir) == NULL)
         return -1;
     snprintf(file, sizeof(file), "%s/x.conf", dir);
@@ -130,6 +133,102 @@ test_errors(void **state)
     cfgerr_free(&err);
 }
 
+static char seen[1024];
+
+static void
+record(struct cfgfile *cf, const char *section, const char *name, const char *value)
+{
+    size_t n = strlen(seen);
+    snprintf(seen + n, sizeof(seen) - n, "%d [%s] %s=%s\n", cf->line, section, name, value);
+}
+
+/* Parses file with [agent] and [mqtt] as singletons; keys go to seen. */
+static int
+parse(struct cfgerr *err)
+{
+    static const char *const singletons[] = {"agent", "mqtt", NULL};
+    struct cfgfile cf = {.path = file, .err = err, .key = record, .singletons = singletons};
+
+    seen[0] = '\0';
+    return cfgfile_parse(&cf);
+}
+
+/* A BOM before the first header is skipped: no syntax error, every key is
+ * read with its line. */
+static void
+test_bom_accepted(void **state)
+{
+    struct cfgerr err = {0};
+    (void)state;
+
+    write_file("\xEF\xBB\xBF[agent]\nsite = lab\n\n[mqtt]\nport = 1883\n");
+    assert_int_equal(parse(&err), 0);
+    assert_int_equal(err.count, 0);
+    assert_string_equal(seen, "2 [agent] site=lab\n5 [mqtt] port=1883\n");
+    cfgerr_free(&err);
+
+    /* Before a comment on the first line too. */
+    write_file("\xEF\xBB\xBF# comment\n[agent]\nsite = lab\n");
+    assert_int_equal(parse(&err), 0);
+    assert_int_equal(err.count, 0);
+    assert_string_equal(seen, "3 [agent] site=lab\n");
+    cfgerr_free(&err);
+}
+
+/* A second [agent] is an error naming both lines; so is each repeat of
+ * [mqtt]; sections not listed may repeat. */
+static void
+test_singleton_twice(void **state)
+{
+    struct cfgerr err = {0};
+    char want[256];
+    (void)state;
+
+    write_file("[agent]\nsite = lab\n[mqtt]\nport = 1\n[bus a]\nx = 1\n[agent]\nsite = other\n"
+               "[bus a]\nx = 2\n[mqtt]\n[mqtt]\nport = 3\n");
+    assert_int_equal(parse(&err), 0);
+    assert_int_equal(err.count, 3);
+    snprintf(want, sizeof(want), "%s:7: [agent] appears a second time (first at line 1)", file);
+    assert_non_null(strstr(err.text, want));
+    snprintf(want, sizeof(want), "%s:11: [mqtt] appears a second time (first at line 3)", file);
+    assert_non_null(strstr(err.text, want));
+    snprintf(want, sizeof(want), "%s:12: [mqtt] appears a second time (first at line 3)", file);
+    assert_non_null(strstr(err.text, want));
+    assert_null(strstr(err.text, "[bus a]"));
+    cfgerr_free(&err);
+
+    /* Without a singleton list, nothing is reported. */
+    {
+        struct cfgfile cf = {.path = file, .err = &err, .key = record};
+        assert_int_equal(cfgfile_parse(&cf), 0);
+        assert_int_equal(err.count, 0);
+    }
+}
+
+/* A FIFO, or a device, is refused at once (a FIFO blocked in open, waiting
+ * for a writer). */
+static void
+test_fifo_refused(void **state)
+{
+    struct cfgerr err = {0};
+    struct cfgfile cf = {.path = file, .err = &err, .key = record};
+    char want[256];
+    (void)state;
+
+    assert_int_equal(mkfifo(file, 0600), 0);
+    alarm(5);
+    assert_int_equal(cfgfile_parse(&cf), -EINVAL);
+    alarm(0);
+    snprintf(want, sizeof(want), "%s: not a regular file", file);
+    assert_non_null(strstr(err.text, want));
+    cfgerr_free(&err);
+
+    cf.path = "/dev/null";
+    assert_int_equal(cfgfile_parse(&cf), -EINVAL);
+    assert_non_null(strstr(err.text, "/dev/null: not a regular file"));
+    cfgerr_free(&err);
+}
+
 int
 main(void)
 {
@@ -137,6 +236,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_absent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bom_accepted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_singleton_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,15 +1,17 @@
 /*
- * mqtt.c - libmosquitto inside the daemon's poll() loop.
+ * mqtt.c - libmosquitto inside a program's poll() loop (see mqtt.h).
  *
  * This is the only file that includes <mosquitto.h>.  We never call
  * mosquitto_loop_start(): the socket is polled by our loop, which calls
- * loop_read / loop_write (when want_write) and loop_misc on a timer.
+ * loop_read / loop_write (when want_write) and loop_misc on a timer.  Every
+ * libmosquitto callback runs inside one of those calls, on the loop's thread.
  */
 #include "mqtt.h"
 
 #include <errno.h>
 #include <mosquitto.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,18 +19,16 @@
 #include "log.h"
 #include "util.h"
 
-#define TOPIC_MAX 512
+#define MISC_PERIOD_MS 250
 
 struct mqtt {
     struct mosquitto *mosq;
-    const struct conf *conf;
+    struct mqtt_params p;
     struct loop *loop;
-    mqtt_connect_fn on_connect;
-    mqtt_message_fn on_message;
     mqtt_acked_fn on_acked;
-    void *arg;
-    char base[TOPIC_MAX / 2 + 64]; /* {prefix}/{site}/{agent}: at most 128 + 1 + 64 + 1 + 64 */
-    char status_topic[TOPIC_MAX];
+    char status_topic[MQTT_TOPIC_MAX];
+    int sub_mids[MQTT_MAX_SUBS]; /* -1 once acknowledged */
+    int pending_subs;
     bool connected;
     bool connecting;
     bool stopping;
@@ -54,8 +54,8 @@ warn_unreachable(struct mqtt *m, const char *why)
         return;
     m->last_warn_ms = now;
     log_warnx("mqtt: cannot reach broker %s:%d: %s%s%s (retrying; %lu messages dropped so far)",
-              m->conf->mqtt.host, m->conf->mqtt.port, why, m->last_err[0] ? ": " : "",
-              m->last_err, m->dropped);
+              m->p.conf->host, m->p.conf->port, why, m->last_err[0] ? ": " : "", m->last_err,
+              m->dropped);
 }
 
 int
@@ -70,13 +70,49 @@ mqtt_lib_fini(void)
     mosquitto_lib_cleanup();
 }
 
+static int
+vformat(char *buf, size_t len, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(buf, len, fmt, ap);
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int
+mqtt_params_base(struct mqtt_params *p, const char *base_fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, base_fmt);
+    rc = vformat(p->base, sizeof(p->base), base_fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int
+mqtt_params_subscribe(struct mqtt_params *p, int qos, const char *filter_fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    if (p->nsubs == MQTT_MAX_SUBS)
+        return -ENOSPC;
+    va_start(ap, filter_fmt);
+    rc = vformat(p->subs[p->nsubs].filter, sizeof(p->subs[p->nsubs].filter), filter_fmt, ap);
+    va_end(ap);
+    if (rc < 0)
+        return rc;
+    p->subs[p->nsubs++].qos = qos;
+    return 0;
+}
+
 static void schedule_reconnect(struct mqtt *m);
 
 static void
 try_connect(void *arg)
 {
     struct mqtt *m = arg;
-    const struct conf_mqtt *mc = &m->conf->mqtt;
+    const struct mqtt_conf *mc = m->p.conf;
     int rc;
 
     m->reconnect_timer = 0;
@@ -97,7 +133,7 @@ try_connect(void *arg)
 static void
 schedule_reconnect(struct mqtt *m)
 {
-    const struct conf_mqtt *mc = &m->conf->mqtt;
+    const struct mqtt_conf *mc = m->p.conf;
 
     if (m->stopping || m->reconnect_timer > 0)
         return;
@@ -105,6 +141,13 @@ schedule_reconnect(struct mqtt *m)
     if (m->backoff_ms > mc->reconnect_max_ms)
         m->backoff_ms = mc->reconnect_max_ms;
     m->reconnect_timer = loop_timer(m->loop, m->backoff_ms, try_connect, m);
+}
+
+static void
+ready(struct mqtt *m)
+{
+    if (m->p.on_ready != NULL)
+        m->p.on_ready(m->p.arg);
 }
 
 static void
@@ -125,15 +168,40 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
     m->backoff_ms = 0;
     m->last_warn_ms = 0;
     m->last_err[0] = '\0';
-    log_info("mqtt: connected to %s:%d", m->conf->mqtt.host, m->conf->mqtt.port);
+    log_info("mqtt: connected to %s:%d", m->p.conf->host, m->p.conf->port);
     mosquitto_publish(m->mosq, NULL, m->status_topic, 6, "online", 1, true);
-    if (m->on_message) {
-        char sub[TOPIC_MAX];
-        if (snprintf(sub, sizeof(sub), "%s/cmd/+", m->base) < (int)sizeof(sub))
-            mosquitto_subscribe(m->mosq, NULL, sub, 1);
+    m->pending_subs = 0;
+    for (int i = 0; i < m->p.nsubs; i++) {
+        if (mosquitto_subscribe(m->mosq, &m->sub_mids[i], m->p.subs[i].filter, m->p.subs[i].qos) ==
+            MOSQ_ERR_SUCCESS) {
+            m->pending_subs++;
+        } else {
+            log_errx("mqtt: cannot subscribe to %s", m->p.subs[i].filter);
+            m->sub_mids[i] = -1;
+        }
     }
-    if (m->on_connect)
-        m->on_connect(m->arg);
+    if (m->pending_subs == 0)
+        ready(m);
+}
+
+static void
+on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted)
+{
+    struct mqtt *m = obj;
+    (void)mosq;
+
+    for (int i = 0; i < m->p.nsubs; i++) {
+        if (m->sub_mids[i] != mid)
+            continue;
+        /* A SUBACK code above 2 (0x80) is a refusal, typically the ACL. */
+        if (qos_count < 1 || granted[0] > 2)
+            log_errx("mqtt: the broker refused the subscription %s (check its ACL)",
+                     m->p.subs[i].filter);
+        m->sub_mids[i] = -1;
+        if (--m->pending_subs == 0)
+            ready(m);
+        return;
+    }
 }
 
 static void
@@ -147,15 +215,19 @@ on_disconnect(struct mosquitto *mosq, void *obj, int rc)
         return;
     }
     if (m->connected)
-        log_warnx("mqtt: connection to %s:%d lost (%s); reconnecting", m->conf->mqtt.host,
-                  m->conf->mqtt.port,
-                  rc == MOSQ_ERR_KEEPALIVE ? "no reply within the keepalive"
+        log_warnx("mqtt: connection to %s:%d lost (%s); reconnecting", m->p.conf->host,
+                  m->p.conf->port,
+                  rc == MOSQ_ERR_KEEPALIVE   ? "no reply within the keepalive"
                   : rc == MOSQ_ERR_CONN_LOST ? "closed by the broker or the network"
-                                              : mosquitto_strerror(rc));
+                                             : mosquitto_strerror(rc));
     else
         warn_unreachable(m, rc == MOSQ_ERR_CONN_LOST ? "connection refused or closed"
-                                                      : mosquitto_strerror(rc));
+                                                     : mosquitto_strerror(rc));
     m->connected = false;
+    /* Subscriptions still unacknowledged are made again on the next connect. */
+    for (int i = 0; i < m->p.nsubs; i++)
+        m->sub_mids[i] = -1;
+    m->pending_subs = 0;
     schedule_reconnect(m);
 }
 
@@ -167,20 +239,27 @@ on_publish(struct mosquitto *mosq, void *obj, int mid)
     if (mid == m->offline_mid)
         m->offline_acked = true;
     else if (m->on_acked != NULL)
-        m->on_acked(m->arg, mid);
+        m->on_acked(m->p.arg, mid);
 }
 
 static void
 on_msg(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 {
     struct mqtt *m = obj;
-    size_t blen = strlen(m->base);
+    size_t blen = strlen(m->p.base);
+    struct mqtt_msg in = {
+        .topic = msg->topic,
+        .payload = msg->payload,
+        .len = (size_t)msg->payloadlen,
+        .retained = msg->retain,
+    };
     (void)mosq;
 
-    if (m->on_message == NULL || strncmp(msg->topic, m->base, blen) != 0 ||
-        msg->topic[blen] != '/')
+    if (m->p.on_message == NULL)
         return;
-    m->on_message(m->arg, msg->topic + blen + 1, msg->payload, (size_t)msg->payloadlen);
+    if (strncmp(msg->topic, m->p.base, blen) == 0 && msg->topic[blen] == '/')
+        in.suffix = msg->topic + blen + 1;
+    m->p.on_message(m->p.arg, &in);
 }
 
 static void
@@ -246,82 +325,81 @@ misc_tick(void *arg)
     /* loop_misc sends PINGREQ and notices a broker that stopped answering. */
     if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
         handle_error(m, rc);
-    m->misc_timer = loop_timer(m->loop, 250, misc_tick, m);
+    m->misc_timer = loop_timer(m->loop, MISC_PERIOD_MS, misc_tick, m);
 }
 
-int
-mqtt_init(struct mqtt **out, const struct conf *c, struct loop *l, mqtt_connect_fn cb,
-          mqtt_message_fn msg_cb, void *arg)
+static void
+destroy(struct mqtt *m)
 {
-    struct mqtt *m = xcalloc(1, sizeof(*m));
-    char client_id[256];
+    if (m->mosq != NULL)
+        mosquitto_destroy(m->mosq);
+    free(m);
+}
+
+/* TLS verifies the broker's certificate and host name; there is no
+ * insecure mode.  Returns a MOSQ_ERR_* code. */
+static int
+set_tls_and_login(struct mqtt *m)
+{
+    const struct mqtt_conf *c = m->p.conf;
     int rc;
 
-    m->conf = c;
-    m->loop = l;
-    m->on_connect = cb;
-    m->on_message = msg_cb;
-    m->arg = arg;
-    m->offline_mid = -1;
-    if (snprintf(m->base, sizeof(m->base), "%s/%s/%s", c->mqtt.prefix, c->agent.site,
-                 c->agent.id) >= (int)sizeof(m->base) ||
-        snprintf(m->status_topic, sizeof(m->status_topic), "%s/status", m->base) >=
-            (int)sizeof(m->status_topic)) {
-        free(m);
-        return -ENAMETOOLONG;
-    }
-    if (c->mqtt.client_id)
-        snprintf(client_id, sizeof(client_id), "%s", c->mqtt.client_id);
-    else
-        snprintf(client_id, sizeof(client_id), "emberd-%s-%s", c->agent.site, c->agent.id);
-
-    m->mosq = mosquitto_new(client_id, true, m);
-    if (m->mosq == NULL) {
-        free(m);
-        return -ENOMEM;
-    }
-    /* Alarms are small and latency-bound: do not let Nagle hold an event
-     * behind the broker's delayed ACK of the previous telemetry message. */
-    mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
-    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
-                         c->mqtt.protocol == 1 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
-    mosquitto_connect_callback_set(m->mosq, on_connect);
-    mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
-    mosquitto_publish_callback_set(m->mosq, on_publish);
-    mosquitto_log_callback_set(m->mosq, on_log);
-    mosquitto_message_callback_set(m->mosq, on_msg);
-    if (c->mqtt.cafile != NULL || c->mqtt.capath != NULL) {
-        /* Verify the broker's certificate and host name; no insecure mode. */
-        rc = mosquitto_tls_set(m->mosq, c->mqtt.cafile, c->mqtt.capath, c->mqtt.certfile,
-                               c->mqtt.keyfile, NULL);
+    if (c->cafile != NULL || c->capath != NULL) {
+        rc = mosquitto_tls_set(m->mosq, c->cafile, c->capath, c->certfile, c->keyfile, NULL);
         if (rc == MOSQ_ERR_SUCCESS)
             rc = mosquitto_tls_opts_set(m->mosq, 1, NULL, NULL);
         if (rc != MOSQ_ERR_SUCCESS) {
             log_errx("mqtt: TLS setup failed: %s", mosquitto_strerror(rc));
-            mosquitto_destroy(m->mosq);
-            free(m);
-            return -EINVAL;
+            return rc;
         }
     }
-    if (c->mqtt.username != NULL &&
-        mosquitto_username_pw_set(m->mosq, c->mqtt.username, c->mqtt.password) !=
-            MOSQ_ERR_SUCCESS) {
-        mosquitto_destroy(m->mosq);
-        free(m);
-        return -EINVAL;
+    if (c->username != NULL)
+        return mosquitto_username_pw_set(m->mosq, c->username, c->password);
+    return MOSQ_ERR_SUCCESS;
+}
+
+int
+mqtt_init(struct mqtt **out, const struct mqtt_params *p, struct loop *l)
+{
+    struct mqtt *m = xcalloc(1, sizeof(*m));
+
+    m->p = *p;
+    m->loop = l;
+    m->offline_mid = -1;
+    for (int i = 0; i < MQTT_MAX_SUBS; i++)
+        m->sub_mids[i] = -1;
+    if (snprintf(m->status_topic, sizeof(m->status_topic), "%s/status", p->base) >=
+        (int)sizeof(m->status_topic)) {
+        destroy(m);
+        return -ENAMETOOLONG;
     }
-    rc = mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        mosquitto_destroy(m->mosq);
-        free(m);
+    m->p.client_id = NULL; /* libmosquitto keeps its own copy */
+    m->mosq = mosquitto_new(p->client_id ? p->client_id : p->conf->client_id, true, m);
+    if (m->mosq == NULL) {
+        destroy(m);
+        return -ENOMEM;
+    }
+    /* Alarms and drain commands are small and latency-bound: do not let
+     * Nagle hold one behind the broker's delayed ACK of the previous one. */
+    mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+                         m->p.conf->protocol == 1 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+    mosquitto_connect_callback_set(m->mosq, on_connect);
+    mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
+    mosquitto_publish_callback_set(m->mosq, on_publish);
+    mosquitto_subscribe_callback_set(m->mosq, on_subscribe);
+    mosquitto_log_callback_set(m->mosq, on_log);
+    mosquitto_message_callback_set(m->mosq, on_msg);
+    if (set_tls_and_login(m) != MOSQ_ERR_SUCCESS ||
+        mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true) != MOSQ_ERR_SUCCESS) {
+        destroy(m);
         return -EINVAL;
     }
     if (loop_add(l, prepare, dispatch, m) < 0) {
-        mosquitto_destroy(m->mosq);
-        free(m);
+        destroy(m);
         return -ENOSPC;
     }
-    m->misc_timer = loop_timer(l, 250, misc_tick, m);
+    m->misc_timer = loop_timer(l, MISC_PERIOD_MS, misc_tick, m);
     try_connect(m);
     *out = m;
     return 0;
@@ -339,22 +417,21 @@ mqtt_fini(struct mqtt *m, int timeout_ms)
         loop_timer_cancel(m->loop, m->reconnect_timer);
     loop_timer_cancel(m->loop, m->misc_timer);
     loop_remove(m->loop, m);
-    if (m->connected &&
-        mosquitto_publish(m->mosq, &m->offline_mid, m->status_topic, 7, "offline", 1, true) ==
-            MOSQ_ERR_SUCCESS) {
+    if (m->connected && mosquitto_publish(m->mosq, &m->offline_mid, m->status_topic, 7, "offline",
+                                          1, true) == MOSQ_ERR_SUCCESS) {
         /* Drive the socket ourselves until the broker acknowledges. */
         while (!m->offline_acked && m->connected) {
-            struct pollfd p = {.fd = mosquitto_socket(m->mosq), .events = POLLIN};
+            struct pollfd pfd = {.fd = mosquitto_socket(m->mosq), .events = POLLIN};
             int64_t left = deadline - mono_ms();
-            if (p.fd < 0 || left <= 0)
+            if (pfd.fd < 0 || left <= 0)
                 break;
             if (mosquitto_want_write(m->mosq))
-                p.events |= POLLOUT;
-            if (poll(&p, 1, (int)left) <= 0)
+                pfd.events |= POLLOUT;
+            if (poll(&pfd, 1, (int)left) <= 0)
                 break;
-            if ((p.revents & POLLOUT) && mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)
+            if ((pfd.revents & POLLOUT) && mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)
                 break;
-            if ((p.revents & (POLLIN | POLLHUP | POLLERR)) &&
+            if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) &&
                 mosquitto_loop_read(m->mosq, 1) != MOSQ_ERR_SUCCESS)
                 break;
         }
@@ -365,8 +442,35 @@ mqtt_fini(struct mqtt *m, int timeout_ms)
         mosquitto_disconnect(m->mosq);
         mosquitto_loop_write(m->mosq, 1);
     }
-    mosquitto_destroy(m->mosq);
-    free(m);
+    destroy(m);
+}
+
+static int
+publish(struct mqtt *m, const char *topic, const char *payload, size_t len, int qos, bool retain,
+        int *mid)
+{
+    int rc;
+
+    if (!m->connected) {
+        m->dropped++;
+        return -ENOTCONN;
+    }
+    rc = mosquitto_publish(m->mosq, mid, topic, (int)len, payload, qos, retain);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        m->dropped++;
+        return rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST ? -ENOTCONN : -EIO;
+    }
+    /* Send now rather than on the next poll() round: alarms are latency-bound. */
+    if (mosquitto_want_write(m->mosq))
+        handle_error(m, mosquitto_loop_write(m->mosq, 1));
+    return 0;
+}
+
+int
+mqtt_publish_topic(struct mqtt *m, const char *topic, const char *payload, size_t len, int qos,
+                   bool retain)
+{
+    return publish(m, topic, payload, len, qos, retain, NULL);
 }
 
 int
@@ -376,44 +480,27 @@ mqtt_publish(struct mqtt *m, const char *suffix, const char *payload, size_t len
     return mqtt_publish_mid(m, suffix, payload, len, qos, retain, NULL);
 }
 
+int
+mqtt_publish_mid(struct mqtt *m, const char *suffix, const char *payload, size_t len, int qos,
+                 bool retain, int *mid)
+{
+    char topic[MQTT_TOPIC_MAX];
+
+    if (snprintf(topic, sizeof(topic), "%s/%s", m->p.base, suffix) >= (int)sizeof(topic))
+        return -ENAMETOOLONG;
+    return publish(m, topic, payload, len, qos, retain, mid);
+}
+
 void
 mqtt_set_acked_cb(struct mqtt *m, mqtt_acked_fn fn)
 {
     m->on_acked = fn;
 }
 
-int
-mqtt_publish_mid(struct mqtt *m, const char *suffix, const char *payload, size_t len, int qos,
-                 bool retain, int *mid)
-{
-    char topic[TOPIC_MAX];
-    int rc;
-
-    if (!m->connected) {
-        m->dropped++;
-        return -ENOTCONN;
-    }
-    if (snprintf(topic, sizeof(topic), "%s/%s", m->base, suffix) >= (int)sizeof(topic))
-        return -ENAMETOOLONG;
-    rc = mosquitto_publish(m->mosq, mid, topic, (int)len, payload, qos, retain);
-    if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST) {
-        m->dropped++;
-        return -ENOTCONN;
-    }
-    if (rc != MOSQ_ERR_SUCCESS) {
-        m->dropped++;
-        return -EIO;
-    }
-    /* Send now rather than on the next poll() round: alarms are latency-bound. */
-    if (mosquitto_want_write(m->mosq))
-        handle_error(m, mosquitto_loop_write(m->mosq, 1));
-    return 0;
-}
-
 void
-mqtt_set_conf(struct mqtt *m, const struct conf *c)
+mqtt_set_conf(struct mqtt *m, const struct mqtt_conf *conf)
 {
-    m->conf = c;
+    m->p.conf = conf;
 }
 
 bool

@@ -1,0 +1,197 @@
+/*
+ * mqttconf.c - the [mqtt] directive table and its checks (see mqttconf.h).
+ *
+ * Owns the table rows, the prefix rule and the TLS / login checks for every
+ * program that talks to the broker.  Calls cfgfile and util only; never
+ * prints.
+ */
+#include "mqttconf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static const char *const protocols[] = {"3.1.1", "5", NULL};
+
+#define M(f) offsetof(struct mqtt_conf, f)
+/* The session is built from these at start-up: a change takes a restart. */
+const struct cfg_directive mqttconf_keys[] = {
+    {"host", CFG_STR, M(host), 0, 0, NULL, "127.0.0.1", CFG_RESTART},
+    {"port", CFG_INT, M(port), 1, 65535, NULL, "1883", CFG_RESTART},
+    {"client_id", CFG_STR, M(client_id), 0, 0, NULL, NULL, CFG_RESTART},
+    {"prefix", CFG_STR, M(prefix), 0, 0, NULL, "emberwatch", CFG_RESTART},
+    {"keepalive", CFG_INT, M(keepalive_s), 5, 3600, NULL, "10", CFG_RESTART},
+    {"protocol", CFG_ENUM, M(protocol), 0, 0, protocols, "3.1.1", CFG_RESTART},
+    {"reconnect_min", CFG_DUR, M(reconnect_min_ms), 100, 60000, NULL, "500ms", CFG_RESTART},
+    {"reconnect_max", CFG_DUR, M(reconnect_max_ms), 1000, 600000, NULL, "30s", CFG_RESTART},
+    {"cafile", CFG_PATH, M(cafile), 0, 0, NULL, NULL, CFG_RESTART},
+    {"capath", CFG_PATH, M(capath), 0, 0, NULL, NULL, CFG_RESTART},
+    {"certfile", CFG_PATH, M(certfile), 0, 0, NULL, NULL, CFG_RESTART},
+    {"keyfile", CFG_PATH, M(keyfile), 0, 0, NULL, NULL, CFG_RESTART},
+    {"username", CFG_STR, M(username), 0, 0, NULL, NULL, CFG_RESTART},
+    {"password_file", CFG_PATH, M(password_file), 0, 0, NULL, NULL, CFG_RESTART},
+};
+const size_t mqttconf_nkeys = ARRAY_LEN(mqttconf_keys);
+
+_Static_assert(ARRAY_LEN(mqttconf_keys) <= MQTTCONF_MAX_KEYS, "raise MQTTCONF_MAX_KEYS");
+
+/* A topic prefix is one or more levels without wildcards or empty levels. */
+static bool
+prefix_valid(const char *p)
+{
+    size_t n = strlen(p);
+    if (n == 0 || n > 128 || p[0] == '/' || p[n - 1] == '/')
+        return false;
+    return strpbrk(p, "+#") == NULL && strstr(p, "//") == NULL;
+}
+
+static int
+key_index(const char *key)
+{
+    for (size_t i = 0; i < mqttconf_nkeys; i++)
+        if (strcmp(mqttconf_keys[i].key, key) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The line of `key` in the file, or the [mqtt] header's when it is absent. */
+static int
+line_of(const struct mqtt_conf *m, const char *key)
+{
+    int i = key_index(key);
+    return i >= 0 && m->key_line[i] > 0 ? m->key_line[i] : m->line;
+}
+
+int
+mqttconf_defaults(struct mqtt_conf *m, const char *path, struct cfgerr *err)
+{
+    return cfgfile_defaults(path, mqttconf_keys, mqttconf_nkeys, m, err);
+}
+
+int
+mqttconf_key(struct cfgfile *cf, struct mqtt_conf *m, const char *key, const char *value)
+{
+    int i = key_index(key);
+    int rc;
+
+    m->line = cf->section_line;
+    if (i >= 0)
+        m->key_line[i] = cf->line;
+    rc = cfgfile_apply(cf, "mqtt", mqttconf_keys, mqttconf_nkeys, m, key, value);
+    if (rc == 0 && strcmp(key, "prefix") == 0 && !prefix_valid(value)) {
+        cfgfile_error(cf,
+                      "[mqtt] prefix: '%s' must be a topic without wildcards or "
+                      "leading/trailing '/'",
+                      value);
+        return -EINVAL;
+    }
+    return rc;
+}
+
+static void
+check_readable(const struct mqtt_conf *m, const char *path, struct cfgerr *err, const char *key,
+               const char *file)
+{
+    if (file != NULL && access(file, R_OK) != 0)
+        cfgerr_add(err, path, line_of(m, key), "[mqtt] %s: cannot read %s: %s", key, file,
+                   strerror(errno));
+}
+
+/* The password file must be private; its first line is the password. */
+static void
+read_password(struct mqtt_conf *m, const char *path, struct cfgerr *err)
+{
+    int line = line_of(m, "password_file");
+    struct stat st;
+    char text[512];
+    FILE *fp;
+
+    if (stat(m->password_file, &st) < 0) {
+        cfgerr_add(err, path, line, "[mqtt] password_file: %s: %s", m->password_file,
+                   strerror(errno));
+        return;
+    }
+    if (st.st_mode & 077) {
+        cfgerr_add(err, path, line,
+                   "[mqtt] password_file: %s is open to group or others (mode %03o); "
+                   "chmod 600 it",
+                   m->password_file, (unsigned)(st.st_mode & 0777));
+        return;
+    }
+    fp = fopen(m->password_file, "r");
+    if (fp == NULL || fgets(text, sizeof(text), fp) == NULL) {
+        cfgerr_add(err, path, line, "[mqtt] password_file: cannot read %s%s%s", m->password_file,
+                   fp ? "" : ": ", fp ? "" : strerror(errno));
+        if (fp)
+            fclose(fp);
+        return;
+    }
+    fclose(fp);
+    text[strcspn(text, "\r\n")] = '\0';
+    free(m->password);
+    m->password = xstrdup(text);
+    explicit_bzero(text, sizeof(text));
+}
+
+void
+mqttconf_validate(struct mqtt_conf *m, const char *path, const char *default_client_id,
+                  struct cfgerr *err)
+{
+    if (m->client_id == NULL && default_client_id != NULL)
+        m->client_id = xstrdup(default_client_id);
+    check_readable(m, path, err, "cafile", m->cafile);
+    check_readable(m, path, err, "capath", m->capath);
+    check_readable(m, path, err, "certfile", m->certfile);
+    check_readable(m, path, err, "keyfile", m->keyfile);
+    if ((m->certfile == NULL) != (m->keyfile == NULL))
+        cfgerr_add(err, path, line_of(m, m->certfile ? "certfile" : "keyfile"),
+                   "[mqtt] certfile and keyfile go together");
+    if (m->certfile != NULL && m->cafile == NULL && m->capath == NULL)
+        cfgerr_add(err, path, line_of(m, "certfile"),
+                   "[mqtt] certfile: a client certificate needs TLS (cafile or capath)");
+    if (m->password_file != NULL && m->username == NULL)
+        cfgerr_add(err, path, line_of(m, "password_file"),
+                   "[mqtt] password_file: needs a username");
+    if (m->password_file != NULL)
+        read_password(m, path, err);
+    if (m->reconnect_max_ms < m->reconnect_min_ms)
+        cfgerr_add(err, path, m->line, "[mqtt] reconnect_max: below reconnect_min");
+}
+
+const char *
+mqttconf_restart_key(const struct mqtt_conf *a, const struct mqtt_conf *b)
+{
+    const char *key = cfgfile_restart_key(mqttconf_keys, mqttconf_nkeys, a, b);
+    const struct cfg_directive pw = {
+        "password_file", CFG_STR, offsetof(struct mqtt_conf, password), 0, 0, NULL, NULL,
+        CFG_RESTART};
+
+    /* The same password_file with a new password in it is a change too. */
+    if (key == NULL && !cfgfile_field_equal(&pw, a, b))
+        key = pw.key;
+    return key;
+}
+
+void
+mqttconf_free(struct mqtt_conf *m)
+{
+    free(m->host);
+    free(m->client_id);
+    free(m->prefix);
+    free(m->cafile);
+    free(m->capath);
+    free(m->certfile);
+    free(m->keyfile);
+    free(m->username);
+    free(m->password_file);
+    if (m->password != NULL) {
+        explicit_bzero(m->password, strlen(m->password));
+        free(m->password);
+    }
+    memset(m, 0, sizeof(*m));
+}

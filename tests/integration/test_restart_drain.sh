@@ -32,18 +32,10 @@ EOC
 
 start_backends dc1-web dc2-web
 start_haproxy web:dc1-web,dc2-web
-write_drain_conf "$T/drain.conf" <<EOC
-[site lab]
+write_lab_conf 6s <<EOC
 agents = a1
 zones = b3
 vote = 1
-hold_down = 6s
-targets = hx
-
-[haproxy hx]
-socket = $HX_SOCK
-servers = web/dc1-web
-refresh = 500ms
 EOC
 
 P=emberwatch/lab

@@ -128,6 +128,23 @@ write_drain_conf() {
 }
 DRAIN_EXTRA=()
 
+# write_lab_conf HOLD_DOWN < SITE-KEYS: $T/drain.conf with [site lab]
+# (SITE-KEYS, hold_down HOLD_DOWN, draining HAProxy hx) and [haproxy hx]
+# (web/dc1-web on $HX_SOCK).
+write_lab_conf() {
+    write_drain_conf "$T/drain.conf" <<EOC
+[site lab]
+$(cat)
+hold_down = $1
+targets = hx
+
+[haproxy hx]
+socket = $HX_SOCK
+servers = web/dc1-web
+refresh = 500ms
+EOC
+}
+
 # pub_req AGENT ZONE REQUEST SEQ [TEST] [ALARMS-JSON]: a retained drain
 # request as emberd publishes it, on site "lab".
 pub_req() {

@@ -109,15 +109,17 @@ zone_votes(const struct alarm_engine *e, int z, bool shown)
     return n;
 }
 
+/* Recomputes every zone's request; a zone whose request changed (or, with
+ * announce, one that has never announced any: seq 0) emits TR_DRAIN. */
 static void
-zones_update(struct alarm_engine *e, int64_t now_real)
+zones_eval(struct alarm_engine *e, int64_t now_real, bool announce)
 {
     for (int z = 0; z < e->nzones; z++) {
         struct zone_state *zs = &e->zst[z];
         int votes = zone_votes(e, z, false);
         bool req = votes >= e->zones[z].vote;
         bool test = !req && zone_votes(e, z, true) >= e->zones[z].vote;
-        bool changed = req != zs->request || test != zs->test;
+        bool changed = req != zs->request || test != zs->test || (announce && zs->seq == 0);
 
         zs->votes = votes;
         if (!changed)
@@ -127,6 +129,18 @@ zones_update(struct alarm_engine *e, int64_t now_real)
         zs->since_ms = now_real;
         emit(e, TR_DRAIN, -1, z);
     }
+}
+
+static void
+zones_update(struct alarm_engine *e, int64_t now_real)
+{
+    zones_eval(e, now_real, false);
+}
+
+void
+alarm_zones_settle(struct alarm_engine *e, int64_t now_real)
+{
+    zones_eval(e, now_real, true);
 }
 
 /* Applies delays and latch to decide active/cleared.  Returns true if the

@@ -150,11 +150,20 @@ int alarm_restore(struct alarm_engine *e, int alarm, bool active, bool acked, in
 /* The wall-clock end of the alarm's shelve as of now, to persist for a
  * restart (0 when not shelved). */
 int64_t alarm_shelve_end_real(const struct alarm_state *st, int64_t now_mono, int64_t now_real);
+/* Brings every zone in line with its alarms without a reading: a zone
+ * whose request differs from the restored one (a test that ended with the
+ * restart, a journal from before zones were kept), or that has never
+ * announced a request (seq 0), emits TR_DRAIN with a new seq.  A zone whose
+ * restored request still holds stays silent and keeps its seq.  Call once
+ * after restoring (start-up, reload). */
+void alarm_zones_settle(struct alarm_engine *e, int64_t now_real);
 uint64_t alarm_next_seq(const struct alarm_engine *e);
 /* Hands out the next seq for an event the engine does not make itself (the
  * journal self-alarm), so one counter numbers every event of the agent. */
 uint64_t alarm_take_seq(struct alarm_engine *e);
-/* Carries states across a configuration reload (no events are emitted). */
+/* Carries states across a configuration reload, and restores a zone's
+ * last announced request at start-up (after its alarms' alarm_restore,
+ * before alarm_zones_settle); no events are emitted. */
 void alarm_set_state(struct alarm_engine *e, int alarm, const struct alarm_state *st);
 void alarm_zone_set_state(struct alarm_engine *e, int zone, const struct zone_state *zs);
 

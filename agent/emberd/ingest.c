@@ -276,6 +276,8 @@ ingest_reload(struct ingest *in, const struct conf *nc, int64_t now_mono, int64_
     in->engine = ne;
     in->conf = nc;
     outbox_bind(in->outbox, nc, ne);
+    /* A new zone, or one whose members changed, says where it stands. */
+    alarm_zones_settle(ne, real_ms());
 }
 
 const struct conf *

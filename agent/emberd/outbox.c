@@ -2,11 +2,19 @@
  * outbox.c - transition -> journal -> MQTT, the PUBACK mapping, replay.
  *
  * Owns: the journal (struct state), the MQTT session (the only caller of
- * mqtt_init/mqtt_fini), the message-id -> seq map, the alarm outputs'
- * on/off state, this run's epoch and the journal self-alarm (`_journal`).
- * May call: state_*, mqtt_*, payload_*, alarm_* getters, alarm_take_seq
- * (the self-alarm's events), gpio_set.  Reads the bound conf; changes the
- * engine only by taking seq numbers from it.
+ * mqtt_init/mqtt_fini), the publish window (inflight.h: at most
+ * INFLIGHT_WINDOW journaled messages awaiting PUBACK, each PUBACK mapped to
+ * exactly its seq), the alarm outputs' on/off state, this run's epoch and
+ * the journal self-alarm (`_journal`).  May call: state_*, mqtt_*,
+ * inflight_*, payload_*, alarm_* getters, alarm_take_seq (the self-alarm's
+ * events), gpio_set.  Reads the bound conf; changes the engine only to
+ * restore it at start (outbox_restore) and by taking seq numbers from it.
+ *
+ * Every journaled message goes out through the window, oldest seq first:
+ * a new event is journaled and then published when the window has room and
+ * nothing older is still waiting, so events keep their seq order on the
+ * wire during a replay as they did when the whole journal was queued at
+ * once.
  */
 #include "outbox.h"
 
@@ -18,13 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inflight.h"
 #include "log.h"
 #include "payload.h"
 #include "state.h"
 #include "util.h"
 
-/* MQTT message ids are 16-bit: one slot per id. */
-#define MID_SLOTS 65536
 /* While the journal cannot be written, how often to try it again. */
 #define JOURNAL_RETRY_MS 5000
 
@@ -43,7 +50,10 @@ struct outbox {
     struct journal_alarm ja;
     struct state *state;
     struct mqtt *mqtt;
-    uint64_t *mid_seq; /* MQTT message id -> journal seq awaiting PUBACK */
+    struct inflight *window; /* journaled messages awaiting PUBACK */
+    bool refilling;
+    bool send_failed; /* the last refill stopped on a failed publish */
+    bool states_due;  /* republish the retained states once the backlog is out */
     struct gpio *gpio;
     bool outputs_on;
     outbox_command_fn on_message; /* inbound commands go here, with msg_arg */
@@ -78,7 +88,7 @@ outbox_open(struct outbox **out, const struct conf *c)
 
     ob->conf = c;
     ob->epoch = new_epoch();
-    ob->mid_seq = xcalloc(MID_SLOTS, sizeof(uint64_t));
+    ob->window = inflight_new(INFLIGHT_WINDOW);
     if ((rc = state_open(&ob->state, c->agent.journal, err, sizeof(err))) < 0) {
         log_errx("cannot open the journal %s ([agent] journal)", err);
         outbox_close(ob);
@@ -109,7 +119,7 @@ outbox_close(struct outbox *ob)
         return;
     outbox_disconnect(ob);
     state_close(ob->state);
-    free(ob->mid_seq);
+    inflight_free(ob->window);
     free(ob);
 }
 
@@ -176,6 +186,19 @@ restore_one(void *arg, const struct state_alarm *sa)
     }
 }
 
+static void
+restore_zone(void *arg, const struct state_zone *sz)
+{
+    struct restore_ctx *r = arg;
+    int z = conf_zone_find(r->conf, sz->name);
+
+    if (z >= 0)
+        alarm_zone_set_state(r->engine, z,
+                             &(struct zone_state){.request = sz->request, .test = sz->test,
+                                                  .votes = sz->votes, .since_ms = sz->since_ms,
+                                                  .seq = sz->seq});
+}
+
 int
 outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono, int64_t now_real)
 {
@@ -183,7 +206,8 @@ outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono, int6
     struct restore_ctx r = {ob->conf, e, now_mono, now_real, clamped, &ob->ja};
     int rc = 0;
 
-    if (state_load_alarms(ob->state, restore_one, &r) < 0) {
+    if (state_load_alarms(ob->state, restore_one, &r) < 0 ||
+        state_load_zones(ob->state, restore_zone, &r) < 0) {
         log_errx("cannot read alarm states from %s", ob->conf->agent.journal);
         rc = -EIO;
     }
@@ -198,25 +222,38 @@ outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono, int6
             log_warnx("alarm %s: cannot save its clamped shelve", sa.name);
     }
     free(clamped);
+    /* A zone whose restored alarms now say something else than its last
+     * request (or that never said anything) announces it with a new seq. */
+    if (rc == 0)
+        alarm_zones_settle(e, now_real);
     return rc;
 }
+
+static void refill(struct outbox *ob);
 
 static void
 on_acked(void *arg, int mid)
 {
     struct outbox *ob = arg;
-    uint64_t *slot = &ob->mid_seq[(unsigned)mid % MID_SLOTS];
+    uint64_t seq = inflight_acked(ob->window, mid);
 
-    if (*slot != 0) {
-        state_journal_done(ob->state, *slot);
-        *slot = 0;
-    }
+    if (seq == 0)
+        return;
+    state_journal_done(ob->state, seq);
+    if (inflight_wants_refill(ob->window))
+        refill(ob);
 }
 
+/* A new connection: the ids of the last one are void, and everything not
+ * yet acknowledged goes out again from the oldest row. */
 static void
 on_connect(void *arg)
 {
-    outbox_resend(arg);
+    struct outbox *ob = arg;
+
+    state_journal_flush(ob->state);
+    inflight_reset(ob->window);
+    outbox_resend(ob);
 }
 
 /* The session has one callback argument, the outbox; commands (topics
@@ -347,25 +384,67 @@ outbox_sensor(struct outbox *ob, int i, const struct sensor_state *s)
 
 /* ---- journaled messages --------------------------------------------------- */
 
-/* Publishes a journaled message and remembers which seq its PUBACK frees. */
-static void
-publish_journaled(struct outbox *ob, uint64_t seq, const char *topic, const char *payload,
-                  bool retain)
+/* Publishes one journaled row into the window and remembers which seq its
+ * PUBACK frees.  Returns non-zero to stop the refill (offline). */
+static int
+send_row(void *arg, uint64_t seq, const char *topic, const char *payload, bool retain)
 {
+    struct outbox *ob = arg;
+    uint64_t evicted;
     int mid = 0;
 
-    if (mqtt_publish_mid(ob->mqtt, topic, payload, strlen(payload), 1, retain, &mid) == 0)
-        ob->mid_seq[(unsigned)mid % MID_SLOTS] = seq;
+    if (mqtt_publish_mid(ob->mqtt, topic, payload, strlen(payload), 1, retain, &mid) < 0) {
+        ob->send_failed = true;
+        return 1;
+    }
+    evicted = inflight_sent(ob->window, mid, seq);
+    if (evicted != 0)
+        log_warnx("journal: message id %d reused while seq %llu awaited its PUBACK; it stays "
+                  "journaled until the next connect",
+                  mid, (unsigned long long)evicted);
+    return 0;
 }
 
-/* Journal first, then publish: if the broker is away or emberd dies before
- * the PUBACK, the message goes out again on the next connect. */
+static void publish_states(struct outbox *ob);
+
+/* Fills the window from the journal, oldest unsent row first.  Once the
+ * journal has nothing left to send, the retained states follow if due: a
+ * retained drain request replayed from the journal must never land after
+ * the current state and replace it on the broker. */
+static void
+refill(struct outbox *ob)
+{
+    int room, n;
+
+    if (ob->mqtt == NULL || !mqtt_connected(ob->mqtt) || ob->refilling)
+        return;
+    ob->refilling = true;
+    ob->send_failed = false;
+    room = inflight_room(ob->window);
+    n = state_journal_next(ob->state, inflight_cursor(ob->window), room, send_row, ob);
+    if (n < 0)
+        log_warnx("journal: cannot read the outbox from %s", ob->conf->agent.journal);
+    else if (n < room && !ob->send_failed && ob->states_due) {
+        ob->states_due = false;
+        publish_states(ob);
+    }
+    ob->refilling = false;
+}
+
+/* Journal first, then publish through the window: if the broker is away or
+ * emberd dies before the PUBACK, the message goes out again on the next
+ * connect. */
 static void
 send_event(struct outbox *ob, uint64_t seq, const char *topic, const char *payload, bool retain,
-           bool critical, const struct state_alarm *sa)
+           bool critical, const struct state_alarm *sa, const struct state_zone *sz)
 {
-    state_journal_add(ob->state, seq, topic, payload, retain, critical, sa);
-    publish_journaled(ob, seq, topic, payload, retain);
+    /* A message the file cannot take is held in memory by the journal and
+     * goes out through the window all the same. */
+    if (sz != NULL)
+        state_journal_add_zone(ob->state, seq, topic, payload, retain, critical, sz);
+    else
+        state_journal_add(ob->state, seq, topic, payload, retain, critical, sa);
+    refill(ob);
 }
 
 /* Names of the member alarms that count (or, for a test, are shown). */
@@ -387,8 +466,10 @@ zone_alarms(const struct outbox *ob, int z, const char **names, int max)
     return n;
 }
 
-/* The zone's drain request; journaled when it is a new request (seq),
- * plainly republished (current state) on connect. */
+/* The zone's drain request; journaled (with the zone's state, which a
+ * restart brings back) when it is a new request, plainly republished on
+ * connect with the seq and ts of the request it repeats, so a consumer
+ * that orders requests by seq or ts sees nothing new. */
 static void
 publish_drain(struct outbox *ob, int z, bool journal)
 {
@@ -397,16 +478,19 @@ publish_drain(struct outbox *ob, int z, bool journal)
     const char **names = xcalloc((size_t)zd->nmembers + 1, sizeof(*names));
     int n = zone_alarms(ob, z, names, zd->nmembers);
     char topic[NAME_MAX_LEN + 8];
-    char *json = payload_drain(zd, zs, names, n, real_ms(), ob->epoch);
+    int64_t ts = journal || zs->since_ms == 0 ? real_ms() : zs->since_ms;
+    char *json = payload_drain(zd, zs, names, n, ts, ob->epoch);
 
     free(names);
     if (json == NULL)
         return;
     snprintf(topic, sizeof(topic), "drain/%s", zd->name);
-    if (journal)
-        send_event(ob, zs->seq, topic, json, true, zs->request, NULL);
-    else
+    if (journal) {
+        struct state_zone sz = {zd->name, zs->request, zs->test, zs->votes, zs->since_ms, zs->seq};
+        send_event(ob, zs->seq, topic, json, true, zs->request, NULL, &sz);
+    } else if (ob->mqtt != NULL) {
         mqtt_publish(ob->mqtt, topic, json, strlen(json), 1, true);
+    }
     free(json);
 }
 
@@ -460,7 +544,7 @@ outbox_transition(void *arg, enum transition tr, int a, int z, uint64_t seq)
             log_info("alarm %s: %s (seq %llu)", def->name, transition_name(tr),
                      (unsigned long long)seq);
         if (json != NULL) {
-            send_event(ob, seq, "event", json, false, def->severity == SEV_CRITICAL, &sa);
+            send_event(ob, seq, "event", json, false, def->severity == SEV_CRITICAL, &sa, NULL);
             free(json);
         } else {
             state_save_alarm(ob->state, &sa);
@@ -522,7 +606,7 @@ journal_alarm_set(struct outbox *ob, bool active)
                  (unsigned long long)seq, ob->conf->agent.journal);
     json = outbox_journal_alarm_json(ob, tr);
     if (json != NULL) {
-        send_event(ob, seq, "event", json, false, false, &sa);
+        send_event(ob, seq, "event", json, false, false, &sa, NULL);
         free(json);
     }
     publish_journal_alarm_state(ob);
@@ -552,26 +636,28 @@ outbox_journal_alarm_active(const struct outbox *ob)
     return ob->ja.active;
 }
 
+/* The current retained states, which a broker restart may have lost. */
 static void
-replay_one(void *arg, uint64_t seq, const char *topic, const char *payload, bool retain)
+publish_states(struct outbox *ob)
 {
-    publish_journaled(arg, seq, topic, payload, retain);
-}
-
-void
-outbox_resend(struct outbox *ob)
-{
-    /* Everything not yet acknowledged, oldest first; then the current
-     * retained states, which a broker restart may have lost. */
-    int64_t pending = state_journal_pending(ob->state);
-    if (pending > 0)
-        log_info("journal: replaying %lld unacknowledged messages", (long long)pending);
-    state_journal_each(ob->state, replay_one, ob);
     for (int a = 0; a < ob->conf->nalarms; a++)
         publish_alarm_state(ob, a);
     publish_journal_alarm_state(ob);
     for (int z = 0; z < ob->conf->nzones; z++)
         publish_drain(ob, z, false);
+}
+
+void
+outbox_resend(struct outbox *ob)
+{
+    /* Everything not yet acknowledged, oldest first, through the window
+     * (the rest follows as PUBACKs come back); then, once all of it is
+     * out, the current retained states. */
+    int64_t pending = state_journal_pending(ob->state);
+    if (pending > 0)
+        log_info("journal: replaying %lld unacknowledged messages", (long long)pending);
+    ob->states_due = true;
+    refill(ob);
 }
 
 void

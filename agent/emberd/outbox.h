@@ -1,7 +1,8 @@
 /*
  * outbox.h - what emberd says: alarm transitions and zone drain requests
  * journaled (state.c) and then published (mqtt.c), the PUBACK that frees
- * them, their replay on every connect, the retained current states, the
+ * them, their replay on every connect through a bounded window of
+ * messages awaiting PUBACK (inflight.h), the retained current states, the
  * QoS 0 sensor telemetry and the local alarm outputs.
  *
  * The outbox owns the journal and the one MQTT session.  It reads the
@@ -58,10 +59,13 @@ void outbox_close(struct outbox *ob);
 void outbox_bind(struct outbox *ob, const struct conf *c, struct alarm_engine *e);
 /* First sequence number of this run, for the alarm engine. */
 uint64_t outbox_first_seq(const struct outbox *ob);
-/* Loads the journaled alarm states into e (by name), the engine bound with
- * outbox_bind().  A persisted shelve is read against now_real and bounded
- * (see alarm_restore()); one clamped is logged and saved clamped.  Returns 0
- * or -EIO. */
+/* Loads the journaled alarm and zone states into e (by name), the engine
+ * bound with outbox_bind(), then settles the zones against their alarms
+ * (alarm_zones_settle: a zone whose request no longer holds, or that never
+ * announced one, gets a TR_DRAIN with a new seq, journaled and sent once
+ * connected).  A persisted shelve is read against now_real and bounded (see
+ * alarm_restore()); one clamped is logged and saved clamped.  Returns 0 or
+ * -EIO. */
 int outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono, int64_t now_real);
 /* Creates the MQTT session; inbound commands go to on_message.  Returns 0
  * or -errno (logged). */
@@ -76,8 +80,11 @@ void outbox_set_journal_max(struct outbox *ob, int max_rows);
 void outbox_transition(void *arg, enum transition tr, int alarm, int zone, uint64_t seq);
 /* QoS 0 telemetry on sensor/NAME. */
 void outbox_sensor(struct outbox *ob, int sensor, const struct sensor_state *s);
-/* Everything not yet acknowledged, oldest first, then every alarm's and
- * zone's current retained state (on connect, and after a reload). */
+/* Everything not yet acknowledged, oldest first, through the publish window
+ * (inflight.h: at most INFLIGHT_WINDOW awaiting PUBACK, refilled as PUBACKs
+ * come back), then, once the journal has nothing left to send, every
+ * alarm's and zone's current retained state (on connect, and after a
+ * reload). */
 void outbox_resend(struct outbox *ob);
 /* Writes batched acknowledgements to the journal, retries a journal that
  * cannot be written and raises or clears the self-alarm; call from a

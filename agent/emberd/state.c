@@ -1,6 +1,7 @@
 /*
- * state.c - SQLite-backed sequence numbers and alarm states, with the
- * in-memory fallback used while the file cannot be written.
+ * state.c - SQLite-backed sequence numbers, the outbox, and the alarm and
+ * zone states a restart brings back, with the in-memory fallback used
+ * while the file cannot be written.
  *
  * Owns the SQLite handle and the memory-held messages.  Calls only SQLite,
  * safefile and log_*; never publishes.
@@ -32,6 +33,8 @@ struct mem_msg {
 struct state {
     sqlite3 *db;
     sqlite3_stmt *save;
+    sqlite3_stmt *save_zone;
+    sqlite3_stmt *next;
     sqlite3_stmt *add;
     sqlite3_stmt *del;
     uint64_t first;
@@ -54,6 +57,9 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KE
                              "CREATE TABLE IF NOT EXISTS alarm ("
                              " name TEXT PRIMARY KEY, active INTEGER, acked INTEGER,"
                              " shelved_until INTEGER, since_ms INTEGER, seq INTEGER);"
+                             "CREATE TABLE IF NOT EXISTS zone ("
+                             " name TEXT PRIMARY KEY, request INTEGER, test INTEGER,"
+                             " votes INTEGER, since_ms INTEGER, seq INTEGER);"
                              "CREATE TABLE IF NOT EXISTS outbox ("
                              " seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL,"
                              " retain INTEGER NOT NULL, critical INTEGER NOT NULL);";
@@ -139,6 +145,16 @@ setup(struct state *s)
                                 "INSERT OR REPLACE INTO alarm (name, active, acked, shelved_until,"
                                 " since_ms, seq) VALUES (?, ?, ?, ?, ?, ?)",
                                 -1, &s->save, NULL);
+    if (rc == SQLITE_OK && s->save_zone == NULL)
+        rc = sqlite3_prepare_v2(s->db,
+                                "INSERT OR REPLACE INTO zone (name, request, test, votes,"
+                                " since_ms, seq) VALUES (?, ?, ?, ?, ?, ?)",
+                                -1, &s->save_zone, NULL);
+    if (rc == SQLITE_OK && s->next == NULL)
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT seq, topic, payload, retain FROM outbox WHERE seq > ?"
+                                " ORDER BY seq LIMIT ?",
+                                -1, &s->next, NULL);
     if (rc == SQLITE_OK && s->add == NULL)
         rc = sqlite3_prepare_v2(s->db,
                                 "INSERT OR REPLACE INTO outbox (seq, topic, payload, retain, critical)"
@@ -276,6 +292,8 @@ state_close(struct state *s)
     free(s->mem);
     free(s->path);
     sqlite3_finalize(s->save);
+    sqlite3_finalize(s->save_zone);
+    sqlite3_finalize(s->next);
     sqlite3_finalize(s->add);
     sqlite3_finalize(s->del);
     sqlite3_close(s->db);
@@ -358,6 +376,56 @@ state_load_alarms(struct state *s, void (*fn)(void *arg, const struct state_alar
         };
         if (a.name != NULL)
             fn(arg, &a);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int
+save_zone(struct state *s, const struct state_zone *z)
+{
+    int rc;
+
+    if (z == NULL)
+        return 0;
+    sqlite3_bind_text(s->save_zone, 1, z->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s->save_zone, 2, z->request);
+    sqlite3_bind_int(s->save_zone, 3, z->test);
+    sqlite3_bind_int(s->save_zone, 4, z->votes);
+    sqlite3_bind_int64(s->save_zone, 5, z->since_ms);
+    sqlite3_bind_int64(s->save_zone, 6, (sqlite3_int64)z->seq);
+    rc = sqlite3_step(s->save_zone);
+    sqlite3_reset(s->save_zone);
+    if (rc != SQLITE_DONE) {
+        log_warnx("state: cannot save zone %s: %s", z->name, sqlite3_errmsg(s->db));
+        return -EIO;
+    }
+    return 0;
+}
+
+int
+state_load_zones(struct state *s, void (*fn)(void *arg, const struct state_zone *z), void *arg)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!s->ready)
+        return 0; /* a new file that could not be set up holds no states */
+    rc = sqlite3_prepare_v2(s->db, "SELECT name, request, test, votes, since_ms, seq FROM zone", -1,
+                            &st, NULL);
+    if (rc != SQLITE_OK)
+        return -EIO;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct state_zone z = {
+            .name = (const char *)sqlite3_column_text(st, 0),
+            .request = sqlite3_column_int(st, 1) != 0,
+            .test = sqlite3_column_int(st, 2) != 0,
+            .votes = sqlite3_column_int(st, 3),
+            .since_ms = sqlite3_column_int64(st, 4),
+            .seq = (uint64_t)sqlite3_column_int64(st, 5),
+        };
+        if (z.name != NULL)
+            fn(arg, &z);
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -EIO;
@@ -477,7 +545,7 @@ mem_find(struct state *s, uint64_t seq)
 
 static int
 file_add(struct state *s, uint64_t seq, const char *topic, const char *payload, bool retain,
-         bool critical, const struct state_alarm *a)
+         bool critical, const struct state_alarm *a, const struct state_zone *z)
 {
     int rc;
 
@@ -491,7 +559,7 @@ file_add(struct state *s, uint64_t seq, const char *topic, const char *payload, 
     sqlite3_bind_int(s->add, 5, critical);
     rc = sqlite3_step(s->add);
     sqlite3_reset(s->add);
-    if (rc != SQLITE_DONE || state_save_alarm(s, a) < 0 ||
+    if (rc != SQLITE_DONE || state_save_alarm(s, a) < 0 || save_zone(s, z) < 0 ||
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         write_failed(s, "cannot store a message");
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -503,18 +571,32 @@ file_add(struct state *s, uint64_t seq, const char *topic, const char *payload, 
     return 0;
 }
 
-int
-state_journal_add(struct state *s, uint64_t seq, const char *topic, const char *payload,
-                  bool retain, bool critical, const struct state_alarm *a)
+static int
+journal_add(struct state *s, uint64_t seq, const char *topic, const char *payload, bool retain,
+            bool critical, const struct state_alarm *a, const struct state_zone *z)
 {
     /* Messages held in memory go to the file first (state_retry), so the
      * file never gets a message ahead of an older held one. */
-    if (s->mem_live == 0 && file_add(s, seq, topic, payload, retain, critical, a) == 0)
+    if (s->mem_live == 0 && file_add(s, seq, topic, payload, retain, critical, a, z) == 0)
         return 0;
     /* A full disk or a broken file must not stop alarms going out live. */
     write_failed(s, "cannot store a message");
     mem_add(s, seq, topic, payload, retain, critical);
     return -EIO;
+}
+
+int
+state_journal_add(struct state *s, uint64_t seq, const char *topic, const char *payload,
+                  bool retain, bool critical, const struct state_alarm *a)
+{
+    return journal_add(s, seq, topic, payload, retain, critical, a, NULL);
+}
+
+int
+state_journal_add_zone(struct state *s, uint64_t seq, const char *topic, const char *payload,
+                       bool retain, bool critical, const struct state_zone *z)
+{
+    return journal_add(s, seq, topic, payload, retain, critical, NULL, z);
 }
 
 void
@@ -598,6 +680,49 @@ state_journal_each(struct state *s,
         if (s->mem[i].payload != NULL)
             fn(arg, s->mem[i].seq, s->mem[i].topic, s->mem[i].payload, s->mem[i].retain);
     return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int
+state_journal_next(struct state *s, uint64_t after, int limit,
+                   int (*fn)(void *arg, uint64_t seq, const char *topic, const char *payload,
+                             bool retain),
+                   void *arg)
+{
+    size_t i = s->mem_head;
+    int rc = SQLITE_DONE, n = 0;
+    bool stop = false;
+
+    if (limit <= 0)
+        return 0;
+    /* The file's rows and the held messages above `after`, merged in seq
+     * order, as state_journal_each does for all of them. */
+    while (i < s->nmem && s->mem[i].seq <= after)
+        i++;
+    if (s->ready) {
+        sqlite3_bind_int64(s->next, 1, (sqlite3_int64)after);
+        sqlite3_bind_int(s->next, 2, limit);
+        while (!stop && n < limit && (rc = sqlite3_step(s->next)) == SQLITE_ROW) {
+            uint64_t seq = (uint64_t)sqlite3_column_int64(s->next, 0);
+            for (; !stop && n < limit && i < s->nmem && s->mem[i].seq < seq; i++)
+                if (s->mem[i].payload != NULL && ++n)
+                    stop = fn(arg, s->mem[i].seq, s->mem[i].topic, s->mem[i].payload,
+                              s->mem[i].retain) != 0;
+            if (stop || n >= limit)
+                break;
+            n++;
+            stop = fn(arg, seq, (const char *)sqlite3_column_text(s->next, 1),
+                      (const char *)sqlite3_column_text(s->next, 2),
+                      sqlite3_column_int(s->next, 3) != 0) != 0;
+        }
+        if (rc == SQLITE_ROW)
+            rc = SQLITE_DONE; /* stopped early, not an error */
+        sqlite3_reset(s->next);
+    }
+    for (; !stop && n < limit && i < s->nmem; i++)
+        if (s->mem[i].payload != NULL && ++n)
+            stop = fn(arg, s->mem[i].seq, s->mem[i].topic, s->mem[i].payload, s->mem[i].retain) !=
+                   0;
+    return rc == SQLITE_DONE ? n : -EIO;
 }
 
 int64_t

@@ -8,7 +8,10 @@
  *    non-critical rows are dropped (and counted); critical ones never are.
  *  - seq: reserved in durable blocks, so a crash or power cut can make seq
  *    skip ahead but never repeat.
- *  - alarm states (active, acknowledged, shelved), written with each event.
+ *  - alarm states (active, acknowledged, shelved), written with each event,
+ *    and zone states (the drain request last published, with its seq),
+ *    written with each drain request, so a restart brings back what the
+ *    zone was saying and never announces a "none" it did not decide.
  *
  * A journal that cannot be written (a full disk, an I/O error) never stops
  * emberd: state_open() opens it degraded, and while it is degraded what
@@ -32,6 +35,14 @@ struct state_alarm {
     const char *name;
     bool active, acked;
     int64_t shelved_until, since_ms;
+    uint64_t seq;
+};
+
+struct state_zone {
+    const char *name;
+    bool request, test;
+    int votes;
+    int64_t since_ms;
     uint64_t seq;
 };
 
@@ -74,6 +85,10 @@ int state_save_alarm(struct state *s, const struct state_alarm *a);
  * message is then held in memory (the caller still publishes it). */
 int state_journal_add(struct state *s, uint64_t seq, const char *topic, const char *payload,
                       bool retain, bool critical, const struct state_alarm *a);
+/* Like state_journal_add for a zone's drain request, saving the zone's
+ * state z with it. */
+int state_journal_add_zone(struct state *s, uint64_t seq, const char *topic, const char *payload,
+                           bool retain, bool critical, const struct state_zone *z);
 /* The broker acknowledged seq: forget it (batched; see state_journal_flush). */
 void state_journal_done(struct state *s, uint64_t seq);
 /* Writes pending acknowledgements; call periodically (cheap when none). */
@@ -83,6 +98,13 @@ int state_journal_each(struct state *s,
                        void (*fn)(void *arg, uint64_t seq, const char *topic, const char *payload,
                                   bool retain),
                        void *arg);
+/* Calls fn for up to limit unacknowledged messages with a seq above after,
+ * oldest first, until fn returns non-zero (the publish window's refill).
+ * Returns how many were handed to fn, or -EIO. */
+int state_journal_next(struct state *s, uint64_t after, int limit,
+                       int (*fn)(void *arg, uint64_t seq, const char *topic, const char *payload,
+                                 bool retain),
+                       void *arg);
 /* Messages waiting, and messages dropped by the size bound since creation. */
 int64_t state_journal_pending(struct state *s);
 uint64_t state_journal_dropped(const struct state *s);
@@ -90,5 +112,7 @@ void state_set_journal_max(struct state *s, int64_t max_rows);
 /* Calls fn for every saved alarm. */
 int state_load_alarms(struct state *s, void (*fn)(void *arg, const struct state_alarm *a),
                       void *arg);
+/* Calls fn for every saved zone. */
+int state_load_zones(struct state *s, void (*fn)(void *arg, const struct state_zone *z), void *arg);
 
 #endif

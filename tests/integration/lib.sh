@@ -132,14 +132,14 @@ start_broker() {
     wait_until 10 log_has "$T/broker.log" "running" || die "mosquitto did not start"
 }
 
-# persistent_broker_conf: a mosquitto config on 127.0.0.1 that keeps sessions
-# and queued messages across its own restarts (for at-least-once tests);
-# sets MQTT_PORT.  start_persistent_broker N then starts instance N of it
+# persistent_broker_conf [MAX_QUEUED]: a mosquitto config on 127.0.0.1 that
+# keeps sessions and up to MAX_QUEUED (default 100,000) queued messages per
+# client across its own restarts (for at-least-once tests); sets MQTT_PORT.  start_persistent_broker N then starts instance N of it
 # (log $T/brokerN.log) and sets BROKER_PID.
 persistent_broker_conf() {
     mkdir -p "$T/mq"
     broker_conf "persistence true" "user $(id -un)" "persistence_location $T/mq/" \
-        "autosave_interval 1" "max_queued_messages 100000"
+        "autosave_interval 1" "max_queued_messages ${1:-100000}"
 }
 start_persistent_broker() {
     start_bg "broker$1" mosquitto -c "$T/mosquitto.conf"

@@ -42,20 +42,8 @@ fresh_drain() { # fresh_drain NAME: no state file, a new audit log
 }
 past=2001-01-01T00:00:05.000Z
 # lab_conf < SITE-KEYS: $T/drain.conf with [site lab] (SITE-KEYS, draining
-# HAProxy hx) and [haproxy hx].
-lab_conf() {
-    write_drain_conf "$T/drain.conf" <<EOC
-[site lab]
-$(cat)
-hold_down = 0
-targets = hx
-
-[haproxy hx]
-socket = $HX_SOCK
-servers = web/dc1-web
-refresh = 500ms
-EOC
-}
+# HAProxy hx, no hold_down) and [haproxy hx].
+lab_conf() { write_lab_conf 0; }
 
 # ---- 1 and 2: forged future request; seq, not ts, orders requests --------
 lab_conf <<EOC

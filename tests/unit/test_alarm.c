@@ -586,6 +586,78 @@ test_restore_and_seq(void **state)
     assert_int_equal(alarm_next_seq(E), 501);
 }
 
+/* A restart brings the zone back with its alarms: a drain request whose
+ * alarms are still active stays, silently, with its own seq; one the
+ * alarms no longer support, or a test that ended with the restart, is
+ * replaced by "none" with a new seq; a zone that never announced anything
+ * announces itself with a real seq, never 0. */
+static void
+test_zone_restore_and_settle(void **state)
+{
+    struct alarm_def d[2] = {mk("hot", 0, AK_HIGH, 45, SEV_CRITICAL),
+                             mk("cold", 1, AK_HIGH, 45, SEV_CRITICAL)};
+    int m0[] = {0}, m1[] = {1};
+    struct zone_def z[3] = {{.name = "b3", .vote = 1, .members = m0, .nmembers = 1},
+                            {.name = "b4", .vote = 1, .members = m1, .nmembers = 1},
+                            {.name = "b5", .vote = 1, .members = NULL, .nmembers = 0}};
+    const struct zone_state *zs;
+    (void)state;
+    d[1].zone = 1;
+    nev = 0;
+    now = 1000;
+    alarm_engine_free(E);
+    E = alarm_engine_new(d, 2, z, 3, 2, 500, on_event, NULL);
+    alarm_restore(E, 0, true, false, 0, REAL - 5000, 498, now, REAL);
+    alarm_zone_set_state(E, 0, &(struct zone_state){true, false, 1, REAL - 4999, 499});
+    /* b4 was showing a test drain; its alarm is cleared; b5 never spoke. */
+    alarm_zone_set_state(E, 1, &(struct zone_state){false, true, 0, REAL - 3000, 450});
+    alarm_zones_settle(E, REAL);
+    zs = alarm_zone_get(E, 0);
+    assert_true(zs->request);
+    assert_int_equal(zs->seq, 499);
+    assert_int_equal(zs->since_ms, REAL - 4999);
+    assert_int_equal(zs->votes, 1);
+    assert_int_equal(count_zone(0), 0);
+    assert_int_equal(count_zone(1), 1);
+    assert_false(alarm_zone_get(E, 1)->test);
+    assert_false(alarm_zone_get(E, 1)->request);
+    assert_int_equal(count_zone(2), 1);
+    assert_int_equal(nev, 2);
+    assert_true(ev[0].seq == 500 && ev[1].seq == 501);
+    assert_int_equal(alarm_zone_get(E, 2)->seq, ev[ev[0].zone == 2 ? 0 : 1].seq);
+    /* The first reading after the restart agrees: nothing new. */
+    feed(0, 50);
+    assert_int_equal(nev, 2);
+    assert_int_equal(zs->seq, 499);
+    /* Settling again is idempotent. */
+    alarm_zones_settle(E, REAL);
+    assert_int_equal(nev, 2);
+    /* The alarm clears: the zone's none has a newer seq than its drain. */
+    feed(0, 40);
+    assert_false(zs->request);
+    assert_true(zs->seq > 499);
+}
+
+/* A journal from before zones were kept: the alarm is active, the zone has
+ * no saved state.  The zone announces "drain" with a new seq. */
+static void
+test_zone_settle_without_saved_zone(void **state)
+{
+    struct alarm_def d = mk("hot", 0, AK_HIGH, 45, SEV_CRITICAL);
+    int m0[] = {0};
+    struct zone_def z = {.name = "b3", .vote = 1, .members = m0, .nmembers = 1};
+    (void)state;
+    nev = 0;
+    now = 1000;
+    alarm_engine_free(E);
+    E = alarm_engine_new(&d, 1, &z, 1, 1, 500, on_event, NULL);
+    alarm_restore(E, 0, true, false, 0, REAL - 5000, 499, now, REAL);
+    alarm_zones_settle(E, REAL);
+    assert_int_equal(count_zone(0), 1);
+    assert_true(alarm_zone_get(E, 0)->request);
+    assert_int_equal(alarm_zone_get(E, 0)->seq, 500);
+}
+
 static void
 test_wants_fast(void **state)
 {
@@ -641,6 +713,8 @@ main(void)
         cmocka_unit_test_teardown(test_zone_vote_one, teardown),
         cmocka_unit_test_teardown(test_zone_test_never_drains, teardown),
         cmocka_unit_test_teardown(test_restore_and_seq, teardown),
+        cmocka_unit_test_teardown(test_zone_restore_and_settle, teardown),
+        cmocka_unit_test_teardown(test_zone_settle_without_saved_zone, teardown),
         cmocka_unit_test_teardown(test_wants_fast, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /* Unit tests: state.c, the journal - seq reservation across reopen, the
- * outbox until acknowledged, alarm states, the journal_max bound, a
- * damaged file (garbage, truncation, a WAL torn mid-write), and a file that
- * cannot grow (the memory fallback, its counters and state_retry). */
+ * outbox until acknowledged and read in windows, alarm and zone states, the
+ * journal_max bound, a damaged file (garbage, truncation, a WAL torn
+ * mid-write), and a file that cannot grow (the memory fallback, its
+ * counters and state_retry). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -153,6 +154,112 @@ test_outbox_kept_until_acknowledged(void **st)
     state_journal_done(s, 12345);
     assert_int_equal(state_journal_flush(s), 0);
     assert_int_equal(state_journal_pending(s), 1);
+    state_close(s);
+}
+
+/* The publish window's reads: rows above a cursor, at most a limit, until
+ * the callback says stop. */
+struct window_read {
+    uint64_t seq[16];
+    int n, stop_after;
+};
+
+static int
+take(void *arg, uint64_t seq, const char *topic, const char *payload, bool retain)
+{
+    struct window_read *w = arg;
+    (void)retain;
+    assert_non_null(topic);
+    assert_non_null(payload);
+    assert_true(w->n < 16);
+    w->seq[w->n++] = seq;
+    return w->stop_after > 0 && w->n >= w->stop_after;
+}
+
+static void
+test_outbox_read_in_windows(void **st)
+{
+    struct state *s = open_ok(db_path("window.db"));
+    struct window_read w = {0};
+    (void)st;
+
+    for (uint64_t q = 10; q >= 1; q--)
+        add(s, q, false);
+    assert_int_equal(state_journal_next(s, 0, 3, take, &w), 3);
+    assert_int_equal(w.n, 3);
+    assert_true(w.seq[0] == 1 && w.seq[1] == 2 && w.seq[2] == 3);
+    /* From the cursor on; an acknowledged row not yet flushed is below the
+     * cursor and never read twice. */
+    state_journal_done(s, 2);
+    w = (struct window_read){0};
+    assert_int_equal(state_journal_next(s, 3, 4, take, &w), 4);
+    assert_true(w.seq[0] == 4 && w.seq[3] == 7);
+    /* The callback stops the read (the session went offline). */
+    w = (struct window_read){.stop_after = 2};
+    assert_int_equal(state_journal_next(s, 7, 10, take, &w), 2);
+    assert_true(w.seq[0] == 8 && w.seq[1] == 9);
+    /* Past the end, or no room: nothing. */
+    w = (struct window_read){0};
+    assert_int_equal(state_journal_next(s, 10, 10, take, &w), 0);
+    assert_int_equal(state_journal_next(s, 0, 0, take, &w), 0);
+    assert_int_equal(w.n, 0);
+    state_close(s);
+}
+
+struct zones {
+    char name[4][16];
+    struct state_zone z[4];
+    int n;
+};
+
+static void
+zone_seen(void *arg, const struct state_zone *z)
+{
+    struct zones *v = arg;
+    assert_true(v->n < 4);
+    snprintf(v->name[v->n], sizeof(v->name[v->n]), "%s", z->name);
+    v->z[v->n] = *z;
+    v->z[v->n].name = v->name[v->n];
+    v->n++;
+}
+
+/* A zone's drain request is journaled with the zone's state in one
+ * transaction, and the latest one is what a restart reads back. */
+static void
+test_zone_states_restored(void **st)
+{
+    const char *p = db_path("zones.db");
+    struct state *s = open_ok(p);
+    struct state_zone b3 = {
+        .name = "b3", .request = true, .votes = 1, .since_ms = 1700000000456, .seq = 43};
+    struct state_zone b4 = {.name = "b4", .test = true, .since_ms = 1700000000789, .seq = 44};
+    struct zones v = {0};
+    (void)st;
+
+    assert_int_equal(state_journal_add_zone(s, 40, "drain/b3", "{}", true, true,
+                                            &(struct state_zone){.name = "b3", .seq = 40}),
+                     0);
+    assert_int_equal(state_journal_add_zone(s, 43, "drain/b3", "{}", true, true, &b3), 0);
+    assert_int_equal(state_journal_add_zone(s, 44, "drain/b4", "{}", true, false, &b4), 0);
+    assert_int_equal(state_journal_pending(s), 3);
+    state_close(s);
+
+    s = open_ok(p);
+    assert_int_equal(state_load_zones(s, zone_seen, &v), 0);
+    assert_int_equal(v.n, 2);
+    for (int i = 0; i < v.n; i++) {
+        const struct state_zone *z = &v.z[i];
+        if (strcmp(z->name, "b3") == 0) {
+            assert_true(z->request && !z->test);
+            assert_int_equal(z->votes, 1);
+            assert_int_equal(z->since_ms, 1700000000456);
+            assert_int_equal(z->seq, 43);
+        } else {
+            assert_string_equal(z->name, "b4");
+            assert_true(!z->request && z->test);
+            assert_int_equal(z->seq, 44);
+        }
+    }
     state_close(s);
 }
 
@@ -465,6 +572,17 @@ test_full_disk_degrades_to_memory(void **st)
     assert_int_equal(v.seq[1], 2);
     for (int i = 2; i < 5; i++)
         assert_int_equal(v.seq[i], 2 * STATE_SEQ_BLOCK + (uint64_t)i - 1);
+    /* The publish window reads them merged in seq order too. */
+    {
+        struct window_read w = {0};
+        assert_int_equal(state_journal_next(s, 1, 3, take, &w), 3);
+        assert_int_equal(w.seq[0], 2);
+        assert_int_equal(w.seq[1], 2 * STATE_SEQ_BLOCK + 1);
+        assert_int_equal(w.seq[2], 2 * STATE_SEQ_BLOCK + 2);
+        w = (struct window_read){0};
+        assert_int_equal(state_journal_next(s, 2 * STATE_SEQ_BLOCK + 1, 10, take, &w), 2);
+        assert_int_equal(w.seq[1], 2 * STATE_SEQ_BLOCK + 3);
+    }
     /* An acknowledgement frees a held message at once. */
     state_journal_done(s, 2 * STATE_SEQ_BLOCK + 2);
     state_get_stats(s, &ss);
@@ -527,7 +645,9 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seq_reserved_in_blocks_and_never_repeats),
         cmocka_unit_test(test_outbox_kept_until_acknowledged),
+        cmocka_unit_test(test_outbox_read_in_windows),
         cmocka_unit_test(test_alarm_states_restored),
+        cmocka_unit_test(test_zone_states_restored),
         cmocka_unit_test(test_journal_max_drops_oldest_non_critical),
         cmocka_unit_test(test_garbage_file_refused_with_reason),
         cmocka_unit_test(test_truncated_file),

@@ -1,6 +1,7 @@
 /*
  * command.c - parsing of ember-drain's manual commands (control socket,
- * MQTT, command line) with cJSON.  No state is touched here.
+ * MQTT, command line) with cJSON; an MQTT payload is parsed strictly and
+ * its id read by cmdmsg.  No state is touched here.
  */
 #include "command.h"
 
@@ -94,6 +95,7 @@ command_parse_mqtt(const char *verb, const void *payload, size_t len, struct com
 {
     cJSON *o;
     const char *by, *reason;
+    int rc = 0;
 
     memset(out, 0, sizeof(*out));
     out->site = -1;
@@ -102,18 +104,25 @@ command_parse_mqtt(const char *verb, const void *payload, size_t len, struct com
         snprintf(err, errlen, "unknown MQTT command '%s'", verb);
         return -ENOENT;
     }
-    o = len ? cJSON_ParseWithLength(payload, len) : cJSON_CreateObject();
-    if (!cJSON_IsObject(o)) {
-        snprintf(err, errlen, "payload is not a JSON object");
-        cJSON_Delete(o);
+    o = len ? cmdmsg_parse(payload, len, COMMAND_MAX_PAYLOAD, err, errlen) : cJSON_CreateObject();
+    if (o == NULL) {
+        /* Plain non-JSON keeps its documented text; a NUL byte, a key named
+         * twice or an oversized payload say so. */
+        if (strcmp(err, "payload is not JSON") == 0 ||
+            strcmp(err, "payload must be a JSON object") == 0)
+            snprintf(err, errlen, "payload is not a JSON object");
         return -EINVAL;
     }
     by = jstr(o, "by");
     reason = jstr(o, "reason");
-    snprintf(out->by, sizeof(out->by), "%s (mqtt)", by && name_valid(by) ? by : "unknown");
+    if (by != NULL && name_valid(by))
+        snprintf(out->by_name, sizeof(out->by_name), "%s", by);
+    snprintf(out->by, sizeof(out->by), "%s (mqtt)", out->by_name[0] ? out->by_name : "unknown");
     snprintf(out->reason, sizeof(out->reason), "%s", reason ? reason : "");
+    if (cmdmsg_get_id(o, out->id, err, errlen) < 0)
+        rc = -EINVAL;
     cJSON_Delete(o);
-    return 0;
+    return rc;
 }
 
 char *

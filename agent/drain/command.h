@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "cmdmsg.h"
 #include "dconf.h"
 #include "site.h"
 
@@ -24,7 +25,12 @@ struct command {
     int site;    /* index in the configuration; -1: none (status of all sites) */
     char by[200];
     char reason[SITE_REASON_LEN];
+    char by_name[NAME_MAX_LEN + 1]; /* MQTT: the payload's by when a valid name, else "" */
+    char id[CMDMSG_ID_MAX + 1];     /* MQTT: the command's id (contract v1.1); may be "" */
 };
+
+/* Longest MQTT command payload. */
+#define COMMAND_MAX_PAYLOAD 4096
 
 /* True for a verb the control socket accepts ("status" or a site command). */
 bool command_known(const char *verb);
@@ -38,11 +44,14 @@ bool command_needs_site(const char *verb);
 int command_parse_ctl(const struct dconf *c, const char *req, size_t len, uid_t uid,
                       struct command *out, char *err, size_t errlen);
 
-/* Parses an MQTT command: verb from the topic, payload {"by", "reason"} or
- * empty.  Only hold, release and undrain are accepted over MQTT.  by becomes
- * "NAME (mqtt)" ("unknown" when by is missing or not a valid name).  Returns
- * 0, -ENOENT for an unknown verb or -EINVAL for a payload that is not a JSON
- * object, with the reason in err. */
+/* Parses an MQTT command: verb from the topic, payload {"by", "reason",
+ * "id"} or empty.  Only hold, release and undrain are accepted over MQTT.
+ * by becomes "NAME (mqtt)" ("unknown" when by is missing or not a valid
+ * name).  The payload is strict (cmdmsg_parse()): one holding a NUL byte or
+ * naming a key twice is refused.  Returns 0, -ENOENT for an unknown verb or
+ * -EINVAL for a payload that is not a JSON object ("payload is not a JSON
+ * object"), is not strict or has a bad id, with the reason in err; by_name
+ * and id are filled as far as they were read, for the result message. */
 int command_parse_mqtt(const char *verb, const void *payload, size_t len, struct command *out,
                        char *err, size_t errlen);
 

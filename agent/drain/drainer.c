@@ -18,6 +18,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "cmdmsg.h"
 #include "command.h"
 #include "ctlsock.h"
 #include "drain_json.h"
@@ -41,8 +42,9 @@ struct drainer;
 struct site_rt {
     struct drainer *d;
     struct site m;
-    int timers[SITE_NTIMERS]; /* loop timer ids; 0: not armed */
-    char *published;          /* last payload without ts, to publish only changes */
+    int timers[SITE_NTIMERS];    /* loop timer ids; 0: not armed */
+    char *published;             /* last payload without ts, to publish only changes */
+    struct cmdmsg_recent recent; /* ids of the site's latest MQTT commands */
 };
 
 struct drainer {
@@ -314,9 +316,25 @@ on_retained_state(struct drainer *d, struct site_rt *r, const void *payload, siz
     run(d, r, &o);
 }
 
+/* Publishes the result of an MQTT command on {p}/{site}/drain/cmd/result
+ * (QoS 1, not retained). */
+static void
+command_result(struct drainer *d, struct site_rt *r, const char *verb, const struct command *cmd,
+               const char *err)
+{
+    char topic[TOPIC_MAX];
+    char *json = cmdmsg_result(real_ms(), cmd->id, verb, err == NULL, err, cmd->by_name);
+
+    snprintf(topic, sizeof(topic), "%s/%s/drain/cmd/" CMDMSG_RESULT, d->conf->mqtt.prefix,
+             r->m.conf->name);
+    if (json != NULL)
+        mqtt_publish_topic(d->mqtt, topic, json, strlen(json), 1, false);
+    free(json);
+}
+
 static void
 on_mqtt_command(struct drainer *d, struct site_rt *r, const char *verb, const void *payload,
-                size_t len)
+                size_t len, bool retained)
 {
     struct command *cmd = xcalloc(1, sizeof(*cmd));
     struct site_out o = {0};
@@ -326,15 +344,26 @@ on_mqtt_command(struct drainer *d, struct site_rt *r, const char *verb, const vo
 
     if (rc == -ENOENT) {
         log_warnx("site %s: %s rejected", r->m.conf->name, err);
-    } else if (rc < 0) {
-        log_warnx("site %s: MQTT command %s rejected: %s", r->m.conf->name, verb, err);
-    } else {
+        command_result(d, r, verb, cmd, err);
+        free(cmd);
+        return;
+    }
+    if (rc == 0 && retained) {
+        /* A retained command is never a fresh operator decision. */
+        snprintf(err, sizeof(err), "retained command not run (publish commands without retain)");
+        rc = -EINVAL;
+    } else if (rc == 0 && cmdmsg_recent_seen(&r->recent, cmd->id)) {
+        /* A QoS 1 duplicate (or a replay) of a command with an id runs once. */
+        snprintf(err, sizeof(err), "id \"%s\" already seen: not run again", cmd->id);
+        rc = -EALREADY;
+    } else if (rc == 0) {
         t = now();
         rc = site_command(&r->m, &t, cmd->cmd, cmd->by, cmd->reason, "mqtt", err, sizeof(err), &o);
         run(d, r, &o);
-        if (rc < 0)
-            log_warnx("site %s: MQTT command %s rejected: %s", r->m.conf->name, verb, err);
     }
+    if (rc < 0)
+        log_warnx("site %s: MQTT command %s rejected: %s", r->m.conf->name, verb, err);
+    command_result(d, r, verb, cmd, rc < 0 ? err : NULL);
     free(cmd);
 }
 
@@ -381,9 +410,10 @@ on_mqtt_message(void *arg, const char *topic, const void *payload, size_t len, b
         if (!d->settled && !r->m.restored && retained && len > 0)
             on_retained_state(d, r, payload, len);
     } else if (n == 4 && strcmp(parts[1], "drain") == 0 && strcmp(parts[2], "cmd") == 0) {
-        if (!r->m.conf->mqtt_commands || retained)
-            return; /* a retained command is never a fresh operator decision */
-        on_mqtt_command(d, r, parts[3], payload, len);
+        /* drain/cmd/+ also matches the controller's own results. */
+        if (!r->m.conf->mqtt_commands || strcmp(parts[3], CMDMSG_RESULT) == 0)
+            return;
+        on_mqtt_command(d, r, parts[3], payload, len, retained);
     }
 }
 

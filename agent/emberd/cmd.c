@@ -1,5 +1,6 @@
 /*
- * cmd.c - command parsing and validation (cJSON).
+ * cmd.c - command parsing and validation (cJSON; the strict payload and the
+ * id are cmdmsg's).
  */
 #include "cmd.h"
 
@@ -80,6 +81,11 @@ parse_object(const char *name, const cJSON *o, bool remote, struct cmd *c, char 
 {
     int k = -1;
 
+    /* by and id first: a command refused later still names them in its
+     * result. */
+    if (get_name(o, "by", false, c->by, err, errlen) < 0 ||
+        cmdmsg_get_id(o, c->id, err, errlen) < 0)
+        return -EINVAL;
     for (size_t i = 0; i < ARRAY_LEN(names); i++)
         if (strcmp(name, names[i]) == 0)
             k = (int)i;
@@ -87,10 +93,7 @@ parse_object(const char *name, const cJSON *o, bool remote, struct cmd *c, char 
         snprintf(err, errlen, "unknown command \"%.64s\"", name);
         return -EINVAL;
     }
-    memset(c, 0, sizeof(*c));
     c->kind = (enum cmd_kind)k;
-    if (get_name(o, "by", false, c->by, err, errlen) < 0)
-        return -EINVAL;
     switch (c->kind) {
     case CMD_ACK:
     case CMD_UNSHELVE:
@@ -112,53 +115,18 @@ parse_object(const char *name, const cJSON *o, bool remote, struct cmd *c, char 
 static cJSON *
 parse_json(const char *json, size_t len, char *err, size_t errlen)
 {
-    cJSON *o;
-
-    if (len > CMD_MAX_PAYLOAD) {
-        snprintf(err, errlen, "payload larger than %d bytes", CMD_MAX_PAYLOAD);
-        return NULL;
-    }
-    {
-        const char *end = NULL;
-        o = cJSON_ParseWithLengthOpts(json, len, &end, false);
-        if (o == NULL) {
-            snprintf(err, errlen, "payload is not JSON");
-            return NULL;
-        }
-        /* Nothing but blanks may follow the object. */
-        for (; end != NULL && end < json + len; end++) {
-            if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n' && *end != '\0') {
-                snprintf(err, errlen, "payload has data after the JSON object");
-                cJSON_Delete(o);
-                return NULL;
-            }
-        }
-        /* A NUL inside a string would silently shorten a name. */
-        for (size_t i = 0; i + 6 <= len; i++) {
-            if (json[i] == '\\' && (json[i + 1] == 'u' || json[i + 1] == 'U') &&
-                memcmp(json + i + 2, "0000", 4) == 0) {
-                snprintf(err, errlen, "payload contains \\u0000");
-                cJSON_Delete(o);
-                return NULL;
-            }
-        }
-    }
-    if (!cJSON_IsObject(o)) {
-        snprintf(err, errlen, "payload must be a JSON object");
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
+    return cmdmsg_parse(json, len, CMD_MAX_PAYLOAD, err, errlen);
 }
 
 int
 cmd_parse(const char *name, const char *json, size_t len, bool remote, struct cmd *out,
           char *err, size_t errlen)
 {
-    cJSON *o = parse_json(json, len, err, errlen);
+    cJSON *o;
     int rc;
 
-    if (o == NULL)
+    memset(out, 0, sizeof(*out));
+    if ((o = parse_json(json, len, err, errlen)) == NULL)
         return -EINVAL;
     rc = parse_object(name, o, remote, out, err, errlen);
     cJSON_Delete(o);
@@ -168,11 +136,12 @@ cmd_parse(const char *name, const char *json, size_t len, bool remote, struct cm
 int
 cmd_parse_request(const char *json, size_t len, struct cmd *out, char *err, size_t errlen)
 {
-    cJSON *o = parse_json(json, len, err, errlen);
+    cJSON *o;
     const cJSON *c;
     int rc;
 
-    if (o == NULL)
+    memset(out, 0, sizeof(*out));
+    if ((o = parse_json(json, len, err, errlen)) == NULL)
         return -EINVAL;
     c = cJSON_GetObjectItemCaseSensitive(o, "cmd");
     if (!cJSON_IsString(c)) {

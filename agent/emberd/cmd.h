@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "alarm.h"
+#include "cmdmsg.h"
 #include "util.h"
 
 enum cmd_kind { CMD_ACK, CMD_SHELVE, CMD_UNSHELVE, CMD_TEST, CMD_STATUS, CMD_ALARMS, CMD_RELOAD };
@@ -26,12 +27,15 @@ struct cmd {
     char alarm[NAME_MAX_LEN + 1]; /* ack, shelve, unshelve */
     char zone[NAME_MAX_LEN + 1];  /* test */
     int64_t duration_ms;          /* shelve, test */
-    char by[NAME_MAX_LEN + 1];    /* who asked, for the log; may be empty */
+    char by[NAME_MAX_LEN + 1];    /* who asked, for the log and events; may be empty */
+    char id[CMDMSG_ID_MAX + 1];   /* the command's id (contract v1.1); may be empty */
 };
 
 /* Parses command `name` with arguments `json` (len bytes, not necessarily
- * NUL-terminated).  Over MQTT (remote) only ack, shelve, unshelve and test
- * exist.  Returns 0, or -EINVAL with the reason in err. */
+ * NUL-terminated; a strict object, see cmdmsg_parse()).  Over MQTT (remote)
+ * only ack, shelve, unshelve and test exist.  Returns 0, or -EINVAL with the
+ * reason in err; out->by and out->id are filled as far as they were read,
+ * for the result message. */
 int cmd_parse(const char *name, const char *json, size_t len, bool remote, struct cmd *out,
               char *err, size_t errlen);
 

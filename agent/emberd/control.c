@@ -2,10 +2,11 @@
  * control.c - commands (MQTT cmd/NAME and the control socket) and the status
  * and alarms JSON.
  *
- * Owns: the control socket (the only caller of ctlsock_open/ctlsock_close).  May
- * call: cmd_* (parsing), alarm_* on the ingest's engine (ack, shelve, test),
- * the reload callback, and read-only getters of the ingest, outbox, bus set
- * and GPIO outputs for the status.
+ * Owns: the control socket (the only caller of ctlsock_open/ctlsock_close) and
+ * the memory of recent MQTT command ids.  May call: cmd_* (parsing), cmdmsg_*
+ * (results, ids), alarm_* on the ingest's engine (ack, shelve, test), the
+ * outbox (the operator of events, results), the reload callback, and read-only getters of the
+ * ingest, outbox, bus set and GPIO outputs for the status.
  */
 #include "control.h"
 
@@ -18,6 +19,7 @@
 
 #include "bus.h"
 #include "cmd.h"
+#include "cmdmsg.h"
 #include "ctlsock.h"
 #include "log.h"
 #include "safefile.h"
@@ -32,10 +34,13 @@ struct control {
     control_reload_fn reload;
     void *reload_arg;
     int64_t started_ms;
+    struct cmdmsg_recent recent; /* ids of the latest MQTT commands */
 };
 
+/* Carries out a parsed command: the engine's ack, shelve, unshelve or test,
+ * or the reload.  Returns 0, or -errno with the reason in err. */
 static int
-run_cmd(struct control *ctl, const struct cmd *c, char *err, size_t errlen)
+act(struct control *ctl, const struct cmd *c, char *err, size_t errlen)
 {
     const struct conf *conf = ingest_conf(ctl->in);
     struct alarm_engine *e = ingest_engine(ctl->in);
@@ -85,25 +90,64 @@ run_cmd(struct control *ctl, const struct cmd *c, char *err, size_t errlen)
     return rc;
 }
 
+/* Runs a command; the events it causes name its operator. */
+static int
+run_cmd(struct control *ctl, const struct cmd *c, char *err, size_t errlen)
+{
+    int rc;
+
+    outbox_set_operator(ctl->ob, c->by);
+    rc = act(ctl, c, err, errlen);
+    outbox_set_operator(ctl->ob, NULL);
+    return rc;
+}
+
+/* Publishes the result of an MQTT command and logs a refusal. */
+static void
+mqtt_result(struct control *ctl, const char *suffix, const struct cmd *c, const char *err)
+{
+    char *json = cmdmsg_result(real_ms(), c->id, suffix + 4, err == NULL, err, c->by);
+
+    if (err != NULL)
+        log_warnx("mqtt command %s rejected: %s", suffix, err);
+    if (json != NULL)
+        outbox_command_result(ctl->ob, json);
+    free(json);
+}
+
 void
-control_mqtt(void *arg, const char *suffix, const void *payload, size_t len)
+control_mqtt(void *arg, const char *suffix, const void *payload, size_t len, bool retained)
 {
     struct control *ctl = arg;
     struct cmd c;
     char err[256] = "";
 
-    if (strncmp(suffix, "cmd/", 4) != 0)
+    /* cmd/+ also matches the agent's own results: never a command. */
+    if (strncmp(suffix, "cmd/", 4) != 0 || strcmp(suffix + 4, CMDMSG_RESULT) == 0)
         return;
     if (cmd_parse(suffix + 4, payload, len, true, &c, err, sizeof(err)) < 0) {
-        log_warnx("mqtt command %s rejected: %s", suffix, err);
+        mqtt_result(ctl, suffix, &c, err);
+        return;
+    }
+    /* A retained command is an old decision the broker replays on every
+     * connect, not an operator's request. */
+    if (retained) {
+        mqtt_result(ctl, suffix, &c, "retained command not run (publish commands without retain)");
+        return;
+    }
+    /* A QoS 1 duplicate (or a replay) of a command with an id runs once. */
+    if (cmdmsg_recent_seen(&ctl->recent, c.id)) {
+        snprintf(err, sizeof(err), "id \"%s\" already seen: not run again", c.id);
+        mqtt_result(ctl, suffix, &c, err);
         return;
     }
     if (run_cmd(ctl, &c, err, sizeof(err)) < 0) {
-        log_warnx("mqtt command %s rejected: %s", suffix, err);
+        mqtt_result(ctl, suffix, &c, err);
         return;
     }
     log_info("mqtt command %s %s%s%s done", cmd_name(c.kind), c.alarm[0] ? c.alarm : c.zone,
              c.by[0] ? " by " : "", c.by);
+    mqtt_result(ctl, suffix, &c, NULL);
 }
 
 static cJSON *

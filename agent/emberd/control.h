@@ -6,6 +6,7 @@
 #ifndef EMBER_CONTROL_H
 #define EMBER_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,7 +32,10 @@ void control_close(struct control *ctl);
 void control_set_gpio(struct control *ctl, struct gpio *g);
 /* Applies a changed control_mode to the socket.  Returns 0 or -errno. */
 int control_set_mode(struct control *ctl, int mode);
-/* An inbound MQTT command (outbox_command_fn; arg is the control). */
-void control_mqtt(void *arg, const char *suffix, const void *payload, size_t len);
+/* An inbound MQTT command (outbox_command_fn; arg is the control).  A
+ * retained one, a malformed one and one whose id was among the last
+ * CMDMSG_RECENT is refused and logged; every command but cmd/result itself
+ * gets a result on cmd/result. */
+void control_mqtt(void *arg, const char *suffix, const void *payload, size_t len, bool retained);
 
 #endif

@@ -7,8 +7,9 @@
  * exactly its seq), the alarm outputs' on/off state, this run's epoch and
  * the journal self-alarm (`_journal`).  May call: state_*, mqtt_*,
  * inflight_*, payload_*, alarm_* getters, alarm_take_seq (the self-alarm's
- * events), gpio_set.  Reads the bound conf; changes the engine only to
- * restore it at start (outbox_restore) and by taking seq numbers from it.
+ * events), gpio_set; publishes the command results control.c builds.  Reads
+ * the bound conf; changes the engine only to restore it at start
+ * (outbox_restore) and by taking seq numbers from it.
  *
  * Every journaled message goes out through the window, oldest seq first:
  * a new event is journaled and then published when the window has room and
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmdmsg.h"
 #include "inflight.h"
 #include "log.h"
 #include "payload.h"
@@ -58,6 +60,7 @@ struct outbox {
     bool outputs_on;
     outbox_command_fn on_message; /* inbound commands go here, with msg_arg */
     void *msg_arg;
+    char by[NAME_MAX_LEN + 1]; /* operator of the command being run; "" for none */
 };
 
 /* A fresh random epoch per run: it cannot depend on the journal, which may
@@ -264,7 +267,7 @@ on_message(void *arg, const struct mqtt_msg *msg)
 {
     struct outbox *ob = arg;
     if (msg->suffix != NULL)
-        ob->on_message(ob->msg_arg, msg->suffix, msg->payload, msg->len);
+        ob->on_message(ob->msg_arg, msg->suffix, msg->payload, msg->len, msg->retained);
 }
 
 /* The agent's session: status and every topic under {prefix}/{site}/{agent},
@@ -346,13 +349,43 @@ alarm_zone_name(const struct conf *c, int a)
     return c->sensors[def->sensor].zone;
 }
 
+void
+outbox_set_operator(struct outbox *ob, const char *by)
+{
+    snprintf(ob->by, sizeof(ob->by), "%s", by != NULL ? by : "");
+}
+
+void
+outbox_command_result(struct outbox *ob, const char *json)
+{
+    mqtt_publish(ob->mqtt, "cmd/" CMDMSG_RESULT, json, strlen(json), 1, false);
+}
+
+/* The operator of an event: only an operator's action names one. */
+static const char *
+event_by(const struct outbox *ob, const char *transition)
+{
+    static const char *const ops[] = {"acked", "shelved", "unshelved", "test"};
+
+    for (size_t i = 0; transition != NULL && i < ARRAY_LEN(ops); i++)
+        if (strcmp(transition, ops[i]) == 0)
+            return ob->by;
+    return NULL;
+}
+
 char *
 outbox_alarm_json(const struct outbox *ob, int a, const char *transition)
 {
     const struct alarm_def *def = &ob->conf->alarm_defs[a];
     const struct conf_sensor *cs = &ob->conf->sensors[def->sensor];
-    return payload_alarm(def, alarm_get(ob->engine, a), cs->name, alarm_zone_name(ob->conf, a),
-                         cs->unit, transition, real_ms(), ob->epoch);
+    const struct alarm_state *st = alarm_get(ob->engine, a);
+    int64_t now = real_ms();
+    struct payload_alarm_extra x = {
+        .shelved_until = alarm_shelve_end_real(st, mono_ms(), now),
+        .by = event_by(ob, transition),
+    };
+    return payload_alarm(def, st, cs->name, alarm_zone_name(ob->conf, a), cs->unit, transition, &x,
+                         now, ob->epoch);
 }
 
 static void

@@ -30,8 +30,10 @@ struct outbox;
 #define JOURNAL_ALARM "_journal"
 
 /* An inbound command: suffix is the topic after the agent's base
- * ("cmd/ack"); payload is not NUL-terminated. */
-typedef void (*outbox_command_fn)(void *arg, const char *suffix, const void *payload, size_t len);
+ * ("cmd/ack"); payload is not NUL-terminated; retained is the broker's
+ * retain flag (a stored message, not a fresh one). */
+typedef void (*outbox_command_fn)(void *arg, const char *suffix, const void *payload, size_t len,
+                                  bool retained);
 
 struct outbox_stats {
     bool connected;
@@ -90,6 +92,14 @@ void outbox_resend(struct outbox *ob);
  * cannot be written and raises or clears the self-alarm; call from a
  * timer. */
 void outbox_flush(struct outbox *ob);
+
+/* Names the operator of the command being run: the ack, shelve, unshelve
+ * and test events emitted until the next call carry it as "by" (NULL or
+ * "": none, as for a shelve or test that ends by itself). */
+void outbox_set_operator(struct outbox *ob, const char *by);
+/* Publishes a command's result message (cmdmsg_result()) on cmd/result,
+ * QoS 1, not retained.  Dropped when offline, like telemetry. */
+void outbox_command_result(struct outbox *ob, const char *json);
 
 /* The alarm's JSON as on alarm/NAME (transition NULL) or event; malloc'd. */
 char *outbox_alarm_json(const struct outbox *ob, int alarm, const char *transition);

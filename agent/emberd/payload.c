@@ -59,8 +59,8 @@ alarm_finish(cJSON *o, const char *message, const char *transition)
 
 char *
 payload_alarm(const struct alarm_def *d, const struct alarm_state *st, const char *sensor,
-              const char *zone, const char *unit, const char *transition, int64_t now_real,
-              uint64_t epoch)
+              const char *zone, const char *unit, const char *transition,
+              const struct payload_alarm_extra *x, int64_t now_real, uint64_t epoch)
 {
     cJSON *o = cJSON_CreateObject();
     bool shown = alarm_shown_active(st);
@@ -118,6 +118,13 @@ payload_alarm(const struct alarm_def *d, const struct alarm_state *st, const cha
             break;
         }
     }
+    add_time(o, "shelved_until", x != NULL && alarm_shelved(st) ? x->shelved_until : 0);
+    if (x != NULL && x->by != NULL) {
+        if (x->by[0] != '\0')
+            cJSON_AddStringToObject(o, "by", x->by);
+        else
+            cJSON_AddNullToObject(o, "by");
+    }
     return alarm_finish(o, msg, transition);
 }
 
@@ -145,6 +152,7 @@ payload_journal_alarm(bool active, int64_t since_ms, uint64_t seq, uint64_t epoc
     cJSON_AddNumberToObject(o, "seq", (double)seq);
     cJSON_AddNumberToObject(o, "epoch", (double)epoch);
     cJSON_AddBoolToObject(o, "test", false);
+    cJSON_AddNullToObject(o, "shelved_until");
     return alarm_finish(o, message, transition);
 }
 

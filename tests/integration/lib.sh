@@ -294,6 +294,52 @@ point = temperature
 EOC
 }
 
+# write_room_conf FILE SIM_PORT [MQTT-LINE...]: one XY-MD02 "room" on Modbus
+# TCP, polled every 500 ms, with sensor room-temp in zone b3 (vote 1), the
+# critical alarm room-hot (high, 45, deadband 1), the warning room-warm (35)
+# and room-lost (comms_loss).  Append more sections to FILE as needed.
+write_room_conf() {
+    local file=$1 port=$2
+    shift 2
+    write_conf "$file" "$@" <<EOC
+[bus t]
+type = tcp
+host = 127.0.0.1
+port = $port
+
+[device room]
+bus = t
+profile = xy-md02
+interval = 500ms
+
+[sensor room-temp]
+device = room
+point = temperature
+zone = b3
+
+[alarm room-hot]
+sensor = room-temp
+kind = high
+setpoint = 45
+deadband = 1
+severity = critical
+
+[alarm room-warm]
+sensor = room-temp
+kind = high
+setpoint = 35
+severity = warning
+
+[alarm room-lost]
+sensor = room-temp
+kind = comms_loss
+
+[zone b3]
+vote = 1
+drain = web/b3-1, web/b3-2
+EOC
+}
+
 # rec_mark NAME: the recorder's current line count, for rec_wait_after.
 rec_mark() { wc -l <"$T/$1.rec"; }
 # rec_wait_after MARK SECONDS NAME PATTERN: like rec_wait, but only lines

@@ -10,51 +10,14 @@ start_broker
 SIM_PORT=$(free_port)
 start_sim sim -p xy-md02 --tcp "127.0.0.1:$SIM_PORT" -c "$T/sim.ctl"
 
-body() {
-    cat <<EOF
-[bus t]
-type = tcp
-host = 127.0.0.1
-port = $SIM_PORT
-
-[device room]
-bus = t
-profile = xy-md02
-interval = 500ms
-
-[sensor room-temp]
-device = room
-point = temperature
-zone = b3
+write_room_conf "$T/emberd.conf" "$SIM_PORT"
+cat >>"$T/emberd.conf" <<EOF
 
 [sensor room-rh]
 device = room
 point = humidity
 zone = b3
-
-[alarm room-hot]
-sensor = room-temp
-kind = high
-setpoint = 45
-deadband = 1
-severity = critical
-
-[alarm room-warm]
-sensor = room-temp
-kind = high
-setpoint = 35
-severity = warning
-
-[alarm room-lost]
-sensor = room-temp
-kind = comms_loss
-
-[zone b3]
-vote = 1
-drain = web/b3-1, web/b3-2
 EOF
-}
-body | write_conf "$T/emberd.conf"
 P=emberwatch/lab/a1
 CTL=("$EMBER_BIN/emberctl" -s "$T/ctl.sock")
 rec_start rec "$P/#"

@@ -76,6 +76,7 @@ topic write $P/alarm/+
 topic write $P/event
 topic write $P/drain/+
 topic read $P/cmd/+
+topic write $P/cmd/result
 
 # The NOC reads everything and may command any agent.
 user noc

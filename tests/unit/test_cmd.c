@@ -37,6 +37,11 @@ test_valid(void **state)
     assert_int_equal(c.duration_ms, 120000);
     assert_int_equal(cmd_parse_request("{\"cmd\":\"status\"}", 16, &c, err, sizeof(err)), 0);
     assert_int_equal(c.kind, CMD_STATUS);
+    assert_int_equal(parse("test", "{\"zone\":\"b3\",\"id\":\"t-42\",\"by\":\"x\"}", true, &c, err),
+                     0);
+    assert_string_equal(c.id, "t-42");
+    assert_int_equal(parse("ack", "{\"alarm\":\"a\"}", true, &c, err), 0);
+    assert_string_equal(c.id, "");
     /* Not NUL-terminated input is fine: only len bytes are read. */
     assert_int_equal(cmd_parse("ack", "{\"alarm\":\"a\"}XXXX", 13, true, &c, err, sizeof(err)), 0);
 }
@@ -79,6 +84,24 @@ test_rejected(void **state)
     reject("frobnicate", "{}", true, "unknown command");
     reject("ack", "{\"alarm\":\"a\"} junk", true, "data after the JSON object");
     reject("ack", "{\"alarm\":\"t\\u0000b\"}", true, "\\u0000");
+    /* A raw NUL byte is not JSON: it must not shorten "room-hot\0junk". */
+    {
+        static const char nul[] = "{\"alarm\":\"room-hot\0junk\"}";
+        assert_int_equal(cmd_parse("ack", nul, sizeof(nul) - 1, true, &c, err, sizeof(err)),
+                         -EINVAL);
+        assert_non_null(strstr(err, "NUL byte"));
+    }
+    /* A key named twice: one reader would take the first, another the last. */
+    reject("ack", "{\"alarm\":\"room-hot\",\"alarm\":\"room-lost\"}", true, "names a key twice");
+    reject("ack", "{\"alarm\":\"a\",\"id\":5}", true, "\"id\" must be");
+    /* by and id are kept for the result of a command refused later. */
+    assert_int_equal(
+        parse("shelve", "{\"alarm\":\"a\",\"by\":\"kim\",\"id\":\"s-1\"}", true, &c, err), -EINVAL);
+    assert_string_equal(c.by, "kim");
+    assert_string_equal(c.id, "s-1");
+    assert_int_equal(
+        cmd_parse_request("{\"cmd\":\"ack\",\"cmd\":\"reload\"}", 28, &c, err, sizeof(err)),
+        -EINVAL);
     /* Local-only commands do not exist over MQTT. */
     reject("reload", "{}", true, "unknown command");
     reject("status", "{}", true, "unknown command");

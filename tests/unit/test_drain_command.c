@@ -116,8 +116,30 @@ test_mqtt(void **state)
     p = "[1]";
     assert_int_equal(command_parse_mqtt("hold", p, strlen(p), cmd, err, sizeof(err)), -EINVAL);
 
+    /* Strict payloads: a raw NUL byte, a key named twice, a bad id. */
+    {
+        static const char nul[] = "{\"by\":\"ops1\0x\"}";
+        assert_int_equal(command_parse_mqtt("hold", nul, sizeof(nul) - 1, cmd, err, sizeof(err)),
+                         -EINVAL);
+        assert_string_equal(err, "payload contains a NUL byte");
+    }
+    p = "{\"by\":\"ops1\",\"by\":\"ops2\"}";
+    assert_int_equal(command_parse_mqtt("hold", p, strlen(p), cmd, err, sizeof(err)), -EINVAL);
+    assert_string_equal(err, "payload names a key twice");
+    p = "{\"by\":\"ops1\",\"id\":[1]}";
+    assert_int_equal(command_parse_mqtt("hold", p, strlen(p), cmd, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "\"id\" must be"));
+    assert_string_equal(cmd->by_name, "ops1"); /* kept for the result */
+    p = "{\"by\":\"ops1\",\"id\":\"h-1\"}";
+    assert_int_equal(command_parse_mqtt("hold", p, strlen(p), cmd, err, sizeof(err)), 0);
+    assert_string_equal(cmd->id, "h-1");
+    assert_string_equal(cmd->by_name, "ops1");
+    assert_string_equal(cmd->by, "ops1 (mqtt)");
+
     assert_int_equal(command_parse_mqtt("hold", "", 0, cmd, err, sizeof(err)), 0);
     assert_int_equal(cmd->cmd, SITE_CMD_HOLD);
+    assert_string_equal(cmd->id, "");
+    assert_string_equal(cmd->by_name, "");
     assert_string_equal(cmd->by, "unknown (mqtt)");
     assert_string_equal(cmd->reason, "");
     p = "{\"by\":\"ops1\",\"reason\":\"inspect\"}";

@@ -56,12 +56,13 @@ teardown(void **state)
 }
 
 static void
-on_message(void *arg, const char *suffix, const void *payload, size_t len)
+on_message(void *arg, const char *suffix, const void *payload, size_t len, bool retained)
 {
     (void)arg;
     (void)suffix;
     (void)payload;
     (void)len;
+    (void)retained;
     fail_msg("no command expected");
 }
 

@@ -43,15 +43,24 @@ add_time(cJSON *o, const char *key, int64_t ms)
     cJSON_AddStringToObject(o, key, ts);
 }
 
-/* The fields every alarm payload ends with; prints and frees o. */
+/* The fields every alarm payload ends with; prints and frees o.
+ * shelved_until 0 gives null; by NULL leaves "by" out, "" makes it null. */
 static char *
-alarm_finish(cJSON *o, const char *message, const char *transition)
+alarm_finish(cJSON *o, const char *message, const char *transition, int64_t shelved_until,
+             const char *by)
 {
     char *out;
 
     cJSON_AddStringToObject(o, "message", message);
     if (transition != NULL)
         cJSON_AddStringToObject(o, "transition", transition);
+    add_time(o, "shelved_until", shelved_until);
+    if (by != NULL) {
+        if (by[0] != '\0')
+            cJSON_AddStringToObject(o, "by", by);
+        else
+            cJSON_AddNullToObject(o, "by");
+    }
     out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return out;
@@ -118,14 +127,9 @@ payload_alarm(const struct alarm_def *d, const struct alarm_state *st, const cha
             break;
         }
     }
-    add_time(o, "shelved_until", x != NULL && alarm_shelved(st) ? x->shelved_until : 0);
-    if (x != NULL && x->by != NULL) {
-        if (x->by[0] != '\0')
-            cJSON_AddStringToObject(o, "by", x->by);
-        else
-            cJSON_AddNullToObject(o, "by");
-    }
-    return alarm_finish(o, msg, transition);
+    return alarm_finish(o, msg, transition,
+                        x != NULL && alarm_shelved(st) ? x->shelved_until : 0,
+                        x != NULL ? x->by : NULL);
 }
 
 char *
@@ -152,8 +156,7 @@ payload_journal_alarm(bool active, int64_t since_ms, uint64_t seq, uint64_t epoc
     cJSON_AddNumberToObject(o, "seq", (double)seq);
     cJSON_AddNumberToObject(o, "epoch", (double)epoch);
     cJSON_AddBoolToObject(o, "test", false);
-    cJSON_AddNullToObject(o, "shelved_until");
-    return alarm_finish(o, message, transition);
+    return alarm_finish(o, message, transition, 0, NULL);
 }
 
 char *

@@ -31,8 +31,6 @@
 #include "site.h"
 #include "util.h"
 
-volatile sig_atomic_t drainer_sig_stop;
-static int wake_fd = -1;
 
 #define TOPIC_MAX 512
 
@@ -61,32 +59,10 @@ struct drainer {
     uint64_t watchdog_usec;
 };
 
-static void
-on_signal(int sig)
-{
-    char c = (char)sig;
-    int saved = errno;
-
-    drainer_sig_stop = 1;
-    if (wake_fd >= 0 && write(wake_fd, &c, 1) < 0) {
-        /* the loop will see the flag on its next wakeup */
-    }
-    errno = saved;
-}
-
 void
 drainer_signals(struct drainer *d)
 {
-    struct sigaction sa;
-
-    wake_fd = loop_wakeup_fd(d->loop);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
+    loop_signals(d->loop, false);
 }
 
 static struct site_now
@@ -613,7 +589,7 @@ drainer_run(struct drainer *d)
     sd_notifyf(0, "READY=1\nSTATUS=settling: waiting for retained requests");
     log_info("running: %d site(s), %d HAProxy instance(s), %d hook(s)%s", d->conf->nsites,
              d->conf->nhaproxies, d->conf->nhooks, d->conf->drain.dry_run ? ", DRY RUN" : "");
-    while (!drainer_sig_stop)
+    while (!loop_sig_stop)
         loop_run(d->loop);
     sd_notify(0, "STOPPING=1");
     log_info("stopping");
@@ -638,7 +614,6 @@ drainer_fini(struct drainer *d)
     if (d->notify_wr >= 0)
         close(d->notify_wr);
     loop_fini(d->loop);
-    wake_fd = -1;
     for (int i = 0; i < d->conf->nsites; i++)
         free(d->sites[i].published);
     dconf_free(d->conf);

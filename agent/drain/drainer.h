@@ -13,8 +13,6 @@
 
 struct drainer;
 
-extern volatile sig_atomic_t drainer_sig_stop;
-
 /* Takes ownership of c.  Restores state, starts the HAProxy workers, the
  * control socket and the MQTT session. */
 int drainer_init(struct drainer **out, struct dconf *c);

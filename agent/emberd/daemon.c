@@ -32,9 +32,6 @@
 
 #define TICK_MS 50
 
-volatile sig_atomic_t daemon_sig_stop;
-volatile sig_atomic_t daemon_sig_hup;
-static int wake_fd = -1;
 
 struct daemon {
     struct conf *conf;
@@ -48,36 +45,10 @@ struct daemon {
     bool stall_logged;
 };
 
-static void
-on_signal(int sig)
-{
-    int saved = errno;
-    char c = (char)sig;
-
-    if (sig == SIGHUP)
-        daemon_sig_hup = 1;
-    else
-        daemon_sig_stop = 1;
-    if (wake_fd >= 0 && write(wake_fd, &c, 1) < 0) {
-        /* Nothing safe to do here; the flag is set. */
-    }
-    errno = saved;
-}
-
 void
 daemon_signals(struct daemon *d)
 {
-    struct sigaction sa;
-
-    wake_fd = loop_wakeup_fd(d->loop);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
+    loop_signals(d->loop, true);
 }
 
 /* ---- GPIO --------------------------------------------------------------- */
@@ -260,11 +231,11 @@ daemon_run(struct daemon *d)
     log_info("running: site %s, agent %s, %d buses, %d devices, %d sensors, %d alarms, %d zones",
              d->conf->agent.site, d->conf->agent.id, d->conf->nbuses, d->conf->ndevices,
              d->conf->nsensors, d->conf->nalarms, d->conf->nzones);
-    while (!daemon_sig_stop) {
+    while (!loop_sig_stop) {
         loop_run(d->loop);
-        if (daemon_sig_hup) {
+        if (loop_sig_hup) {
             char err[256] = "";
-            daemon_sig_hup = 0;
+            loop_sig_hup = 0;
             log_info("SIGHUP: reloading %s", d->conf->path);
             reload(d, err, sizeof(err));
         }
@@ -298,7 +269,6 @@ daemon_fini(struct daemon *d)
     ingest_free(d->ingest);
     outbox_close(d->outbox);
     loop_fini(d->loop);
-    wake_fd = -1;
     conf_free(d->conf);
     free(d);
 }

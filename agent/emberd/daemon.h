@@ -11,9 +11,6 @@
 
 struct daemon;
 
-/* Set by signal handlers; the loop checks them after waking. */
-extern volatile sig_atomic_t daemon_sig_stop;
-extern volatile sig_atomic_t daemon_sig_hup;
 
 /* Takes ownership of c.  Starts the buses and the MQTT session. */
 int daemon_init(struct daemon **out, struct conf *c);
@@ -21,7 +18,8 @@ int daemon_init(struct daemon **out, struct conf *c);
 int daemon_run(struct daemon *d);
 /* Publishes "offline", stops the workers and frees everything. */
 void daemon_fini(struct daemon *d);
-/* Installs the signal handlers (they write to the loop's self-pipe). */
+/* Installs the signal handlers: SIGTERM, SIGINT stop, SIGHUP reloads
+ * (loop_signals()). */
 void daemon_signals(struct daemon *d);
 
 #endif

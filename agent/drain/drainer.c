@@ -59,12 +59,6 @@ struct drainer {
     uint64_t watchdog_usec;
 };
 
-void
-drainer_signals(struct drainer *d)
-{
-    loop_signals(d->loop, false);
-}
-
 static struct site_now
 now(void)
 {
@@ -513,9 +507,12 @@ start_mqtt(struct drainer *d)
     return rc < 0 ? rc : mqtt_init(&d->mqtt, &p, d->loop);
 }
 
-int
-drainer_init(struct drainer **out, struct dconf *c)
+static void drainer_fini(void *arg);
+
+static int
+drainer_init(void **out, void *conf)
 {
+    struct dconf *c = conf;
     struct drainer *d = xcalloc(1, sizeof(*d));
     char err[512];
     int p[2], rc;
@@ -583,9 +580,12 @@ fail:
     return rc < 0 ? rc : -EIO;
 }
 
-int
-drainer_run(struct drainer *d)
+static void
+drainer_run(void *arg)
 {
+    struct drainer *d = arg;
+
+    loop_signals(d->loop, false);
     sd_notifyf(0, "READY=1\nSTATUS=settling: waiting for retained requests");
     log_info("running: %d site(s), %d HAProxy instance(s), %d hook(s)%s", d->conf->nsites,
              d->conf->nhaproxies, d->conf->nhooks, d->conf->drain.dry_run ? ", DRY RUN" : "");
@@ -593,12 +593,13 @@ drainer_run(struct drainer *d)
         loop_run(d->loop);
     sd_notify(0, "STOPPING=1");
     log_info("stopping");
-    return 0;
 }
 
-void
-drainer_fini(struct drainer *d)
+static void
+drainer_fini(void *arg)
 {
+    struct drainer *d = arg;
+
     if (d == NULL)
         return;
     if (d->audit != NULL)
@@ -619,3 +620,5 @@ drainer_fini(struct drainer *d)
     dconf_free(d->conf);
     free(d);
 }
+
+const struct prog_ops drainer_ops = {drainer_init, drainer_run, drainer_fini};

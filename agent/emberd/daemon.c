@@ -45,12 +45,6 @@ struct daemon {
     bool stall_logged;
 };
 
-void
-daemon_signals(struct daemon *d)
-{
-    loop_signals(d->loop, true);
-}
-
 /* ---- GPIO --------------------------------------------------------------- */
 
 static void gpio_arm(struct daemon *d);
@@ -187,9 +181,12 @@ reload(void *arg, char *err, size_t errlen)
     return reload_run(&d->conf, d->loop, d->ingest, d->outbox, d->control, err, errlen);
 }
 
-int
-daemon_init(struct daemon **out, struct conf *c)
+static void daemon_fini(void *arg);
+
+static int
+daemon_init(void **out, void *conf)
 {
+    struct conf *c = conf;
     struct daemon *d = xcalloc(1, sizeof(*d));
     struct bus_set *bs;
     int rc;
@@ -223,9 +220,12 @@ fail:
     return rc < 0 ? rc : -EIO;
 }
 
-int
-daemon_run(struct daemon *d)
+static void
+daemon_run(void *arg)
 {
+    struct daemon *d = arg;
+
+    loop_signals(d->loop, true);
     sd_notifyf(0, "READY=1\nSTATUS=polling %d devices on %d buses", d->conf->ndevices,
                d->conf->nbuses);
     log_info("running: site %s, agent %s, %d buses, %d devices, %d sensors, %d alarms, %d zones",
@@ -242,12 +242,12 @@ daemon_run(struct daemon *d)
     }
     sd_notify(0, "STOPPING=1");
     log_info("stopping");
-    return 0;
 }
 
-void
-daemon_fini(struct daemon *d)
+static void
+daemon_fini(void *arg)
 {
+    struct daemon *d = arg;
     struct bus_set *bs;
 
     if (d == NULL)
@@ -272,3 +272,5 @@ daemon_fini(struct daemon *d)
     conf_free(d->conf);
     free(d);
 }
+
+const struct prog_ops daemon_ops = {daemon_init, daemon_run, daemon_fini};

@@ -507,7 +507,43 @@ start_mqtt(struct drainer *d)
     return rc < 0 ? rc : mqtt_init(&d->mqtt, &p, d->loop);
 }
 
-static void drainer_fini(void *arg);
+static void
+drainer_fini(void *arg)
+{
+    struct drainer *d = arg;
+
+    if (d == NULL)
+        return;
+    if (d->audit != NULL)
+        audit_event(d->audit, NULL, "stop", NULL);
+    mqtt_fini(d->mqtt, 2000);
+    ctlsock_close(d->ctl);
+    for (int h = 0; h < d->conf->nhaproxies; h++)
+        haproxy_stop(d->hx[h]);
+    hooks_fini(d->hooks);
+    audit_close(d->audit);
+    if (d->notify_rd >= 0)
+        close(d->notify_rd);
+    if (d->notify_wr >= 0)
+        close(d->notify_wr);
+    loop_fini(d->loop);
+    for (int i = 0; i < d->conf->nsites; i++)
+        free(d->sites[i].published);
+    dconf_free(d->conf);
+    free(d);
+}
+
+static void
+drainer_run(void *arg)
+{
+    struct drainer *d = arg;
+
+    sd_notifyf(0, "READY=1\nSTATUS=settling: waiting for retained requests");
+    log_info("running: %d site(s), %d HAProxy instance(s), %d hook(s)%s", d->conf->nsites,
+             d->conf->nhaproxies, d->conf->nhooks, d->conf->drain.dry_run ? ", DRY RUN" : "");
+    while (!loop_sig_stop)
+        loop_run(d->loop);
+}
 
 static int
 drainer_init(void **out, void *conf)
@@ -525,6 +561,7 @@ drainer_init(void **out, void *conf)
     }
     if ((rc = loop_init(&d->loop)) < 0)
         goto fail;
+    loop_signals(d->loop, false); /* from here a stop request is a clean stop */
     if ((rc = audit_open(&d->audit, c->drain.audit, err, sizeof(err))) < 0) {
         log_errx("cannot open the audit log ([drain] audit): %s", err);
         goto fail;
@@ -578,47 +615,6 @@ drainer_init(void **out, void *conf)
 fail:
     drainer_fini(d);
     return rc < 0 ? rc : -EIO;
-}
-
-static void
-drainer_run(void *arg)
-{
-    struct drainer *d = arg;
-
-    loop_signals(d->loop, false);
-    sd_notifyf(0, "READY=1\nSTATUS=settling: waiting for retained requests");
-    log_info("running: %d site(s), %d HAProxy instance(s), %d hook(s)%s", d->conf->nsites,
-             d->conf->nhaproxies, d->conf->nhooks, d->conf->drain.dry_run ? ", DRY RUN" : "");
-    while (!loop_sig_stop)
-        loop_run(d->loop);
-    sd_notify(0, "STOPPING=1");
-    log_info("stopping");
-}
-
-static void
-drainer_fini(void *arg)
-{
-    struct drainer *d = arg;
-
-    if (d == NULL)
-        return;
-    if (d->audit != NULL)
-        audit_event(d->audit, NULL, "stop", NULL);
-    mqtt_fini(d->mqtt, 2000);
-    ctlsock_close(d->ctl);
-    for (int h = 0; h < d->conf->nhaproxies; h++)
-        haproxy_stop(d->hx[h]);
-    hooks_fini(d->hooks);
-    audit_close(d->audit);
-    if (d->notify_rd >= 0)
-        close(d->notify_rd);
-    if (d->notify_wr >= 0)
-        close(d->notify_wr);
-    loop_fini(d->loop);
-    for (int i = 0; i < d->conf->nsites; i++)
-        free(d->sites[i].published);
-    dconf_free(d->conf);
-    free(d);
 }
 
 const struct prog_ops drainer_ops = {drainer_init, drainer_run, drainer_fini};

@@ -162,15 +162,14 @@ int
 main(int argc, char **argv)
 {
     static const struct prog prog = {"ember-drain", usage};
+    /* clang-format off */
     static const struct option opts[] = {
         PROG_DAEMON_LONG,
-        {"socket", required_argument, NULL, 'S'},
-        {"by", required_argument, NULL, 'b'},
-        {"reason", required_argument, NULL, 'r'},
-        {"json", no_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, 't'},
-        {NULL, 0, NULL, 0},
+        {"socket", required_argument, NULL, 'S'},  {"by", required_argument, NULL, 'b'},
+        {"reason", required_argument, NULL, 'r'},  {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'}, {NULL, 0, NULL, 0},
     };
+    /* clang-format on */
     struct prog_opts o = {0};
     const char *sock = NULL, *by = NULL, *reason = NULL;
     bool json = false;

@@ -181,69 +181,6 @@ reload(void *arg, char *err, size_t errlen)
     return reload_run(&d->conf, d->loop, d->ingest, d->outbox, d->control, err, errlen);
 }
 
-static void daemon_fini(void *arg);
-
-static int
-daemon_init(void **out, void *conf)
-{
-    struct conf *c = conf;
-    struct daemon *d = xcalloc(1, sizeof(*d));
-    struct bus_set *bs;
-    int rc;
-
-    d->conf = c;
-    if ((rc = loop_init(&d->loop)) < 0)
-        goto fail;
-    if ((rc = outbox_open(&d->outbox, c)) < 0)
-        goto fail;
-    if ((rc = ingest_init(&d->ingest, c, d->outbox)) < 0)
-        goto fail;
-    if ((rc = control_open(&d->control, c, d->loop, d->ingest, d->outbox, reload, d)) < 0)
-        goto fail;
-    if ((rc = outbox_connect(d->outbox, d->loop, control_mqtt, d->control)) < 0)
-        goto fail;
-    if ((rc = gpio_start(d)) < 0)
-        goto fail; /* gpio_open has said which chip or line failed */
-    if ((rc = bus_start(&bs, c)) < 0) {
-        log_errx("cannot start bus workers: %s", strerror(-rc));
-        goto fail;
-    }
-    ingest_attach_bus(d->ingest, d->loop, bs);
-    if (sd_watchdog_enabled(0, &d->watchdog_usec) > 0 && d->watchdog_usec >= 2000)
-        loop_timer(d->loop, (int64_t)(d->watchdog_usec / 2000), watchdog_tick, d);
-    loop_timer(d->loop, 60000, stats_tick, d);
-    loop_timer(d->loop, TICK_MS, tick, d);
-    *out = d;
-    return 0;
-fail:
-    daemon_fini(d);
-    return rc < 0 ? rc : -EIO;
-}
-
-static void
-daemon_run(void *arg)
-{
-    struct daemon *d = arg;
-
-    loop_signals(d->loop, true);
-    sd_notifyf(0, "READY=1\nSTATUS=polling %d devices on %d buses", d->conf->ndevices,
-               d->conf->nbuses);
-    log_info("running: site %s, agent %s, %d buses, %d devices, %d sensors, %d alarms, %d zones",
-             d->conf->agent.site, d->conf->agent.id, d->conf->nbuses, d->conf->ndevices,
-             d->conf->nsensors, d->conf->nalarms, d->conf->nzones);
-    while (!loop_sig_stop) {
-        loop_run(d->loop);
-        if (loop_sig_hup) {
-            char err[256] = "";
-            loop_sig_hup = 0;
-            log_info("SIGHUP: reloading %s", d->conf->path);
-            reload(d, err, sizeof(err));
-        }
-    }
-    sd_notify(0, "STOPPING=1");
-    log_info("stopping");
-}
-
 static void
 daemon_fini(void *arg)
 {
@@ -271,6 +208,65 @@ daemon_fini(void *arg)
     loop_fini(d->loop);
     conf_free(d->conf);
     free(d);
+}
+
+static void
+daemon_run(void *arg)
+{
+    struct daemon *d = arg;
+
+    sd_notifyf(0, "READY=1\nSTATUS=polling %d devices on %d buses", d->conf->ndevices,
+               d->conf->nbuses);
+    log_info("running: site %s, agent %s, %d buses, %d devices, %d sensors, %d alarms, %d zones",
+             d->conf->agent.site, d->conf->agent.id, d->conf->nbuses, d->conf->ndevices,
+             d->conf->nsensors, d->conf->nalarms, d->conf->nzones);
+    while (!loop_sig_stop) {
+        loop_run(d->loop);
+        if (loop_sig_hup) {
+            char err[256] = "";
+            loop_sig_hup = 0;
+            log_info("SIGHUP: reloading %s", d->conf->path);
+            reload(d, err, sizeof(err));
+        }
+    }
+}
+
+static int
+daemon_init(void **out, void *conf)
+{
+    struct conf *c = conf;
+    struct daemon *d = xcalloc(1, sizeof(*d));
+    struct bus_set *bs;
+    int rc;
+
+    d->conf = c;
+    if ((rc = loop_init(&d->loop)) < 0)
+        goto fail;
+    loop_signals(d->loop, true); /* from here a stop request is a clean stop */
+    if ((rc = outbox_open(&d->outbox, c)) < 0)
+        goto fail;
+    if ((rc = ingest_init(&d->ingest, c, d->outbox)) < 0)
+        goto fail;
+    if ((rc = control_open(&d->control, c, d->loop, d->ingest, d->outbox, reload, d)) < 0)
+        goto fail;
+    if ((rc = outbox_connect(d->outbox, d->loop, control_mqtt, d->control)) < 0)
+        goto fail;
+    if ((rc = gpio_start(d)) < 0)
+        goto fail; /* gpio_open has said which chip or line failed */
+    if ((rc = bus_start(&bs, c)) < 0) {
+        log_errx("cannot start bus workers: %s", strerror(-rc));
+        goto fail;
+    }
+    ingest_attach_bus(d->ingest, d->loop, bs);
+    if (sd_watchdog_enabled(0, &d->watchdog_usec) > 0 && d->watchdog_usec >= 2000)
+        loop_timer(d->loop, (int64_t)(d->watchdog_usec / 2000), watchdog_tick, d);
+    loop_timer(d->loop, 60000, stats_tick, d);
+    loop_timer(d->loop, TICK_MS, tick, d);
+    *out = d;
+    return 0;
+fail:
+    daemon_fini(d);
+    return rc < 0 ? rc : -EIO;
 }
 
 const struct prog_ops daemon_ops = {daemon_init, daemon_run, daemon_fini};

@@ -4,6 +4,8 @@
  */
 #include "prog.h"
 
+#include <systemd/sd-daemon.h>
+
 #include "log.h"
 #include "mqtt.h"
 
@@ -15,13 +17,9 @@ prog_option(const struct prog *p, int opt, const char *arg, struct prog_opts *o)
         o->path = arg;
         return -1;
     case 'n':
-        o->check = true;
-        return -1;
     case 'd':
-        o->debug = true;
-        return -1;
     case 's':
-        o->use_syslog = true;
+        *(opt == 'n' ? &o->check : opt == 'd' ? &o->debug : &o->use_syslog) = true;
         return -1;
     case 'h':
         p->usage(stdout);
@@ -71,6 +69,8 @@ prog_run(const struct prog_opts *o, int log_level, const struct prog_ops *ops, v
         return 1;
     }
     ops->run(d);
+    sd_notify(0, "STOPPING=1");
+    log_info("stopping");
     ops->fini(d);
     mqtt_lib_fini();
     log_fini();

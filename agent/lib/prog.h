@@ -9,7 +9,7 @@
  * 0 done, 1 rejected or configuration errors, 2 bad usage, 3 unreachable.
  *
  * Owns: nothing past the call.  Calls: log.h, mqtt.h (library set-up only),
- * cfgfile.h (struct cfgerr).  Prints to stdout/stderr: it is the boundary.
+ * cfgfile.h (struct cfgerr), sd_notify().  Prints to stdout/stderr: it is the boundary.
  */
 #ifndef EMBER_PROG_H
 #define EMBER_PROG_H
@@ -49,10 +49,10 @@ struct prog_opts {
     bool use_syslog;  /* -s */
 };
 
-/* A daemon's life, for prog_run(): init takes ownership of conf and starts
- * everything (0 or -errno, having logged why); run installs the signal
- * handlers (loop_signals()) and runs until SIGTERM or SIGINT; fini stops
- * and frees everything, conf included. */
+/* A daemon's life, for prog_run(): init takes ownership of conf, installs
+ * the signal handlers (loop_signals()) and starts everything (0 or -errno,
+ * having logged why); run tells systemd it is ready and runs until SIGTERM
+ * or SIGINT; fini stops and frees everything, conf included. */
 struct prog_ops {
     int (*init)(void **d, void *conf);
     void (*run)(void *d);
@@ -75,7 +75,8 @@ void prog_log_init(const struct prog *p, const struct prog_opts *o);
 int prog_loaded(const struct prog *p, const struct prog_opts *o, int rc, struct cfgerr *err);
 
 /* Runs the daemon on its loaded configuration: the log level from the
- * configuration (unless -d), libmosquitto set up, then init, run, fini.
+ * configuration (unless -d), libmosquitto set up, then init, run, "stopping"
+ * (to systemd and the log), fini.
  * Returns the exit status: 0 after a clean stop, 1 when init failed. */
 int prog_run(const struct prog_opts *o, int log_level, const struct prog_ops *ops, void *conf);
 

@@ -181,55 +181,7 @@ reload(void *arg, char *err, size_t errlen)
     return reload_run(&d->conf, d->loop, d->ingest, d->outbox, d->control, err, errlen);
 }
 
-static void
-daemon_fini(void *arg)
-{
-    struct daemon *d = arg;
-    struct bus_set *bs;
-
-    if (d == NULL)
-        return;
-    bs = d->ingest != NULL ? ingest_bus(d->ingest) : NULL;
-    /* Say "offline" while the workers wind down: a worker in the middle of
-     * a long timeout must not delay it.  The loop no longer runs, so nothing
-     * is published after it. */
-    bus_signal_stop(bs);
-    outbox_disconnect(d->outbox);
-    bus_stop(bs);
-    control_close(d->control);
-    if (d->gpio != NULL) {
-        /* Leave the annunciators off when the agent stops. */
-        for (int o = 0; o < d->conf->noutputs; o++)
-            gpio_set(d->gpio, o, 0);
-        gpio_close(d->gpio);
-    }
-    ingest_free(d->ingest);
-    outbox_close(d->outbox);
-    loop_fini(d->loop);
-    conf_free(d->conf);
-    free(d);
-}
-
-static void
-daemon_run(void *arg)
-{
-    struct daemon *d = arg;
-
-    sd_notifyf(0, "READY=1\nSTATUS=polling %d devices on %d buses", d->conf->ndevices,
-               d->conf->nbuses);
-    log_info("running: site %s, agent %s, %d buses, %d devices, %d sensors, %d alarms, %d zones",
-             d->conf->agent.site, d->conf->agent.id, d->conf->nbuses, d->conf->ndevices,
-             d->conf->nsensors, d->conf->nalarms, d->conf->nzones);
-    while (!loop_sig_stop) {
-        loop_run(d->loop);
-        if (loop_sig_hup) {
-            char err[256] = "";
-            loop_sig_hup = 0;
-            log_info("SIGHUP: reloading %s", d->conf->path);
-            reload(d, err, sizeof(err));
-        }
-    }
-}
+static void daemon_fini(void *arg);
 
 static int
 daemon_init(void **out, void *conf)
@@ -267,6 +219,56 @@ daemon_init(void **out, void *conf)
 fail:
     daemon_fini(d);
     return rc < 0 ? rc : -EIO;
+}
+
+static void
+daemon_run(void *arg)
+{
+    struct daemon *d = arg;
+
+    sd_notifyf(0, "READY=1\nSTATUS=polling %d devices on %d buses", d->conf->ndevices,
+               d->conf->nbuses);
+    log_info("running: site %s, agent %s, %d buses, %d devices, %d sensors, %d alarms, %d zones",
+             d->conf->agent.site, d->conf->agent.id, d->conf->nbuses, d->conf->ndevices,
+             d->conf->nsensors, d->conf->nalarms, d->conf->nzones);
+    while (!loop_sig_stop) {
+        loop_run(d->loop);
+        if (loop_sig_hup) {
+            char err[256] = "";
+            loop_sig_hup = 0;
+            log_info("SIGHUP: reloading %s", d->conf->path);
+            reload(d, err, sizeof(err));
+        }
+    }
+}
+
+static void
+daemon_fini(void *arg)
+{
+    struct daemon *d = arg;
+    struct bus_set *bs;
+
+    if (d == NULL)
+        return;
+    bs = d->ingest != NULL ? ingest_bus(d->ingest) : NULL;
+    /* Say "offline" while the workers wind down: a worker in the middle of
+     * a long timeout must not delay it.  The loop no longer runs, so nothing
+     * is published after it. */
+    bus_signal_stop(bs);
+    outbox_disconnect(d->outbox);
+    bus_stop(bs);
+    control_close(d->control);
+    if (d->gpio != NULL) {
+        /* Leave the annunciators off when the agent stops. */
+        for (int o = 0; o < d->conf->noutputs; o++)
+            gpio_set(d->gpio, o, 0);
+        gpio_close(d->gpio);
+    }
+    ingest_free(d->ingest);
+    outbox_close(d->outbox);
+    loop_fini(d->loop);
+    conf_free(d->conf);
+    free(d);
 }
 
 const struct prog_ops daemon_ops = {daemon_init, daemon_run, daemon_fini};

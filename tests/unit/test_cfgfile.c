@@ -256,13 +256,22 @@ count_validate(void *user, struct cfgerr *err)
     ((struct items *)user)->validated++;
 }
 
+/* err holds "FILE:at" for the file under test. */
+static void
+expect_error(const struct cfgerr *err, const char *at)
+{
+    char want[256];
+
+    snprintf(want, sizeof(want), "%s:%s", file, at);
+    assert_non_null(strstr(err->text, want));
+}
+
 static void
 test_named_sections(void **state)
 {
     struct cfgerr err = {0};
     struct items it = {.max = 2};
     struct cfgfile cf = {.path = file, .err = &err, .key = on_item, .user = &it};
-    char want[256];
     (void)state;
 
     write_file("[item a]\nport = 1\n[item b]\nweight = 5\n[item b]\nport = 2\n[item c]\nport = 3\n"
@@ -281,14 +290,10 @@ test_named_sections(void **state)
     assert_int_equal(cfgfile_item_find(it.v, it.n, sizeof(*it.v), "b"), 1);
     assert_int_equal(cfgfile_item_find(it.v, it.n, sizeof(*it.v), "c"), -1);
     assert_int_equal(err.count, 4);
-    snprintf(want, sizeof(want), "%s:6: [item b] defined twice (first at line 3)", file);
-    assert_non_null(strstr(err.text, want));
-    snprintf(want, sizeof(want), "%s:8: [item c]: too many sections of this kind (max 2)", file);
-    assert_non_null(strstr(err.text, want));
-    snprintf(want, sizeof(want), "%s:10: [item a] defined twice (first at line 1)", file);
-    assert_non_null(strstr(err.text, want));
-    snprintf(want, sizeof(want), "%s:12: [item b!]: name 'b!' must be 1-", file);
-    assert_non_null(strstr(err.text, want));
+    expect_error(&err, "6: [item b] defined twice (first at line 3)");
+    expect_error(&err, "8: [item c]: too many sections of this kind (max 2)");
+    expect_error(&err, "10: [item a] defined twice (first at line 1)");
+    expect_error(&err, "12: [item b!]: name 'b!' must be 1-");
     cfgerr_free(&err);
 
     /* A clean file loads (0), through the same cross-checks. */

@@ -1,7 +1,7 @@
 /*
  * emberctl - operate a running emberd over its control socket.
  *
- * Links only libember: the request goes through ctlsock_request(), and -c
+ * Links only libember: the request goes through ctlclient_call(), and -c
  * reads one key of emberd's configuration with cfgfile_read_key().  Exit
  * codes are the man page's: 0 done, 1 rejected, 2 usage, 3 unreachable.
  */
@@ -14,13 +14,11 @@
 #include <string.h>
 
 #include "cfgfile.h"
-#include "ctlsock.h"
+#include "ctlclient.h"
+#include "prog.h"
 #include "util.h"
 
 #define DEFAULT_SOCKET "/run/emberwatch/emberd.sock"
-#define EXIT_REJECTED 1
-#define EXIT_USAGE 2
-#define EXIT_UNREACHABLE 3
 
 static void
 usage(FILE *fp)
@@ -56,7 +54,7 @@ usage(FILE *fp)
  * key is read (through the same directive type as emberd's own parse), so
  * emberctl needs neither the rest of emberd's configuration nor the files
  * it names (the MQTT password file is not emberctl's to open).  Returns 0
- * with *sock malloc'd, or EXIT_USAGE after printing file:line errors. */
+ * with *sock malloc'd, or PROG_EXIT_USAGE after printing file:line errors. */
 static int
 socket_from_config(const char *file, char **sock)
 {
@@ -71,18 +69,11 @@ socket_from_config(const char *file, char **sock)
         fputs(err.text ? err.text : "emberctl: cannot read the configuration\n", stderr);
         cfgerr_free(&err);
         free(path);
-        return EXIT_USAGE;
+        return PROG_EXIT_USAGE;
     }
     cfgerr_free(&err);
     *sock = rc == 1 ? path : xstrdup(DEFAULT_SOCKET);
     return 0;
-}
-
-static const char *
-str(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "-";
 }
 
 static void
@@ -108,14 +99,14 @@ print_status(const cJSON *o)
     char a[32], b[32], c[72], d[32], e[32];
 
     num(o, "uptime_s", a, sizeof(a));
-    printf("agent %s/%s   mqtt %s   up %ss\n", str(o, "site"), str(o, "agent"), str(o, "mqtt"),
+    printf("agent %s/%s   mqtt %s   up %ss\n", ctlclient_str(o, "site"), ctlclient_str(o, "agent"), ctlclient_str(o, "mqtt"),
            a);
     num(o, "journal_pending", a, sizeof(a));
     num(o, "journal_dropped", b, sizeof(b));
     num(o, "journal_unstored", c, sizeof(c));
     num(o, "journal_volatile", d, sizeof(d));
     printf("journal %s   pending %s   dropped %s   not written %s   in memory only %s\n",
-           str(o, "journal"), a, b, c, d);
+           ctlclient_str(o, "journal"), a, b, c, d);
     cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "self_alarms"))
     {
         if (cJSON_IsString(x))
@@ -131,14 +122,14 @@ print_status(const cJSON *o)
         num(x, "late", c, sizeof(c));
         num(x, "alert_polls", d, sizeof(d));
         snprintf(e, sizeof(e), "%.1f%%", cJSON_IsNumber(u) ? 100 * u->valuedouble : 0.0);
-        printf("%-16s %8s %8s %6s %8s %6s\n", str(x, "name"), a, b, c, d, e);
+        printf("%-16s %8s %8s %6s %8s %6s\n", ctlclient_str(x, "name"), a, b, c, d, e);
     }
     printf("\n%-24s %10s %-7s %-10s %s\n", "SENSOR", "VALUE", "UNIT", "QUALITY", "TIME");
     cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "sensors"))
     {
         num(x, "value", a, sizeof(a));
-        printf("%-24s %10s %-7s %-10s %s\n", str(x, "name"), a, str(x, "unit"), str(x, "quality"),
-               str(x, "ts"));
+        printf("%-24s %10s %-7s %-10s %s\n", ctlclient_str(x, "name"), a, ctlclient_str(x, "unit"), ctlclient_str(x, "quality"),
+               ctlclient_str(x, "ts"));
     }
     x = cJSON_GetObjectItemCaseSensitive(o, "zones");
     if (cJSON_GetArraySize(x) > 0) {
@@ -148,7 +139,7 @@ print_status(const cJSON *o)
             num(x, "votes", a, sizeof(a));
             num(x, "vote", b, sizeof(b));
             snprintf(c, sizeof(c), "%s/%s", a, b);
-            printf("%-16s %-8s %6s %5s\n", str(x, "name"), str(x, "request"), c, yesno(x, "test"));
+            printf("%-16s %-8s %6s %5s\n", ctlclient_str(x, "name"), ctlclient_str(x, "request"), c, yesno(x, "test"));
         }
     }
 }
@@ -165,9 +156,9 @@ print_alarms(const cJSON *o)
     {
         num(x, "value", v, sizeof(v));
         num(x, "setpoint", sp, sizeof(sp));
-        printf("%-22s %-8s %-4s %-7s %-8s %-4s %10s %10s  %-24s %s\n", str(x, "alarm"),
-               str(x, "state"), yesno(x, "acked"), yesno(x, "shelved"), str(x, "severity"),
-               yesno(x, "test"), v, sp, str(x, "since"), str(x, "sensor"));
+        printf("%-22s %-8s %-4s %-7s %-8s %-4s %10s %10s  %-24s %s\n", ctlclient_str(x, "alarm"),
+               ctlclient_str(x, "state"), yesno(x, "acked"), yesno(x, "shelved"), ctlclient_str(x, "severity"),
+               yesno(x, "test"), v, sp, ctlclient_str(x, "since"), ctlclient_str(x, "sensor"));
     }
 }
 
@@ -183,7 +174,7 @@ main(int argc, char **argv)
     const char *sock = NULL, *config = NULL, *by = NULL, *cmd;
     bool json = false;
     double timeout = 5;
-    char *sock_owned = NULL, *reqs, *resp, err[512];
+    char *sock_owned = NULL, *reqs, *resp;
     cJSON *req, *o;
     int opt, rc;
 
@@ -208,7 +199,7 @@ main(int argc, char **argv)
         case 't':
             if (parse_double(optarg, &timeout) < 0 || timeout <= 0 || timeout > 3600) {
                 fprintf(stderr, "emberctl: bad timeout '%s'\n", optarg);
-                return EXIT_USAGE;
+                return PROG_EXIT_USAGE;
             }
             break;
         case 'h':
@@ -216,12 +207,12 @@ main(int argc, char **argv)
             return 0;
         default:
             usage(stderr);
-            return EXIT_USAGE;
+            return PROG_EXIT_USAGE;
         }
     }
     if (optind >= argc) {
         usage(stderr);
-        return EXIT_USAGE;
+        return PROG_EXIT_USAGE;
     }
     cmd = argv[optind++];
     req = cJSON_CreateObject();
@@ -250,13 +241,13 @@ main(int argc, char **argv)
     } else {
         fprintf(stderr, "emberctl: unknown command '%s' (see emberctl --help)\n", cmd);
         cJSON_Delete(req);
-        return EXIT_USAGE;
+        return PROG_EXIT_USAGE;
     }
 
     if (sock == NULL && config != NULL) {
         if (socket_from_config(config, &sock_owned) != 0) {
             cJSON_Delete(req);
-            return EXIT_USAGE;
+            return PROG_EXIT_USAGE;
         }
         sock = sock_owned;
     }
@@ -265,27 +256,16 @@ main(int argc, char **argv)
 
     reqs = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
-    rc = ctlsock_request(sock, "emberd", reqs, (int)lround(timeout * 1000), &resp, err,
-                         sizeof(err));
+    rc = ctlclient_call("emberctl", "emberd", sock, reqs, (int)lround(timeout * 1000), &o, &resp);
     free(reqs);
     free(sock_owned);
-    if (rc < 0) {
-        fprintf(stderr, "emberctl: %s\n", err);
-        return EXIT_UNREACHABLE;
-    }
-    o = cJSON_Parse(resp);
-    if (!cJSON_IsObject(o)) {
-        /* Not emberd's answer (every answer is an object with "ok"). */
-        cJSON_Delete(o);
-        fprintf(stderr, "emberctl: unreadable answer from emberd: %.200s\n", resp);
-        free(resp);
-        return EXIT_UNREACHABLE;
-    }
-    rc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok")) ? 0 : EXIT_REJECTED;
+    if (rc != 0)
+        return rc;
+    rc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "ok")) ? 0 : PROG_EXIT_REJECTED;
     if (json) {
         puts(resp);
     } else if (rc != 0) {
-        fprintf(stderr, "emberctl: %s: %s\n", cmd, str(o, "error"));
+        fprintf(stderr, "emberctl: %s: %s\n", cmd, ctlclient_str(o, "error"));
     } else if (strcmp(cmd, "status") == 0) {
         print_status(o);
     } else if (strcmp(cmd, "alarms") == 0) {
@@ -300,5 +280,5 @@ main(int argc, char **argv)
 bad_args:
     fprintf(stderr, "emberctl: wrong arguments for '%s' (see emberctl --help)\n", cmd);
     cJSON_Delete(req);
-    return EXIT_USAGE;
+    return PROG_EXIT_USAGE;
 }

@@ -66,36 +66,6 @@ static const struct cfg_directive hook_keys[] = {
     "[%s]: unknown section (expected [drain], [mqtt], [site NAME], [haproxy NAME] or "             \
     "[hook NAME])"
 
-/* Finds or creates the named item of an array of structs whose first member
- * is the name and which carry a `line` member at `line_off`. */
-static void *
-section_item(struct cfgfile *cf, const char *section, void *base, int *n, int max, size_t size,
-             size_t line_off, const char *name)
-{
-    char *item;
-
-    for (int i = 0; i < *n; i++) {
-        int *line;
-        item = (char *)base + (size_t)i * size;
-        line = (int *)(void *)(item + line_off);
-        if (strcmp(item, name) == 0) {
-            if (*line != cf->section_line) {
-                cfgfile_error(cf, "[%s] defined twice (first at line %d)", section, *line);
-                return NULL;
-            }
-            return item;
-        }
-    }
-    if (*n == max) {
-        cfgfile_error(cf, "[%s]: too many sections of this kind (max %d)", section, max);
-        return NULL;
-    }
-    item = (char *)base + (size_t)(*n)++ * size;
-    strcpy(item, name);
-    *(int *)(void *)(item + line_off) = cf->section_line;
-    return item;
-}
-
 static void
 on_key(struct cfgfile *cf, const char *section, const char *key, const char *value)
 {
@@ -121,15 +91,11 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
     } else if (strcmp(section, "mqtt") == 0) {
         rc = mqttconf_key(cf, &c->mqtt, key, value);
     } else {
-        if (cfgfile_split_section(section, buf, sizeof(buf), &kind, &name) < 0) {
+        rc = cfgfile_named_section(cf, section, buf, sizeof(buf), &kind, &name);
+        if (rc == -EINVAL)
             cfgfile_error(cf, UNKNOWN_SECTION, section);
+        if (rc < 0)
             return;
-        }
-        if (!name_valid(name)) {
-            cfgfile_error(cf, "[%s]: name '%s' must be 1-%d characters of A-Z a-z 0-9 _ . -",
-                          section, name, NAME_MAX_LEN);
-            return;
-        }
         if (strcmp(kind, "site") == 0) {
             if (strcmp(name, "_drain") == 0) {
                 cfgfile_error(cf,
@@ -138,23 +104,26 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
                               section);
                 return;
             }
-            item = section_item(cf, section, c->sites, &c->nsites, DCONF_MAX_SITES,
-                                sizeof(*c->sites), offsetof(struct dconf_site, line), name);
+            struct cfg_sections sa = {(void **)&c->sites, &c->nsites, NULL, DCONF_MAX_SITES, sizeof(*c->sites),
+                                      offsetof(struct dconf_site, line), NULL, 0};
+            item = cfgfile_section_item(cf, section, &sa, name);
             if (item == NULL)
                 return;
             rc = cfgfile_apply(cf, section, site_keys, ARRAY_LEN(site_keys), item, key, value);
             if (strcmp(key, "vote") == 0)
                 ((struct dconf_site *)item)->vote_set = true;
         } else if (strcmp(kind, "haproxy") == 0) {
-            item = section_item(cf, section, c->haproxies, &c->nhaproxies, DCONF_MAX_HAPROXY,
-                                sizeof(*c->haproxies), offsetof(struct dconf_haproxy, line), name);
+            struct cfg_sections sa = {(void **)&c->haproxies, &c->nhaproxies, NULL, DCONF_MAX_HAPROXY, sizeof(*c->haproxies),
+                                      offsetof(struct dconf_haproxy, line), NULL, 0};
+            item = cfgfile_section_item(cf, section, &sa, name);
             if (item == NULL)
                 return;
             rc =
                 cfgfile_apply(cf, section, haproxy_keys, ARRAY_LEN(haproxy_keys), item, key, value);
         } else if (strcmp(kind, "hook") == 0) {
-            item = section_item(cf, section, c->hooks, &c->nhooks, DCONF_MAX_HOOKS,
-                                sizeof(*c->hooks), offsetof(struct dconf_hook, line), name);
+            struct cfg_sections sa = {(void **)&c->hooks, &c->nhooks, NULL, DCONF_MAX_HOOKS, sizeof(*c->hooks),
+                                      offsetof(struct dconf_hook, line), NULL, 0};
+            item = cfgfile_section_item(cf, section, &sa, name);
             if (item == NULL)
                 return;
             rc = cfgfile_apply(cf, section, hook_keys, ARRAY_LEN(hook_keys), item, key, value);
@@ -288,19 +257,13 @@ add_agent(void *arg, const char *tok)
 static int
 haproxy_find(const struct dconf *c, const char *name)
 {
-    for (int i = 0; i < c->nhaproxies; i++)
-        if (strcmp(c->haproxies[i].name, name) == 0)
-            return i;
-    return -1;
+    return cfgfile_item_find(c->haproxies, c->nhaproxies, sizeof(*c->haproxies), name);
 }
 
 static int
 hook_find(const struct dconf *c, const char *name)
 {
-    for (int i = 0; i < c->nhooks; i++)
-        if (strcmp(c->hooks[i].name, name) == 0)
-            return i;
-    return -1;
+    return cfgfile_item_find(c->hooks, c->nhooks, sizeof(*c->hooks), name);
 }
 
 static void
@@ -545,8 +508,9 @@ validate_site(struct dconf *c, struct cfgerr *err, int si)
 }
 
 static void
-validate(struct dconf *c, struct cfgerr *err)
+validate(void *user, struct cfgerr *err)
 {
+    struct dconf *c = user;
     const char *f = c->path;
     char client_id[NAME_MAX_LEN + 16];
 
@@ -592,7 +556,6 @@ dconf_load(const char *path, struct dconf **out, struct cfgerr *err)
     static const char *const singletons[] = {"drain", "mqtt", NULL};
     struct cfgfile cf = {
         .path = path, .err = err, .key = on_key, .user = c, .singletons = singletons};
-    int before = err->count;
     int rc;
 
     c->path = xstrdup(path);
@@ -601,12 +564,10 @@ dconf_load(const char *path, struct dconf **out, struct cfgerr *err)
     c->hooks = xcalloc(DCONF_MAX_HOOKS, sizeof(*c->hooks));
     set_defaults(c);
     mqttconf_defaults(&c->mqtt, path, err);
-    rc = cfgfile_parse(&cf);
-    if (rc == 0)
-        validate(c, err);
-    if (rc < 0 || err->count > before) {
+    rc = cfgfile_load(&cf, validate);
+    if (rc < 0) {
         dconf_free(c);
-        return rc < 0 ? rc : -EINVAL;
+        return rc;
     }
     *out = c;
     return 0;
@@ -653,10 +614,7 @@ dconf_free(struct dconf *c)
 int
 dconf_site_find(const struct dconf *c, const char *name)
 {
-    for (int i = 0; i < c->nsites; i++)
-        if (strcmp(c->sites[i].name, name) == 0)
-            return i;
-    return -1;
+    return cfgfile_item_find(c->sites, c->nsites, sizeof(*c->sites), name);
 }
 
 bool

@@ -32,8 +32,6 @@
 #include "site.h"
 #include "util.h"
 
-volatile sig_atomic_t drainer_sig_stop;
-static int wake_fd = -1;
 
 #define TOPIC_MAX 512
 
@@ -62,34 +60,6 @@ struct drainer {
     bool settle_started;
     uint64_t watchdog_usec;
 };
-
-static void
-on_signal(int sig)
-{
-    char c = (char)sig;
-    int saved = errno;
-
-    drainer_sig_stop = 1;
-    if (wake_fd >= 0 && write(wake_fd, &c, 1) < 0) {
-        /* the loop will see the flag on its next wakeup */
-    }
-    errno = saved;
-}
-
-void
-drainer_signals(struct drainer *d)
-{
-    struct sigaction sa;
-
-    wake_fd = loop_wakeup_fd(d->loop);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-}
 
 static struct site_now
 now(void)
@@ -567,9 +537,48 @@ start_mqtt(struct drainer *d)
     return rc < 0 ? rc : mqtt_init(&d->mqtt, &p, d->loop);
 }
 
-int
-drainer_init(struct drainer **out, struct dconf *c)
+static void
+drainer_fini(void *arg)
 {
+    struct drainer *d = arg;
+
+    if (d == NULL)
+        return;
+    if (d->audit != NULL)
+        audit_event(d->audit, NULL, "stop", NULL);
+    mqtt_fini(d->mqtt, 2000);
+    ctlsock_close(d->ctl);
+    for (int h = 0; h < d->conf->nhaproxies; h++)
+        haproxy_stop(d->hx[h]);
+    hooks_fini(d->hooks);
+    audit_close(d->audit);
+    if (d->notify_rd >= 0)
+        close(d->notify_rd);
+    if (d->notify_wr >= 0)
+        close(d->notify_wr);
+    loop_fini(d->loop);
+    for (int i = 0; i < d->conf->nsites; i++)
+        free(d->sites[i].published);
+    dconf_free(d->conf);
+    free(d);
+}
+
+static void
+drainer_run(void *arg)
+{
+    struct drainer *d = arg;
+
+    sd_notifyf(0, "READY=1\nSTATUS=settling: waiting for retained requests");
+    log_info("running: %d site(s), %d HAProxy instance(s), %d hook(s)%s", d->conf->nsites,
+             d->conf->nhaproxies, d->conf->nhooks, d->conf->drain.dry_run ? ", DRY RUN" : "");
+    while (!loop_sig_stop)
+        loop_run(d->loop);
+}
+
+static int
+drainer_init(void **out, void *conf)
+{
+    struct dconf *c = conf;
     struct drainer *d = xcalloc(1, sizeof(*d));
     char err[512];
     int p[2], rc;
@@ -582,6 +591,7 @@ drainer_init(struct drainer **out, struct dconf *c)
     }
     if ((rc = loop_init(&d->loop)) < 0)
         goto fail;
+    loop_signals(d->loop, false); /* from here a stop request is a clean stop */
     if ((rc = audit_open(&d->audit, c->drain.audit, err, sizeof(err))) < 0) {
         log_errx("cannot open the audit log ([drain] audit): %s", err);
         goto fail;
@@ -637,40 +647,4 @@ fail:
     return rc < 0 ? rc : -EIO;
 }
 
-int
-drainer_run(struct drainer *d)
-{
-    sd_notifyf(0, "READY=1\nSTATUS=settling: waiting for retained requests");
-    log_info("running: %d site(s), %d HAProxy instance(s), %d hook(s)%s", d->conf->nsites,
-             d->conf->nhaproxies, d->conf->nhooks, d->conf->drain.dry_run ? ", DRY RUN" : "");
-    while (!drainer_sig_stop)
-        loop_run(d->loop);
-    sd_notify(0, "STOPPING=1");
-    log_info("stopping");
-    return 0;
-}
-
-void
-drainer_fini(struct drainer *d)
-{
-    if (d == NULL)
-        return;
-    if (d->audit != NULL)
-        audit_event(d->audit, NULL, "stop", NULL);
-    mqtt_fini(d->mqtt, 2000);
-    ctlsock_close(d->ctl);
-    for (int h = 0; h < d->conf->nhaproxies; h++)
-        haproxy_stop(d->hx[h]);
-    hooks_fini(d->hooks);
-    audit_close(d->audit);
-    if (d->notify_rd >= 0)
-        close(d->notify_rd);
-    if (d->notify_wr >= 0)
-        close(d->notify_wr);
-    loop_fini(d->loop);
-    wake_fd = -1;
-    for (int i = 0; i < d->conf->nsites; i++)
-        free(d->sites[i].published);
-    dconf_free(d->conf);
-    free(d);
-}
+const struct prog_ops drainer_ops = {drainer_init, drainer_run, drainer_fini};

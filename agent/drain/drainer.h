@@ -7,20 +7,11 @@
 #ifndef EMBER_DRAINER_H
 #define EMBER_DRAINER_H
 
-#include <signal.h>
+#include "prog.h"
 
-#include "dconf.h"
-
-struct drainer;
-
-extern volatile sig_atomic_t drainer_sig_stop;
-
-/* Takes ownership of c.  Restores state, starts the HAProxy workers, the
- * control socket and the MQTT session. */
-int drainer_init(struct drainer **out, struct dconf *c);
-/* Runs until SIGTERM/SIGINT.  Returns 0. */
-int drainer_run(struct drainer *d);
-void drainer_fini(struct drainer *d);
-void drainer_signals(struct drainer *d);
+/* ember-drain's life for prog_run(), on a struct dconf it takes: restores
+ * state, starts the HAProxy workers, the control socket and the MQTT
+ * session; runs until SIGTERM or SIGINT; stops and frees everything. */
+extern const struct prog_ops drainer_ops;
 
 #endif

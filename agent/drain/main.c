@@ -11,20 +11,12 @@
 #include <unistd.h>
 
 #include "command.h"
-#include "ctlsock.h"
+#include "ctlclient.h"
 #include "dconf.h"
 #include "drainer.h"
-#include "log.h"
-#include "mqtt.h"
-
-#ifndef EMBER_VERSION
-#define EMBER_VERSION "0.1.0"
-#endif
+#include "prog.h"
 #define DEFAULT_CONF "/etc/emberwatch/ember-drain.conf"
 #define DEFAULT_SOCKET "/run/ember-drain/ember-drain.sock"
-#define EXIT_REJECTED 1
-#define EXIT_USAGE 2
-#define EXIT_UNREACHABLE 3
 
 static void
 usage(FILE *fp)
@@ -69,13 +61,6 @@ usage(FILE *fp)
             "2 bad usage, 3 the daemon could not be reached.  See ember-drain(8).\n");
 }
 
-static const char *
-str(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "-";
-}
-
 static void
 print_site(const cJSON *s)
 {
@@ -89,21 +74,22 @@ print_site(const cJSON *s)
              cJSON_GetObjectItemCaseSensitive(s, "vote")
                  ? cJSON_GetObjectItemCaseSensitive(s, "vote")->valueint
                  : 0);
-    printf("%-16s %-9s %-6s %-25s %s\n", str(s, "site"), str(s, "state"), votes, str(s, "since"),
-           str(s, "cause"));
-    if (strcmp(str(s, "held_state"), "-") != 0)
-        printf("    held; underlying state %s\n", str(s, "held_state"));
+    printf("%-16s %-9s %-6s %-25s %s\n", ctlclient_str(s, "site"), ctlclient_str(s, "state"), votes,
+           ctlclient_str(s, "since"), ctlclient_str(s, "cause"));
+    if (strcmp(ctlclient_str(s, "held_state"), "-") != 0)
+        printf("    held; underlying state %s\n", ctlclient_str(s, "held_state"));
     arr = cJSON_GetObjectItemCaseSensitive(s, "targets");
     cJSON_ArrayForEach(x, arr)
     {
-        printf("    %-7s %-40s %s\n", str(x, "kind"), str(x, "name"), str(x, "state"));
+        printf("    %-7s %-40s %s\n", ctlclient_str(x, "kind"), ctlclient_str(x, "name"),
+               ctlclient_str(x, "state"));
     }
     arr = cJSON_GetObjectItemCaseSensitive(s, "requests");
     cJSON_ArrayForEach(x, arr)
     {
         const cJSON *seq = cJSON_GetObjectItemCaseSensitive(x, "seq");
-        printf("    request %s/%s: %s%s (seq %.0f)\n", str(x, "agent"), str(x, "zone"),
-               str(x, "request"),
+        printf("    request %s/%s: %s%s (seq %.0f)\n", ctlclient_str(x, "agent"),
+               ctlclient_str(x, "zone"), ctlclient_str(x, "request"),
                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "test"))
                    ? " TEST: shown, never acted on"
                    : "",
@@ -112,7 +98,7 @@ print_site(const cJSON *s)
     arr = cJSON_GetObjectItemCaseSensitive(s, "agents");
     cJSON_ArrayForEach(x, arr)
     {
-        printf("    agent %s: %s\n", str(x, "agent"), str(x, "status"));
+        printf("    agent %s: %s\n", ctlclient_str(x, "agent"), ctlclient_str(x, "status"));
     }
 }
 
@@ -123,17 +109,17 @@ client(int argc, char **argv, int optind_, const char *sock, const char *by, con
     const char *cmd = argv[optind_];
     const char *site = optind_ + 1 < argc ? argv[optind_ + 1] : NULL;
     cJSON *ans;
-    char *text, *resp, err[512];
+    char *text, *resp;
     char login[64] = "";
     int rc = 0;
 
     if (optind_ + 2 < argc) {
         fprintf(stderr, "ember-drain: unexpected argument '%s'\n", argv[optind_ + 2]);
-        return EXIT_USAGE;
+        return PROG_EXIT_USAGE;
     }
     if (command_needs_site(cmd) && site == NULL) {
         fprintf(stderr, "ember-drain: %s needs a SITE\n", cmd);
-        return EXIT_USAGE;
+        return PROG_EXIT_USAGE;
     }
     if (by == NULL) {
         const char *u = getenv("SUDO_USER");
@@ -142,24 +128,18 @@ client(int argc, char **argv, int optind_, const char *sock, const char *by, con
         by = login;
     }
     text = command_request(cmd, site, by, reason);
-    rc = ctlsock_request(sock, "ember-drain", text, timeout_s * 1000, &resp, err, sizeof(err));
+    rc = ctlclient_call("ember-drain", "ember-drain", sock, text, timeout_s * 1000, &ans, &resp);
     free(text);
-    if (rc < 0) {
-        fprintf(stderr, "ember-drain: %s\n", err);
-        return EXIT_UNREACHABLE;
-    }
-    ans = cJSON_Parse(resp);
-    if (!cJSON_IsObject(ans)) {
-        fprintf(stderr, "ember-drain: malformed answer: %s\n", resp);
-        rc = EXIT_UNREACHABLE;
-    } else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "ok"))) {
-        fprintf(stderr, "ember-drain: %s: %s\n", cmd, str(ans, "error"));
-        rc = EXIT_REJECTED;
+    if (rc != 0)
+        return rc;
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "ok"))) {
+        fprintf(stderr, "ember-drain: %s: %s\n", cmd, ctlclient_str(ans, "error"));
+        rc = PROG_EXIT_REJECTED;
     } else if (json) {
         puts(resp);
     } else if (strcmp(cmd, "status") == 0) {
         const cJSON *x;
-        printf("controller %s, mqtt %s%s%s\n", str(ans, "controller"),
+        printf("controller %s, mqtt %s%s%s\n", ctlclient_str(ans, "controller"),
                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "mqtt")) ? "connected"
                                                                            : "DISCONNECTED",
                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ans, "settled")) ? "" : ", settling",
@@ -171,7 +151,7 @@ client(int argc, char **argv, int optind_, const char *sock, const char *by, con
         }
     } else {
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(ans, "site");
-        printf("%s %s: now %s\n", cmd, site, str(s, "state"));
+        printf("%s %s: now %s\n", cmd, site, ctlclient_str(s, "state"));
     }
     cJSON_Delete(ans);
     free(resp);
@@ -181,36 +161,25 @@ client(int argc, char **argv, int optind_, const char *sock, const char *by, con
 int
 main(int argc, char **argv)
 {
+    static const struct prog prog = {"ember-drain", usage};
+    /* clang-format off */
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},  {"check", no_argument, NULL, 'n'},
-        {"debug", no_argument, NULL, 'd'},         {"syslog", no_argument, NULL, 's'},
+        PROG_DAEMON_LONG,
         {"socket", required_argument, NULL, 'S'},  {"by", required_argument, NULL, 'b'},
         {"reason", required_argument, NULL, 'r'},  {"json", no_argument, NULL, 'j'},
-        {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+        {"timeout", required_argument, NULL, 't'}, {NULL, 0, NULL, 0},
     };
-    const char *path = NULL, *sock = NULL, *by = NULL, *reason = NULL;
-    bool check = false, debug = false, use_syslog = false, json = false;
+    /* clang-format on */
+    struct prog_opts o = {0};
+    const char *sock = NULL, *by = NULL, *reason = NULL;
+    bool json = false;
     long timeout_s = 5;
     struct cfgerr err = {0};
     struct dconf *c = NULL;
-    struct drainer *d = NULL;
-    int opt, rc;
+    int opt, rc, servers = 0;
 
-    while ((opt = getopt_long(argc, argv, "c:ndsS:b:r:jt:hV", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "S:b:r:jt:" PROG_DAEMON_SHORT, opts, NULL)) != -1) {
         switch (opt) {
-        case 'c':
-            path = optarg;
-            break;
-        case 'n':
-            check = true;
-            break;
-        case 'd':
-            debug = true;
-            break;
-        case 's':
-            use_syslog = true;
-            break;
         case 'S':
             sock = optarg;
             break;
@@ -226,39 +195,29 @@ main(int argc, char **argv)
         case 't':
             if (parse_long(optarg, 1, 3600, &timeout_s) < 0) {
                 fprintf(stderr, "ember-drain: --timeout: '%s' is not 1..3600 seconds\n", optarg);
-                return EXIT_USAGE;
+                return PROG_EXIT_USAGE;
             }
             break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V':
-            printf("ember-drain %s\n", EMBER_VERSION);
-            return 0;
         default:
-            usage(stderr);
-            return EXIT_USAGE;
+            if ((rc = prog_option(&prog, opt, optarg, &o)) >= 0)
+                return rc;
         }
     }
-    log_init("ember-drain", !use_syslog, debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+    prog_log_init(&prog, &o);
 
     if (optind < argc) {
         if (!command_known(argv[optind])) {
             fprintf(stderr, "ember-drain: unknown command '%s'\n", argv[optind]);
             usage(stderr);
-            return EXIT_USAGE;
+            return PROG_EXIT_USAGE;
         }
-        if (check) {
+        if (o.check) {
             fprintf(stderr, "ember-drain: -n takes no command\n");
-            return EXIT_USAGE;
+            return PROG_EXIT_USAGE;
         }
-        if (sock == NULL && path != NULL) {
-            if (dconf_load(path, &c, &err) < 0) {
-                fputs(err.text ? err.text : "ember-drain: cannot load configuration\n", stderr);
-                cfgerr_free(&err);
-                return EXIT_REJECTED;
-            }
-            cfgerr_free(&err);
+        if (sock == NULL && o.path != NULL) {
+            if (prog_loaded(&prog, &o, dconf_load(o.path, &c, &err), &err) < 0)
+                return PROG_EXIT_REJECTED;
             rc = client(argc, argv, optind, c->drain.control, by, reason, json, (int)timeout_s);
             dconf_free(c);
             return rc;
@@ -266,42 +225,18 @@ main(int argc, char **argv)
         return client(argc, argv, optind, sock ? sock : DEFAULT_SOCKET, by, reason, json,
                       (int)timeout_s);
     }
-    if (path == NULL)
-        path = DEFAULT_CONF;
-    rc = dconf_load(path, &c, &err);
-    if (rc < 0) {
-        fputs(err.text ? err.text : "ember-drain: cannot load configuration\n", stderr);
-        if (check)
-            fprintf(stderr, "ember-drain: %s: %d error%s\n", path, err.count,
-                    err.count == 1 ? "" : "s");
-        cfgerr_free(&err);
+    if (o.path == NULL)
+        o.path = DEFAULT_CONF;
+    if (prog_loaded(&prog, &o, dconf_load(o.path, &c, &err), &err) < 0)
         return 1;
-    }
-    cfgerr_free(&err);
-    if (check) {
-        int servers = 0;
-        for (int i = 0; i < c->nhaproxies; i++)
-            servers += c->haproxies[i].nservers;
-        printf("ember-drain: %s: configuration OK (%d sites, %d haproxy instances with %d "
-               "servers, %d hooks%s)\n",
-               path, c->nsites, c->nhaproxies, servers, c->nhooks,
-               c->drain.dry_run ? ", dry run" : "");
-        dconf_free(c);
-        return 0;
-    }
-    if (!debug)
-        log_set_level((enum log_level)c->drain.log_level);
-    if (mqtt_lib_init() < 0)
-        fatalx("cannot initialise libmosquitto");
-    rc = drainer_init(&d, c);
-    if (rc < 0) {
-        mqtt_lib_fini();
-        return 1;
-    }
-    drainer_signals(d);
-    drainer_run(d);
-    drainer_fini(d);
-    mqtt_lib_fini();
-    log_fini();
+    if (!o.check)
+        return prog_run(&o, c->drain.log_level, &drainer_ops, c);
+    for (int i = 0; i < c->nhaproxies; i++)
+        servers += c->haproxies[i].nservers;
+    printf("ember-drain: %s: configuration OK (%d sites, %d haproxy instances with %d "
+           "servers, %d hooks%s)\n",
+           o.path, c->nsites, c->nhaproxies, servers, c->nhooks,
+           c->drain.dry_run ? ", dry run" : "");
+    dconf_free(c);
     return 0;
 }

@@ -53,44 +53,25 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
         return;
     }
     if (strcmp(kind, "serial") == 0) {
-        struct board_serial *s = NULL;
-        for (int i = 0; i < b->nserials; i++)
-            if (strcmp(b->serials[i].name, name) == 0)
-                s = &b->serials[i];
-        if (s == NULL) {
-            if (b->nserials == MAX_ITEMS) {
-                cfgfile_error(cf, "too many [serial] sections (max %d)", MAX_ITEMS);
-                return;
-            }
-            s = &b->serials[b->nserials++];
-            strcpy(s->name, name);
-            s->line = cf->section_line;
-        } else if (s->line != cf->section_line) {
-            cfgfile_error(cf, "[%s] defined twice (first at line %d)", section, s->line);
+        struct cfg_sections sa = {(void **)&b->serials, &b->nserials, NULL, MAX_ITEMS,
+                                  sizeof(*b->serials), offsetof(struct board_serial, line), NULL, 0};
+        struct board_serial *s = cfgfile_section_item(cf, section, &sa, name);
+        if (s == NULL)
             return;
-        }
         rc = cfgfile_apply(cf, section, serial_keys, ARRAY_LEN(serial_keys), s, key, value);
         if (rc == 1)
             cfgfile_error(cf, "[%s]: unknown key '%s'", section, key);
     } else if (strcmp(kind, "input") == 0 || strcmp(kind, "output") == 0) {
-        struct board_gpio *g = NULL;
-        for (int i = 0; i < b->ngpios; i++)
-            if (strcmp(b->gpios[i].name, name) == 0)
-                g = &b->gpios[i];
-        if (g == NULL) {
-            if (b->ngpios == MAX_ITEMS) {
-                cfgfile_error(cf, "too many GPIO sections (max %d)", MAX_ITEMS);
-                return;
-            }
-            g = &b->gpios[b->ngpios++];
-            strcpy(g->name, name);
-            g->line = cf->section_line;
-            cfgfile_defaults(cf->path, gpio_keys, ARRAY_LEN(gpio_keys), g, cf->err);
+        struct cfg_sections sa = {(void **)&b->gpios, &b->ngpios, NULL, MAX_ITEMS,
+                                  sizeof(*b->gpios), offsetof(struct board_gpio, line), gpio_keys,
+                                  ARRAY_LEN(gpio_keys)};
+        int n = b->ngpios;
+        struct board_gpio *g = cfgfile_section_item(cf, section, &sa, name);
+        if (g == NULL)
+            return;
+        if (b->ngpios > n) {
             g->offset = -1; /* no default: 'line' is required */
             g->output = strcmp(kind, "output") == 0;
-        } else if (g->line != cf->section_line) {
-            cfgfile_error(cf, "[%s] defined twice (first at line %d)", section, g->line);
-            return;
         }
         rc = cfgfile_apply(cf, section, gpio_keys, ARRAY_LEN(gpio_keys), g, key, value);
         if (rc == 1)
@@ -101,6 +82,24 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
     }
 }
 
+/* Cross-checks after parsing: the keys every section needs. */
+static void
+validate(void *user, struct cfgerr *err)
+{
+    struct board *b = user;
+
+    if (b->name[0] == '\0')
+        cfgerr_add(err, b->path, 0, "[board] name is required");
+    for (int i = 0; i < b->nserials; i++)
+        if (b->serials[i].device == NULL)
+            cfgerr_add(err, b->path, b->serials[i].line, "[serial %s]: missing key 'device'",
+                       b->serials[i].name);
+    for (int i = 0; i < b->ngpios; i++)
+        if (b->gpios[i].offset < 0)
+            cfgerr_add(err, b->path, b->gpios[i].line, "[%s %s]: missing key 'line'",
+                       b->gpios[i].output ? "output" : "input", b->gpios[i].name);
+}
+
 int
 board_load(const char *path, struct board **out, struct cfgerr *err)
 {
@@ -108,29 +107,16 @@ board_load(const char *path, struct board **out, struct cfgerr *err)
     static const char *const singletons[] = {"board", NULL};
     struct cfgfile cf = {
         .path = path, .err = err, .key = on_key, .user = b, .singletons = singletons};
-    int before = err->count;
     int rc;
 
     b->serials = xcalloc(MAX_ITEMS, sizeof(*b->serials));
     b->gpios = xcalloc(MAX_ITEMS, sizeof(*b->gpios));
     b->path = xstrdup(path);
     cfgfile_defaults(path, board_keys, ARRAY_LEN(board_keys), b, err);
-    rc = cfgfile_parse(&cf);
-    if (rc == 0) {
-        if (b->name[0] == '\0')
-            cfgerr_add(err, path, 0, "[board] name is required");
-        for (int i = 0; i < b->nserials; i++)
-            if (b->serials[i].device == NULL)
-                cfgerr_add(err, path, b->serials[i].line, "[serial %s]: missing key 'device'",
-                           b->serials[i].name);
-        for (int i = 0; i < b->ngpios; i++)
-            if (b->gpios[i].offset < 0)
-                cfgerr_add(err, path, b->gpios[i].line, "[%s %s]: missing key 'line'",
-                           b->gpios[i].output ? "output" : "input", b->gpios[i].name);
-    }
-    if (rc < 0 || err->count > before) {
+    rc = cfgfile_load(&cf, validate);
+    if (rc < 0) {
         board_free(b);
-        return rc < 0 ? rc : -EINVAL;
+        return rc;
     }
     *out = b;
     return 0;
@@ -155,17 +141,13 @@ board_free(struct board *b)
 const struct board_serial *
 board_serial_find(const struct board *b, const char *name)
 {
-    for (int i = 0; b != NULL && i < b->nserials; i++)
-        if (strcmp(b->serials[i].name, name) == 0)
-            return &b->serials[i];
-    return NULL;
+    int i = b != NULL ? cfgfile_item_find(b->serials, b->nserials, sizeof(*b->serials), name) : -1;
+    return i >= 0 ? &b->serials[i] : NULL;
 }
 
 const struct board_gpio *
 board_gpio_find(const struct board *b, const char *name)
 {
-    for (int i = 0; b != NULL && i < b->ngpios; i++)
-        if (strcmp(b->gpios[i].name, name) == 0)
-            return &b->gpios[i];
-    return NULL;
+    int i = b != NULL ? cfgfile_item_find(b->gpios, b->ngpios, sizeof(*b->gpios), name) : -1;
+    return i >= 0 ? &b->gpios[i] : NULL;
 }

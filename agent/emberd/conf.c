@@ -113,65 +113,6 @@ static const struct cfg_directive zone_keys[] = {
     {"drain", CFG_STR, ZOFF(drain), 0, 0, NULL, NULL, CFG_APPLY},
 };
 
-/* A growing array of section items (structs whose first member is the
- * name and which carry a `line` member at `line_off`), with the directive
- * table whose defaults a new item starts from. */
-struct section_array {
-    void **base;
-    int *n, *cap;
-    int max; /* 0: unbounded */
-    size_t size, line_off;
-    const struct cfg_directive *table;
-    size_t ntable;
-};
-
-/* Finds or creates the named item.  Keys of one section come one after
- * another, so the last item is tried first; a new section header is checked
- * against every earlier one (a name defined twice is an error). */
-static void *
-section_item(struct cfgfile *cf, const char *section, const struct section_array *sa,
-             const char *name)
-{
-    char *item;
-
-    if (*sa->n > 0) {
-        item = (char *)*sa->base + (size_t)(*sa->n - 1) * sa->size;
-        if (*(int *)(void *)(item + sa->line_off) == cf->section_line && strcmp(item, name) == 0)
-            return item;
-    }
-    for (int i = 0; i < *sa->n; i++) {
-        int *line;
-        item = (char *)*sa->base + (size_t)i * sa->size;
-        line = (int *)(void *)(item + sa->line_off);
-        if (strcmp(item, name) == 0) {
-            if (*line != cf->section_line) {
-                cfgfile_error(cf, "[%s] defined twice (first at line %d)", section, *line);
-                return NULL;
-            }
-            return item;
-        }
-    }
-    if (sa->max > 0 && *sa->n == sa->max) {
-        cfgfile_error(cf, "[%s]: too many sections of this kind (max %d)", section, sa->max);
-        return NULL;
-    }
-    if (*sa->n == *sa->cap) {
-        int cap = *sa->cap ? 2 * *sa->cap : 16;
-        void *grown = realloc(*sa->base, (size_t)cap * sa->size);
-        if (grown == NULL)
-            abort(); /* as xcalloc does */
-        *sa->base = grown;
-        memset((char *)*sa->base + (size_t)*sa->cap * sa->size, 0,
-               (size_t)(cap - *sa->cap) * sa->size);
-        *sa->cap = cap;
-    }
-    item = (char *)*sa->base + (size_t)(*sa->n)++ * sa->size;
-    strcpy(item, name);
-    *(int *)(void *)(item + sa->line_off) = cf->section_line;
-    cfgfile_defaults(cf->path, sa->table, sa->ntable, item, cf->err);
-    return item;
-}
-
 static void
 on_key(struct cfgfile *cf, const char *section, const char *key, const char *value)
 {
@@ -191,23 +132,19 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
     } else if (strcmp(section, "mqtt") == 0) {
         rc = mqttconf_key(cf, &c->mqtt, key, value);
     } else {
-        if (cfgfile_split_section(section, buf, sizeof(buf), &kind, &name) < 0) {
+        rc = cfgfile_named_section(cf, section, buf, sizeof(buf), &kind, &name);
+        if (rc == -EINVAL)
             cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [bus NAME], "
                               "[device NAME], [sensor NAME], [alarm NAME] or [zone NAME])",
                           section);
+        if (rc < 0)
             return;
-        }
-        if (!name_valid(name)) {
-            cfgfile_error(cf, "[%s]: name '%s' must be 1-%d characters of A-Z a-z 0-9 _ . -",
-                          section, name, NAME_MAX_LEN);
-            return;
-        }
         if (strcmp(kind, "bus") == 0) {
-            struct section_array sa = {(void **)&c->buses, &c->nbuses, &c->cap_buses,
+            struct cfg_sections sa = {(void **)&c->buses, &c->nbuses, &c->cap_buses,
                                        CONF_MAX_BUSES, sizeof(*c->buses),
                                        offsetof(struct conf_bus, line), bus_keys,
                                        ARRAY_LEN(bus_keys)};
-            item = section_item(cf, section, &sa, name);
+            item = cfgfile_section_item(cf, section, &sa, name);
             if (item == NULL)
                 return;
             rc = cfgfile_apply(cf, section, bus_keys, ARRAY_LEN(bus_keys), item, key, value);
@@ -217,20 +154,20 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
                 if (strcmp(bus_keys[i].key, key) == 0)
                     ((struct conf_bus *)item)->seen |= 1ull << i;
         } else if (strcmp(kind, "device") == 0) {
-            struct section_array sa = {(void **)&c->devices, &c->ndevices, &c->cap_devices, 0,
+            struct cfg_sections sa = {(void **)&c->devices, &c->ndevices, &c->cap_devices, 0,
                                        sizeof(*c->devices), offsetof(struct conf_device, line),
                                        device_keys, ARRAY_LEN(device_keys)};
-            item = section_item(cf, section, &sa, name);
+            item = cfgfile_section_item(cf, section, &sa, name);
             if (item == NULL)
                 return;
             rc = cfgfile_apply(cf, section, device_keys, ARRAY_LEN(device_keys), item, key, value);
             if (strcmp(key, "slave") == 0)
                 ((struct conf_device *)item)->slave_set = true;
         } else if (strcmp(kind, "sensor") == 0) {
-            struct section_array sa = {(void **)&c->sensors, &c->nsensors, &c->cap_sensors, 0,
+            struct cfg_sections sa = {(void **)&c->sensors, &c->nsensors, &c->cap_sensors, 0,
                                        sizeof(*c->sensors), offsetof(struct conf_sensor, line),
                                        sensor_keys, ARRAY_LEN(sensor_keys)};
-            item = section_item(cf, section, &sa, name);
+            item = cfgfile_section_item(cf, section, &sa, name);
             if (item == NULL)
                 return;
             if (strcmp(key, "unit") == 0) {
@@ -245,7 +182,7 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
             rc = cfgfile_apply(cf, section, sensor_keys, ARRAY_LEN(sensor_keys), item, key, value);
         } else if (strcmp(kind, "alarm") == 0) {
             struct conf_alarm *a;
-            struct section_array sa = {(void **)&c->alarms, &c->nalarms, &c->cap_alarms,
+            struct cfg_sections sa = {(void **)&c->alarms, &c->nalarms, &c->cap_alarms,
                                        CONF_MAX_ALARMS, sizeof(*c->alarms),
                                        offsetof(struct conf_alarm, def.line), alarm_keys,
                                        ARRAY_LEN(alarm_keys)};
@@ -256,7 +193,7 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
                               section);
                 return;
             }
-            item = section_item(cf, section, &sa, name);
+            item = cfgfile_section_item(cf, section, &sa, name);
             if (item == NULL)
                 return;
             a = item;
@@ -265,11 +202,11 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
                 if (strcmp(alarm_keys[i].key, key) == 0)
                     a->seen |= 1ull << i;
         } else if (strcmp(kind, "zone") == 0) {
-            struct section_array sa = {(void **)&c->zones, &c->nzones, &c->cap_zones,
+            struct cfg_sections sa = {(void **)&c->zones, &c->nzones, &c->cap_zones,
                                        CONF_MAX_ZONES, sizeof(*c->zones),
                                        offsetof(struct conf_zone, def.line), zone_keys,
                                        ARRAY_LEN(zone_keys)};
-            item = section_item(cf, section, &sa, name);
+            item = cfgfile_section_item(cf, section, &sa, name);
             if (item == NULL)
                 return;
             rc = cfgfile_apply(cf, section, zone_keys, ARRAY_LEN(zone_keys), item, key, value);
@@ -481,8 +418,9 @@ validate_alarms(struct conf *c, struct cfgerr *err)
 
 /* Cross-checks after parsing: required keys, references, board defaults. */
 static void
-validate(struct conf *c, struct cfgerr *err)
+validate(void *user, struct cfgerr *err)
 {
+    struct conf *c = user;
     const char *f = c->path;
     char client_id[2 * NAME_MAX_LEN + 16];
 
@@ -674,17 +612,14 @@ conf_load(const char *path, struct conf **out, struct cfgerr *err)
     static const char *const singletons[] = {"agent", "mqtt", NULL};
     struct cfgfile cf = {
         .path = path, .err = err, .key = on_key, .user = c, .singletons = singletons};
-    int before = err->count;
     int rc;
 
     c->path = xstrdup(path);
     set_defaults(c, err);
-    rc = cfgfile_parse(&cf);
-    if (rc == 0)
-        validate(c, err);
-    if (rc < 0 || err->count > before) {
+    rc = cfgfile_load(&cf, validate);
+    if (rc < 0) {
         conf_free(c);
-        return rc < 0 ? rc : -EINVAL;
+        return rc;
     }
     *out = c;
     return 0;
@@ -752,46 +687,31 @@ conf_free(struct conf *c)
 int
 conf_bus_find(const struct conf *c, const char *name)
 {
-    for (int i = 0; i < c->nbuses; i++)
-        if (strcmp(c->buses[i].name, name) == 0)
-            return i;
-    return -1;
+    return cfgfile_item_find(c->buses, c->nbuses, sizeof(*c->buses), name);
 }
 
 int
 conf_device_find(const struct conf *c, const char *name)
 {
-    for (int i = 0; i < c->ndevices; i++)
-        if (strcmp(c->devices[i].name, name) == 0)
-            return i;
-    return -1;
+    return cfgfile_item_find(c->devices, c->ndevices, sizeof(*c->devices), name);
 }
 
 int
 conf_alarm_find(const struct conf *c, const char *name)
 {
-    for (int i = 0; i < c->nalarms; i++)
-        if (strcmp(c->alarms[i].def.name, name) == 0)
-            return i;
-    return -1;
+    return cfgfile_item_find(c->alarms, c->nalarms, sizeof(*c->alarms), name);
 }
 
 int
 conf_zone_find(const struct conf *c, const char *name)
 {
-    for (int i = 0; i < c->nzones; i++)
-        if (strcmp(c->zones[i].def.name, name) == 0)
-            return i;
-    return -1;
+    return cfgfile_item_find(c->zones, c->nzones, sizeof(*c->zones), name);
 }
 
 int
 conf_sensor_find(const struct conf *c, const char *name)
 {
-    for (int i = 0; i < c->nsensors; i++)
-        if (strcmp(c->sensors[i].name, name) == 0)
-            return i;
-    return -1;
+    return cfgfile_item_find(c->sensors, c->nsensors, sizeof(*c->sensors), name);
 }
 
 const char *

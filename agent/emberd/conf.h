@@ -117,7 +117,7 @@ struct conf_sensor {
 };
 
 struct conf_alarm {
-    struct alarm_def def; /* name first, as section_item() expects */
+    struct alarm_def def; /* name first, as cfgfile_section_item() expects */
     char *sensor_name;
     char *zone_name;
     unsigned long long seen;

@@ -32,9 +32,6 @@
 
 #define TICK_MS 50
 
-volatile sig_atomic_t daemon_sig_stop;
-volatile sig_atomic_t daemon_sig_hup;
-static int wake_fd = -1;
 
 struct daemon {
     struct conf *conf;
@@ -47,38 +44,6 @@ struct daemon {
     uint64_t watchdog_usec;
     bool stall_logged;
 };
-
-static void
-on_signal(int sig)
-{
-    int saved = errno;
-    char c = (char)sig;
-
-    if (sig == SIGHUP)
-        daemon_sig_hup = 1;
-    else
-        daemon_sig_stop = 1;
-    if (wake_fd >= 0 && write(wake_fd, &c, 1) < 0) {
-        /* Nothing safe to do here; the flag is set. */
-    }
-    errno = saved;
-}
-
-void
-daemon_signals(struct daemon *d)
-{
-    struct sigaction sa;
-
-    wake_fd = loop_wakeup_fd(d->loop);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-}
 
 /* ---- GPIO --------------------------------------------------------------- */
 
@@ -216,9 +181,12 @@ reload(void *arg, char *err, size_t errlen)
     return reload_run(&d->conf, d->loop, d->ingest, d->outbox, d->control, err, errlen);
 }
 
-int
-daemon_init(struct daemon **out, struct conf *c)
+static void daemon_fini(void *arg);
+
+static int
+daemon_init(void **out, void *conf)
 {
+    struct conf *c = conf;
     struct daemon *d = xcalloc(1, sizeof(*d));
     struct bus_set *bs;
     int rc;
@@ -226,6 +194,7 @@ daemon_init(struct daemon **out, struct conf *c)
     d->conf = c;
     if ((rc = loop_init(&d->loop)) < 0)
         goto fail;
+    loop_signals(d->loop, true); /* from here a stop request is a clean stop */
     if ((rc = outbox_open(&d->outbox, c)) < 0)
         goto fail;
     if ((rc = ingest_init(&d->ingest, c, d->outbox)) < 0)
@@ -252,31 +221,31 @@ fail:
     return rc < 0 ? rc : -EIO;
 }
 
-int
-daemon_run(struct daemon *d)
+static void
+daemon_run(void *arg)
 {
+    struct daemon *d = arg;
+
     sd_notifyf(0, "READY=1\nSTATUS=polling %d devices on %d buses", d->conf->ndevices,
                d->conf->nbuses);
     log_info("running: site %s, agent %s, %d buses, %d devices, %d sensors, %d alarms, %d zones",
              d->conf->agent.site, d->conf->agent.id, d->conf->nbuses, d->conf->ndevices,
              d->conf->nsensors, d->conf->nalarms, d->conf->nzones);
-    while (!daemon_sig_stop) {
+    while (!loop_sig_stop) {
         loop_run(d->loop);
-        if (daemon_sig_hup) {
+        if (loop_sig_hup) {
             char err[256] = "";
-            daemon_sig_hup = 0;
+            loop_sig_hup = 0;
             log_info("SIGHUP: reloading %s", d->conf->path);
             reload(d, err, sizeof(err));
         }
     }
-    sd_notify(0, "STOPPING=1");
-    log_info("stopping");
-    return 0;
 }
 
-void
-daemon_fini(struct daemon *d)
+static void
+daemon_fini(void *arg)
 {
+    struct daemon *d = arg;
     struct bus_set *bs;
 
     if (d == NULL)
@@ -298,7 +267,8 @@ daemon_fini(struct daemon *d)
     ingest_free(d->ingest);
     outbox_close(d->outbox);
     loop_fini(d->loop);
-    wake_fd = -1;
     conf_free(d->conf);
     free(d);
 }
+
+const struct prog_ops daemon_ops = {daemon_init, daemon_run, daemon_fini};

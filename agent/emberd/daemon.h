@@ -5,23 +5,12 @@
 #ifndef EMBER_DAEMON_H
 #define EMBER_DAEMON_H
 
-#include <signal.h>
+#include "prog.h"
 
-#include "conf.h"
-
-struct daemon;
-
-/* Set by signal handlers; the loop checks them after waking. */
-extern volatile sig_atomic_t daemon_sig_stop;
-extern volatile sig_atomic_t daemon_sig_hup;
-
-/* Takes ownership of c.  Starts the buses and the MQTT session. */
-int daemon_init(struct daemon **out, struct conf *c);
-/* Runs until SIGTERM/SIGINT.  Returns 0. */
-int daemon_run(struct daemon *d);
-/* Publishes "offline", stops the workers and frees everything. */
-void daemon_fini(struct daemon *d);
-/* Installs the signal handlers (they write to the loop's self-pipe). */
-void daemon_signals(struct daemon *d);
+/* emberd's life for prog_run(), on a struct conf it takes: starts the
+ * buses, the MQTT session and the control socket; runs until SIGTERM or
+ * SIGINT, reloading on SIGHUP; publishes "offline", stops the workers and
+ * frees everything. */
+extern const struct prog_ops daemon_ops;
 
 #endif

@@ -1,5 +1,8 @@
 /*
  * main.c - emberd: battery-room sensors to MQTT alarms.
+ *
+ * Only what is emberd's own: the help text, the -n summary and the typed
+ * calls; the options, the configuration verdict and the run are prog.h's.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -9,12 +12,7 @@
 
 #include "conf.h"
 #include "daemon.h"
-#include "log.h"
-#include "mqtt.h"
-
-#ifndef EMBER_VERSION
-#define EMBER_VERSION "0.1.0"
-#endif
+#include "prog.h"
 #define DEFAULT_CONF "/etc/emberwatch/emberd.conf"
 
 static void
@@ -43,81 +41,28 @@ usage(FILE *fp)
 int
 main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'n'},
-        {"debug", no_argument, NULL, 'd'},        {"syslog", no_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *path = DEFAULT_CONF;
-    bool check = false, debug = false, use_syslog = false;
+    static const struct prog prog = {"emberd", usage};
+    static const struct option opts[] = {PROG_DAEMON_LONG, {NULL, 0, NULL, 0}};
+    struct prog_opts o = {.path = DEFAULT_CONF};
     struct cfgerr err = {0};
     struct conf *c = NULL;
-    struct daemon *d = NULL;
     int opt, rc;
 
-    while ((opt = getopt_long(argc, argv, "c:ndshV", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c':
-            path = optarg;
-            break;
-        case 'n':
-            check = true;
-            break;
-        case 'd':
-            debug = true;
-            break;
-        case 's':
-            use_syslog = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'V':
-            printf("emberd %s\n", EMBER_VERSION);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
+    while ((opt = getopt_long(argc, argv, PROG_DAEMON_SHORT, opts, NULL)) != -1)
+        if ((rc = prog_option(&prog, opt, optarg, &o)) >= 0)
+            return rc;
     if (optind != argc) {
         fprintf(stderr, "emberd: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
-        return 2;
+        return PROG_EXIT_USAGE;
     }
-    log_init("emberd", !use_syslog, debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-
-    rc = conf_load(path, &c, &err);
-    if (rc < 0) {
-        fputs(err.text ? err.text : "emberd: cannot load configuration\n", stderr);
-        if (check)
-            fprintf(stderr, "emberd: %s: %d error%s\n", path, err.count, err.count == 1 ? "" : "s");
-        cfgerr_free(&err);
+    prog_log_init(&prog, &o);
+    if (prog_loaded(&prog, &o, conf_load(o.path, &c, &err), &err) < 0)
         return 1;
-    }
-    cfgerr_free(&err);
-    if (check) {
-        printf("emberd: %s: configuration OK (%d buses, %d devices, %d sensors, %d alarms, "
-               "%d zones)\n",
-               path, c->nbuses, c->ndevices, c->nsensors, c->nalarms, c->nzones);
-        conf_free(c);
-        return 0;
-    }
-    if (!debug)
-        log_set_level((enum log_level)c->agent.log_level);
-
-    if (mqtt_lib_init() < 0)
-        fatalx("cannot initialise libmosquitto");
-    rc = daemon_init(&d, c);
-    if (rc < 0) {
-        mqtt_lib_fini();
-        return 1;
-    }
-    daemon_signals(d);
-    daemon_run(d);
-    daemon_fini(d);
-    mqtt_lib_fini();
-    log_fini();
+    if (!o.check)
+        return prog_run(&o, c->agent.log_level, &daemon_ops, c);
+    printf("emberd: %s: configuration OK (%d buses, %d devices, %d sensors, %d alarms, %d zones)\n",
+           o.path, c->nbuses, c->ndevices, c->nsensors, c->nalarms, c->nzones);
+    conf_free(c);
     return 0;
 }

@@ -268,6 +268,92 @@ cfgfile_split_section(const char *section, char *buf, size_t len, const char **k
     return *sp ? 0 : -EINVAL;
 }
 
+int
+cfgfile_named_section(struct cfgfile *cf, const char *section, char *buf, size_t len,
+                      const char **kind, const char **name)
+{
+    if (cfgfile_split_section(section, buf, len, kind, name) < 0)
+        return -EINVAL;
+    if (!name_valid(*name)) {
+        cfgfile_error(cf, "[%s]: name '%s' must be 1-%d characters of A-Z a-z 0-9 _ . -", section,
+                      *name, NAME_MAX_LEN);
+        return -EDOM;
+    }
+    return 0;
+}
+
+int
+cfgfile_load(struct cfgfile *cf, void (*validate)(void *user, struct cfgerr *err))
+{
+    int before = cf->err->count;
+    int rc = cfgfile_parse(cf);
+
+    if (rc == 0 && validate != NULL)
+        validate(cf->user, cf->err);
+    if (rc < 0)
+        return rc;
+    return cf->err->count > before ? -EINVAL : 0;
+}
+
+static int *
+item_line(const struct cfg_sections *sa, char *item)
+{
+    return (int *)(void *)(item + sa->line_off);
+}
+
+void *
+cfgfile_section_item(struct cfgfile *cf, const char *section, const struct cfg_sections *sa,
+                     const char *name)
+{
+    char *item;
+    int i;
+
+    if (*sa->n > 0) {
+        item = (char *)*sa->base + (size_t)(*sa->n - 1) * sa->size;
+        if (*item_line(sa, item) == cf->section_line && strcmp(item, name) == 0)
+            return item;
+    }
+    i = cfgfile_item_find(*sa->base, *sa->n, sa->size, name);
+    if (i >= 0) {
+        item = (char *)*sa->base + (size_t)i * sa->size;
+        if (*item_line(sa, item) != cf->section_line) {
+            cfgfile_error(cf, "[%s] defined twice (first at line %d)", section,
+                          *item_line(sa, item));
+            return NULL;
+        }
+        return item;
+    }
+    if (sa->max > 0 && *sa->n == sa->max) {
+        cfgfile_error(cf, "[%s]: too many sections of this kind (max %d)", section, sa->max);
+        return NULL;
+    }
+    if (sa->cap != NULL && *sa->n == *sa->cap) {
+        int cap = *sa->cap ? 2 * *sa->cap : 16;
+        void *grown = realloc(*sa->base, (size_t)cap * sa->size);
+        if (grown == NULL)
+            abort(); /* as xcalloc does */
+        *sa->base = grown;
+        memset((char *)*sa->base + (size_t)*sa->cap * sa->size, 0,
+               (size_t)(cap - *sa->cap) * sa->size);
+        *sa->cap = cap;
+    }
+    item = (char *)*sa->base + (size_t)(*sa->n)++ * sa->size;
+    strcpy(item, name);
+    *item_line(sa, item) = cf->section_line;
+    if (sa->table != NULL)
+        cfgfile_defaults(cf->path, sa->table, sa->ntable, item, cf->err);
+    return item;
+}
+
+int
+cfgfile_item_find(const void *base, int n, size_t size, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp((const char *)base + (size_t)i * size, name) == 0)
+            return i;
+    return -1;
+}
+
 static int
 enum_index(const char *const *names, const char *s)
 {

@@ -52,6 +52,19 @@ void cfgerr_free(struct cfgerr *err);
 int cfgfile_split_section(const char *section, char *buf, size_t len, const char **kind,
                           const char **name);
 
+/* cfgfile_split_section() for the key being handled, with the name checked
+ * (name_valid()).  Returns 0; -EINVAL when there is no name (nothing is
+ * recorded: the caller says which sections it expects); -EDOM after
+ * recording that the name is not valid. */
+int cfgfile_named_section(struct cfgfile *cf, const char *section, char *buf, size_t len,
+                          const char **kind, const char **name);
+
+/* Parses cf->path (cfgfile_parse()) and then, when the file could be read,
+ * calls validate(cf->user, cf->err) for the checks across sections.
+ * Returns 0, the -errno of a file that cannot be read, or -EINVAL when
+ * either recorded an error. */
+int cfgfile_load(struct cfgfile *cf, void (*validate)(void *user, struct cfgerr *err));
+
 
 /*
  * Directive tables (STYLE: name, type, bounds, target, default): each section
@@ -100,6 +113,32 @@ int cfgfile_apply(struct cfgfile *cf, const char *section, const struct cfg_dire
  * file cannot be read, -EINVAL after recording errors in err. */
 int cfgfile_read_key(const char *path, const char *section, const struct cfg_directive *d,
                      void *target, struct cfgerr *err);
+
+/* The items of one kind of named section ("[bus NAME]"): an array of
+ * structs whose first member is the name (char[]) and which carry an int
+ * `line` (of the section header) at line_off. */
+struct cfg_sections {
+    void **base; /* the array; grown with realloc unless cap is NULL */
+    int *n;      /* items in use */
+    int *cap;    /* allocated length; NULL: *base already holds max items */
+    int max;     /* the most items allowed; 0: unbounded (cap not NULL) */
+    size_t size, line_off;
+    const struct cfg_directive *table; /* defaults of a new item; NULL: zeroes */
+    size_t ntable;
+};
+
+/* Finds or creates the item `name` of the section being parsed.  Keys of one
+ * section come one after another, so the last item is tried first; a new
+ * header with the name of an earlier one is "[section] defined twice (first
+ * at line N)", one past max "[section]: too many sections of this kind
+ * (max N)", both recorded, and NULL is returned.  A new item starts from the
+ * table's defaults.  The item is valid until the next call. */
+void *cfgfile_section_item(struct cfgfile *cf, const char *section, const struct cfg_sections *sa,
+                           const char *name);
+
+/* Index of the item called `name` in an array of n structs of `size` bytes
+ * whose first member is the name, or -1. */
+int cfgfile_item_find(const void *base, int n, size_t size, const char *name);
 
 /* Stores every row's default (def) into `target`, through the same parser as
  * a value in `path` (so relative default paths resolve the same way).

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,43 @@ struct loop {
     bool stop;
 };
 
+volatile sig_atomic_t loop_sig_stop;
+volatile sig_atomic_t loop_sig_hup;
+static int sig_wake_fd = -1; /* the self-pipe the handlers write to, -1 none */
+
+static void
+on_signal(int sig)
+{
+    int saved = errno;
+    char c = (char)sig;
+
+    if (sig == SIGHUP)
+        loop_sig_hup = 1;
+    else
+        loop_sig_stop = sig;
+    if (sig_wake_fd >= 0 && write(sig_wake_fd, &c, 1) < 0) {
+        /* Nothing safe to do here; the flag is set. */
+    }
+    errno = saved;
+}
+
+void
+loop_signals(struct loop *l, bool hup)
+{
+    struct sigaction sa;
+
+    sig_wake_fd = l != NULL ? l->pipe_wr : -1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (hup)
+        sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
 static int
 fixed_prepare(void *arg, short *events)
 {
@@ -75,6 +113,8 @@ loop_fini(struct loop *l)
 {
     if (l == NULL)
         return;
+    if (sig_wake_fd == l->pipe_wr)
+        sig_wake_fd = -1;
     close(l->pipe_rd);
     close(l->pipe_wr);
     free(l);

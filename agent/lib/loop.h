@@ -10,6 +10,7 @@
 #define EMBER_LOOP_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct loop;
@@ -41,5 +42,20 @@ void loop_stop(struct loop *l);
 
 /* Write end of the self-pipe; signal handlers write one byte to it. */
 int loop_wakeup_fd(struct loop *l);
+
+/* Set only by the handlers loop_signals() installs: loop_sig_stop holds the
+ * number of the last SIGTERM or SIGINT (0: none yet), loop_sig_hup is 1
+ * after a SIGHUP until the program clears it. */
+extern volatile sig_atomic_t loop_sig_stop;
+extern volatile sig_atomic_t loop_sig_hup;
+
+/* Installs the stop handlers for SIGTERM and SIGINT, and the SIGHUP handler
+ * when `hup` is true (otherwise SIGHUP keeps its default); they only set the
+ * flags above and, when l is not NULL, write one byte to l's self-pipe so
+ * that loop_run() returns and the caller can look at the flags.  l NULL is
+ * for a program with its own ppoll() that unblocks the signals itself.
+ * SIGPIPE is ignored: a peer that closes is an EPIPE, never death.  Call it
+ * once, at startup; loop_fini(l) detaches the handlers from l. */
+void loop_signals(struct loop *l, bool hup);
 
 #endif

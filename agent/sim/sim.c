@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "loop.h"
 #include "scenario.h"
 #include "simserver.h"
 #include "util.h"
@@ -41,7 +42,6 @@
 
 enum { OPT_SLAVE = 256, OPT_TCP, OPT_RTU, OPT_BAUD, OPT_PARITY };
 
-static volatile sig_atomic_t stop_signal;
 
 struct options {
     const char *scenario;
@@ -81,12 +81,6 @@ struct gpioout {
     int64_t next_ms;  /* scenario ms of the next [gpio] step, -1 none */
     int64_t retry_ms; /* CLOCK_MONOTONIC ms of the next attempt, -1 none */
 };
-
-static void
-on_signal(int sig)
-{
-    stop_signal = sig;
-}
 
 static void
 usage(FILE *fp)
@@ -635,7 +629,6 @@ main(int argc, char **argv)
     struct scenario *sc;
     struct simserver *srv = NULL;
     struct pollfd *fds;
-    struct sigaction sa;
     sigset_t block, waitmask;
     char errbuf[512];
     size_t maxfds;
@@ -653,13 +646,7 @@ main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &block, &waitmask);
     sigdelset(&waitmask, SIGTERM);
     sigdelset(&waitmask, SIGINT);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL); /* a peer closing mid-reply is an EPIPE, not death */
+    loop_signals(NULL, false); /* a peer closing mid-reply is an EPIPE, not death */
 
     sc = load(&o);
     if (simserver_new(sc, &srv, errbuf, sizeof(errbuf)) < 0 ||
@@ -699,7 +686,7 @@ main(int argc, char **argv)
     if (go.path != NULL)
         gpioout_play(&go, sc, 0);
 
-    while (!stop_signal) {
+    while (!loop_sig_stop) {
         size_t n = 0, first_srv;
         int gslot = -1;
         int64_t now = mono_ms();
@@ -740,7 +727,7 @@ main(int argc, char **argv)
         gpioout_timers(&go, sc, start_ms, mono_ms());
     }
 
-    log_info("stopping on signal %d", (int)stop_signal);
+    log_info("stopping on signal %d", (int)loop_sig_stop);
     free(fds);
     gpioout_close(&go);
     control_close(&ctl);

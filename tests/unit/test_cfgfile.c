@@ -1,6 +1,7 @@
 /* Unit tests: cfgfile_read_key(), one key of one section through its row;
  * cfgfile_parse() on what editors and mistakes produce: a UTF-8 byte order
- * mark, a singleton section written twice, a FIFO. */
+ * mark, a singleton section written twice, a FIFO; named sections through
+ * cfgfile_section_item() and cfgfile_load(). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "cfgfile.h"
+#include "util.h"
 
 struct target {
     char *control;
@@ -205,6 +207,111 @@ test_singleton_twice(void **state)
     }
 }
 
+/* Named sections: [item NAME] grows an array (items start from the
+ * table's defaults), a name written twice and one past the limit are
+ * errors at the header's line, a bad name is its own error, and
+ * cfgfile_load() runs the cross-checks and turns any error into -EINVAL. */
+struct item {
+    char name[NAME_MAX_LEN + 1];
+    int line;
+    int port, weight;
+};
+
+struct items {
+    struct item *v;
+    int n, cap;
+    int max;
+    int validated;
+};
+
+static const struct cfg_directive item_keys[] = {
+    {"port", CFG_INT, offsetof(struct item, port), 1, 65535, NULL, "80", CFG_APPLY},
+    {"weight", CFG_INT, offsetof(struct item, weight), 0, 10, NULL, "3", CFG_APPLY},
+};
+
+static void
+on_item(struct cfgfile *cf, const char *section, const char *key, const char *value)
+{
+    struct items *it = cf->user;
+    struct cfg_sections sa = {(void **)&it->v, &it->n, &it->cap, it->max, sizeof(*it->v),
+                              offsetof(struct item, line), item_keys, 2};
+    char buf[128];
+    const char *kind, *name;
+    struct item *x;
+    int rc = cfgfile_named_section(cf, section, buf, sizeof(buf), &kind, &name);
+
+    if (rc == -EINVAL)
+        cfgfile_error(cf, "[%s]: unknown section", section);
+    if (rc < 0)
+        return;
+    x = cfgfile_section_item(cf, section, &sa, name);
+    if (x != NULL && cfgfile_apply(cf, section, item_keys, 2, x, key, value) == 1)
+        cfgfile_error(cf, "[%s]: unknown key '%s'", section, key);
+}
+
+static void
+count_validate(void *user, struct cfgerr *err)
+{
+    (void)err;
+    ((struct items *)user)->validated++;
+}
+
+/* err holds "FILE:at" for the file under test. */
+static void
+expect_error(const struct cfgerr *err, const char *at)
+{
+    char want[256];
+
+    snprintf(want, sizeof(want), "%s:%s", file, at);
+    assert_non_null(strstr(err->text, want));
+}
+
+static void
+test_named_sections(void **state)
+{
+    struct cfgerr err = {0};
+    struct items it = {.max = 2};
+    struct cfgfile cf = {.path = file, .err = &err, .key = on_item, .user = &it};
+    (void)state;
+
+    write_file("[item a]\nport = 1\n[item b]\nweight = 5\n[item b]\nport = 2\n[item c]\nport = 3\n"
+               "[item a]\nport = 4\n[item b!]\nport = 5\n");
+    assert_int_equal(cfgfile_load(&cf, count_validate), -EINVAL);
+    assert_int_equal(it.validated, 1);
+    assert_int_equal(it.n, 2);
+    assert_string_equal(it.v[0].name, "a");
+    assert_int_equal(it.v[0].port, 1);
+    assert_int_equal(it.v[0].weight, 3);
+    assert_int_equal(it.v[0].line, 1);
+    assert_string_equal(it.v[1].name, "b");
+    assert_int_equal(it.v[1].port, 80);
+    assert_int_equal(it.v[1].weight, 5);
+    assert_int_equal(it.v[1].line, 3);
+    assert_int_equal(cfgfile_item_find(it.v, it.n, sizeof(*it.v), "b"), 1);
+    assert_int_equal(cfgfile_item_find(it.v, it.n, sizeof(*it.v), "c"), -1);
+    assert_int_equal(err.count, 4);
+    expect_error(&err, "6: [item b] defined twice (first at line 3)");
+    expect_error(&err, "8: [item c]: too many sections of this kind (max 2)");
+    expect_error(&err, "10: [item a] defined twice (first at line 1)");
+    expect_error(&err, "12: [item b!]: name 'b!' must be 1-");
+    cfgerr_free(&err);
+
+    /* A clean file loads (0), through the same cross-checks. */
+    write_file("[item z]\nport = 9\n");
+    it.n = 0;
+    assert_int_equal(cfgfile_load(&cf, count_validate), 0);
+    assert_int_equal(it.validated, 2);
+    assert_int_equal(it.n, 1);
+    assert_int_equal(err.count, 0);
+    free(it.v);
+
+    /* A file that cannot be read is its -errno, without the cross-checks. */
+    unlink(file);
+    assert_int_equal(cfgfile_load(&cf, count_validate), -ENOENT);
+    assert_int_equal(it.validated, 2);
+    cfgerr_free(&err);
+}
+
 /* A FIFO, or a device, is refused at once (a FIFO blocked in open, waiting
  * for a writer). */
 static void
@@ -239,6 +346,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bom_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_singleton_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_named_sections, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

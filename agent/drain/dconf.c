@@ -564,13 +564,12 @@ dconf_load(const char *path, struct dconf **out, struct cfgerr *err)
     c->hooks = xcalloc(DCONF_MAX_HOOKS, sizeof(*c->hooks));
     set_defaults(c);
     mqttconf_defaults(&c->mqtt, path, err);
-    rc = cfgfile_load(&cf, validate);
-    if (rc < 0) {
+    /* A file that does not load leaves nothing behind. */
+    if ((rc = cfgfile_load(&cf, validate)) < 0)
         dconf_free(c);
-        return rc;
-    }
-    *out = c;
-    return 0;
+    else
+        *out = c;
+    return rc < 0 ? rc : 0;
 }
 
 void

@@ -294,23 +294,21 @@ point = temperature
 EOC
 }
 
-# write_room_conf FILE SIM_PORT [MQTT-LINE...]: one XY-MD02 "room" on Modbus
-# TCP, polled every 500 ms, with sensor room-temp in zone b3 (vote 1), the
-# critical alarm room-hot (high, 45, deadband 1), the warning room-warm (35)
-# and room-lost (comms_loss).  Append more sections to FILE as needed.
-write_room_conf() {
-    local file=$1 port=$2
-    shift 2
-    write_conf "$file" "$@" <<EOC
+# room_sections SIM_PORT INTERVAL [warm]: the sections of a "room" config: one
+# XY-MD02 "room" on Modbus TCP at 127.0.0.1:SIM_PORT, polled every INTERVAL,
+# with sensor room-temp in zone b3 and the critical alarm room-hot (high, 45,
+# deadband 1); with "warm" also the warning room-warm (high, 35).
+room_sections() {
+    cat <<EOC
 [bus t]
 type = tcp
 host = 127.0.0.1
-port = $port
+port = $1
 
 [device room]
 bus = t
 profile = xy-md02
-interval = 500ms
+interval = $2
 
 [sensor room-temp]
 device = room
@@ -323,21 +321,37 @@ kind = high
 setpoint = 45
 deadband = 1
 severity = critical
-
-[alarm room-warm]
-sensor = room-temp
-kind = high
-setpoint = 35
-severity = warning
-
-[alarm room-lost]
-sensor = room-temp
-kind = comms_loss
-
-[zone b3]
-vote = 1
-drain = web/b3-1, web/b3-2
 EOC
+    [ "${3:-}" = warm ] || return 0
+    printf '\n[alarm room-warm]\nsensor = room-temp\nkind = high\nsetpoint = 35\nseverity = warning\n'
+}
+
+# write_zone_conf FILE SIM_PORT INTERVAL [warm] [MQTT-LINE...]: write_conf
+# with room_sections and [zone b3] at vote 1: one critical alarm drains the
+# zone.  Append more sections to FILE as needed.
+write_zone_conf() {
+    local file=$1 port=$2 interval=$3 warm=
+    shift 3
+    if [ "${1:-}" = warm ]; then
+        warm=warm
+        shift
+    fi
+    { room_sections "$port" "$interval" $warm; printf '\n[zone b3]\nvote = 1\n'; } |
+        write_conf "$file" "$@"
+}
+
+# write_room_conf FILE SIM_PORT [MQTT-LINE...]: room_sections polled every
+# 500 ms with the warning room-warm, room-lost (comms_loss) and zone b3
+# (vote 1) draining web/b3-1 and web/b3-2.  Append more sections to FILE as
+# needed.
+write_room_conf() {
+    local file=$1 port=$2
+    shift 2
+    {
+        room_sections "$port" 500ms warm
+        printf '\n[alarm room-lost]\nsensor = room-temp\nkind = comms_loss\n'
+        printf '\n[zone b3]\nvote = 1\ndrain = web/b3-1, web/b3-2\n'
+    } | write_conf "$file" "$@"
 }
 
 # rec_mark NAME: the recorder's current line count, for rec_wait_after.

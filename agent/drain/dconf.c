@@ -577,32 +577,21 @@ dconf_free(struct dconf *c)
 {
     if (c == NULL)
         return;
-    free(c->drain.state);
-    free(c->drain.audit);
-    free(c->drain.control);
-    free(c->drain.peers_str);
+    cfgfile_free_strings(drain_keys, ARRAY_LEN(drain_keys), &c->drain);
     free(c->drain.peers);
     mqttconf_free(&c->mqtt);
     for (int i = 0; i < c->nsites; i++) {
-        free(c->sites[i].agents_str);
-        free(c->sites[i].zones_str);
-        free(c->sites[i].targets_str);
-        free(c->sites[i].hooks_str);
+        cfgfile_free_strings(site_keys, ARRAY_LEN(site_keys), &c->sites[i]);
         free(c->sites[i].agents);
         free(c->sites[i].agent_zones);
         free(c->sites[i].zones);
     }
     for (int i = 0; i < c->nhaproxies; i++) {
-        free(c->haproxies[i].socket);
-        free(c->haproxies[i].tcp);
+        cfgfile_free_strings(haproxy_keys, ARRAY_LEN(haproxy_keys), &c->haproxies[i]);
         free(c->haproxies[i].host);
-        free(c->haproxies[i].servers_str);
-        free(c->haproxies[i].weight_str);
     }
-    for (int i = 0; i < c->nhooks; i++) {
-        free(c->hooks[i].exec);
-        free(c->hooks[i].args);
-    }
+    for (int i = 0; i < c->nhooks; i++)
+        cfgfile_free_strings(hook_keys, ARRAY_LEN(hook_keys), &c->hooks[i]);
     free(c->sites);
     free(c->haproxies);
     free(c->hooks);

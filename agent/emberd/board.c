@@ -128,13 +128,11 @@ board_free(struct board *b)
     if (b == NULL)
         return;
     for (int i = 0; i < b->nserials; i++)
-        free(b->serials[i].device);
+        cfgfile_free_strings(serial_keys, ARRAY_LEN(serial_keys), &b->serials[i]);
+    cfgfile_free_strings(board_keys, ARRAY_LEN(board_keys), b);
     free(b->serials);
     free(b->gpios);
-    free(b->description);
     free(b->path);
-    free(b->gpio_chip);
-    free(b->watchdog);
     free(b);
 }
 

@@ -630,41 +630,24 @@ conf_free(struct conf *c)
 {
     if (c == NULL)
         return;
-    free(c->agent.board);
-    free(c->agent.profile_dir);
-    free(c->agent.board_dir);
-    free(c->agent.journal);
-    free(c->agent.control);
-    free(c->agent.gpio_sim);
-    free(c->agent.alarm_outputs);
+    cfgfile_free_strings(agent_keys, ARRAY_LEN(agent_keys), &c->agent);
     mqttconf_free(&c->mqtt);
-    for (int i = 0; i < c->nbuses; i++) {
-        free(c->buses[i].serial);
-        free(c->buses[i].device);
-        free(c->buses[i].host);
-    }
+    for (int i = 0; i < c->nbuses; i++)
+        cfgfile_free_strings(bus_keys, ARRAY_LEN(bus_keys), &c->buses[i]);
     for (int i = 0; i < c->ndevices; i++) {
+        cfgfile_free_strings(device_keys, ARRAY_LEN(device_keys), &c->devices[i]);
         free(c->devices[i].sensors.v);
         free(c->devices[i].pts);
         free(c->devices[i].block_of);
         free(c->devices[i].offset_of);
-        free(c->devices[i].bus_name);
-        free(c->devices[i].profile_ref);
         profile_free(c->devices[i].profile);
     }
-    for (int i = 0; i < c->nsensors; i++) {
-        free(c->sensors[i].device_name);
-        free(c->sensors[i].point_name);
-        free(c->sensors[i].gpio_name);
-    }
-    for (int i = 0; i < c->nalarms; i++) {
-        free(c->alarms[i].sensor_name);
-        free(c->alarms[i].zone_name);
-        free(c->alarms[i].def.message);
-    }
+    for (int i = 0; i < c->nsensors; i++)
+        cfgfile_free_strings(sensor_keys, ARRAY_LEN(sensor_keys), &c->sensors[i]);
+    for (int i = 0; i < c->nalarms; i++)
+        cfgfile_free_strings(alarm_keys, ARRAY_LEN(alarm_keys), &c->alarms[i]);
     for (int i = 0; i < c->nzones; i++) {
-        free(c->zones[i].members_str);
-        free(c->zones[i].def.drain);
+        cfgfile_free_strings(zone_keys, ARRAY_LEN(zone_keys), &c->zones[i]);
         free(c->zones[i].def.members);
     }
     free(c->alarms);

@@ -147,6 +147,12 @@ int cfgfile_item_find(const void *base, int n, size_t size, const char *name);
 int cfgfile_defaults(const char *path, const struct cfg_directive *table, size_t n, void *target,
                      struct cfgerr *err);
 
+/* Frees every CFG_STR and CFG_PATH field of target that the table stores
+ * (what cfgfile_apply() and cfgfile_defaults() allocate) and sets it to
+ * NULL, so a loader's free function follows its table and a new string key
+ * cannot leak.  Fields outside the table remain the caller's to free. */
+void cfgfile_free_strings(const struct cfg_directive *table, size_t n, void *target);
+
 /* True when the row's field holds the same value in a and b (strings by
  * content, NULL equal only to NULL). */
 int cfgfile_field_equal(const struct cfg_directive *d, const void *a, const void *b);

@@ -180,15 +180,7 @@ mqttconf_restart_key(const struct mqtt_conf *a, const struct mqtt_conf *b)
 void
 mqttconf_free(struct mqtt_conf *m)
 {
-    free(m->host);
-    free(m->client_id);
-    free(m->prefix);
-    free(m->cafile);
-    free(m->capath);
-    free(m->certfile);
-    free(m->keyfile);
-    free(m->username);
-    free(m->password_file);
+    cfgfile_free_strings(mqttconf_keys, mqttconf_nkeys, m);
     if (m->password != NULL) {
         explicit_bzero(m->password, strlen(m->password));
         free(m->password);

@@ -336,6 +336,32 @@ test_fifo_refused(void **state)
     cfgerr_free(&err);
 }
 
+/* The table's string fields are freed and set to NULL; the others, and
+ * fields outside the table, are left alone. */
+static void
+test_free_strings(void **state)
+{
+    struct strings {
+        char *path, *text, *outside;
+        int port;
+    };
+    static const struct cfg_directive keys[] = {
+        {"path", CFG_PATH, offsetof(struct strings, path), 0, 0, NULL, NULL, CFG_APPLY},
+        {"port", CFG_INT, offsetof(struct strings, port), 1, 65535, NULL, NULL, CFG_APPLY},
+        {"text", CFG_STR, offsetof(struct strings, text), 0, 0, NULL, NULL, CFG_APPLY},
+    };
+    char outside[] = "not the table's";
+    struct strings t = {xstrdup("/a"), xstrdup("b"), outside, 42};
+    (void)state;
+
+    cfgfile_free_strings(keys, ARRAY_LEN(keys), &t);
+    assert_null(t.path);
+    assert_null(t.text);
+    assert_ptr_equal(t.outside, outside);
+    assert_int_equal(t.port, 42);
+    cfgfile_free_strings(keys, ARRAY_LEN(keys), &t); /* NULL fields: nothing to do */
+}
+
 int
 main(void)
 {
@@ -347,6 +373,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_singleton_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_named_sections, setup, teardown),
+        cmocka_unit_test(test_free_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

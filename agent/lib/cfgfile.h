@@ -97,6 +97,12 @@ struct cfg_directive {
     enum cfg_reload reload;
 };
 
+/* One table row: the key, its type and the offset of its field, then only
+ * what differs from zero (.min and .max, .names, .def, .reload):
+ *   CFG_ROW("vote", CFG_INT, offsetof(struct site, vote), .min = 1, .max = 64)
+ */
+#define CFG_ROW(k, t, off, ...) {.key = (k), .type = (t), .offset = (off), __VA_ARGS__}
+
 /* Finds `key` in the table and stores it into `target`.  Returns 0 when
  * stored, 1 when the key is not in the table (the caller may handle it or
  * report it), -EINVAL after recording an error. */

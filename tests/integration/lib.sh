@@ -112,6 +112,26 @@ free_port() {
     $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# loopback_listeners PID [PORT...]: prints how many TCP sockets PID listens
+# on; fails when one is not on 127.0.0.1 (with PORTs: not on one of them).
+loopback_listeners() {
+    local pid=$1 l p n=0 ok
+    shift
+    while read -r l; do
+        ok=0
+        case "$l" in *" 127.0.0.1:"*) ok=1 ;; esac
+        if [ "$ok" = 1 ] && [ $# -gt 0 ]; then
+            ok=0
+            for p in "$@"; do
+                case "$l" in *" 127.0.0.1:$p "*) ok=1 ;; esac
+            done
+        fi
+        [ "$ok" = 1 ] || return 1
+        n=$((n + 1))
+    done < <(ss -ltnpH 2>/dev/null | grep "pid=$pid,")
+    echo "$n"
+}
+
 # broker_conf [LINE...]: $T/mosquitto.conf for a private mosquitto on a free
 # port of 127.0.0.1 with these extra lines; sets MQTT_PORT.
 broker_conf() {

@@ -90,14 +90,8 @@ log "RabbitMQ $(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-* | sed 's/.*-//') M
 wait_until 5 test -s "$R/rabbit.pid" || die "no pid file from the RabbitMQ node"
 BEAM=$(cat "$R/rabbit.pid")
 listens_only_loopback() {
-    local l n=0
-    while read -r l; do
-        case "$l" in
-        *" 127.0.0.1:"*) n=$((n + 1)) ;;
-        *) return 1 ;;
-        esac
-    done < <(ss -ltnpH 2>/dev/null | grep "pid=$BEAM,")
-    [ "$n" -ge 3 ] # AMQP, MQTT, Erlang distribution
+    local n
+    n=$(loopback_listeners "$BEAM") && [ "$n" -ge 3 ] # AMQP, MQTT, Erlang distribution
 }
 check "the node listens on 127.0.0.1 only" listens_only_loopback
 

@@ -121,14 +121,8 @@ BROKER_PID=$LAST_PID
 wait_until 10 log_has "$T/broker.log" "running" || die "mosquitto did not start"
 # Every socket mosquitto listens on is one of the two TLS ports on 127.0.0.1.
 only_loopback_tls() {
-    local l n=0
-    while read -r l; do
-        case "$l" in
-        *" 127.0.0.1:$MQTT_PORT "* | *" 127.0.0.1:$PORT2 "*) n=$((n + 1)) ;;
-        *) return 1 ;;
-        esac
-    done < <(ss -ltnpH 2>/dev/null | grep "pid=$BROKER_PID,")
-    [ "$n" -eq 2 ]
+    local n
+    n=$(loopback_listeners "$BROKER_PID" "$MQTT_PORT" "$PORT2") && [ "$n" -eq 2 ]
 }
 check "broker listens only on its two TLS ports on 127.0.0.1" only_loopback_tls
 

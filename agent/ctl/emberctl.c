@@ -58,8 +58,7 @@ usage(FILE *fp)
 static int
 socket_from_config(const char *file, char **sock)
 {
-    static const struct cfg_directive control = {"control", CFG_PATH, 0, 0, 0, NULL, NULL,
-                                                 CFG_APPLY};
+    static const struct cfg_directive control = CFG_ROW("control", CFG_PATH, 0);
     struct cfgerr err = {0};
     char *path = NULL;
     int rc;

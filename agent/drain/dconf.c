@@ -20,46 +20,46 @@ static const char *const offline_modes[] = {"hold", "ignore", "vote", NULL};
 static const char *const hook_drys[] = {"skip", "run", NULL};
 
 static const struct cfg_directive drain_keys[] = {
-    {"id", CFG_NAME, offsetof(struct dconf_drain, id), 0, 0, NULL, NULL, CFG_APPLY},
-    {"state", CFG_PATH, offsetof(struct dconf_drain, state), 0, 0, NULL, NULL, CFG_APPLY},
-    {"audit", CFG_PATH, offsetof(struct dconf_drain, audit), 0, 0, NULL, NULL, CFG_APPLY},
-    {"control", CFG_PATH, offsetof(struct dconf_drain, control), 0, 0, NULL, NULL, CFG_APPLY},
-    {"dry_run", CFG_BOOL, offsetof(struct dconf_drain, dry_run), 0, 0, NULL, NULL, CFG_APPLY},
-    {"log_level", CFG_ENUM, offsetof(struct dconf_drain, log_level), 0, 0, levels, NULL, CFG_APPLY},
-    {"settle", CFG_DUR, offsetof(struct dconf_drain, settle_ms), 0, 60000, NULL, NULL, CFG_APPLY},
-    {"peers", CFG_STR, offsetof(struct dconf_drain, peers_str), 0, 0, NULL, NULL, CFG_APPLY},
+    CFG_ROW("id", CFG_NAME, offsetof(struct dconf_drain, id)),
+    CFG_ROW("state", CFG_PATH, offsetof(struct dconf_drain, state)),
+    CFG_ROW("audit", CFG_PATH, offsetof(struct dconf_drain, audit)),
+    CFG_ROW("control", CFG_PATH, offsetof(struct dconf_drain, control)),
+    CFG_ROW("dry_run", CFG_BOOL, offsetof(struct dconf_drain, dry_run)),
+    CFG_ROW("log_level", CFG_ENUM, offsetof(struct dconf_drain, log_level), .names = levels),
+    CFG_ROW("settle", CFG_DUR, offsetof(struct dconf_drain, settle_ms), .min = 0, .max = 60000),
+    CFG_ROW("peers", CFG_STR, offsetof(struct dconf_drain, peers_str)),
 };
 
 static const struct cfg_directive site_keys[] = {
-    {"agents", CFG_STR, offsetof(struct dconf_site, agents_str), 0, 0, NULL, NULL, CFG_APPLY},
-    {"zones", CFG_STR, offsetof(struct dconf_site, zones_str), 0, 0, NULL, NULL, CFG_APPLY},
-    {"targets", CFG_STR, offsetof(struct dconf_site, targets_str), 0, 0, NULL, NULL, CFG_APPLY},
-    {"hooks", CFG_STR, offsetof(struct dconf_site, hooks_str), 0, 0, NULL, NULL, CFG_APPLY},
-    {"vote", CFG_INT, offsetof(struct dconf_site, vote), 1, 64, NULL, NULL, CFG_APPLY},
-    {"vote_by", CFG_ENUM, offsetof(struct dconf_site, vote_by), 0, 0, vote_bys, NULL, CFG_APPLY},
-    {"offline", CFG_ENUM, offsetof(struct dconf_site, offline), 0, 0, offline_modes, NULL, CFG_APPLY},
-    {"hold_down", CFG_DUR, offsetof(struct dconf_site, hold_down_ms), 0, 3600000, NULL, NULL, CFG_APPLY},
-    {"max_skew", CFG_DUR, offsetof(struct dconf_site, max_skew_ms), 1000, 86400000, NULL, NULL, CFG_APPLY},
-    {"mqtt_commands", CFG_BOOL, offsetof(struct dconf_site, mqtt_commands), 0, 0, NULL, NULL, CFG_APPLY},
+    CFG_ROW("agents", CFG_STR, offsetof(struct dconf_site, agents_str)),
+    CFG_ROW("zones", CFG_STR, offsetof(struct dconf_site, zones_str)),
+    CFG_ROW("targets", CFG_STR, offsetof(struct dconf_site, targets_str)),
+    CFG_ROW("hooks", CFG_STR, offsetof(struct dconf_site, hooks_str)),
+    CFG_ROW("vote", CFG_INT, offsetof(struct dconf_site, vote), .min = 1, .max = 64),
+    CFG_ROW("vote_by", CFG_ENUM, offsetof(struct dconf_site, vote_by), .names = vote_bys),
+    CFG_ROW("offline", CFG_ENUM, offsetof(struct dconf_site, offline), .names = offline_modes),
+    CFG_ROW("hold_down", CFG_DUR, offsetof(struct dconf_site, hold_down_ms), .min = 0, .max = 3600000),
+    CFG_ROW("max_skew", CFG_DUR, offsetof(struct dconf_site, max_skew_ms), .min = 1000, .max = 86400000),
+    CFG_ROW("mqtt_commands", CFG_BOOL, offsetof(struct dconf_site, mqtt_commands)),
 };
 
 static const struct cfg_directive haproxy_keys[] = {
-    {"socket", CFG_PATH, offsetof(struct dconf_haproxy, socket), 0, 0, NULL, NULL, CFG_APPLY},
-    {"tcp", CFG_STR, offsetof(struct dconf_haproxy, tcp), 0, 0, NULL, NULL, CFG_APPLY},
-    {"servers", CFG_STR, offsetof(struct dconf_haproxy, servers_str), 0, 0, NULL, NULL, CFG_APPLY},
-    {"weight", CFG_STR, offsetof(struct dconf_haproxy, weight_str), 0, 0, NULL, NULL, CFG_APPLY},
-    {"maint_after", CFG_DUR, offsetof(struct dconf_haproxy, maint_after_ms), 0, DCONF_MAINT_AFTER_MAX_MS, NULL, NULL, CFG_APPLY},
-    {"timeout", CFG_DUR, offsetof(struct dconf_haproxy, timeout_ms), 50, 60000, NULL, NULL, CFG_APPLY},
-    {"refresh", CFG_DUR, offsetof(struct dconf_haproxy, refresh_ms), 100, 3600000, NULL, NULL, CFG_APPLY},
+    CFG_ROW("socket", CFG_PATH, offsetof(struct dconf_haproxy, socket)),
+    CFG_ROW("tcp", CFG_STR, offsetof(struct dconf_haproxy, tcp)),
+    CFG_ROW("servers", CFG_STR, offsetof(struct dconf_haproxy, servers_str)),
+    CFG_ROW("weight", CFG_STR, offsetof(struct dconf_haproxy, weight_str)),
+    CFG_ROW("maint_after", CFG_DUR, offsetof(struct dconf_haproxy, maint_after_ms), .min = 0, .max = DCONF_MAINT_AFTER_MAX_MS),
+    CFG_ROW("timeout", CFG_DUR, offsetof(struct dconf_haproxy, timeout_ms), .min = 50, .max = 60000),
+    CFG_ROW("refresh", CFG_DUR, offsetof(struct dconf_haproxy, refresh_ms), .min = 100, .max = 3600000),
 };
 
 static const struct cfg_directive hook_keys[] = {
-    {"exec", CFG_PATH, offsetof(struct dconf_hook, exec), 0, 0, NULL, NULL, CFG_APPLY},
-    {"args", CFG_STR, offsetof(struct dconf_hook, args), 0, 0, NULL, NULL, CFG_APPLY},
-    {"timeout", CFG_DUR, offsetof(struct dconf_hook, timeout_ms), 100, 3600000, NULL, NULL, CFG_APPLY},
-    {"retries", CFG_INT, offsetof(struct dconf_hook, retries), 0, 10, NULL, NULL, CFG_APPLY},
-    {"dry_run", CFG_ENUM, offsetof(struct dconf_hook, dry), 0, 0, hook_drys, NULL, CFG_APPLY},
-    {"undrain", CFG_BOOL, offsetof(struct dconf_hook, on_undrain), 0, 0, NULL, NULL, CFG_APPLY},
+    CFG_ROW("exec", CFG_PATH, offsetof(struct dconf_hook, exec)),
+    CFG_ROW("args", CFG_STR, offsetof(struct dconf_hook, args)),
+    CFG_ROW("timeout", CFG_DUR, offsetof(struct dconf_hook, timeout_ms), .min = 100, .max = 3600000),
+    CFG_ROW("retries", CFG_INT, offsetof(struct dconf_hook, retries), .min = 0, .max = 10),
+    CFG_ROW("dry_run", CFG_ENUM, offsetof(struct dconf_hook, dry), .names = hook_drys),
+    CFG_ROW("undrain", CFG_BOOL, offsetof(struct dconf_hook, on_undrain)),
 };
 
 #define UNKNOWN_SECTION                                                                            \
@@ -577,32 +577,21 @@ dconf_free(struct dconf *c)
 {
     if (c == NULL)
         return;
-    free(c->drain.state);
-    free(c->drain.audit);
-    free(c->drain.control);
-    free(c->drain.peers_str);
+    cfgfile_free_strings(drain_keys, ARRAY_LEN(drain_keys), &c->drain);
     free(c->drain.peers);
     mqttconf_free(&c->mqtt);
     for (int i = 0; i < c->nsites; i++) {
-        free(c->sites[i].agents_str);
-        free(c->sites[i].zones_str);
-        free(c->sites[i].targets_str);
-        free(c->sites[i].hooks_str);
+        cfgfile_free_strings(site_keys, ARRAY_LEN(site_keys), &c->sites[i]);
         free(c->sites[i].agents);
         free(c->sites[i].agent_zones);
         free(c->sites[i].zones);
     }
     for (int i = 0; i < c->nhaproxies; i++) {
-        free(c->haproxies[i].socket);
-        free(c->haproxies[i].tcp);
+        cfgfile_free_strings(haproxy_keys, ARRAY_LEN(haproxy_keys), &c->haproxies[i]);
         free(c->haproxies[i].host);
-        free(c->haproxies[i].servers_str);
-        free(c->haproxies[i].weight_str);
     }
-    for (int i = 0; i < c->nhooks; i++) {
-        free(c->hooks[i].exec);
-        free(c->hooks[i].args);
-    }
+    for (int i = 0; i < c->nhooks; i++)
+        cfgfile_free_strings(hook_keys, ARRAY_LEN(hook_keys), &c->hooks[i]);
     free(c->sites);
     free(c->haproxies);
     free(c->hooks);

@@ -13,24 +13,24 @@
 static const char *const rts_names[] = {"none", "up", "down", NULL};
 
 static const struct cfg_directive board_keys[] = {
-    {"name", CFG_NAME, offsetof(struct board, name), 0, 0, NULL, NULL, CFG_APPLY},
-    {"description", CFG_STR, offsetof(struct board, description), 0, 0, NULL, NULL, CFG_APPLY},
-    {"gpio_chip", CFG_STR, offsetof(struct board, gpio_chip), 0, 0, NULL, NULL, CFG_APPLY},
-    {"watchdog", CFG_STR, offsetof(struct board, watchdog), 0, 0, NULL, NULL, CFG_APPLY},
-    {"watchdog_timeout", CFG_DUR, offsetof(struct board, watchdog_timeout_ms), 1000, 600000, NULL, "15s", CFG_APPLY},
+    CFG_ROW("name", CFG_NAME, offsetof(struct board, name)),
+    CFG_ROW("description", CFG_STR, offsetof(struct board, description)),
+    CFG_ROW("gpio_chip", CFG_STR, offsetof(struct board, gpio_chip)),
+    CFG_ROW("watchdog", CFG_STR, offsetof(struct board, watchdog)),
+    CFG_ROW("watchdog_timeout", CFG_DUR, offsetof(struct board, watchdog_timeout_ms), .min = 1000, .max = 600000, .def = "15s"),
 };
 
 static const struct cfg_directive serial_keys[] = {
-    {"device", CFG_STR, offsetof(struct board_serial, device), 0, 0, NULL, NULL, CFG_APPLY},
-    {"rs485", CFG_BOOL, offsetof(struct board_serial, rs485), 0, 0, NULL, NULL, CFG_APPLY},
-    {"rts", CFG_ENUM, offsetof(struct board_serial, rts), 0, 0, rts_names, NULL, CFG_APPLY},
-    {"rts_delay", CFG_INT, offsetof(struct board_serial, rts_delay_us), 0, 100000, NULL, NULL, CFG_APPLY},
+    CFG_ROW("device", CFG_STR, offsetof(struct board_serial, device)),
+    CFG_ROW("rs485", CFG_BOOL, offsetof(struct board_serial, rs485)),
+    CFG_ROW("rts", CFG_ENUM, offsetof(struct board_serial, rts), .names = rts_names),
+    CFG_ROW("rts_delay", CFG_INT, offsetof(struct board_serial, rts_delay_us), .min = 0, .max = 100000),
 };
 
 static const struct cfg_directive gpio_keys[] = {
-    {"line", CFG_INT, offsetof(struct board_gpio, offset), 0, 1023, NULL, NULL, CFG_APPLY},
-    {"active_low", CFG_BOOL, offsetof(struct board_gpio, active_low), 0, 0, NULL, NULL, CFG_APPLY},
-    {"debounce", CFG_DUR, offsetof(struct board_gpio, debounce_ms), 0, 10000, NULL, "20ms", CFG_APPLY},
+    CFG_ROW("line", CFG_INT, offsetof(struct board_gpio, offset), .min = 0, .max = 1023),
+    CFG_ROW("active_low", CFG_BOOL, offsetof(struct board_gpio, active_low)),
+    CFG_ROW("debounce", CFG_DUR, offsetof(struct board_gpio, debounce_ms), .min = 0, .max = 10000, .def = "20ms"),
 };
 
 static void
@@ -128,13 +128,11 @@ board_free(struct board *b)
     if (b == NULL)
         return;
     for (int i = 0; i < b->nserials; i++)
-        free(b->serials[i].device);
+        cfgfile_free_strings(serial_keys, ARRAY_LEN(serial_keys), &b->serials[i]);
+    cfgfile_free_strings(board_keys, ARRAY_LEN(board_keys), b);
     free(b->serials);
     free(b->gpios);
-    free(b->description);
     free(b->path);
-    free(b->gpio_chip);
-    free(b->watchdog);
     free(b);
 }
 

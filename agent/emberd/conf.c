@@ -37,80 +37,80 @@ static const char *const contacts[] = {"no", "nc", NULL};
 static const char *const adaptive_names[] = {"yes", "no", NULL};
 
 static const struct cfg_directive agent_keys[] = {
-    {"site", CFG_NAME, offsetof(struct conf_agent, site), 0, 0, NULL, NULL, CFG_RESTART},
-    {"room", CFG_NAME, offsetof(struct conf_agent, room), 0, 0, NULL, NULL, CFG_APPLY},
-    {"id", CFG_NAME, offsetof(struct conf_agent, id), 0, 0, NULL, NULL, CFG_RESTART},
-    {"board", CFG_STR, offsetof(struct conf_agent, board), 0, 0, NULL, NULL, CFG_APPLY},
-    {"profile_dir", CFG_PATH, offsetof(struct conf_agent, profile_dir), 0, 0, NULL, EMBER_DATADIR "/profiles", CFG_APPLY},
-    {"board_dir", CFG_PATH, offsetof(struct conf_agent, board_dir), 0, 0, NULL, EMBER_DATADIR "/boards", CFG_APPLY},
-    {"log_level", CFG_ENUM, offsetof(struct conf_agent, log_level), 0, 0, levels, "info", CFG_APPLY},
-    {"journal", CFG_PATH, offsetof(struct conf_agent, journal), 0, 0, NULL, "/var/lib/emberwatch/journal.db", CFG_RESTART},
-    {"journal_max", CFG_INT, offsetof(struct conf_agent, journal_max), 100, 10000000, NULL, "100000", CFG_APPLY},
-    {"control", CFG_PATH, offsetof(struct conf_agent, control), 0, 0, NULL, "/run/emberwatch/emberd.sock", CFG_RESTART},
-    {"control_mode", CFG_MODE, offsetof(struct conf_agent, control_mode), 0, 0777, NULL, "0660", CFG_APPLY},
-    {"gpio_sim", CFG_PATH, offsetof(struct conf_agent, gpio_sim), 0, 0, NULL, "/run/emberwatch/gpio-sim", CFG_RESTART},
-    {"alarm_outputs", CFG_STR, offsetof(struct conf_agent, alarm_outputs), 0, 0, NULL, NULL, CFG_APPLY},
+    CFG_ROW("site", CFG_NAME, offsetof(struct conf_agent, site), .reload = CFG_RESTART),
+    CFG_ROW("room", CFG_NAME, offsetof(struct conf_agent, room)),
+    CFG_ROW("id", CFG_NAME, offsetof(struct conf_agent, id), .reload = CFG_RESTART),
+    CFG_ROW("board", CFG_STR, offsetof(struct conf_agent, board)),
+    CFG_ROW("profile_dir", CFG_PATH, offsetof(struct conf_agent, profile_dir), .def = EMBER_DATADIR "/profiles"),
+    CFG_ROW("board_dir", CFG_PATH, offsetof(struct conf_agent, board_dir), .def = EMBER_DATADIR "/boards"),
+    CFG_ROW("log_level", CFG_ENUM, offsetof(struct conf_agent, log_level), .names = levels, .def = "info"),
+    CFG_ROW("journal", CFG_PATH, offsetof(struct conf_agent, journal), .def = "/var/lib/emberwatch/journal.db", .reload = CFG_RESTART),
+    CFG_ROW("journal_max", CFG_INT, offsetof(struct conf_agent, journal_max), .min = 100, .max = 10000000, .def = "100000"),
+    CFG_ROW("control", CFG_PATH, offsetof(struct conf_agent, control), .def = "/run/emberwatch/emberd.sock", .reload = CFG_RESTART),
+    CFG_ROW("control_mode", CFG_MODE, offsetof(struct conf_agent, control_mode), .min = 0, .max = 0777, .def = "0660"),
+    CFG_ROW("gpio_sim", CFG_PATH, offsetof(struct conf_agent, gpio_sim), .def = "/run/emberwatch/gpio-sim", .reload = CFG_RESTART),
+    CFG_ROW("alarm_outputs", CFG_STR, offsetof(struct conf_agent, alarm_outputs)),
 };
 
 static const struct cfg_directive bus_keys[] = {
-    {"type", CFG_ENUM, offsetof(struct conf_bus, type), 0, 0, bus_types, NULL, CFG_APPLY},
-    {"serial", CFG_STR, offsetof(struct conf_bus, serial), 0, 0, NULL, NULL, CFG_APPLY},
-    {"device", CFG_STR, offsetof(struct conf_bus, device), 0, 0, NULL, NULL, CFG_APPLY},
-    {"baud", CFG_INT, offsetof(struct conf_bus, baud), 300, 4000000, NULL, "9600", CFG_APPLY},
-    {"parity", CFG_ENUM, offsetof(struct conf_bus, parity), 0, 0, parities, NULL, CFG_APPLY},
-    {"data_bits", CFG_INT, offsetof(struct conf_bus, data_bits), 7, 8, NULL, "8", CFG_APPLY},
-    {"stop_bits", CFG_INT, offsetof(struct conf_bus, stop_bits), 1, 2, NULL, "1", CFG_APPLY},
-    {"rs485", CFG_BOOL, offsetof(struct conf_bus, rs485), 0, 0, NULL, NULL, CFG_APPLY},
-    {"rts", CFG_ENUM, offsetof(struct conf_bus, rts), 0, 0, rts_names, NULL, CFG_APPLY},
-    {"rts_delay", CFG_INT, offsetof(struct conf_bus, rts_delay_us), 0, 100000, NULL, NULL, CFG_APPLY},
-    {"host", CFG_STR, offsetof(struct conf_bus, host), 0, 0, NULL, NULL, CFG_APPLY},
-    {"port", CFG_INT, offsetof(struct conf_bus, port), 1, 65535, NULL, NULL, CFG_APPLY},
-    {"timeout", CFG_DUR, offsetof(struct conf_bus, timeout_ms), 10, 10000, NULL, "300ms", CFG_APPLY},
-    {"retries", CFG_INT, offsetof(struct conf_bus, retries), 0, 5, NULL, "1", CFG_APPLY},
-    {"gap", CFG_DUR, offsetof(struct conf_bus, gap_ms), 0, 1000, NULL, NULL, CFG_APPLY},
-    {"backoff_max", CFG_DUR, offsetof(struct conf_bus, backoff_max_ms), 0, 600000, NULL, "10s", CFG_APPLY},
+    CFG_ROW("type", CFG_ENUM, offsetof(struct conf_bus, type), .names = bus_types),
+    CFG_ROW("serial", CFG_STR, offsetof(struct conf_bus, serial)),
+    CFG_ROW("device", CFG_STR, offsetof(struct conf_bus, device)),
+    CFG_ROW("baud", CFG_INT, offsetof(struct conf_bus, baud), .min = 300, .max = 4000000, .def = "9600"),
+    CFG_ROW("parity", CFG_ENUM, offsetof(struct conf_bus, parity), .names = parities),
+    CFG_ROW("data_bits", CFG_INT, offsetof(struct conf_bus, data_bits), .min = 7, .max = 8, .def = "8"),
+    CFG_ROW("stop_bits", CFG_INT, offsetof(struct conf_bus, stop_bits), .min = 1, .max = 2, .def = "1"),
+    CFG_ROW("rs485", CFG_BOOL, offsetof(struct conf_bus, rs485)),
+    CFG_ROW("rts", CFG_ENUM, offsetof(struct conf_bus, rts), .names = rts_names),
+    CFG_ROW("rts_delay", CFG_INT, offsetof(struct conf_bus, rts_delay_us), .min = 0, .max = 100000),
+    CFG_ROW("host", CFG_STR, offsetof(struct conf_bus, host)),
+    CFG_ROW("port", CFG_INT, offsetof(struct conf_bus, port), .min = 1, .max = 65535),
+    CFG_ROW("timeout", CFG_DUR, offsetof(struct conf_bus, timeout_ms), .min = 10, .max = 10000, .def = "300ms"),
+    CFG_ROW("retries", CFG_INT, offsetof(struct conf_bus, retries), .min = 0, .max = 5, .def = "1"),
+    CFG_ROW("gap", CFG_DUR, offsetof(struct conf_bus, gap_ms), .min = 0, .max = 1000),
+    CFG_ROW("backoff_max", CFG_DUR, offsetof(struct conf_bus, backoff_max_ms), .min = 0, .max = 600000, .def = "10s"),
 };
 
 static const struct cfg_directive device_keys[] = {
-    {"bus", CFG_STR, offsetof(struct conf_device, bus_name), 0, 0, NULL, NULL, CFG_APPLY},
-    {"slave", CFG_INT, offsetof(struct conf_device, slave), 0, 255, NULL, "1", CFG_APPLY},
-    {"profile", CFG_STR, offsetof(struct conf_device, profile_ref), 0, 0, NULL, NULL, CFG_APPLY},
-    {"interval", CFG_DUR, offsetof(struct conf_device, interval_ms), 100, 3600000, NULL, "1s", CFG_APPLY},
-    {"merge_gap", CFG_INT, offsetof(struct conf_device, merge_gap), 0, 32, NULL, NULL, CFG_APPLY},
-    {"comms_lost_after", CFG_INT, offsetof(struct conf_device, comms_lost_after), 1, 10, NULL, "2", CFG_APPLY},
-    {"alert_interval", CFG_DUR, offsetof(struct conf_device, alert_interval_ms), 0, 60000, NULL, NULL, CFG_APPLY},
-    {"adaptive", CFG_ENUM, offsetof(struct conf_device, adaptive_off), 0, 0, adaptive_names, NULL, CFG_APPLY},
+    CFG_ROW("bus", CFG_STR, offsetof(struct conf_device, bus_name)),
+    CFG_ROW("slave", CFG_INT, offsetof(struct conf_device, slave), .min = 0, .max = 255, .def = "1"),
+    CFG_ROW("profile", CFG_STR, offsetof(struct conf_device, profile_ref)),
+    CFG_ROW("interval", CFG_DUR, offsetof(struct conf_device, interval_ms), .min = 100, .max = 3600000, .def = "1s"),
+    CFG_ROW("merge_gap", CFG_INT, offsetof(struct conf_device, merge_gap), .min = 0, .max = 32),
+    CFG_ROW("comms_lost_after", CFG_INT, offsetof(struct conf_device, comms_lost_after), .min = 1, .max = 10, .def = "2"),
+    CFG_ROW("alert_interval", CFG_DUR, offsetof(struct conf_device, alert_interval_ms), .min = 0, .max = 60000),
+    CFG_ROW("adaptive", CFG_ENUM, offsetof(struct conf_device, adaptive_off), .names = adaptive_names),
 };
 
 static const struct cfg_directive sensor_keys[] = {
-    {"device", CFG_STR, offsetof(struct conf_sensor, device_name), 0, 0, NULL, NULL, CFG_APPLY},
-    {"point", CFG_STR, offsetof(struct conf_sensor, point_name), 0, 0, NULL, NULL, CFG_APPLY},
-    {"zone", CFG_NAME, offsetof(struct conf_sensor, zone), 0, 0, NULL, NULL, CFG_APPLY},
-    {"gpio", CFG_STR, offsetof(struct conf_sensor, gpio_name), 0, 0, NULL, NULL, CFG_APPLY},
+    CFG_ROW("device", CFG_STR, offsetof(struct conf_sensor, device_name)),
+    CFG_ROW("point", CFG_STR, offsetof(struct conf_sensor, point_name)),
+    CFG_ROW("zone", CFG_NAME, offsetof(struct conf_sensor, zone)),
+    CFG_ROW("gpio", CFG_STR, offsetof(struct conf_sensor, gpio_name)),
 };
 
 #define AOFF(f) offsetof(struct conf_alarm, def.f)
 static const struct cfg_directive alarm_keys[] = {
-    {"sensor", CFG_STR, offsetof(struct conf_alarm, sensor_name), 0, 0, NULL, NULL, CFG_APPLY},
-    {"kind", CFG_ENUM, AOFF(kind), 0, 0, kinds, NULL, CFG_APPLY},
-    {"setpoint", CFG_FLOAT, AOFF(setpoint), 0, 0, NULL, NULL, CFG_APPLY},
-    {"deadband", CFG_FLOAT, AOFF(deadband), 0, 1000000, NULL, NULL, CFG_APPLY},
-    {"window", CFG_DUR, AOFF(window_ms), 1000, 3600000, NULL, "1m", CFG_APPLY},
-    {"stale_after", CFG_DUR, AOFF(stale_ms), 1000, 604800000, NULL, "10m", CFG_APPLY},
-    {"on_delay", CFG_DUR, AOFF(on_delay_ms), 0, 3600000, NULL, NULL, CFG_APPLY},
-    {"off_delay", CFG_DUR, AOFF(off_delay_ms), 0, 3600000, NULL, NULL, CFG_APPLY},
-    {"severity", CFG_ENUM, AOFF(severity), 0, 0, severities, NULL, CFG_APPLY},
-    {"latch", CFG_BOOL, AOFF(latch), 0, 0, NULL, NULL, CFG_APPLY},
-    {"contact", CFG_ENUM, AOFF(nc), 0, 0, contacts, NULL, CFG_APPLY},
-    {"message", CFG_STR, AOFF(message), 0, 0, NULL, NULL, CFG_APPLY},
-    {"zone", CFG_STR, offsetof(struct conf_alarm, zone_name), 0, 0, NULL, NULL, CFG_APPLY},
+    CFG_ROW("sensor", CFG_STR, offsetof(struct conf_alarm, sensor_name)),
+    CFG_ROW("kind", CFG_ENUM, AOFF(kind), .names = kinds),
+    CFG_ROW("setpoint", CFG_FLOAT, AOFF(setpoint)),
+    CFG_ROW("deadband", CFG_FLOAT, AOFF(deadband), .min = 0, .max = 1000000),
+    CFG_ROW("window", CFG_DUR, AOFF(window_ms), .min = 1000, .max = 3600000, .def = "1m"),
+    CFG_ROW("stale_after", CFG_DUR, AOFF(stale_ms), .min = 1000, .max = 604800000, .def = "10m"),
+    CFG_ROW("on_delay", CFG_DUR, AOFF(on_delay_ms), .min = 0, .max = 3600000),
+    CFG_ROW("off_delay", CFG_DUR, AOFF(off_delay_ms), .min = 0, .max = 3600000),
+    CFG_ROW("severity", CFG_ENUM, AOFF(severity), .names = severities),
+    CFG_ROW("latch", CFG_BOOL, AOFF(latch)),
+    CFG_ROW("contact", CFG_ENUM, AOFF(nc), .names = contacts),
+    CFG_ROW("message", CFG_STR, AOFF(message)),
+    CFG_ROW("zone", CFG_STR, offsetof(struct conf_alarm, zone_name)),
 };
 
 #define ZOFF(f) offsetof(struct conf_zone, def.f)
 static const struct cfg_directive zone_keys[] = {
-    {"vote", CFG_INT, ZOFF(vote), 1, 64, NULL, "2", CFG_APPLY},
-    {"members", CFG_STR, offsetof(struct conf_zone, members_str), 0, 0, NULL, NULL, CFG_APPLY},
-    {"drain", CFG_STR, ZOFF(drain), 0, 0, NULL, NULL, CFG_APPLY},
+    CFG_ROW("vote", CFG_INT, ZOFF(vote), .min = 1, .max = 64, .def = "2"),
+    CFG_ROW("members", CFG_STR, offsetof(struct conf_zone, members_str)),
+    CFG_ROW("drain", CFG_STR, ZOFF(drain)),
 };
 
 static void
@@ -630,41 +630,24 @@ conf_free(struct conf *c)
 {
     if (c == NULL)
         return;
-    free(c->agent.board);
-    free(c->agent.profile_dir);
-    free(c->agent.board_dir);
-    free(c->agent.journal);
-    free(c->agent.control);
-    free(c->agent.gpio_sim);
-    free(c->agent.alarm_outputs);
+    cfgfile_free_strings(agent_keys, ARRAY_LEN(agent_keys), &c->agent);
     mqttconf_free(&c->mqtt);
-    for (int i = 0; i < c->nbuses; i++) {
-        free(c->buses[i].serial);
-        free(c->buses[i].device);
-        free(c->buses[i].host);
-    }
+    for (int i = 0; i < c->nbuses; i++)
+        cfgfile_free_strings(bus_keys, ARRAY_LEN(bus_keys), &c->buses[i]);
     for (int i = 0; i < c->ndevices; i++) {
+        cfgfile_free_strings(device_keys, ARRAY_LEN(device_keys), &c->devices[i]);
         free(c->devices[i].sensors.v);
         free(c->devices[i].pts);
         free(c->devices[i].block_of);
         free(c->devices[i].offset_of);
-        free(c->devices[i].bus_name);
-        free(c->devices[i].profile_ref);
         profile_free(c->devices[i].profile);
     }
-    for (int i = 0; i < c->nsensors; i++) {
-        free(c->sensors[i].device_name);
-        free(c->sensors[i].point_name);
-        free(c->sensors[i].gpio_name);
-    }
-    for (int i = 0; i < c->nalarms; i++) {
-        free(c->alarms[i].sensor_name);
-        free(c->alarms[i].zone_name);
-        free(c->alarms[i].def.message);
-    }
+    for (int i = 0; i < c->nsensors; i++)
+        cfgfile_free_strings(sensor_keys, ARRAY_LEN(sensor_keys), &c->sensors[i]);
+    for (int i = 0; i < c->nalarms; i++)
+        cfgfile_free_strings(alarm_keys, ARRAY_LEN(alarm_keys), &c->alarms[i]);
     for (int i = 0; i < c->nzones; i++) {
-        free(c->zones[i].members_str);
-        free(c->zones[i].def.drain);
+        cfgfile_free_strings(zone_keys, ARRAY_LEN(zone_keys), &c->zones[i]);
         free(c->zones[i].def.members);
     }
     free(c->alarms);

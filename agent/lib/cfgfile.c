@@ -555,3 +555,15 @@ cfgfile_restart_key(const struct cfg_directive *table, size_t n, const void *a, 
             return table[i].key;
     return NULL;
 }
+
+void
+cfgfile_free_strings(const struct cfg_directive *table, size_t n, void *target)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (table[i].type != CFG_STR && table[i].type != CFG_PATH)
+            continue;
+        char **p = (char **)(void *)((char *)target + table[i].offset);
+        free(*p);
+        *p = NULL;
+    }
+}

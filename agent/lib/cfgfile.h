@@ -97,6 +97,12 @@ struct cfg_directive {
     enum cfg_reload reload;
 };
 
+/* One table row: the key, its type and the offset of its field, then only
+ * what differs from zero (.min and .max, .names, .def, .reload):
+ *   CFG_ROW("vote", CFG_INT, offsetof(struct site, vote), .min = 1, .max = 64)
+ */
+#define CFG_ROW(k, t, off, ...) {.key = (k), .type = (t), .offset = (off), __VA_ARGS__}
+
 /* Finds `key` in the table and stores it into `target`.  Returns 0 when
  * stored, 1 when the key is not in the table (the caller may handle it or
  * report it), -EINVAL after recording an error. */
@@ -146,6 +152,12 @@ int cfgfile_item_find(const void *base, int n, size_t size, const char *name);
  * in err). */
 int cfgfile_defaults(const char *path, const struct cfg_directive *table, size_t n, void *target,
                      struct cfgerr *err);
+
+/* Frees every CFG_STR and CFG_PATH field of target that the table stores
+ * (what cfgfile_apply() and cfgfile_defaults() allocate) and sets it to
+ * NULL, so a loader's free function follows its table and a new string key
+ * cannot leak.  Fields outside the table remain the caller's to free. */
+void cfgfile_free_strings(const struct cfg_directive *table, size_t n, void *target);
 
 /* True when the row's field holds the same value in a and b (strings by
  * content, NULL equal only to NULL). */

@@ -21,20 +21,24 @@ static const char *const protocols[] = {"3.1.1", "5", NULL};
 #define M(f) offsetof(struct mqtt_conf, f)
 /* The session is built from these at start-up: a change takes a restart. */
 const struct cfg_directive mqttconf_keys[] = {
-    {"host", CFG_STR, M(host), 0, 0, NULL, "127.0.0.1", CFG_RESTART},
-    {"port", CFG_INT, M(port), 1, 65535, NULL, "1883", CFG_RESTART},
-    {"client_id", CFG_STR, M(client_id), 0, 0, NULL, NULL, CFG_RESTART},
-    {"prefix", CFG_STR, M(prefix), 0, 0, NULL, "emberwatch", CFG_RESTART},
-    {"keepalive", CFG_INT, M(keepalive_s), 5, 3600, NULL, "10", CFG_RESTART},
-    {"protocol", CFG_ENUM, M(protocol), 0, 0, protocols, "3.1.1", CFG_RESTART},
-    {"reconnect_min", CFG_DUR, M(reconnect_min_ms), 100, 60000, NULL, "500ms", CFG_RESTART},
-    {"reconnect_max", CFG_DUR, M(reconnect_max_ms), 1000, 600000, NULL, "30s", CFG_RESTART},
-    {"cafile", CFG_PATH, M(cafile), 0, 0, NULL, NULL, CFG_RESTART},
-    {"capath", CFG_PATH, M(capath), 0, 0, NULL, NULL, CFG_RESTART},
-    {"certfile", CFG_PATH, M(certfile), 0, 0, NULL, NULL, CFG_RESTART},
-    {"keyfile", CFG_PATH, M(keyfile), 0, 0, NULL, NULL, CFG_RESTART},
-    {"username", CFG_STR, M(username), 0, 0, NULL, NULL, CFG_RESTART},
-    {"password_file", CFG_PATH, M(password_file), 0, 0, NULL, NULL, CFG_RESTART},
+    CFG_ROW("host", CFG_STR, M(host), .def = "127.0.0.1", .reload = CFG_RESTART),
+    CFG_ROW("port", CFG_INT, M(port), .min = 1, .max = 65535, .def = "1883", .reload = CFG_RESTART),
+    CFG_ROW("client_id", CFG_STR, M(client_id), .reload = CFG_RESTART),
+    CFG_ROW("prefix", CFG_STR, M(prefix), .def = "emberwatch", .reload = CFG_RESTART),
+    CFG_ROW("keepalive", CFG_INT, M(keepalive_s), .min = 5, .max = 3600, .def = "10",
+            .reload = CFG_RESTART),
+    CFG_ROW("protocol", CFG_ENUM, M(protocol), .names = protocols, .def = "3.1.1",
+            .reload = CFG_RESTART),
+    CFG_ROW("reconnect_min", CFG_DUR, M(reconnect_min_ms), .min = 100, .max = 60000, .def = "500ms",
+            .reload = CFG_RESTART),
+    CFG_ROW("reconnect_max", CFG_DUR, M(reconnect_max_ms), .min = 1000, .max = 600000, .def = "30s",
+            .reload = CFG_RESTART),
+    CFG_ROW("cafile", CFG_PATH, M(cafile), .reload = CFG_RESTART),
+    CFG_ROW("capath", CFG_PATH, M(capath), .reload = CFG_RESTART),
+    CFG_ROW("certfile", CFG_PATH, M(certfile), .reload = CFG_RESTART),
+    CFG_ROW("keyfile", CFG_PATH, M(keyfile), .reload = CFG_RESTART),
+    CFG_ROW("username", CFG_STR, M(username), .reload = CFG_RESTART),
+    CFG_ROW("password_file", CFG_PATH, M(password_file), .reload = CFG_RESTART),
 };
 const size_t mqttconf_nkeys = ARRAY_LEN(mqttconf_keys);
 
@@ -167,9 +171,8 @@ const char *
 mqttconf_restart_key(const struct mqtt_conf *a, const struct mqtt_conf *b)
 {
     const char *key = cfgfile_restart_key(mqttconf_keys, mqttconf_nkeys, a, b);
-    const struct cfg_directive pw = {
-        "password_file", CFG_STR, offsetof(struct mqtt_conf, password), 0, 0, NULL, NULL,
-        CFG_RESTART};
+    const struct cfg_directive pw = CFG_ROW(
+        "password_file", CFG_STR, offsetof(struct mqtt_conf, password), .reload = CFG_RESTART);
 
     /* The same password_file with a new password in it is a change too. */
     if (key == NULL && !cfgfile_field_equal(&pw, a, b))
@@ -180,15 +183,7 @@ mqttconf_restart_key(const struct mqtt_conf *a, const struct mqtt_conf *b)
 void
 mqttconf_free(struct mqtt_conf *m)
 {
-    free(m->host);
-    free(m->client_id);
-    free(m->prefix);
-    free(m->cafile);
-    free(m->capath);
-    free(m->certfile);
-    free(m->keyfile);
-    free(m->username);
-    free(m->password_file);
+    cfgfile_free_strings(mqttconf_keys, mqttconf_nkeys, m);
     if (m->password != NULL) {
         explicit_bzero(m->password, strlen(m->password));
         free(m->password);

@@ -112,6 +112,26 @@ free_port() {
     $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# loopback_listeners PID [PORT...]: prints how many TCP sockets PID listens
+# on; fails when one is not on 127.0.0.1 (with PORTs: not on one of them).
+loopback_listeners() {
+    local pid=$1 l p n=0 ok
+    shift
+    while read -r l; do
+        ok=0
+        case "$l" in *" 127.0.0.1:"*) ok=1 ;; esac
+        if [ "$ok" = 1 ] && [ $# -gt 0 ]; then
+            ok=0
+            for p in "$@"; do
+                case "$l" in *" 127.0.0.1:$p "*) ok=1 ;; esac
+            done
+        fi
+        [ "$ok" = 1 ] || return 1
+        n=$((n + 1))
+    done < <(ss -ltnpH 2>/dev/null | grep "pid=$pid,")
+    echo "$n"
+}
+
 # broker_conf [LINE...]: $T/mosquitto.conf for a private mosquitto on a free
 # port of 127.0.0.1 with these extra lines; sets MQTT_PORT.
 broker_conf() {
@@ -294,23 +314,21 @@ point = temperature
 EOC
 }
 
-# write_room_conf FILE SIM_PORT [MQTT-LINE...]: one XY-MD02 "room" on Modbus
-# TCP, polled every 500 ms, with sensor room-temp in zone b3 (vote 1), the
-# critical alarm room-hot (high, 45, deadband 1), the warning room-warm (35)
-# and room-lost (comms_loss).  Append more sections to FILE as needed.
-write_room_conf() {
-    local file=$1 port=$2
-    shift 2
-    write_conf "$file" "$@" <<EOC
+# room_sections SIM_PORT INTERVAL [warm]: the sections of a "room" config: one
+# XY-MD02 "room" on Modbus TCP at 127.0.0.1:SIM_PORT, polled every INTERVAL,
+# with sensor room-temp in zone b3 and the critical alarm room-hot (high, 45,
+# deadband 1); with "warm" also the warning room-warm (high, 35).
+room_sections() {
+    cat <<EOC
 [bus t]
 type = tcp
 host = 127.0.0.1
-port = $port
+port = $1
 
 [device room]
 bus = t
 profile = xy-md02
-interval = 500ms
+interval = $2
 
 [sensor room-temp]
 device = room
@@ -323,21 +341,37 @@ kind = high
 setpoint = 45
 deadband = 1
 severity = critical
-
-[alarm room-warm]
-sensor = room-temp
-kind = high
-setpoint = 35
-severity = warning
-
-[alarm room-lost]
-sensor = room-temp
-kind = comms_loss
-
-[zone b3]
-vote = 1
-drain = web/b3-1, web/b3-2
 EOC
+    [ "${3:-}" = warm ] || return 0
+    printf '\n[alarm room-warm]\nsensor = room-temp\nkind = high\nsetpoint = 35\nseverity = warning\n'
+}
+
+# write_zone_conf FILE SIM_PORT INTERVAL [warm] [MQTT-LINE...]: write_conf
+# with room_sections and [zone b3] at vote 1: one critical alarm drains the
+# zone.  Append more sections to FILE as needed.
+write_zone_conf() {
+    local file=$1 port=$2 interval=$3 warm=
+    shift 3
+    if [ "${1:-}" = warm ]; then
+        warm=warm
+        shift
+    fi
+    { room_sections "$port" "$interval" $warm; printf '\n[zone b3]\nvote = 1\n'; } |
+        write_conf "$file" "$@"
+}
+
+# write_room_conf FILE SIM_PORT [MQTT-LINE...]: room_sections polled every
+# 500 ms with the warning room-warm, room-lost (comms_loss) and zone b3
+# (vote 1) draining web/b3-1 and web/b3-2.  Append more sections to FILE as
+# needed.
+write_room_conf() {
+    local file=$1 port=$2
+    shift 2
+    {
+        room_sections "$port" 500ms warm
+        printf '\n[alarm room-lost]\nsensor = room-temp\nkind = comms_loss\n'
+        printf '\n[zone b3]\nvote = 1\ndrain = web/b3-1, web/b3-2\n'
+    } | write_conf "$file" "$@"
 }
 
 # rec_mark NAME: the recorder's current line count, for rec_wait_after.

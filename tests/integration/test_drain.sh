@@ -14,38 +14,7 @@
 start_broker
 SIM_PORT=$(free_port)
 start_sim sim -p xy-md02 --tcp "127.0.0.1:$SIM_PORT" -c "$T/sim.ctl"
-write_conf "$T/emberd.conf" <<EOC
-[bus t]
-type = tcp
-host = 127.0.0.1
-port = $SIM_PORT
-
-[device room]
-bus = t
-profile = xy-md02
-interval = 200ms
-
-[sensor room-temp]
-device = room
-point = temperature
-zone = b3
-
-[alarm room-warm]
-sensor = room-temp
-kind = high
-setpoint = 35
-severity = warning
-
-[alarm room-hot]
-sensor = room-temp
-kind = high
-setpoint = 45
-deadband = 1
-severity = critical
-
-[zone b3]
-vote = 1
-EOC
+write_zone_conf "$T/emberd.conf" "$SIM_PORT" 200ms warm
 
 start_backends dc1-web dc2-web dc1-api dc2-api
 start_haproxy web:dc1-web,dc2-web api:dc1-api,dc2-api

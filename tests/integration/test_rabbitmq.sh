@@ -90,14 +90,8 @@ log "RabbitMQ $(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-* | sed 's/.*-//') M
 wait_until 5 test -s "$R/rabbit.pid" || die "no pid file from the RabbitMQ node"
 BEAM=$(cat "$R/rabbit.pid")
 listens_only_loopback() {
-    local l n=0
-    while read -r l; do
-        case "$l" in
-        *" 127.0.0.1:"*) n=$((n + 1)) ;;
-        *) return 1 ;;
-        esac
-    done < <(ss -ltnpH 2>/dev/null | grep "pid=$BEAM,")
-    [ "$n" -ge 3 ] # AMQP, MQTT, Erlang distribution
+    local n
+    n=$(loopback_listeners "$BEAM") && [ "$n" -ge 3 ] # AMQP, MQTT, Erlang distribution
 }
 check "the node listens on 127.0.0.1 only" listens_only_loopback
 
@@ -107,33 +101,8 @@ start_sim sim -p xy-md02 --tcp "127.0.0.1:$SIM_PORT" -c "$T/sim.ctl"
 printf 'guest\n' >"$T/rmq.pw"
 chmod 600 "$T/rmq.pw"
 KEEPALIVE=5
-write_conf "$T/emberd.conf" "protocol = 3.1.1" "keepalive = $KEEPALIVE" "username = guest" \
-    "password_file = $T/rmq.pw" "reconnect_max = 1s" <<EOF
-[bus t]
-type = tcp
-host = 127.0.0.1
-port = $SIM_PORT
-
-[device room]
-bus = t
-profile = xy-md02
-interval = 500ms
-
-[sensor room-temp]
-device = room
-point = temperature
-zone = b3
-
-[alarm room-hot]
-sensor = room-temp
-kind = high
-setpoint = 45
-deadband = 1
-severity = critical
-
-[zone b3]
-vote = 1
-EOF
+write_zone_conf "$T/emberd.conf" "$SIM_PORT" 500ms "protocol = 3.1.1" "keepalive = $KEEPALIVE" \
+    "username = guest" "password_file = $T/rmq.pw" "reconnect_max = 1s"
 P=emberwatch/lab/a1
 rec_start rec "$P/#"
 start_emberd emberd "$T/emberd.conf"

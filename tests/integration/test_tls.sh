@@ -121,14 +121,8 @@ BROKER_PID=$LAST_PID
 wait_until 10 log_has "$T/broker.log" "running" || die "mosquitto did not start"
 # Every socket mosquitto listens on is one of the two TLS ports on 127.0.0.1.
 only_loopback_tls() {
-    local l n=0
-    while read -r l; do
-        case "$l" in
-        *" 127.0.0.1:$MQTT_PORT "* | *" 127.0.0.1:$PORT2 "*) n=$((n + 1)) ;;
-        *) return 1 ;;
-        esac
-    done < <(ss -ltnpH 2>/dev/null | grep "pid=$BROKER_PID,")
-    [ "$n" -eq 2 ]
+    local n
+    n=$(loopback_listeners "$BROKER_PID" "$MQTT_PORT" "$PORT2") && [ "$n" -eq 2 ]
 }
 check "broker listens only on its two TLS ports on 127.0.0.1" only_loopback_tls
 
@@ -194,36 +188,9 @@ tls_rec_start() { # tls_rec_start NAME USER TOPIC...
 SIM_PORT=$(free_port)
 start_sim sim -p xy-md02 --tcp "127.0.0.1:$SIM_PORT" -c "$T/sim.ctl"
 printf '%s\n' "$PW_EMBERD" >"$T/emberd.pw"
-body() {
-    cat <<EOF
-[bus t]
-type = tcp
-host = 127.0.0.1
-port = $SIM_PORT
-
-[device room]
-bus = t
-profile = xy-md02
-interval = 500ms
-
-[sensor room-temp]
-device = room
-point = temperature
-zone = b3
-
-[alarm room-hot]
-sensor = room-temp
-kind = high
-setpoint = 45
-severity = critical
-
-[zone b3]
-vote = 1
-EOF
-}
 SEC=("cafile = $PKI/ca.crt" "certfile = $PKI/emberd.crt" "keyfile = $PKI/emberd.key"
     "username = emberd" "password_file = $T/emberd.pw" "reconnect_min = 100ms" "reconnect_max = 1s")
-body | write_conf "$T/emberd.conf" "${SEC[@]}"
+write_zone_conf "$T/emberd.conf" "$SIM_PORT" 500ms "${SEC[@]}"
 "$EMBER_BIN/emberd" -n -c "$T/emberd.conf" >"$T/n-good.out" 2>&1
 check "emberd -n accepts the TLS + password configuration" test $? -eq 0
 

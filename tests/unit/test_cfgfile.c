@@ -23,10 +23,10 @@ struct target {
     int port;
 };
 
-static const struct cfg_directive control = {
-    "control", CFG_PATH, offsetof(struct target, control), 0, 0, NULL, NULL, CFG_APPLY};
-static const struct cfg_directive port = {
-    "port", CFG_INT, offsetof(struct target, port), 1, 65535, NULL, NULL, CFG_APPLY};
+static const struct cfg_directive control =
+    CFG_ROW("control", CFG_PATH, offsetof(struct target, control));
+static const struct cfg_directive port =
+    CFG_ROW("port", CFG_INT, offsetof(struct target, port), .min = 1, .max = 65535);
 
 static char dir[64];
 static char file[128];
@@ -225,8 +225,8 @@ struct items {
 };
 
 static const struct cfg_directive item_keys[] = {
-    {"port", CFG_INT, offsetof(struct item, port), 1, 65535, NULL, "80", CFG_APPLY},
-    {"weight", CFG_INT, offsetof(struct item, weight), 0, 10, NULL, "3", CFG_APPLY},
+    CFG_ROW("port", CFG_INT, offsetof(struct item, port), .min = 1, .max = 65535, .def = "80"),
+    CFG_ROW("weight", CFG_INT, offsetof(struct item, weight), .min = 0, .max = 10, .def = "3"),
 };
 
 static void
@@ -336,6 +336,32 @@ test_fifo_refused(void **state)
     cfgerr_free(&err);
 }
 
+/* The table's string fields are freed and set to NULL; the others, and
+ * fields outside the table, are left alone. */
+static void
+test_free_strings(void **state)
+{
+    struct strings {
+        char *path, *text, *outside;
+        int port;
+    };
+    static const struct cfg_directive keys[] = {
+        CFG_ROW("path", CFG_PATH, offsetof(struct strings, path)),
+        CFG_ROW("port", CFG_INT, offsetof(struct strings, port), .min = 1, .max = 65535),
+        CFG_ROW("text", CFG_STR, offsetof(struct strings, text)),
+    };
+    char outside[] = "not the table's";
+    struct strings t = {xstrdup("/a"), xstrdup("b"), outside, 42};
+    (void)state;
+
+    cfgfile_free_strings(keys, ARRAY_LEN(keys), &t);
+    assert_null(t.path);
+    assert_null(t.text);
+    assert_ptr_equal(t.outside, outside);
+    assert_int_equal(t.port, 42);
+    cfgfile_free_strings(keys, ARRAY_LEN(keys), &t); /* NULL fields: nothing to do */
+}
+
 int
 main(void)
 {
@@ -347,6 +373,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_singleton_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_named_sections, setup, teardown),
+        cmocka_unit_test(test_free_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,6 +72,10 @@ const char *gpio_open_hint(int e);
 
 /* ---- provided by the backend ---- */
 
+/* libgpiod 2 backend: the directory whose gpiochip* devices are searched for
+ * the label ("/dev"; unit tests point it at a directory of their own). */
+extern const char *gpio_hw_dev_dir;
+
 /* Opens the chip labelled `label` and requests every input (both-edge
  * events, ACTIVE_LOW and the pull-up where active_low) and output (logically
  * inactive); starts each input's debouncer at the line's level and adds its

@@ -86,7 +86,7 @@ c.connect()
 if cmd == "read":  # read FC SLAVE ADDR COUNT
     fc, slave, addr, count = (int(x, 0) for x in args)
     fn = c.read_input_registers if fc == 4 else c.read_holding_registers
-    r = fn(addr, count, slave=slave)
+    r = fn(addr, count=count, slave=slave)
     print(result(r) or "ok " + " ".join(str(v) for v in r.registers))
 elif cmd == "write":  # write SLAVE ADDR VALUE...: FC06 for one value, FC16 for more
     slave, addr, *vals = (int(x, 0) for x in args)
@@ -96,7 +96,7 @@ elif cmd == "write":  # write SLAVE ADDR VALUE...: FC06 for one value, FC16 for 
         r = c.write_registers(addr, vals, slave=slave)
     print(result(r) or "ok")
 elif cmd == "coils":  # coils SLAVE: FC01, which the node does not implement
-    print(result(c.read_coils(0, 1, slave=int(args[0]))) or "ok")
+    print(result(c.read_coils(0, count=1, slave=int(args[0]))) or "ok")
 c.close()
 EOF
 peer() { $PY "$T/peer.py" "$T/bus" "$@" 2>>"$T/peer.log"; }

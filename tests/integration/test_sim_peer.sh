@@ -95,7 +95,7 @@ def decode(regs, fmt):
 def read(client, fc, addr, count, slave, fmt="raw"):
     fn = client.read_input_registers if fc == 4 else client.read_holding_registers
     try:
-        r = fn(addr, count, slave=slave)
+        r = fn(addr, count=count, slave=slave)
     except Exception as e:  # pymodbus raises on some malformed replies
         return "error %s" % type(e).__name__
     if hasattr(r, "exception_code"):

@@ -136,7 +136,8 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(LIB_OBJ)
 GPIOD1_WRAPPED := gpiod_chip_open_by_label gpiod_chip_close gpiod_chip_get_line \
                   gpiod_line_request gpiod_line_release gpiod_line_event_get_fd \
                   gpiod_line_event_read gpiod_line_get_value gpiod_line_set_value
-GPIOD2_WRAPPED := gpiod_chip_open gpiod_chip_close gpiod_chip_get_info gpiod_chip_info_get_label gpiod_chip_info_get_num_lines \
+GPIOD2_WRAPPED := gpiod_chip_open gpiod_chip_close gpiod_chip_get_info gpiod_chip_info_get_label \
+                  gpiod_chip_info_get_num_lines \
                   gpiod_chip_info_free gpiod_chip_request_lines \
                   gpiod_line_settings_new gpiod_line_settings_free \
                   gpiod_line_settings_set_direction gpiod_line_settings_set_edge_detection \

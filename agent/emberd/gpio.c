@@ -89,7 +89,7 @@ check_defs(const char *chip_label, const struct gpio_input_def *in, int nin,
 
         if (name == NULL || !name_valid(name)) {
             gpio_seterr(errbuf, len, "GPIO %s %d: name '%s' is not 1-64 of [A-Za-z0-9_.-]", kind, i,
-                   name ? name : "(null)");
+                        name ? name : "(null)");
             return -EINVAL;
         }
         if (is_in && in[i].debounce_ms < 0) {
@@ -106,14 +106,14 @@ check_defs(const char *chip_label, const struct gpio_input_def *in, int nin,
             const char *okind = j < nin ? "input" : "output";
 
             if (strcmp(oname, name) == 0) {
-                gpio_seterr(errbuf, len, "GPIO %s %s: name already used by %s %s", kind, name, okind,
-                       oname);
+                gpio_seterr(errbuf, len, "GPIO %s %s: name already used by %s %s", kind, name,
+                            okind, oname);
                 return -EINVAL;
             }
             /* Offsets only mean something on a chip. */
             if (chip_label != NULL && ooffset == offset) {
                 gpio_seterr(errbuf, len, "GPIO %s %s: line %d is already %s %s", kind, name, offset,
-                       okind, oname);
+                            okind, oname);
                 return -EINVAL;
             }
         }
@@ -190,14 +190,15 @@ open_fifo(struct gpio *g, const char *path, char *errbuf, size_t len)
         return -ENOMEM;
     if (lstat(path, &st) == 0) {
         if (!S_ISFIFO(st.st_mode)) {
-            gpio_seterr(errbuf, len, "GPIO FIFO %s: exists and is not a FIFO; not replacing it", path);
+            gpio_seterr(errbuf, len, "GPIO FIFO %s: exists and is not a FIFO; not replacing it",
+                        path);
             return -EEXIST;
         }
         /* A FIFO left behind by an emberd that did not exit cleanly. */
         if (unlink(path) < 0) {
             e = errno;
             gpio_seterr(errbuf, len, "GPIO FIFO %s: cannot remove the stale FIFO: %s", path,
-                   strerror(e));
+                        strerror(e));
             return -e;
         }
     } else if (errno != ENOENT) {

@@ -59,8 +59,8 @@ open_input(struct gpio *g, int i, const char *label, char *errbuf, size_t len)
     if (request_input(line, p->active_low) < 0) {
         e = errno ? errno : EIO;
         gpio_seterr(errbuf, len,
-                    "GPIO input %s (line %d on %s): request for edge events failed: %s%s",
-                    p->name, p->offset, label, strerror(e), gpio_open_hint(e));
+                    "GPIO input %s (line %d on %s): request for edge events failed: %s%s", p->name,
+                    p->offset, label, strerror(e), gpio_open_hint(e));
         return -e;
     }
     p->line = (struct gpio_hw_line *)(void *)line;
@@ -80,8 +80,8 @@ open_input(struct gpio *g, int i, const char *label, char *errbuf, size_t len)
     ev.data.u32 = (uint32_t)i;
     if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
         e = errno;
-        gpio_seterr(errbuf, len, "GPIO input %s (line %d on %s): epoll_ctl: %s", p->name,
-                    p->offset, label, strerror(e));
+        gpio_seterr(errbuf, len, "GPIO input %s (line %d on %s): epoll_ctl: %s", p->name, p->offset,
+                    label, strerror(e));
         return -e;
     }
     return 0;

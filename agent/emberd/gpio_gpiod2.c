@@ -197,8 +197,8 @@ open_input(struct gpio *g, int i, const char *label, char *errbuf, size_t len)
     if ((req = request_input(g->hw, (unsigned)p->offset, p->active_low)) == NULL) {
         e = errno ? errno : EIO;
         gpio_seterr(errbuf, len,
-                    "GPIO input %s (line %d on %s): request for edge events failed: %s%s",
-                    p->name, p->offset, label, strerror(e), gpio_open_hint(e));
+                    "GPIO input %s (line %d on %s): request for edge events failed: %s%s", p->name,
+                    p->offset, label, strerror(e), gpio_open_hint(e));
         return -e;
     }
     if ((p->line = line_new(req, (unsigned)p->offset)) == NULL)
@@ -218,8 +218,8 @@ open_input(struct gpio *g, int i, const char *label, char *errbuf, size_t len)
     ev.data.u32 = (uint32_t)i;
     if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
         e = errno;
-        gpio_seterr(errbuf, len, "GPIO input %s (line %d on %s): epoll_ctl: %s", p->name,
-                    p->offset, label, strerror(e));
+        gpio_seterr(errbuf, len, "GPIO input %s (line %d on %s): epoll_ctl: %s", p->name, p->offset,
+                    label, strerror(e));
         return -e;
     }
     return 0;
@@ -341,9 +341,8 @@ gpio_hw_set(struct gpio *g, int o, int value)
     const struct gpio_hw_line *l = g->out[o].line;
 
     /* Requested with active_low, the kernel inverts for us. */
-    if (gpiod_line_request_set_value(l->req, l->offset,
-                                     value ? GPIOD_LINE_VALUE_ACTIVE : GPIOD_LINE_VALUE_INACTIVE) <
-        0)
+    if (gpiod_line_request_set_value(
+            l->req, l->offset, value ? GPIOD_LINE_VALUE_ACTIVE : GPIOD_LINE_VALUE_INACTIVE) < 0)
         return -(errno ? errno : EIO);
     return 0;
 }

@@ -91,8 +91,7 @@ int __wrap_gpiod_line_config_add_line_settings(struct gpiod_line_config *c,
                                                struct gpiod_line_settings *s);
 struct gpiod_request_config *__wrap_gpiod_request_config_new(void);
 void __wrap_gpiod_request_config_free(struct gpiod_request_config *c);
-void __wrap_gpiod_request_config_set_consumer(struct gpiod_request_config *c,
-                                              const char *consumer);
+void __wrap_gpiod_request_config_set_consumer(struct gpiod_request_config *c, const char *consumer);
 void __wrap_gpiod_line_request_release(struct gpiod_line_request *req);
 int __wrap_gpiod_line_request_get_fd(struct gpiod_line_request *req);
 int __wrap_gpiod_line_request_read_edge_events(struct gpiod_line_request *req,
@@ -103,8 +102,8 @@ int __wrap_gpiod_line_request_set_value(struct gpiod_line_request *req, unsigned
                                         enum gpiod_line_value v);
 struct gpiod_edge_event_buffer *__wrap_gpiod_edge_event_buffer_new(size_t capacity);
 void __wrap_gpiod_edge_event_buffer_free(struct gpiod_edge_event_buffer *buf);
-struct gpiod_edge_event *__wrap_gpiod_edge_event_buffer_get_event(
-    struct gpiod_edge_event_buffer *buf, unsigned long index);
+struct gpiod_edge_event *
+__wrap_gpiod_edge_event_buffer_get_event(struct gpiod_edge_event_buffer *buf, unsigned long index);
 enum gpiod_edge_event_type __wrap_gpiod_edge_event_get_event_type(struct gpiod_edge_event *ev);
 uint64_t __wrap_gpiod_edge_event_get_timestamp_ns(struct gpiod_edge_event *ev);
 
@@ -251,16 +250,14 @@ __wrap_gpiod_line_settings_free(struct gpiod_line_settings *s)
 }
 
 int
-__wrap_gpiod_line_settings_set_direction(struct gpiod_line_settings *s,
-                                         enum gpiod_line_direction d)
+__wrap_gpiod_line_settings_set_direction(struct gpiod_line_settings *s, enum gpiod_line_direction d)
 {
     s->direction = d;
     return 0;
 }
 
 int
-__wrap_gpiod_line_settings_set_edge_detection(struct gpiod_line_settings *s,
-                                              enum gpiod_line_edge e)
+__wrap_gpiod_line_settings_set_edge_detection(struct gpiod_line_settings *s, enum gpiod_line_edge e)
 {
     s->edge = e;
     return 0;
@@ -280,8 +277,7 @@ __wrap_gpiod_line_settings_set_active_low(struct gpiod_line_settings *s, bool ac
 }
 
 int
-__wrap_gpiod_line_settings_set_output_value(struct gpiod_line_settings *s,
-                                            enum gpiod_line_value v)
+__wrap_gpiod_line_settings_set_output_value(struct gpiod_line_settings *s, enum gpiod_line_value v)
 {
     s->output_value = v;
     return 0;
@@ -307,9 +303,8 @@ __wrap_gpiod_line_config_free(struct gpiod_line_config *c)
 }
 
 int
-__wrap_gpiod_line_config_add_line_settings(struct gpiod_line_config *c,
-                                           const unsigned int *offsets, size_t n,
-                                           struct gpiod_line_settings *s)
+__wrap_gpiod_line_config_add_line_settings(struct gpiod_line_config *c, const unsigned int *offsets,
+                                           size_t n, struct gpiod_line_settings *s)
 {
     if (n != 1 || c->n != 0) {
         errno = EINVAL;
@@ -453,8 +448,7 @@ __wrap_gpiod_line_request_get_value(struct gpiod_line_request *req, unsigned int
         errno = EINVAL;
         return GPIOD_LINE_VALUE_ERROR;
     }
-    return logical(&fake_gpiod.lines[offset]) ? GPIOD_LINE_VALUE_ACTIVE
-                                              : GPIOD_LINE_VALUE_INACTIVE;
+    return logical(&fake_gpiod.lines[offset]) ? GPIOD_LINE_VALUE_ACTIVE : GPIOD_LINE_VALUE_INACTIVE;
 }
 
 int

@@ -46,7 +46,7 @@ struct fake_gpiod {
     int label_opens;             /* opens of the FAKE_GPIOD_LABEL chip */
     int infos, info_frees;       /* gpiod_chip_get_info(), gpiod_chip_info_free() */
     int line_requests, line_releases;
-    int open_errno;  /* non-zero: gpiod_chip_open() fails with it */
+    int open_errno;   /* non-zero: gpiod_chip_open() fails with it */
     bool reject_bias; /* requests setting a bias fail with EINVAL */
     int rejected;     /* requests refused because of reject_bias */
     struct fake_gpiod_line lines[FAKE_GPIOD_NLINES];

@@ -63,8 +63,18 @@ SYSLIBS     = -lpthread -lm
 LIB_SRC    := $(wildcard agent/lib/*.c)
 LIB_OBJ_   := $(LIB_SRC:%.c=$(B)/%.o)
 LIBEMBER   := $(B)/libember.a
+# emberd's GPIO chip backend follows the installed libgpiod: gpio_gpiod2.c for
+# 2.x (Debian 13 trixie), gpio_gpiod1.c for 1.6 (bookworm); only one is built.
+GPIOD_MAJOR := $(firstword $(subst ., ,$(shell $(PKG_CONFIG) --modversion libgpiod 2>/dev/null)))
+ifeq ($(shell [ "$(GPIOD_MAJOR)" -ge 2 ] 2>/dev/null && echo y),y)
+GPIOD_API   := 2
+else
+GPIOD_API   := 1
+endif
+GPIOD_OTHER := $(if $(filter 2,$(GPIOD_API)),agent/emberd/gpio_gpiod1.c,agent/emberd/gpio_gpiod2.c)
 # Each program's own modules; main.c is kept apart so unit tests can link the rest.
-EMBERD_OBJ := $(patsubst %.c,$(B)/%.o,$(filter-out agent/emberd/main.c,$(wildcard agent/emberd/*.c)))
+EMBERD_OBJ := $(patsubst %.c,$(B)/%.o,$(filter-out agent/emberd/main.c $(GPIOD_OTHER),\
+                                                   $(wildcard agent/emberd/*.c)))
 DRAIN_OBJ  := $(patsubst %.c,$(B)/%.o,$(filter-out agent/drain/main.c,$(wildcard agent/drain/*.c)))
 SIM_OBJ    := $(patsubst %.c,$(B)/%.o,$(filter-out agent/sim/sim.c,$(wildcard agent/sim/*.c)))
 CTL_OBJ    := $(patsubst %.c,$(B)/%.o,$(filter-out agent/ctl/emberctl.c,$(wildcard agent/ctl/*.c)))
@@ -118,19 +128,41 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) -lcmocka
 
 # The libgpiod backend runs against a link-time fake (build hosts have no GPIO
-# chip): every gpiod_* function gpio.o calls goes to fake_gpiod.c's
-# __wrap_gpiod_*.  A gpiod_* call missing from this list would reach the real
-# library with the fake's handles, so the link fails instead.
-GPIOD_WRAPPED := gpiod_chip_open_by_label gpiod_chip_close gpiod_chip_get_line \
-                 gpiod_line_request gpiod_line_release gpiod_line_event_get_fd \
-                 gpiod_line_event_read gpiod_line_get_value gpiod_line_set_value
-GPIOD_WRAP    := $(GPIOD_WRAPPED:%=-Wl,--wrap=%)
+# chip): every gpiod_* function gpio_gpiod$(GPIOD_API).o calls goes to
+# fake_gpiod$(GPIOD_API).c's __wrap_gpiod_*.  A gpiod_* call missing from the
+# list would reach the real library with the fake's handles, so the link
+# fails instead.  Only the test of the installed version is built:
+# test_gpio_libgpiod (1.6) or test_gpio_libgpiod2 (2.x).
+GPIOD1_WRAPPED := gpiod_chip_open_by_label gpiod_chip_close gpiod_chip_get_line \
+                  gpiod_line_request gpiod_line_release gpiod_line_event_get_fd \
+                  gpiod_line_event_read gpiod_line_get_value gpiod_line_set_value
+GPIOD2_WRAPPED := gpiod_chip_open gpiod_chip_close gpiod_chip_get_info gpiod_chip_info_get_label \
+                  gpiod_chip_info_get_num_lines \
+                  gpiod_chip_info_free gpiod_chip_request_lines \
+                  gpiod_line_settings_new gpiod_line_settings_free \
+                  gpiod_line_settings_set_direction gpiod_line_settings_set_edge_detection \
+                  gpiod_line_settings_set_bias gpiod_line_settings_set_active_low \
+                  gpiod_line_settings_set_output_value gpiod_line_settings_set_event_clock \
+                  gpiod_line_config_new gpiod_line_config_free gpiod_line_config_add_line_settings \
+                  gpiod_request_config_new gpiod_request_config_free \
+                  gpiod_request_config_set_consumer gpiod_line_request_release \
+                  gpiod_line_request_get_fd gpiod_line_request_read_edge_events \
+                  gpiod_line_request_get_value gpiod_line_request_set_value \
+                  gpiod_edge_event_buffer_new gpiod_edge_event_buffer_free \
+                  gpiod_edge_event_buffer_get_event gpiod_edge_event_get_event_type \
+                  gpiod_edge_event_get_timestamp_ns
+GPIOD_WRAP     := $(GPIOD$(GPIOD_API)_WRAPPED:%=-Wl,--wrap=%)
+GPIOD_TEST     := $(if $(filter 2,$(GPIOD_API)),test_gpio_libgpiod2,test_gpio_libgpiod)
+GPIOD_FAKE     := $(if $(filter 2,$(GPIOD_API)),fake_gpiod2,fake_gpiod)
+UNIT_BIN       := $(filter-out $(B)/tests/test_gpio_libgpiod $(B)/tests/test_gpio_libgpiod2,\
+                               $(UNIT_BIN)) $(B)/tests/$(GPIOD_TEST)
 
-$(B)/tests/test_gpio_libgpiod: $(B)/tests/unit/test_gpio_libgpiod.o $(B)/tests/unit/fake_gpiod.o \
-                               $(LIB_OBJ)
+$(B)/tests/$(GPIOD_TEST): $(B)/tests/unit/$(GPIOD_TEST).o $(B)/tests/unit/$(GPIOD_FAKE).o \
+                          $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) $(GPIOD_WRAP) -o $@ $^ $(TEST_LIBS) -lcmocka
 	@if nm -u $@ | grep ' gpiod_'; then \
-	    echo "$@: add these to GPIOD_WRAPPED and fake them in fake_gpiod.c"; rm -f $@; exit 1; fi
+	    echo "$@: add these to GPIOD$(GPIOD_API)_WRAPPED and fake them in $(GPIOD_FAKE).c"; \
+	    rm -f $@; exit 1; fi
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -276,4 +308,4 @@ fuzz-regress: $(FUZZ_REGRESS)
 	        tests/fuzz/corpus/$$t tests/fuzz/regress/$$t </dev/null || fail=1; \
 	done; exit $$fail
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(wildcard $(B)/agent/*/*.d $(B)/tests/*/*.d)

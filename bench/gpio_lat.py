@@ -12,11 +12,16 @@ input's 20 ms debounce lockout) before the next edge.
 import argparse
 import json
 import random
+import os
 import sys
 import threading
 import time
 
 import paho.mqtt.client as mqtt
+
+# tests/mqttcompat.py: one client for paho-mqtt 1.6 and 2.x.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+import mqttcompat  # noqa: E402
 
 
 def main():
@@ -49,10 +54,10 @@ def main():
                 cond.notify_all()
 
     subscribed = threading.Event()
-    c = mqtt.Client(client_id="bench-gpio", protocol=mqtt.MQTTv311)
+    c = mqttcompat.client(client_id="bench-gpio", protocol=mqtt.MQTTv311)
     c.on_message = on_message
-    c.on_connect = lambda cl, u, f, rc: cl.subscribe(a.topic, qos=1)
-    c.on_subscribe = lambda cl, u, mid, granted: subscribed.set()
+    mqttcompat.on_connect(c, lambda cl, sp, rc: cl.subscribe(a.topic, qos=1))
+    mqttcompat.on_subscribe(c, lambda cl, mid, granted: subscribed.set())
     c.connect("127.0.0.1", a.port, 30)
     c.loop_start()
     if not subscribed.wait(10):

@@ -21,7 +21,11 @@ import sys
 
 from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusServerContext,
                                 ModbusSlaveContext)
-from pymodbus.server import StartAsyncTcpServer
+
+try:  # pymodbus 3.8
+    from pymodbus.server import ModbusTcpServer
+except ImportError:  # pymodbus 3.0
+    from pymodbus.server.async_io import ModbusTcpServer
 
 
 def main():
@@ -41,7 +45,9 @@ def main():
         ir = [0] * 16
         ir[1] = int(round(a.temp * 10)) & 0xFFFF
         ir[2] = 450
-        slaves[s] = ModbusSlaveContext(ir=ModbusSequentialDataBlock(0, ir), zero_mode=True)
+        # Register N is block entry N + 1 (pymodbus 3.0 without zero_mode,
+        # and 3.8, which dropped zero_mode).
+        slaves[s] = ModbusSlaveContext(ir=ModbusSequentialDataBlock(1, ir))
     ctx = ModbusServerContext(slaves=slaves, single=False)
 
     if not os.path.exists(a.fifo):
@@ -75,8 +81,9 @@ def main():
         stop = asyncio.Event()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
         loop.add_signal_handler(signal.SIGINT, stop.set)
-        server = await StartAsyncTcpServer(context=ctx, address=("127.0.0.1", a.port),
-                                           defer_start=True)
+        # The server object, then serve_forever(): the same calls on
+        # pymodbus 3.0 and 3.8 (StartAsyncTcpServer lost defer_start).
+        server = ModbusTcpServer(ctx, address=("127.0.0.1", a.port))
         srv = asyncio.ensure_future(server.serve_forever())
         # serve_forever binds first; wait until the port accepts.
         for _ in range(200):

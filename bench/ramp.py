@@ -25,11 +25,16 @@ ember-sim at once (each line written to the FIFO is atomic).
 import argparse
 import json
 import random
+import os
 import sys
 import threading
 import time
 
 import paho.mqtt.client as mqtt
+
+# tests/mqttcompat.py: one client for paho-mqtt 1.6 and 2.x.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+import mqttcompat  # noqa: E402
 
 
 def main():
@@ -88,11 +93,11 @@ def main():
                 cond.notify_all()
 
     subscribed = threading.Event()
-    c = mqtt.Client(protocol=mqtt.MQTTv311)
+    c = mqttcompat.client(protocol=mqtt.MQTTv311)
     c.on_message = on_message
     topics = [(a.topic, 1)] + [(t, 0) for t in (a.cd_topic, a.cd_notify_topic) if t]
-    c.on_connect = lambda cl, u, f, rc: cl.subscribe(topics)
-    c.on_subscribe = lambda cl, u, mid, granted: subscribed.set()
+    mqttcompat.on_connect(c, lambda cl, sp, rc: cl.subscribe(topics))
+    mqttcompat.on_subscribe(c, lambda cl, mid, granted: subscribed.set())
     c.connect("127.0.0.1", a.port, 30)
     c.loop_start()
     if not subscribed.wait(10):

@@ -9,11 +9,11 @@ libmodbus-dev libmosquitto-dev libgpiod-dev libcjson-dev libinih-dev libsqlite3-
 libsystemd-dev libcmocka-dev
 mosquitto mosquitto-clients socat mbpoll haproxy curl
 python3-pymodbus python3-serial python3-serial-asyncio python3-paho-mqtt
-valgrind openssl rabbitmq-server faketime"
+valgrind openssl rabbitmq-server faketime iproute2"
 # "install-deps.sh fuzz" (make fuzz) also wants clang with its libFuzzer and
 # sanitizer runtimes; make check does not (it replays the corpora with gcc).
 if [ "${1:-}" = fuzz ]; then
-    PKGS="$PKGS clang libclang-rt-14-dev"
+    PKGS="$PKGS clang libclang-rt-dev"
 fi
 
 missing=""

@@ -1,11 +1,12 @@
 /*
- * gpio.c - contact inputs and outputs on libgpiod 1.6 or on a simulated FIFO.
+ * gpio.c - contact inputs and outputs on a GPIO chip or on a simulated FIFO.
  *
  * The two backends share everything but where levels come from: struct gpio
  * holds one debouncer per input and the last value written to every output;
- * the libgpiod backend fills the debouncers from line events (kernel
- * timestamps), the simulated one from "NAME VALUE" lines (timestamped when
- * read).  This is the only file that includes <gpiod.h>.
+ * the chip backend (gpio_gpiod1.c or gpio_gpiod2.c, see gpio_hw.h) fills the
+ * debouncers from line events (kernel timestamps), the simulated one from
+ * "NAME VALUE" lines (timestamped when read).  The debounce runs here, in
+ * software, whatever the libgpiod version, so it behaves the same on both.
  *
  * Clocks: the v1 GPIO character device stamps events with CLOCK_MONOTONIC
  * since Linux 5.7 and with CLOCK_REALTIME before; each timestamp is taken to
@@ -14,11 +15,10 @@
  * an event is derived from its age.
  */
 #include "gpio.h"
+#include "gpio_hw.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gpiod.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,47 +32,9 @@
 #include "log.h"
 #include "util.h"
 
-/* Longest line accepted on the simulated FIFO. */
-#define SIM_LINE_MAX 256
 /* Events read from one line per gpio_dispatch(), so a line chattering faster
  * than we read cannot keep us there. */
 #define EVENTS_PER_DISPATCH 256
-
-struct gpio_in {
-    char name[NAME_MAX_LEN + 1];
-    int offset;
-    bool active_low;
-    struct debounce db;
-    struct gpiod_line *line; /* libgpiod: requested for events; NULL if not (yet) */
-};
-
-struct gpio_out {
-    char name[NAME_MAX_LEN + 1];
-    int offset;
-    bool active_low;
-    int value;
-    struct gpiod_line *line;
-};
-
-struct gpio {
-    bool sim;
-    /* libgpiod */
-    struct gpiod_chip *chip;
-    int epfd;
-    /* simulated */
-    char *fifo;
-    int fifo_fd;
-    dev_t fifo_dev;
-    ino_t fifo_ino;
-    char buf[SIM_LINE_MAX + 1];
-    size_t len;
-    bool discarding; /* inside an over-long line */
-
-    struct gpio_in *in;
-    int nin;
-    struct gpio_out *out;
-    int nout;
-};
 
 /* Both clocks read together, to turn ages into instants on either. */
 struct clocks {
@@ -97,11 +59,8 @@ clocks_now(struct clocks *c)
     c->real_ns = ts_ns(&ts);
 }
 
-static void seterr(char *errbuf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *errbuf, size_t len, const char *fmt, ...)
+void
+gpio_seterr(char *errbuf, size_t len, const char *fmt, ...)
 {
     va_list ap;
 
@@ -119,7 +78,7 @@ check_defs(const char *chip_label, const struct gpio_input_def *in, int nin,
            const struct gpio_output_def *outs, int nout, char *errbuf, size_t len)
 {
     if (nin < 0 || nout < 0 || (nin > 0 && in == NULL) || (nout > 0 && outs == NULL)) {
-        seterr(errbuf, len, "GPIO: bad input/output arrays");
+        gpio_seterr(errbuf, len, "GPIO: bad input/output arrays");
         return -EINVAL;
     }
     for (int i = 0; i < nin + nout; i++) {
@@ -129,16 +88,16 @@ check_defs(const char *chip_label, const struct gpio_input_def *in, int nin,
         int offset = is_in ? in[i].offset : outs[i - nin].offset;
 
         if (name == NULL || !name_valid(name)) {
-            seterr(errbuf, len, "GPIO %s %d: name '%s' is not 1-64 of [A-Za-z0-9_.-]", kind, i,
-                   name ? name : "(null)");
+            gpio_seterr(errbuf, len, "GPIO %s %d: name '%s' is not 1-64 of [A-Za-z0-9_.-]", kind, i,
+                        name ? name : "(null)");
             return -EINVAL;
         }
         if (is_in && in[i].debounce_ms < 0) {
-            seterr(errbuf, len, "GPIO input %s: negative debounce", name);
+            gpio_seterr(errbuf, len, "GPIO input %s: negative debounce", name);
             return -EINVAL;
         }
         if (chip_label != NULL && offset < 0) {
-            seterr(errbuf, len, "GPIO %s %s: line offset %d is negative", kind, name, offset);
+            gpio_seterr(errbuf, len, "GPIO %s %s: line offset %d is negative", kind, name, offset);
             return -EINVAL;
         }
         for (int j = 0; j < i; j++) {
@@ -147,14 +106,14 @@ check_defs(const char *chip_label, const struct gpio_input_def *in, int nin,
             const char *okind = j < nin ? "input" : "output";
 
             if (strcmp(oname, name) == 0) {
-                seterr(errbuf, len, "GPIO %s %s: name already used by %s %s", kind, name, okind,
-                       oname);
+                gpio_seterr(errbuf, len, "GPIO %s %s: name already used by %s %s", kind, name,
+                            okind, oname);
                 return -EINVAL;
             }
             /* Offsets only mean something on a chip. */
             if (chip_label != NULL && ooffset == offset) {
-                seterr(errbuf, len, "GPIO %s %s: line %d is already %s %s", kind, name, offset,
-                       okind, oname);
+                gpio_seterr(errbuf, len, "GPIO %s %s: line %d is already %s %s", kind, name, offset,
+                            okind, oname);
                 return -EINVAL;
             }
         }
@@ -185,6 +144,7 @@ gpio_alloc(const struct gpio_input_def *in, int nin, const struct gpio_output_de
         snprintf(g->in[i].name, sizeof(g->in[i].name), "%s", in[i].name);
         g->in[i].offset = in[i].offset;
         g->in[i].active_low = in[i].active_low;
+        g->in[i].debounce_ms = in[i].debounce_ms;
         /* The simulated backend starts inactive; a chip's inputs are started
          * again at their level once requested. */
         debounce_init(&g->in[i].db, in[i].debounce_ms, 0, mono_us());
@@ -197,8 +157,8 @@ gpio_alloc(const struct gpio_input_def *in, int nin, const struct gpio_output_de
     return g;
 }
 
-static const char *
-open_hint(int e)
+const char *
+gpio_open_hint(int e)
 {
     if (e == EACCES || e == EPERM)
         return " (is the user in the gpio group?)";
@@ -207,124 +167,17 @@ open_hint(int e)
     return "";
 }
 
-/* Requests an input for both-edge events; an active-low one (a dry contact
- * to GND) with the internal pull-up too.  Returns 0 or -1 with errno set. */
 static int
-request_input(struct gpiod_line *line, bool active_low)
+open_chip(struct gpio *g, const char *label, char *errbuf, size_t len)
 {
-    struct gpiod_line_request_config cfg = {
-        .consumer = GPIO_CONSUMER,
-        .request_type = GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES,
-    };
-
-    if (!active_low)
-        return gpiod_line_request(line, &cfg, 0);
-    cfg.flags = GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW | GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_UP;
-    if (gpiod_line_request(line, &cfg, 0) == 0)
-        return 0;
-    /* Kernels before 5.5 reject bias flags: the contact then relies on an
-     * external pull-up, as it would have to anyway. */
-    cfg.flags = GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW;
-    return gpiod_line_request(line, &cfg, 0);
-}
-
-static int
-open_chip(struct gpio *g, const char *label, const struct gpio_input_def *in, char *errbuf,
-          size_t len)
-{
-    struct gpiod_line_request_config cfg = {.consumer = GPIO_CONSUMER};
     int e;
 
-    errno = 0;
-    g->chip = gpiod_chip_open_by_label(label);
-    if (g->chip == NULL) {
-        e = errno ? errno : EIO;
-        if (e == ENOENT)
-            seterr(errbuf, len,
-                   "GPIO chip '%s': no GPIO chip has that label (wrong board file? gpiodetect "
-                   "lists the chips)",
-                   label);
-        else
-            seterr(errbuf, len, "GPIO chip '%s': cannot open: %s%s", label, strerror(e),
-                   open_hint(e));
-        return -e;
-    }
     if ((g->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         e = errno;
-        seterr(errbuf, len, "GPIO chip '%s': epoll_create1: %s", label, strerror(e));
+        gpio_seterr(errbuf, len, "GPIO chip '%s': epoll_create1: %s", label, strerror(e));
         return -e;
     }
-
-    for (int i = 0; i < g->nin; i++) {
-        struct gpio_in *p = &g->in[i];
-        struct epoll_event ev = {.events = EPOLLIN};
-        struct gpiod_line *line;
-        int fd, v;
-
-        errno = 0;
-        line = gpiod_chip_get_line(g->chip, (unsigned)p->offset);
-        if (line == NULL) {
-            e = errno ? errno : EINVAL;
-            seterr(errbuf, len, "GPIO input %s: chip '%s' has no line %d: %s", p->name, label,
-                   p->offset, strerror(e));
-            return -e;
-        }
-        errno = 0;
-        if (request_input(line, p->active_low) < 0) {
-            e = errno ? errno : EIO;
-            seterr(errbuf, len,
-                   "GPIO input %s (line %d on %s): request for edge events failed: %s%s", p->name,
-                   p->offset, label, strerror(e), open_hint(e));
-            return -e;
-        }
-        p->line = line;
-        if ((v = gpiod_line_get_value(line)) < 0) {
-            e = errno ? errno : EIO;
-            seterr(errbuf, len, "GPIO input %s (line %d on %s): cannot read its level: %s", p->name,
-                   p->offset, label, strerror(e));
-            return -e;
-        }
-        debounce_init(&p->db, in[i].debounce_ms, v, mono_us());
-        if ((fd = gpiod_line_event_get_fd(line)) < 0) {
-            e = errno ? errno : EIO;
-            seterr(errbuf, len, "GPIO input %s (line %d on %s): no event fd: %s", p->name,
-                   p->offset, label, strerror(e));
-            return -e;
-        }
-        ev.data.u32 = (uint32_t)i;
-        if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-            e = errno;
-            seterr(errbuf, len, "GPIO input %s (line %d on %s): epoll_ctl: %s", p->name, p->offset,
-                   label, strerror(e));
-            return -e;
-        }
-    }
-
-    for (int i = 0; i < g->nout; i++) {
-        struct gpio_out *p = &g->out[i];
-        struct gpiod_line *line;
-
-        errno = 0;
-        line = gpiod_chip_get_line(g->chip, (unsigned)p->offset);
-        if (line == NULL) {
-            e = errno ? errno : EINVAL;
-            seterr(errbuf, len, "GPIO output %s: chip '%s' has no line %d: %s", p->name, label,
-                   p->offset, strerror(e));
-            return -e;
-        }
-        cfg.request_type = GPIOD_LINE_REQUEST_DIRECTION_OUTPUT;
-        cfg.flags = p->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0;
-        /* The initial value is logical too: inactive. */
-        errno = 0;
-        if (gpiod_line_request(line, &cfg, 0) < 0) {
-            e = errno ? errno : EIO;
-            seterr(errbuf, len, "GPIO output %s (line %d on %s): request as output failed: %s%s",
-                   p->name, p->offset, label, strerror(e), open_hint(e));
-            return -e;
-        }
-        p->line = line;
-    }
-    return 0;
+    return gpio_hw_open(g, label, errbuf, len);
 }
 
 static int
@@ -337,24 +190,25 @@ open_fifo(struct gpio *g, const char *path, char *errbuf, size_t len)
         return -ENOMEM;
     if (lstat(path, &st) == 0) {
         if (!S_ISFIFO(st.st_mode)) {
-            seterr(errbuf, len, "GPIO FIFO %s: exists and is not a FIFO; not replacing it", path);
+            gpio_seterr(errbuf, len, "GPIO FIFO %s: exists and is not a FIFO; not replacing it",
+                        path);
             return -EEXIST;
         }
         /* A FIFO left behind by an emberd that did not exit cleanly. */
         if (unlink(path) < 0) {
             e = errno;
-            seterr(errbuf, len, "GPIO FIFO %s: cannot remove the stale FIFO: %s", path,
-                   strerror(e));
+            gpio_seterr(errbuf, len, "GPIO FIFO %s: cannot remove the stale FIFO: %s", path,
+                        strerror(e));
             return -e;
         }
     } else if (errno != ENOENT) {
         e = errno;
-        seterr(errbuf, len, "GPIO FIFO %s: %s", path, strerror(e));
+        gpio_seterr(errbuf, len, "GPIO FIFO %s: %s", path, strerror(e));
         return -e;
     }
     if (mkfifo(path, 0660) < 0) {
         e = errno;
-        seterr(errbuf, len, "GPIO FIFO %s: cannot create: %s", path, strerror(e));
+        gpio_seterr(errbuf, len, "GPIO FIFO %s: cannot create: %s", path, strerror(e));
         return -e;
     }
     /* Read-write, so we are a writer ourselves: when the last external writer
@@ -363,7 +217,7 @@ open_fifo(struct gpio *g, const char *path, char *errbuf, size_t len)
     if (g->fifo_fd < 0 || fstat(g->fifo_fd, &st) < 0) {
         e = errno;
         unlink(path);
-        seterr(errbuf, len, "GPIO FIFO %s: cannot open: %s", path, strerror(e));
+        gpio_seterr(errbuf, len, "GPIO FIFO %s: cannot open: %s", path, strerror(e));
         return -e;
     }
     g->fifo_dev = st.st_dev;
@@ -371,7 +225,7 @@ open_fifo(struct gpio *g, const char *path, char *errbuf, size_t len)
     /* mkfifo() applied the umask; the group (ember-sim's user) may write. */
     if (fchmod(g->fifo_fd, 0660) < 0) {
         e = errno;
-        seterr(errbuf, len, "GPIO FIFO %s: chmod: %s", path, strerror(e));
+        gpio_seterr(errbuf, len, "GPIO FIFO %s: chmod: %s", path, strerror(e));
         return -e;
     }
     return 0;
@@ -385,23 +239,23 @@ gpio_open_err(struct gpio **out, const char *chip_label, const char *sim_fifo,
     struct gpio *g;
     int rc;
 
-    seterr(errbuf, len, "%s", "");
+    gpio_seterr(errbuf, len, "%s", "");
     *out = NULL;
     if (chip_label == NULL && sim_fifo == NULL) {
-        seterr(errbuf, len, "GPIO: neither a chip label nor a simulation FIFO");
+        gpio_seterr(errbuf, len, "GPIO: neither a chip label nor a simulation FIFO");
         return -EINVAL;
     }
     if ((rc = check_defs(chip_label, in, nin, outs, nout, errbuf, len)) < 0)
         return rc;
     if ((g = gpio_alloc(in, nin, outs, nout)) == NULL) {
-        seterr(errbuf, len, "GPIO: out of memory");
+        gpio_seterr(errbuf, len, "GPIO: out of memory");
         return -ENOMEM;
     }
     g->sim = chip_label == NULL;
-    rc = g->sim ? open_fifo(g, sim_fifo, errbuf, len) : open_chip(g, chip_label, in, errbuf, len);
+    rc = g->sim ? open_fifo(g, sim_fifo, errbuf, len) : open_chip(g, chip_label, errbuf, len);
     if (rc < 0) {
         if (rc == -ENOMEM)
-            seterr(errbuf, len, "GPIO: out of memory");
+            gpio_seterr(errbuf, len, "GPIO: out of memory");
         gpio_close(g);
         return rc;
     }
@@ -428,14 +282,8 @@ gpio_close(struct gpio *g)
 
     if (g == NULL)
         return;
-    for (int i = 0; i < g->nin; i++)
-        if (g->in[i].line != NULL)
-            gpiod_line_release(g->in[i].line);
-    for (int i = 0; i < g->nout; i++)
-        if (g->out[i].line != NULL)
-            gpiod_line_release(g->out[i].line);
-    if (g->chip != NULL)
-        gpiod_chip_close(g->chip);
+    if (!g->sim)
+        gpio_hw_close(g);
     if (g->epfd >= 0)
         close(g->epfd);
     if (g->fifo_fd >= 0) {
@@ -487,9 +335,8 @@ emit(const struct clocks *c, int input, const struct debounce_change *ch, int n,
 
 /* CLOCK_MONOTONIC us of a kernel event timestamp (see the top of the file). */
 static int64_t
-event_mono_us(struct clocks *c, const struct timespec *ts)
+event_mono_us(struct clocks *c, int64_t ns)
 {
-    int64_t ns = ts_ns(ts);
     int64_t dm = c->mono_ns - ns, dr = c->real_ns - ns;
     bool realtime = (dr < 0 ? -dr : dr) < (dm < 0 ? -dm : dm);
     int64_t age = realtime ? dr : dm;
@@ -508,25 +355,19 @@ static int
 read_line_events(struct gpio *g, int i, struct clocks *c, gpio_event_fn cb, void *arg)
 {
     struct gpio_in *p = &g->in[i];
-    int fd = gpiod_line_event_get_fd(p->line);
 
     for (int k = 0; k < EVENTS_PER_DISPATCH; k++) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        struct gpiod_line_event le;
         struct debounce_change ch[2];
-        int n;
+        int64_t ts;
+        int active, n, r;
 
-        /* gpiod_line_event_read() blocks on an empty queue. */
-        if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLIN))
-            return 0;
-        if (gpiod_line_event_read(p->line, &le) < 0)
-            return -(errno ? errno : EIO);
+        if ((r = gpio_hw_read_edge(g, i, &active, &ts)) <= 0)
+            return r;
         /* For both-edge requests the kernel names the event after the
          * line's logical level read in its IRQ thread (ACTIVE_LOW applied):
          * "rising" means active now.  Chatter can give two of a kind in a
          * row, so events are treated as levels, never as toggles. */
-        n = debounce_edge(&p->db, le.event_type == GPIOD_LINE_EVENT_RISING_EDGE,
-                          event_mono_us(c, &le.ts), ch);
+        n = debounce_edge(&p->db, active, event_mono_us(c, ts), ch);
         emit(c, i, ch, n, cb, arg);
     }
     return 0;
@@ -642,11 +483,11 @@ gpio_dispatch(struct gpio *g, gpio_event_fn cb, void *arg)
         if (d < 0 || c.mono_ns / 1000 < d)
             continue;
         if (!g->sim) {
-            int v = gpiod_line_get_value(p->line);
+            int v = gpio_hw_get(g, i);
             if (v >= 0)
                 level = v;
             else if (rc == 0)
-                rc = -(errno ? errno : EIO);
+                rc = v;
         }
         if (debounce_expire(&p->db, level, c.mono_ns / 1000, &ch) > 0)
             emit(&c, i, &ch, 1, cb, arg);
@@ -673,8 +514,11 @@ gpio_set(struct gpio *g, int output, int value)
     p = &g->out[output];
     value = value != 0;
     /* Requested with ACTIVE_LOW, the kernel inverts for us. */
-    if (!g->sim && gpiod_line_set_value(p->line, value) < 0)
-        return -(errno ? errno : EIO);
+    if (!g->sim) {
+        int r = gpio_hw_set(g, output, value);
+        if (r < 0)
+            return r;
+    }
     p->value = value;
     return 0;
 }

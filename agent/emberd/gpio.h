@@ -3,9 +3,10 @@
  * simulated backend fed through a FIFO.
  *
  * Two backends behind one interface:
- *  - libgpiod (v1.6): the chip is opened by its label (pinctrl-bcm2711 on a
- *    Pi 4 / CM4, pinctrl-rp1 on a Pi 5), so the board file does not depend on
- *    the gpiochipN numbering, which changed between Pi 5 kernels.  Inputs are
+ *  - libgpiod (1.6 or 2.x, whichever the build found): the chip is opened
+ *    by its label (pinctrl-bcm2711 on a Pi 4 / CM4, pinctrl-rp1 on a Pi 5),
+ *    so the board file does not depend on the gpiochipN numbering, which
+ *    changed between Pi 5 kernels.  Inputs are
  *    requested for both-edge events, with ACTIVE_LOW where the board says so
  *    (plus the internal pull-up, for dry contacts wired to GND, when the
  *    kernel accepts bias flags; without them it silently does without).
@@ -22,9 +23,10 @@
  *
  * The module owns no loop: poll gpio_fd() for POLLIN and run gpio_dispatch()
  * when it is readable or when CLOCK_MONOTONIC reaches gpio_deadline_ms().
- * Only this file's .c includes <gpiod.h>.  Functions return 0 or a negative
- * errno and never print, except gpio_open() (one error line on failure) and
- * the log_warnx() for a bad line on the simulated FIFO.
+ * Only the chip backend (gpio_gpiod1.c or gpio_gpiod2.c) includes <gpiod.h>.
+ * Functions return 0 or a negative errno and never print, except gpio_open()
+ * (one error line on failure) and the log_warnx() for a bad line on the
+ * simulated FIFO.
  */
 #ifndef EMBER_GPIO_H
 #define EMBER_GPIO_H

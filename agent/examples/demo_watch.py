@@ -4,11 +4,14 @@
     demo_watch.py PORT [TOPIC-FILTER] [SECONDS]
 """
 import json
+import os
 import signal
 import sys
 import time
 
-import paho.mqtt.client as mqtt
+# tests/mqttcompat.py: one client for paho-mqtt 1.6 and 2.x.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
+import mqttcompat  # noqa: E402
 
 port = int(sys.argv[1])
 topic = sys.argv[2] if len(sys.argv) > 2 else "emberwatch/#"
@@ -71,9 +74,9 @@ def on_message(client, userdata, m):
     sys.stdout.flush()
 
 
-c = mqtt.Client()
+c = mqttcompat.client()
 c.on_message = on_message
-c.on_connect = lambda cl, u, f, rc: cl.subscribe(topic, qos=1)
+mqttcompat.on_connect(c, lambda cl, sp, rc: cl.subscribe(topic, qos=1))
 c.connect("127.0.0.1", port, 30)
 deadline = time.monotonic() + seconds if seconds > 0 else None
 while not stop and (deadline is None or time.monotonic() < deadline):

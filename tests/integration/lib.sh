@@ -8,6 +8,8 @@ set -u
 EMBER_BIN=${EMBER_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PY=/usr/bin/python3
+# The Python peers share tests/mqttcompat.py (paho-mqtt 1.6 and 2.x).
+export PYTHONPATH="$TOP/tests${PYTHONPATH:+:$PYTHONPATH}"
 # ember-sim finds the source tree's profiles (installed ones may not exist).
 export EMBER_PROFILE_DIR=${EMBER_PROFILE_DIR:-$TOP/agent/profiles}
 T=$(mktemp -d "${TMPDIR:-/tmp}/ember-test.XXXXXX")

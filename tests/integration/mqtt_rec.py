@@ -14,6 +14,8 @@ import time
 
 import paho.mqtt.client as mqtt
 
+import mqttcompat
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -28,12 +30,12 @@ def main():
     stop = [False]
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, True))
 
-    def on_connect(c, userdata, flags, rc):
+    def on_connect(c, session_present, rc):
         for t in a.topics:
             _, mid = c.subscribe(t, qos=1)
             pending.add(mid)
 
-    def on_subscribe(c, userdata, mid, granted):
+    def on_subscribe(c, mid, granted):
         pending.discard(mid)
         if not pending:
             out.write("# subscribed\n")
@@ -43,9 +45,9 @@ def main():
         payload = m.payload.decode("utf-8", "replace")
         out.write("%.1f %d %s %s\n" % (now, 1 if m.retain else 0, m.topic, payload))
 
-    c = mqtt.Client(protocol=mqtt.MQTTv311)
-    c.on_connect = on_connect
-    c.on_subscribe = on_subscribe
+    c = mqttcompat.client(protocol=mqtt.MQTTv311)
+    mqttcompat.on_connect(c, on_connect)
+    mqttcompat.on_subscribe(c, on_subscribe)
     c.on_message = on_message
     c.connect("127.0.0.1", a.port, keepalive=30)
     deadline = time.monotonic() + a.max_seconds

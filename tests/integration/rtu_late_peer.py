@@ -29,7 +29,13 @@ import sys
 import time
 
 import serial
-from pymodbus.utilities import computeCRC
+
+try:  # pymodbus 3.0-3.6 (bookworm)
+    from pymodbus.utilities import computeCRC
+except ImportError:  # pymodbus 3.7+ (trixie) keeps it on the RTU framer
+    from pymodbus.framer.rtu import FramerRTU
+
+    computeCRC = FramerRTU.compute_CRC
 
 
 def crc16(data):

@@ -18,6 +18,8 @@ import time
 
 import paho.mqtt.client as mqtt
 
+import mqttcompat
+
 ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--topic", required=True, action="append")
@@ -34,12 +36,12 @@ stop = []
 signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
 
 
-def on_connect(c, u, flags, rc):
-    if rc == 0 and not flags.get("session present"):
+def on_connect(c, session_present, rc):
+    if rc == 0 and not session_present:
         c.subscribe([(t, 1) for t in a.topic])
 
 
-def on_subscribe(c, u, mid, granted):
+def on_subscribe(c, mid, granted):
     out.write("# subscribed\n")
 
 
@@ -59,9 +61,9 @@ def on_message(c, u, m):
     out.write("%d %s %s\n" % (seq, p.get("transition", "-"), p.get("ts", "-")))
 
 
-c = mqtt.Client(client_id=a.client_id, clean_session=False, protocol=mqtt.MQTTv311)
-c.on_connect = on_connect
-c.on_subscribe = on_subscribe
+c = mqttcompat.client(client_id=a.client_id, clean_session=False, protocol=mqtt.MQTTv311)
+mqttcompat.on_connect(c, on_connect)
+mqttcompat.on_subscribe(c, on_subscribe)
 c.on_message = on_message
 c.reconnect_delay_set(0.1, 0.5)
 deadline = time.monotonic() + a.max_seconds

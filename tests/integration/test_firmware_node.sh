@@ -47,6 +47,7 @@ cat >"$T/peer.py" <<'EOF'
 import sys, time
 import serial
 from pymodbus.client import ModbusSerialClient
+from pymodbus.exceptions import ModbusIOException
 
 def crc16(b):
     c = 0xFFFF
@@ -55,6 +56,13 @@ def crc16(b):
         for _ in range(8):
             c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
     return bytes([c & 0xFF, c >> 8])
+
+def call(fn, *a, **kw):
+    """fn's reply: pymodbus 3.0 returns a ModbusIOException for no reply, 3.8 raises it."""
+    try:
+        return fn(*a, **kw)
+    except ModbusIOException as e:
+        return e
 
 def result(r):
     if hasattr(r, "exception_code"):
@@ -86,17 +94,17 @@ c.connect()
 if cmd == "read":  # read FC SLAVE ADDR COUNT
     fc, slave, addr, count = (int(x, 0) for x in args)
     fn = c.read_input_registers if fc == 4 else c.read_holding_registers
-    r = fn(addr, count, slave=slave)
+    r = call(fn, addr, count=count, slave=slave)
     print(result(r) or "ok " + " ".join(str(v) for v in r.registers))
 elif cmd == "write":  # write SLAVE ADDR VALUE...: FC06 for one value, FC16 for more
     slave, addr, *vals = (int(x, 0) for x in args)
     if len(vals) == 1:
-        r = c.write_register(addr, vals[0], slave=slave)
+        r = call(c.write_register, addr, vals[0], slave=slave)
     else:
-        r = c.write_registers(addr, vals, slave=slave)
+        r = call(c.write_registers, addr, vals, slave=slave)
     print(result(r) or "ok")
 elif cmd == "coils":  # coils SLAVE: FC01, which the node does not implement
-    print(result(c.read_coils(0, 1, slave=int(args[0]))) or "ok")
+    print(result(call(c.read_coils, 0, count=1, slave=int(args[0]))) or "ok")
 c.close()
 EOF
 peer() { $PY "$T/peer.py" "$T/bus" "$@" 2>>"$T/peer.log"; }

@@ -249,6 +249,7 @@ log "device faults done after $((($(date +%s%N) - T0) / 1000000)) ms"
 cat >"$T/pub.py" <<'EOF'
 import random, sys, time
 import paho.mqtt.client as mqtt
+import mqttcompat
 
 port, base = int(sys.argv[1]), sys.argv[2]
 rnd = random.Random(20261125)
@@ -294,7 +295,7 @@ msgs = [
     ("status", b'{"cmd":"status"}'),
     ("no-such-command", b"{}"),
 ]
-c = mqtt.Client(protocol=mqtt.MQTTv311)
+c = mqttcompat.client(protocol=mqtt.MQTTv311)
 c.connect("127.0.0.1", port, keepalive=30)
 c.loop_start()
 infos = [c.publish(base + "/cmd/" + name, payload, qos=1) for name, payload in msgs]

@@ -14,6 +14,9 @@ RMQ_BIN=/usr/lib/rabbitmq/bin
 [ -x "$RMQ_BIN/rabbitmq-server" ] || die "rabbitmq-server is not installed (tests/install-deps.sh)"
 [ -d "$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins/rabbitmq_mqtt-* 2>/dev/null | head -1)" ] ||
     die "the rabbitmq_mqtt plugin is missing"
+# Named outright: RabbitMQ 4 (Debian 13) does not find it from an empty
+# rabbitmq-env.conf (":plugins_dir_does_not_exist").
+RMQ_PLUGINS=$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins | head -1)
 
 # ---------------------------------------------------------------- a private node
 R=$T/rabbitmq
@@ -39,6 +42,7 @@ RMQ_ENV=(
     RABBITMQ_CONFIG_FILE="$R/rabbitmq.conf"
     RABBITMQ_ADVANCED_CONFIG_FILE="$R/advanced.config"
     RABBITMQ_ENABLED_PLUGINS_FILE="$R/enabled_plugins"
+    RABBITMQ_PLUGINS_DIR="$RMQ_PLUGINS"
     RABBITMQ_MNESIA_BASE="$R/mnesia"
     RABBITMQ_LOG_BASE="$R/log"
     RABBITMQ_PID_FILE="$R/rabbit.pid"

@@ -81,6 +81,7 @@ EOF
 cat >"$T/peer.py" <<'EOF'
 import socket, struct, sys, threading, time
 from pymodbus.client import ModbusTcpClient, ModbusSerialClient
+from pymodbus.exceptions import ModbusIOException
 
 def decode(regs, fmt):
     if fmt == "int16":
@@ -95,7 +96,9 @@ def decode(regs, fmt):
 def read(client, fc, addr, count, slave, fmt="raw"):
     fn = client.read_input_registers if fc == 4 else client.read_holding_registers
     try:
-        r = fn(addr, count, slave=slave)
+        r = fn(addr, count=count, slave=slave)
+    except ModbusIOException as e:  # no reply: 3.0 returns it, 3.8 raises it
+        r = e
     except Exception as e:  # pymodbus raises on some malformed replies
         return "error %s" % type(e).__name__
     if hasattr(r, "exception_code"):

@@ -137,6 +137,7 @@ NOC=(-h 127.0.0.1 -p "$MQTT_PORT" -V mqttv311 "${NOC_TLS[@]}" -u noc -P "$PW_NOC
 cat >"$T/tls_rec.py" <<'EOF'
 import argparse, signal, ssl, sys, time
 import paho.mqtt.client as mqtt
+import mqttcompat
 ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--out", required=True)
@@ -150,11 +151,11 @@ a = ap.parse_args()
 out = open(a.out, "a", buffering=1)
 pending, granted, stop = set(), [], [False]
 signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, True))
-def on_connect(c, u, flags, rc):
+def on_connect(c, session_present, rc):
     out.write("# connack %d\n" % rc)
     for t in a.topics:
         pending.add(c.subscribe(t, qos=1)[1])
-def on_subscribe(c, u, mid, g):
+def on_subscribe(c, mid, g):
     pending.discard(mid)
     granted.extend(g)
     if not pending:
@@ -162,11 +163,13 @@ def on_subscribe(c, u, mid, g):
 def on_message(c, u, m):
     out.write("%.1f %d %s %s\n" % (time.monotonic() * 1000.0, 1 if m.retain else 0, m.topic,
                                    m.payload.decode("utf-8", "replace")))
-c = mqtt.Client(client_id="rec-%s" % a.user, protocol=mqtt.MQTTv311)
+c = mqttcompat.client(client_id="rec-%s" % a.user, protocol=mqtt.MQTTv311)
 c.tls_set(ca_certs=a.ca, certfile=a.cert, keyfile=a.key, cert_reqs=ssl.CERT_REQUIRED)
 with open(a.password_file) as f:
     c.username_pw_set(a.user, f.readline().rstrip("\n"))
-c.on_connect, c.on_subscribe, c.on_message = on_connect, on_subscribe, on_message
+mqttcompat.on_connect(c, on_connect)
+mqttcompat.on_subscribe(c, on_subscribe)
+c.on_message = on_message
 c.connect("127.0.0.1", a.port, keepalive=30)
 deadline = time.monotonic() + 170
 while not stop[0] and time.monotonic() < deadline:

@@ -43,6 +43,14 @@ fuzz) PKGS="$BUILD clang libclang-rt-$(clang_major=$(
     ;;
 esac
 
+# INSTALL_DEPS_LIST=1: print the packages and install nothing (tests/fresh
+# checks the names exist in each Debian release).
+if [ "${INSTALL_DEPS_LIST:-}" = 1 ]; then
+    echo $PKGS
+    [ "$what" = check ] && exec "$(dirname "$0")/../firmware/install-deps.sh" qemu
+    exit 0
+fi
+
 missing=""
 for p in $PKGS; do
     case " $missing " in *" $p "*) continue ;; esac

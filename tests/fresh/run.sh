@@ -72,7 +72,7 @@ RELAY_PIDS=()
 T_START=$(date +%s)
 
 say() { echo "[$SUITE] $*"; }
-log_phase() { printf '%-8s %6s s  %s\n' "$1" "$2" "$3" >>"$D/summary"; }
+log_phase() { printf '%-12s %6s s  %s\n' "$1" "$2" "$3" >>"$D/summary"; }
 
 mounted_below() { # prints mount points at or below $ROOT
     awk -v r="$ROOT" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/self/mounts

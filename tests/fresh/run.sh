@@ -41,6 +41,7 @@ if [ "${1:-all}" = all ]; then
         "$0" "$s" &
         pids+=($!)
     done
+    trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; exit 130' INT TERM
     rc=0
     for p in "${pids[@]}"; do wait "$p" || rc=1; done
     for s in bookworm trixie; do
@@ -69,6 +70,7 @@ NS=emberfresh-$SUITE-$$
 RELAY=$D/apt-relay.sock
 MOUNTS=(proc sys dev dev/pts dev/shm)
 RELAY_PIDS=()
+PHASE_PID=
 T_START=$(date +%s)
 
 say() { echo "[$SUITE] $*"; }
@@ -95,6 +97,10 @@ kill_chroot_procs() {
 
 cleanup() {
     trap - EXIT INT TERM
+    if [ -n "$PHASE_PID" ]; then
+        kill -TERM "$PHASE_PID" 2>/dev/null
+        sleep 1
+    fi
     kill_chroot_procs
     local i m
     for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
@@ -123,11 +129,16 @@ run_phase() {
     local name=$1 secs=$2 cmd=$3 t rc
     say "$name: $cmd (at most $secs s; log $D/$name.log)"
     t=$(date +%s)
+    # In the background, so that a signal to this script runs its cleanup
+    # at once (bash runs traps only between foreground commands).
     timeout --kill-after=30 "$secs" ip netns exec "$NS" \
         chroot "$ROOT" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         HOME=/root LANG=C.UTF-8 TERM=dumb DEBIAN_FRONTEND=noninteractive \
-        /bin/bash -c "cd /root/emberwatch && $cmd" </dev/null >"$D/$name.log" 2>&1
+        /bin/bash -c "cd /root/emberwatch && $cmd" </dev/null >"$D/$name.log" 2>&1 &
+    PHASE_PID=$!
+    wait "$PHASE_PID"
     rc=$?
+    PHASE_PID=
     t=$(($(date +%s) - t))
     if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
         log_phase "$name" "$t" "TIMEOUT after $secs s"

@@ -231,8 +231,10 @@ install: all
 format:
 	clang-format -i agent/lib/*.[ch] agent/emberd/*.[ch] agent/sim/*.[ch] agent/ctl/*.[ch] agent/drain/*.[ch] tests/unit/*.c
 
+# --one-file-system: never into a tests/fresh chroot's proc, sys or dev
+# mounts, should one be left behind (rm then fails and says so).
 clean:
-	rm -rf build
+	rm -rf --one-file-system build
 	$(MAKE) -C firmware clean
 
 # ---- fuzzing: tests/fuzz/ ---------------------------------------------------
@@ -309,4 +311,7 @@ fuzz-regress: $(FUZZ_REGRESS)
 	        tests/fuzz/corpus/$$t tests/fuzz/regress/$$t </dev/null || fail=1; \
 	done; exit $$fail
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# Only the object trees: build/fresh holds tests/fresh's chroots (with their
+# own *.d directories and, while a suite runs, proc, sys and dev mounted).
+-include $(shell find $(B)/agent $(B)/tests $(B)/fuzz-regress $(FUZZ_B)/agent $(FUZZ_B)/tests \
+                      -name '*.d' -type f 2>/dev/null)

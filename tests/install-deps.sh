@@ -22,9 +22,11 @@ libsystemd-dev"
 # python3 -m http.server and demo_watch.py (paho); mosquitto_sub is in the
 # hints it prints.
 DEMO="mosquitto mosquitto-clients socat haproxy python3-paho-mqtt"
+# iproute2 (ss) and procps (ps): tests check listening sockets and processes;
+# a minbase system has neither.
 CHECK="libcmocka-dev mosquitto mosquitto-clients socat mbpoll haproxy curl
 python3-pymodbus python3-serial python3-serial-asyncio python3-paho-mqtt
-valgrind openssl rabbitmq-server faketime"
+valgrind openssl rabbitmq-server faketime iproute2 procps"
 BENCH="mosquitto mosquitto-clients socat haproxy curl python3-pymodbus python3-paho-mqtt"
 
 what=${1:-check}

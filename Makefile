@@ -4,6 +4,8 @@
 #   make check      install missing packages, unit tests (plain and ASan+UBSan),
 #                   integration tests against real mosquitto/socat/mbpoll/pymodbus
 #   make demo       install missing packages and run the bench demo
+#                   (DEMO_SECONDS=N stops it after N seconds)
+#   make deps       install every package make check needs (root or sudo)
 #   make asan       build everything with AddressSanitizer + UBSan into build/asan/
 #   make valgrind   run the unit tests under valgrind
 #   make install    install programs, profiles, boards, man pages and the unit
@@ -36,6 +38,31 @@ PKGS_SIM    := libmodbus libcjson inih
 PKGS_CTL    := libcjson inih
 PKGS        := $(PKGS_EMBERD)
 pkg_libs     = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+# demo, check and bench install their packages first and then build in a
+# recursive make, so pkg-config runs after the install; these goals (and the
+# ones that build nothing) do not need the modules in this make.  Any other
+# goal does: a missing module stops make here, naming it, instead of a
+# compiler error about a missing header.
+NOPKG_GOALS := demo check bench deps deps-demo deps-check deps-bench fuzz clean format firmware
+ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NOPKG_GOALS),$(MAKECMDGOALS)),all),)
+# Module -> Debian package, for the message.
+DEB_libmodbus    := libmodbus-dev
+DEB_libmosquitto := libmosquitto-dev
+DEB_libcjson     := libcjson-dev
+DEB_inih         := libinih-dev
+DEB_libsystemd   := libsystemd-dev
+DEB_sqlite3      := libsqlite3-dev
+DEB_libgpiod     := libgpiod-dev
+PKG_MISSING := $(shell command -v $(firstword $(PKG_CONFIG)) >/dev/null 2>&1 || echo NOPKGCONFIG; \
+                 for m in $(PKGS); do $(PKG_CONFIG) --exists $$m 2>/dev/null || echo $$m; done)
+ifneq ($(filter NOPKGCONFIG,$(PKG_MISSING)),)
+$(error '$(PKG_CONFIG)' not found (Debian package pkg-config); run 'make deps' (as root or with sudo), or: apt-get install pkg-config $(foreach m,$(PKGS),$(DEB_$(m))))
+endif
+ifneq ($(PKG_MISSING),)
+$(error missing pkg-config modules: $(PKG_MISSING); run 'make deps' (as root or with sudo), or: apt-get install $(foreach m,$(PKG_MISSING),$(DEB_$(m))))
+endif
+endif
 PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 
 CC      ?= cc
@@ -87,7 +114,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 PROGS := $(B)/emberd $(B)/ember-sim $(B)/emberctl $(B)/ember-drain
 
-.PHONY: all check unit integration asan demo deps valgrind clean install format bench firmware \
+.PHONY: all check unit integration asan demo deps deps-demo deps-check deps-bench valgrind clean install format bench firmware \
         fault-free
 # Keep intermediate objects (unit-test and fuzz objects would be deleted otherwise).
 .SECONDARY:
@@ -170,21 +197,24 @@ unit: $(UNIT_BIN)
 asan:
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 all $(UNIT_BIN:$(B)/%=build/asan/%)
 
-deps:
-	@tests/install-deps.sh
-	@firmware/install-deps.sh
+# make deps: every package make check needs (tests/install-deps.sh check,
+# which also runs firmware/install-deps.sh qemu).
+deps: deps-check
+deps-demo deps-check deps-bench:
+	@tests/install-deps.sh $(@:deps-%=%)
 
 integration: all
 	EMBER_BIN=$(abspath $(B)) tests/integration/run.sh
 
 # make check: the whole suite.  Unit tests run plain and under ASan+UBSan;
 # integration tests drive the sanitizer build of every program.
-check: deps
+check: deps-check
 	$(MAKE) fault-free
 	$(MAKE) unit
 	$(MAKE) firmware
 	$(MAKE) -C firmware check
 	$(MAKE) -C firmware valgrind
+	$(MAKE) -C firmware qemu
 	$(MAKE) valgrind
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 unit
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 fuzz-regress
@@ -204,10 +234,13 @@ valgrind: $(UNIT_BIN) all
 	EMBER_WRAP="$(VALGRIND)" EMBER_BIN=$(abspath $(B)) tests/integration/run.sh
 
 # make bench: latency figures on real processes (see bench/run.sh).
-bench: deps all
+bench: deps-bench
+	$(MAKE) all
 	EMBER_BIN=$(abspath $(B)) bench/run.sh
 
-demo: deps all
+# DEMO_SECONDS=N (environment) stops the demo after N seconds.
+demo: deps-demo
+	$(MAKE) all
 	agent/examples/demo.sh $(abspath $(B))
 
 install: all
@@ -230,8 +263,10 @@ install: all
 format:
 	clang-format -i agent/lib/*.[ch] agent/emberd/*.[ch] agent/sim/*.[ch] agent/ctl/*.[ch] agent/drain/*.[ch] tests/unit/*.c
 
+# --one-file-system: never into a tests/fresh chroot's proc, sys or dev
+# mounts, should one be left behind (rm then fails and says so).
 clean:
-	rm -rf build
+	rm -rf --one-file-system build
 	$(MAKE) -C firmware clean
 
 # ---- fuzzing: tests/fuzz/ ---------------------------------------------------
@@ -308,4 +343,7 @@ fuzz-regress: $(FUZZ_REGRESS)
 	        tests/fuzz/corpus/$$t tests/fuzz/regress/$$t </dev/null || fail=1; \
 	done; exit $$fail
 
--include $(wildcard $(B)/agent/*/*.d $(B)/tests/*/*.d)
+# Only the object trees: build/fresh holds tests/fresh's chroots (with their
+# own *.d directories and, while a suite runs, proc, sys and dev mounted).
+-include $(shell find $(B)/agent $(B)/tests $(B)/fuzz-regress $(FUZZ_B)/agent $(FUZZ_B)/tests \
+                      -name '*.d' -type f 2>/dev/null)

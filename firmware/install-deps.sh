@@ -14,6 +14,12 @@ if [ "${1:-}" = qemu ]; then
     PKGS="$PKGS qemu-system-arm"
 fi
 
+# INSTALL_DEPS_LIST=1: print the packages and install nothing.
+if [ "${INSTALL_DEPS_LIST:-}" = 1 ]; then
+    echo $PKGS
+    exit 0
+fi
+
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

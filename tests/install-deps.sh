@@ -1,43 +1,85 @@
 #!/bin/sh
-# Installs whatever the build, the tests and the demo need and is missing,
-# from Debian 12 / Raspberry Pi OS (bookworm) packages.  Quiet when nothing
+# Installs the Debian packages one command needs and is missing, from Debian
+# 12 (bookworm) or 13 (trixie) / Raspberry Pi OS packages.  Quiet when nothing
 # is missing.  Needs root (or sudo) only when something has to be installed.
+#
+#   install-deps.sh build   what plain make needs: compiler, pkg-config, -dev libraries
+#   install-deps.sh demo    build + what make demo runs: mosquitto, socat, HAProxy,
+#                           python3-paho-mqtt (no firmware toolchain, no test tools)
+#   install-deps.sh check   everything make check needs: the test tools, valgrind,
+#                           RabbitMQ, and (firmware/install-deps.sh qemu) the
+#                           firmware cross toolchain and qemu-system-arm
+#   install-deps.sh bench   build + what make bench runs besides its peers
+#                           (bench/run.sh installs NUT, collectd and gnuplot itself)
+#   install-deps.sh fuzz    build + clang with its libFuzzer and sanitizer runtimes
+#   install-deps.sh         the same as check
 set -eu
 
-PKGS="build-essential pkg-config
+BUILD="build-essential pkg-config
 libmodbus-dev libmosquitto-dev libgpiod-dev libcjson-dev libinih-dev libsqlite3-dev
-libsystemd-dev libcmocka-dev
-mosquitto mosquitto-clients socat mbpoll haproxy curl
+libsystemd-dev"
+# agent/examples/demo.sh: mosquitto, socat (the RTU pty pair), haproxy,
+# python3 -m http.server and demo_watch.py (paho); mosquitto_sub is in the
+# hints it prints.
+DEMO="mosquitto mosquitto-clients socat haproxy python3-paho-mqtt"
+# iproute2 (ss) and procps (ps): tests check listening sockets and processes;
+# a minbase system has neither.
+CHECK="libcmocka-dev mosquitto mosquitto-clients socat mbpoll haproxy curl
 python3-pymodbus python3-serial python3-serial-asyncio python3-paho-mqtt
-valgrind openssl rabbitmq-server faketime iproute2"
-# "install-deps.sh fuzz" (make fuzz) also wants clang with its libFuzzer and
-# sanitizer runtimes; make check does not (it replays the corpora with gcc).
-if [ "${1:-}" = fuzz ]; then
-    PKGS="$PKGS clang libclang-rt-dev"
+valgrind openssl rabbitmq-server faketime iproute2 procps"
+BENCH="mosquitto mosquitto-clients socat haproxy curl python3-pymodbus python3-paho-mqtt"
+
+what=${1:-check}
+case $what in
+build) PKGS=$BUILD ;;
+demo) PKGS="$BUILD $DEMO" ;;
+check) PKGS="$BUILD $CHECK" ;;
+bench) PKGS="$BUILD $BENCH" ;;
+# libclang-rt-dev: libFuzzer and the sanitizer runtimes of the default clang.
+fuzz) PKGS="$BUILD clang libclang-rt-dev" ;;
+*)
+    echo "usage: install-deps.sh [build|demo|check|bench|fuzz]" >&2
+    exit 2
+    ;;
+esac
+
+# INSTALL_DEPS_LIST=1: print the packages and install nothing (tests/fresh
+# checks the names exist in each Debian release).
+if [ "${INSTALL_DEPS_LIST:-}" = 1 ]; then
+    echo $PKGS
+    [ "$what" = check ] && exec "$(dirname "$0")/../firmware/install-deps.sh" qemu
+    exit 0
 fi
 
 missing=""
 for p in $PKGS; do
+    case " $missing " in *" $p "*) continue ;; esac
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
 
-echo "install-deps: installing:$missing"
-if [ "$(id -u)" -eq 0 ]; then
-    SUDO=""
-elif command -v sudo >/dev/null 2>&1; then
-    SUDO="sudo"
-else
-    echo "install-deps: need root to run: apt-get install$missing" >&2
-    exit 1
+if [ -n "$missing" ]; then
+    echo "install-deps ($what): installing:$missing"
+    if [ "$(id -u)" -eq 0 ]; then
+        SUDO=""
+    elif command -v sudo >/dev/null 2>&1; then
+        SUDO="sudo"
+    else
+        echo "install-deps: need root to run: apt-get install$missing" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    # The mosquitto package may start a system broker on port 1883, and
+    # rabbitmq-server one on 5672/25672 with epmd on 4369; the tests and the
+    # demo use private brokers (and a private epmd) on their own ports, so
+    # leave them alone.
+    echo "install-deps ($what): done"
 fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-# The mosquitto package may start a system broker on port 1883, and
-# rabbitmq-server one on 5672/25672 with epmd on 4369; the tests and the demo
-# use private brokers (and a private epmd) on their own ports, so leave them
-# alone.
-echo "install-deps: done"
+
+# make check also builds the sensor-node firmware and boots it in qemu.
+if [ "$what" = check ]; then
+    exec "$(dirname "$0")/../firmware/install-deps.sh" qemu
+fi

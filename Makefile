@@ -63,7 +63,7 @@ ifneq ($(filter-out install clean,$(or $(MAKECMDGOALS),all)),)
 ifneq ($(B_MACHINE),)
 ifneq ($(B_MACHINE),$(TARGET_MACHINE))
 $(error $(B) holds objects for $(B_MACHINE), not for $(TARGET_MACHINE) ($(CC)): \
-        make clean, or cross-build with CROSS=$(TARGET_MACHINE)- into its own directory)
+        make clean first, or give another B=; CROSS=PREFIX builds into build/TRIPLET/)
 endif
 endif
 endif

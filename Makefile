@@ -70,7 +70,12 @@ endif
 
 # Programs built for another machine run through $(RUNNER): qemu user mode,
 # qemu-aarch64-static for aarch64 (Debian's qemu-user-static).  Give RUNNER=
-# to run them some other way (or natively through binfmt_misc).
+# to run them some other way (or natively through binfmt_misc).  No -L:
+# with -L /usr/aarch64-linux-gnu qemu loads ld.so from libc6-arm64-cross
+# (2.36-8cross1) but libc.so.6 from libc6:arm64 (2.36-9+deb12u14), a
+# mismatched pair under which every test that starts a thread hangs in a
+# futex wait (test_mailbox, test_ctlsock, test_drain_haproxy); without it
+# both come from libc6:arm64 and those tests pass.
 TARGET_CPU := $(firstword $(subst -, ,$(TARGET_MACHINE)))
 ifneq ($(TARGET_CPU),$(shell uname -m))
 RUNNER  ?= qemu-$(TARGET_CPU)-static

@@ -5,7 +5,8 @@
 # parent), moves the .deb, .buildinfo and .changes into OUTDIR and runs
 # lintian on them: any error fails the build; warnings and infos are printed
 # and kept in OUTDIR/lintian-ARCH.txt (debian/README.lintian says why each
-# remaining one is there).  With ARCH, cross-builds (-a ARCH -B).
+# remaining one is there), then tests/package/contents.sh checks the files
+# and the binaries' ELF machine.  With ARCH, cross-builds (-a ARCH -B).
 set -eu
 out=$1
 arch=${2:-$(dpkg --print-architecture)}
@@ -36,3 +37,4 @@ lintian --fail-on error --info --display-info --pedantic "$changes" >"lintian-$a
 cat "lintian-$arch.txt"
 [ "$rc" -eq 0 ] || { echo "lintian: errors in $changes" >&2; exit 1; }
 ls -l "$out"/emberwatch_"${ver}"_"$arch".deb
+"$top/tests/package/contents.sh" "$out/emberwatch_${ver}_$arch.deb" "$arch"

@@ -319,4 +319,6 @@ fuzz-regress: $(FUZZ_REGRESS)
 	        tests/fuzz/corpus/$$t tests/fuzz/regress/$$t </dev/null || fail=1; \
 	done; exit $$fail
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# Dependency files only: build/ may also hold package builds and test chroots
+# (whose /etc has directories named *.d).
+-include $(shell find $(B) \( -name 'chroot*' -o -name deb \) -prune -o -name '*.d' -type f -print 2>/dev/null)

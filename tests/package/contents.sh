@@ -36,8 +36,9 @@ a=$(dpkg-deb -f "$DEB" Architecture)
     for f in agent/profiles/*.ini; do echo "/usr/share/emberwatch/profiles/${f##*/}"; done
     for f in boards/*.conf; do echo "/usr/share/emberwatch/boards/${f##*/}"; done
     for f in agent/man/*.[158]; do echo "/usr/share/man/man${f##*.}/${f##*/}.gz"; done
-} | sort >"$T/expected"
-dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ {print $6}' | sed 's|^\./|/|' | sort >"$T/actual"
+} | sed 's|^/lib/|/usr/lib/|' | sort >"$T/expected"
+# /lib and /usr/lib are one directory (merged /usr); Debian 13 wants /usr/lib.
+dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ {print $6}' | sed -e 's|^\./|/|' -e 's|^/lib/|/usr/lib/|' | sort >"$T/actual"
 if diff -u "$T/expected" "$T/actual" >"$T/diff"; then
     ok "file list: $(wc -l <"$T/actual") files, as expected"
 else

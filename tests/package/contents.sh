@@ -64,5 +64,28 @@ for p in usr/sbin/emberd usr/sbin/ember-drain usr/bin/emberctl usr/bin/ember-sim
     readelf -d "$T/root/$p" | grep -q 'BIND_NOW' && ok "/$p: linked with -z now" || fail "/$p: no BIND_NOW"
 done
 
+# Run the packaged emberd -n on the packaged config and data: natively, or
+# for arm64 under qemu-aarch64-static with this machine's arm64 libraries
+# (make deb-arm64's build dependencies); skipped when neither is there.
+run=""
+how=""
+if [ "$ARCH" = "$(dpkg --print-architecture)" ]; then
+    how=native
+elif [ "$ARCH" = arm64 ] && command -v qemu-aarch64-static >/dev/null && [ -e /lib/ld-linux-aarch64.so.1 ]; then
+    run="qemu-aarch64-static -L /"
+    how=qemu-aarch64-static
+fi
+if [ -n "$how" ]; then
+    sed "s|^\[agent\]|[agent]\nprofile_dir = $T/root/usr/share/emberwatch/profiles\nboard_dir = $T/root/usr/share/emberwatch/boards|" \
+        "$T/root/etc/emberwatch/emberd.conf" >"$T/emberd.conf"
+    if out=$($run "$T/root/usr/sbin/emberd" -n -c "$T/emberd.conf" 2>&1); then
+        ok "packaged emberd -n on the packaged config ($how): ${out##*: }"
+    else
+        fail "packaged emberd -n: $out"
+    fi
+else
+    echo "[contents] skip: running the $ARCH emberd (no qemu-aarch64-static or arm64 libraries)"
+fi
+
 [ "$FAILS" -eq 0 ] && echo "[contents] $DEB: passed" || echo "[contents] $DEB: $FAILS check(s) failed"
 [ "$FAILS" -eq 0 ]

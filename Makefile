@@ -39,6 +39,12 @@ B       ?= $(BUILD_ROOT)
 SAN     ?=
 PREFIX  ?= /usr/local
 DESTDIR ?=
+# Where the programs look for profiles and boards, and for their configuration
+# by default: compiled in, so `make install PREFIX=/usr` must rebuild what
+# embeds them (see PATHS_STAMP).  The configuration stays in /etc whatever
+# PREFIX is (the systemd units name it there).
+DATADIR    ?= $(PREFIX)/share/emberwatch
+SYSCONFDIR ?= /etc
 
 # pkg-config modules, per program: each program links only what it uses
 # (emberctl needs none of libmodbus, SQLite or libgpiod).
@@ -112,7 +118,7 @@ pkg_libs     = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 # goal does: a missing module stops make here, naming it, instead of a
 # compiler error about a missing header.
 NOPKG_GOALS := demo check bench deps deps-demo deps-check deps-bench fuzz clean format firmware \
-               cross-deps cross-check
+               cross-deps cross-check deb deb-arm64
 ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NOPKG_GOALS),$(MAKECMDGOALS)),all),)
 # Module -> Debian package, for the message.
 DEB_libmodbus    := libmodbus-dev
@@ -140,7 +146,7 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 # Sources include their own directory's headers with "..."; agent/lib is on
 # every program's path.  Unit tests and fuzz targets see every program's.
-CPPFLAGS_ALL := -D_GNU_SOURCE -DEMBER_DATADIR='"$(PREFIX)/share/emberwatch"' \
+CPPFLAGS_ALL := -D_GNU_SOURCE -DEMBER_DATADIR='"$(DATADIR)"' -DEMBER_SYSCONFDIR='"$(SYSCONFDIR)"' \
                 -Iagent/lib $(PKG_CFLAGS)
 TEST_INC     := -Iagent/emberd -Iagent/drain -Iagent/sim -Iagent/ctl
 ifeq ($(TEST_BUILD),1)
@@ -205,6 +211,19 @@ $(B)/tests/%.o: tests/%.c | $(B)/.machine
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) $(TEST_INC) -c -o $@ $<
+
+# The compiled-in paths, as a stamp rewritten only when they change: the
+# objects that embed them depend on it, so changing PREFIX, DATADIR or
+# SYSCONFDIR rebuilds exactly those (make compares the stamp's time after
+# running its recipe).
+PATHS_STAMP := $(B)/paths.stamp
+PATHS_LINE  := DATADIR=$(DATADIR) SYSCONFDIR=$(SYSCONFDIR)
+PATHS_SRC   := $(shell grep -l -e EMBER_DATADIR -e EMBER_SYSCONFDIR agent/*/*.c)
+.PHONY: paths-force
+$(PATHS_STAMP): paths-force
+	@mkdir -p $(dir $@)
+	@echo '$(PATHS_LINE)' | cmp -s - $@ || echo '$(PATHS_LINE)' > $@
+$(PATHS_SRC:%.c=$(B)/%.o): $(PATHS_STAMP)
 
 $(LIBEMBER): $(LIB_OBJ_)
 	@rm -f $@
@@ -343,22 +362,46 @@ demo: deps-demo
 	$(MAKE) all
 	agent/examples/demo.sh $(abspath $(B))
 
+# Units go to /lib/systemd/system (Debian 12; /usr/lib/systemd/system works
+# as well from systemd 252 on).  The example configurations are installed
+# into SYSCONFDIR/emberwatch only where no file of that name is there yet,
+# without their profile_dir and board_dir lines (those point into the source
+# tree): the installed programs' compiled-in DATADIR applies instead.
+SYSTEMDUNITDIR ?= /lib/systemd/system
+ETC_EMBER      := $(DESTDIR)$(SYSCONFDIR)/emberwatch
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
-	    $(DESTDIR)$(PREFIX)/share/emberwatch/profiles $(DESTDIR)$(PREFIX)/share/emberwatch/boards \
+	    $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)/boards \
 	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/lib/systemd/system
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSTEMDUNITDIR) $(ETC_EMBER)
 	install -m 755 $(B)/emberd $(DESTDIR)$(PREFIX)/sbin/
 	install -m 755 $(B)/ember-drain $(DESTDIR)$(PREFIX)/sbin/
 	install -m 755 $(B)/ember-sim $(B)/emberctl $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 agent/profiles/*.ini $(DESTDIR)$(PREFIX)/share/emberwatch/profiles/
-	install -m 644 boards/*.conf $(DESTDIR)$(PREFIX)/share/emberwatch/boards/
+	install -m 644 agent/profiles/*.ini $(DESTDIR)$(DATADIR)/profiles/
+	install -m 644 boards/*.conf $(DESTDIR)$(DATADIR)/boards/
 	install -m 644 agent/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 agent/man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 agent/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	for u in emberd ember-drain; do \
-	    sed 's|@SBINDIR@|$(PREFIX)/sbin|g' agent/systemd/$$u.service.in \
-	        > $(DESTDIR)/lib/systemd/system/$$u.service; done
+	    sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	        agent/systemd/$$u.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.service; done
+	for c in emberd ember-drain; do \
+	    [ -e $(ETC_EMBER)/$$c.conf ] || \
+	    sed -e '/^profile_dir[ =]/d' -e '/^board_dir[ =]/d' agent/examples/$$c.conf \
+	        > $(ETC_EMBER)/$$c.conf; done
+
+# make deb: the Debian package (debian/), built for this machine's
+# architecture into build/deb/, then checked by lintian; make deb-arm64: the
+# same cross-built for arm64 (-B: the architecture-dependent package only).
+# Both install their build dependencies first (debian/install-build-deps.sh).
+DEB_OUT := build/deb
+.PHONY: deb deb-arm64
+deb:
+	@debian/install-build-deps.sh
+	debian/build.sh $(DEB_OUT)
+deb-arm64:
+	@debian/install-build-deps.sh arm64
+	debian/build.sh $(DEB_OUT) arm64
 
 format:
 	clang-format -i agent/lib/*.[ch] agent/emberd/*.[ch] agent/sim/*.[ch] agent/ctl/*.[ch] agent/drain/*.[ch] tests/unit/*.c
@@ -444,6 +487,7 @@ fuzz-regress: $(FUZZ_REGRESS)
 	done; exit $$fail
 
 # Only the object trees: build/fresh holds tests/fresh's chroots (with their
-# own *.d directories and, while a suite runs, proc, sys and dev mounted).
+# own *.d directories and, while a suite runs, proc, sys and dev mounted),
+# and package builds and their test chroots.
 -include $(shell find $(B)/agent $(B)/tests $(B)/fuzz-regress $(FUZZ_B)/agent $(FUZZ_B)/tests \
                       -name '*.d' -type f 2>/dev/null)

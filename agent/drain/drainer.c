@@ -563,6 +563,23 @@ drainer_fini(void *arg)
     free(d);
 }
 
+/* SIGHUP (logrotate's postrotate): the audit log is reopened at its path.
+ * Every line is written whole by one write() on the loop thread, so each
+ * line goes to either the old file or the new one. */
+static void
+reopen_audit(struct drainer *d)
+{
+    char err[512];
+
+    if (audit_reopen(d->audit, d->conf->drain.audit, err, sizeof(err)) < 0) {
+        log_warn("SIGHUP: cannot reopen the audit log %s (still writing the old file): %s",
+                 d->conf->drain.audit, err);
+        return;
+    }
+    log_info("SIGHUP: reopened the audit log %s", d->conf->drain.audit);
+    audit_event(d->audit, NULL, "reopen", NULL);
+}
+
 static void
 drainer_run(void *arg)
 {
@@ -571,8 +588,13 @@ drainer_run(void *arg)
     sd_notifyf(0, "READY=1\nSTATUS=settling: waiting for retained requests");
     log_info("running: %d site(s), %d HAProxy instance(s), %d hook(s)%s", d->conf->nsites,
              d->conf->nhaproxies, d->conf->nhooks, d->conf->drain.dry_run ? ", DRY RUN" : "");
-    while (!loop_sig_stop)
+    while (!loop_sig_stop) {
         loop_run(d->loop);
+        if (loop_sig_hup) {
+            loop_sig_hup = 0;
+            reopen_audit(d);
+        }
+    }
 }
 
 static int
@@ -591,7 +613,8 @@ drainer_init(void **out, void *conf)
     }
     if ((rc = loop_init(&d->loop)) < 0)
         goto fail;
-    loop_signals(d->loop, false); /* from here a stop request is a clean stop */
+    /* From here a stop request is a clean stop; SIGHUP reopens the audit log. */
+    loop_signals(d->loop, true);
     if ((rc = audit_open(&d->audit, c->drain.audit, err, sizeof(err))) < 0) {
         log_errx("cannot open the audit log ([drain] audit): %s", err);
         goto fail;

@@ -210,6 +210,18 @@ audit_open(struct audit **out, const char *path, char *err, size_t errlen)
     return 0;
 }
 
+int
+audit_reopen(struct audit *a, const char *path, char *err, size_t errlen)
+{
+    int fd = safefile_open(path, O_WRONLY | O_CREAT | O_APPEND, 0640, err, errlen);
+
+    if (fd < 0)
+        return fd;
+    close(a->fd);
+    a->fd = fd;
+    return 0;
+}
+
 void
 audit_close(struct audit *a)
 {

@@ -55,6 +55,11 @@ struct audit;
  * rules.  Returns 0, or -EPERM / -errno with err naming the path. */
 int audit_open(struct audit **out, const char *path, char *err, size_t errlen);
 void audit_close(struct audit *a);
+/* Reopens the audit log at the same path (after logrotate renamed it): the
+ * new file is opened first, by the same checks, and replaces the old
+ * descriptor only once open, so a failed reopen keeps appending to the old
+ * file and no line is lost either way.  Returns 0 or -errno (err says why). */
+int audit_reopen(struct audit *a, const char *path, char *err, size_t errlen);
 /* Appends {"ts", "site", "event", ...fields}.  `fields` is a cJSON object
  * (passed as void * to keep cJSON out of this header) and is consumed; may
  * be NULL.  A failed write is logged once per minute and otherwise ignored:

@@ -15,7 +15,11 @@
 #include "dconf.h"
 #include "drainer.h"
 #include "prog.h"
-#define DEFAULT_CONF "/etc/emberwatch/ember-drain.conf"
+/* SYSCONFDIR comes from the Makefile (make install SYSCONFDIR=...). */
+#ifndef EMBER_SYSCONFDIR
+#define EMBER_SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONF EMBER_SYSCONFDIR "/emberwatch/ember-drain.conf"
 #define DEFAULT_SOCKET "/run/ember-drain/ember-drain.sock"
 
 static void

@@ -13,7 +13,11 @@
 #include "conf.h"
 #include "daemon.h"
 #include "prog.h"
-#define DEFAULT_CONF "/etc/emberwatch/emberd.conf"
+/* SYSCONFDIR comes from the Makefile (make install SYSCONFDIR=...). */
+#ifndef EMBER_SYSCONFDIR
+#define EMBER_SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONF EMBER_SYSCONFDIR "/emberwatch/emberd.conf"
 
 static void
 usage(FILE *fp)

@@ -93,7 +93,7 @@ check "hold without a site: exit 2" test $? -eq 2
 "$D" --socket "$T/nobody.sock" status >/dev/null 2>&1
 check "no daemon: exit 3" test $? -eq 3
 
-sed "s|@SBINDIR@|$EMBER_BIN|g" "$TOP/agent/systemd/ember-drain.service.in" >"$T/ember-drain.service"
+sed -e "s|@SBINDIR@|$EMBER_BIN|g" -e "s|@SYSCONFDIR@|/etc|g" "$TOP/agent/systemd/ember-drain.service.in" >"$T/ember-drain.service"
 if systemd-analyze --help 2>/dev/null | grep -q -- "--man"; then
     systemd-analyze verify --man=no "$T/ember-drain.service" >"$T/verify.log" 2>&1
     check "unit file verifies" test $? -eq 0

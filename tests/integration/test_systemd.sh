@@ -4,7 +4,7 @@
 # a clean stop, using a recorder in place of systemd's notify socket.
 . "$(dirname "$0")/lib.sh"
 
-sed "s|@SBINDIR@|$EMBER_BIN|g" "$TOP/agent/systemd/emberd.service.in" >"$T/emberd.service"
+sed -e "s|@SBINDIR@|$EMBER_BIN|g" -e "s|@SYSCONFDIR@|/etc|g" "$TOP/agent/systemd/emberd.service.in" >"$T/emberd.service"
 if systemd-analyze --help 2>/dev/null | grep -q -- "--man"; then
     systemd-analyze verify --man=no "$T/emberd.service" >"$T/verify.log" 2>&1
     check "unit file verifies" test $? -eq 0

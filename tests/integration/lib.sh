@@ -166,7 +166,9 @@ persistent_broker_conf() {
 start_persistent_broker() {
     start_bg "broker$1" mosquitto -c "$T/mosquitto.conf"
     BROKER_PID=$LAST_PID
-    wait_until 10 log_has "$T/broker$1.log" "running" || die "mosquitto did not start"
+    # Loading a persistence file of 70,000 queued messages takes a while on
+    # a loaded machine: a generous bound, polled.
+    wait_until 60 log_has "$T/broker$1.log" "running" || die "mosquitto did not start"
 }
 
 # write_contact_conf FILE [MQTT-LINE...]: one simulated GPIO contact c1

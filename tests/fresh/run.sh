@@ -1,8 +1,9 @@
 #!/bin/bash
 # tests/fresh/run.sh [bookworm|trixie|all]: the README's commands on a fresh
 # Debian machine.  For each suite: a minimal debootstrap chroot (minbase) in
-# build/fresh/SUITE/root, unpacked from build/fresh/SUITE-minbase.tgz (made
-# with debootstrap --make-tarball on first use), a clone of this repository's
+# build/fresh/SUITE/root, unpacked from $FRESH_CACHE/SUITE-minbase.tgz
+# (default build/fresh/; made with debootstrap --make-tarball on first use),
+# a clone of this repository's
 # committed HEAD in it, then, each bounded in time:
 #
 #   prereq   the README's prerequisite line:
@@ -65,7 +66,10 @@ done
 
 D=$TOP/build/fresh/$SUITE
 ROOT=$D/root
-TGZ=$TOP/build/fresh/$SUITE-minbase.tgz
+# FRESH_CACHE: where the minbase tarballs are kept between runs (a clean
+# clone has no build/; CI keeps them outside the clone).
+CACHE=${FRESH_CACHE:-$TOP/build/fresh}
+TGZ=$CACHE/$SUITE-minbase.tgz
 NS=emberfresh-$SUITE-$$
 RELAY=$D/apt-relay.sock
 MOUNTS=(proc sys dev dev/pts dev/shm)
@@ -157,7 +161,7 @@ fail() {
 }
 
 # ---- the chroot ---------------------------------------------------------------
-mkdir -p "$D"
+mkdir -p "$D" "$CACHE"
 : >"$D/summary"
 [ -z "$(mounted_below)" ] || { echo "fresh: something is mounted below $ROOT; unmount it first" >&2; exit 2; }
 rm -rf "$ROOT"

@@ -196,15 +196,12 @@ gap=$(tail -n +$((mark + 1)) "$T/rec.rec" | awk -v a="$t0" -v b="$t1" '
     END { printf "%d %d\n", n, g }')
 log "sensor messages while hogged, largest gap ms: $gap"
 check "telemetry kept flowing while 8 clients never read" test "${gap% *}" -ge 10
-# A loop blocked by a client that never reads would stall for the whole 6 s
-# the clients hold it; half of that is the bound, so that a slow machine (or
-# valgrind) with 5,001 sensors is not taken for a stall.
-check "... with no gap over 3 s (the loop never stalled)" test "${gap#* }" -lt 3000
+check "... with no gap over 1 s (the loop never stalled)" test "${gap#* }" -lt 1000
 s0=$(mono_ms)
 check "emberctl status answers afterwards" \
     bash -c "'$EMBER_BIN/emberctl' -s '$T/ctl.sock' status >/dev/null"
 s1=$(mono_ms)
-check "... within 3 s" awk -v a="$s0" -v b="$s1" 'BEGIN { exit !(b - a < 3000) }'
+check "... within 1 s" awk -v a="$s0" -v b="$s1" 'BEGIN { exit !(b - a < 1000) }'
 stop_pid "$EMBERD_PID"
 
 # ---- a hook that floods stdout and leaves a setsid grandchild ----------------

@@ -196,12 +196,20 @@ gap=$(tail -n +$((mark + 1)) "$T/rec.rec" | awk -v a="$t0" -v b="$t1" '
     END { printf "%d %d\n", n, g }')
 log "sensor messages while hogged, largest gap ms: $gap"
 check "telemetry kept flowing while 8 clients never read" test "${gap% *}" -ge 10
-check "... with no gap over 1 s (the loop never stalled)" test "${gap#* }" -lt 1000
+# A client that never reads used to stall the loop 2.1 s.  Timing under a
+# wrapper such as valgrind says nothing about the loop (the same test on the
+# ASan build judges it), so there the figures are only reported.
+if [ -z "${EMBER_WRAP:-}" ]; then
+    check "... with no gap over 1 s (the loop never stalled)" test "${gap#* }" -lt 1000
+fi
 s0=$(mono_ms)
 check "emberctl status answers afterwards" \
     bash -c "'$EMBER_BIN/emberctl' -s '$T/ctl.sock' status >/dev/null"
 s1=$(mono_ms)
-check "... within 1 s" awk -v a="$s0" -v b="$s1" 'BEGIN { exit !(b - a < 1000) }'
+log "emberctl status answered in $((s1 - s0)) ms"
+if [ -z "${EMBER_WRAP:-}" ]; then
+    check "... within 1 s" awk -v a="$s0" -v b="$s1" 'BEGIN { exit !(b - a < 1000) }'
+fi
 stop_pid "$EMBERD_PID"
 
 # ---- a hook that floods stdout and leaves a setsid grandchild ----------------

@@ -25,25 +25,12 @@
 
 #include "fake_chip.h"
 #include "gpio.h"
+#include "gpio_recorder.h"
 #include "util.h"
 
 #define NS_PER_MS 1000000LL
 
 static char errbuf[512];
-
-#define NEV 32
-struct recorder {
-    struct gpio_event ev[NEV];
-    int n;
-};
-
-static void
-record(void *arg, const struct gpio_event *ev)
-{
-    struct recorder *r = arg;
-    assert_true(r->n < NEV);
-    r->ev[r->n++] = *ev;
-}
 
 /* Dry contacts to GND (active low, pulled up) and a plain active-high input. */
 static const struct gpio_input_def inputs[] = {

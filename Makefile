@@ -247,10 +247,11 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(LIB_OBJ)
 
 # The libgpiod backend runs against a link-time fake (build hosts have no GPIO
 # chip): every gpiod_* function gpio_gpiod$(GPIOD_API).o calls goes to
-# fake_gpiod$(GPIOD_API).c's __wrap_gpiod_*.  A gpiod_* call missing from the
-# list would reach the real library with the fake's handles, so the link
-# fails instead.  Only the test of the installed version is built:
-# test_gpio_libgpiod (1.6) or test_gpio_libgpiod2 (2.x).
+# $(GPIOD_FAKE).c's __wrap_gpiod_*.  A gpiod_* call missing from the list
+# would reach the real library with the fake's handles, so the link fails
+# instead.  The cases, tests/unit/test_gpio_chip.c, are the same for both
+# backends (through fake_chip.h); only the test of the installed version is
+# built: test_gpio_libgpiod (1.6) or test_gpio_libgpiod2 (2.x).
 GPIOD1_WRAPPED := gpiod_chip_open_by_label gpiod_chip_close gpiod_chip_get_line \
                   gpiod_line_request gpiod_line_release gpiod_line_event_get_fd \
                   gpiod_line_event_read gpiod_line_get_value gpiod_line_set_value
@@ -272,11 +273,10 @@ GPIOD2_WRAPPED := gpiod_chip_open gpiod_chip_close gpiod_chip_get_info gpiod_chi
 GPIOD_WRAP     := $(GPIOD$(GPIOD_API)_WRAPPED:%=-Wl,--wrap=%)
 GPIOD_TEST     := $(if $(filter 2,$(GPIOD_API)),test_gpio_libgpiod2,test_gpio_libgpiod)
 GPIOD_FAKE     := $(if $(filter 2,$(GPIOD_API)),fake_gpiod2,fake_gpiod)
-UNIT_BIN       := $(filter-out $(B)/tests/test_gpio_libgpiod $(B)/tests/test_gpio_libgpiod2,\
-                               $(UNIT_BIN)) $(B)/tests/$(GPIOD_TEST)
+UNIT_BIN       := $(filter-out $(B)/tests/test_gpio_chip,$(UNIT_BIN)) $(B)/tests/$(GPIOD_TEST)
 
-$(B)/tests/$(GPIOD_TEST): $(B)/tests/unit/$(GPIOD_TEST).o $(B)/tests/unit/$(GPIOD_FAKE).o \
-                          $(LIB_OBJ)
+$(B)/tests/$(GPIOD_TEST): $(B)/tests/unit/test_gpio_chip.o $(B)/tests/unit/fake_chip.o \
+                          $(B)/tests/unit/$(GPIOD_FAKE).o $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) $(GPIOD_WRAP) -o $@ $^ $(TEST_LIBS) -lcmocka
 	@if $(NM) -u $@ | grep ' gpiod_'; then \
 	    echo "$@: add these to GPIOD$(GPIOD_API)_WRAPPED and fake them in $(GPIOD_FAKE).c"; \

@@ -30,16 +30,11 @@ import json
 import random
 import re
 import socket
-import os
 import sys
 import threading
 import time
 
-import paho.mqtt.client as mqtt
-
-# tests/mqttcompat.py: one client for paho-mqtt 1.6 and 2.x.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-import mqttcompat  # noqa: E402
+import benchmqtt
 
 SERVERS = ("sim", "pym")
 FAST0, NUT0, SLOW0 = 1, 11, 21
@@ -210,15 +205,10 @@ def main():
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
 
-    subscribed = threading.Event()
-    c = mqttcompat.client(client_id="bench-detect", protocol=mqtt.MQTTv311)
-    c.on_message = on_message
-    mqttcompat.on_connect(c, lambda cl, sp, rc: cl.subscribe(
-        [("emberwatch/lab/det/event", 1), ("cd1/#", 0), ("cd10/#", 0), ("cdnotify/#", 0)]))
-    mqttcompat.on_subscribe(c, lambda cl, mid, granted: subscribed.set())
-    c.connect("127.0.0.1", a.mqtt, 30)
-    c.loop_start()
-    if not subscribed.wait(10):
+    c = benchmqtt.subscriber(
+        a.mqtt, [("emberwatch/lab/det/event", 1), ("cd1/#", 0), ("cd10/#", 0), ("cdnotify/#", 0)],
+        on_message, client_id="bench-detect")
+    if c is None:
         print("detect: no SUBACK", file=sys.stderr)
         return 1
 

@@ -22,16 +22,11 @@ import json
 import random
 import socket
 import subprocess
-import os
 import sys
-import threading
 import time
 
-import paho.mqtt.client as mqtt
-
-# tests/mqttcompat.py: one client for paho-mqtt 1.6 and 2.x.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-import mqttcompat  # noqa: E402
+import benchmqtt
+from benchmqtt import pct
 
 
 def admin_state(path, backend, server):
@@ -53,12 +48,6 @@ def admin_state(path, backend, server):
         if len(f) > 8 and f[0].isdigit() and f[3] == server:
             return int(f[6])
     return None
-
-
-def pct(xs, p):
-    s = sorted(xs)
-    k = min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))
-    return s[k]
 
 
 def summary(xs):
@@ -87,27 +76,10 @@ def main():
     random.seed(a.seed)
     backend, server = a.server.split("/", 1)
 
-    reqs = []  # (monotonic time, request, test)
-    cond = threading.Condition()
-
-    def on_message(c, u, m):
-        now = time.monotonic()
-        try:
-            p = json.loads(m.payload)
-        except ValueError:
-            return
-        with cond:
-            reqs.append((now, p.get("request"), p.get("test")))
-            cond.notify_all()
-
-    subscribed = threading.Event()
-    c = mqttcompat.client(protocol=mqtt.MQTTv311)
-    c.on_message = on_message
-    mqttcompat.on_connect(c, lambda cl, sp, rc: cl.subscribe(a.request_topic, qos=1))
-    mqttcompat.on_subscribe(c, lambda cl, mid, granted: subscribed.set())
-    c.connect("127.0.0.1", a.port, 30)
-    c.loop_start()
-    if not subscribed.wait(10):
+    requests = benchmqtt.JsonEvents()  # the zone's drain requests
+    reqs, cond = requests.events, requests.cond
+    c = benchmqtt.subscriber(a.port, [(a.request_topic, 1)], requests.on_message)
+    if c is None:
         print("no SUBACK from the broker", file=sys.stderr)
         return 1
     fifo = open(a.fifo, "w", buffering=1)
@@ -116,16 +88,8 @@ def main():
         fifo.write("set %s %.3f\n" % (a.point, v))
 
     def wait_request(kind, since, timeout):
-        deadline = time.monotonic() + timeout
-        with cond:
-            while True:
-                for t, r, test in reqs:
-                    if t >= since and r == kind and not test:
-                        return t
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                cond.wait(left)
+        return requests.wait_for(lambda p: p.get("request") == kind and not p.get("test"), since,
+                                 timeout)
 
     def wait_admin(pred, timeout, step=0.001):
         deadline = time.monotonic() + timeout
@@ -142,7 +106,7 @@ def main():
         deadline = time.monotonic() + 10.0
         with cond:
             # The zone's latest real request must be "none" again.
-            while not reqs or reqs[-1][1] != "none":
+            while not reqs or reqs[-1][1].get("request") != "none":
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise RuntimeError("the drain request did not clear")

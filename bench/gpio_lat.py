@@ -12,16 +12,10 @@ input's 20 ms debounce lockout) before the next edge.
 import argparse
 import json
 import random
-import os
 import sys
-import threading
 import time
 
-import paho.mqtt.client as mqtt
-
-# tests/mqttcompat.py: one client for paho-mqtt 1.6 and 2.x.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-import mqttcompat  # noqa: E402
+import benchmqtt
 
 
 def main():
@@ -39,43 +33,15 @@ def main():
     a = ap.parse_args()
     random.seed(a.seed)
 
-    events = []
-    cond = threading.Condition()
-
-    def on_message(c, u, m):
-        now = time.monotonic()
-        try:
-            p = json.loads(m.payload)
-        except ValueError:
-            return
-        if p.get("alarm") == a.alarm:
-            with cond:
-                events.append((now, p.get("transition")))
-                cond.notify_all()
-
-    subscribed = threading.Event()
-    c = mqttcompat.client(client_id="bench-gpio", protocol=mqtt.MQTTv311)
-    c.on_message = on_message
-    mqttcompat.on_connect(c, lambda cl, sp, rc: cl.subscribe(a.topic, qos=1))
-    mqttcompat.on_subscribe(c, lambda cl, mid, granted: subscribed.set())
-    c.connect("127.0.0.1", a.port, 30)
-    c.loop_start()
-    if not subscribed.wait(10):
+    events = benchmqtt.JsonEvents(keep=benchmqtt.alarm_is(a.alarm))
+    c = benchmqtt.subscriber(a.port, [(a.topic, 1)], events.on_message, client_id="bench-gpio")
+    if c is None:
         print("gpio_lat: no SUBACK", file=sys.stderr)
         return 1
     fifo = open(a.fifo, "w", buffering=1)
 
     def wait_for(transition, since, timeout):
-        deadline = time.monotonic() + timeout
-        with cond:
-            while True:
-                for t, tr in events:
-                    if t >= since and tr == transition:
-                        return t
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                cond.wait(left)
+        return events.wait_for(benchmqtt.transition_is(transition), since, timeout)
 
     lat = []
     missed = 0

@@ -25,16 +25,10 @@ ember-sim at once (each line written to the FIFO is atomic).
 import argparse
 import json
 import random
-import os
 import sys
-import threading
 import time
 
-import paho.mqtt.client as mqtt
-
-# tests/mqttcompat.py: one client for paho-mqtt 1.6 and 2.x.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-import mqttcompat  # noqa: E402
+import benchmqtt
 
 
 def main():
@@ -64,8 +58,8 @@ def main():
     if a.reset is None:
         a.reset = a.low
 
-    events = []
-    cond = threading.Condition()
+    alarm = benchmqtt.JsonEvents(keep=benchmqtt.alarm_is(a.alarm))
+    events, cond = alarm.events, alarm.cond
 
     peer = {"value": [], "notify": []}
 
@@ -83,24 +77,11 @@ def main():
             with cond:
                 peer["notify"].append((now, m.payload == b"FAILURE"))
             return
-        try:
-            p = json.loads(m.payload)
-        except ValueError:
-            return
-        if p.get("alarm") == a.alarm:
-            with cond:
-                events.append((now, p.get("transition")))
-                cond.notify_all()
+        alarm.on_message(c, u, m)
 
-    subscribed = threading.Event()
-    c = mqttcompat.client(protocol=mqtt.MQTTv311)
-    c.on_message = on_message
     topics = [(a.topic, 1)] + [(t, 0) for t in (a.cd_topic, a.cd_notify_topic) if t]
-    mqttcompat.on_connect(c, lambda cl, sp, rc: cl.subscribe(topics))
-    mqttcompat.on_subscribe(c, lambda cl, mid, granted: subscribed.set())
-    c.connect("127.0.0.1", a.port, 30)
-    c.loop_start()
-    if not subscribed.wait(10):
+    c = benchmqtt.subscriber(a.port, topics, on_message)
+    if c is None:
         print("no SUBACK from the broker", file=sys.stderr)
         return 1
     fifo = open(a.fifo, "w", buffering=1)
@@ -109,16 +90,7 @@ def main():
         fifo.write("set %s %.3f\n" % (a.point, v))
 
     def wait_for(transition, since, timeout):
-        deadline = time.monotonic() + timeout
-        with cond:
-            while True:
-                for t, tr in events:
-                    if t >= since and tr == transition:
-                        return t
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                cond.wait(left)
+        return alarm.wait_for(benchmqtt.transition_is(transition), since, timeout)
 
     lat = []
     peer_lat = {"value": [], "notify": []}
@@ -148,7 +120,8 @@ def main():
         got = wait_for("activated", crossing, 5.0)
         if got is None:
             print("ramp %d: no alarm within 5 s (crossing at %.3f; events %s)" % (
-                i, crossing, [(round(t, 3), tr) for t, tr in events]), file=sys.stderr)
+                i, crossing, [(round(t, 3), p.get("transition")) for t, p in events]),
+                file=sys.stderr)
             lat.append(float("inf"))
         else:
             lat.append((got - crossing) * 1000.0)
@@ -169,14 +142,9 @@ def main():
     c.loop_stop()
 
     def summary(lat):
-        lat_sorted = sorted(lat)
-
-        def pct(p):
-            k = min(len(lat_sorted) - 1, int(round(p / 100.0 * (len(lat_sorted) - 1))))
-            return lat_sorted[k]
-
-        return {"ramps": len(lat), "median_ms": pct(50), "p99_ms": pct(99), "max_ms": lat_sorted[-1],
-                "min_ms": lat_sorted[0], "samples_ms": [round(x, 1) for x in lat]}
+        return {"ramps": len(lat), "median_ms": benchmqtt.pct(lat, 50),
+                "p99_ms": benchmqtt.pct(lat, 99), "max_ms": max(lat), "min_ms": min(lat),
+                "samples_ms": [round(x, 1) for x in lat]}
 
     res = summary(lat)
     for k, v in peer_lat.items():

@@ -20,24 +20,6 @@ if [ "${INSTALL_DEPS_LIST:-}" = 1 ]; then
     exit 0
 fi
 
-missing=""
-for p in $PKGS; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-        missing="$missing $p"
-done
-[ -z "$missing" ] && exit 0
-
-echo "firmware/install-deps: installing:$missing"
-if [ "$(id -u)" -eq 0 ]; then
-    SUDO=""
-elif command -v sudo >/dev/null 2>&1; then
-    SUDO="sudo"
-else
-    echo "firmware/install-deps: need root to run: apt-get install$missing" >&2
-    exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+. "$(dirname "$0")/../tools/install-missing.sh"
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-echo "firmware/install-deps: done"
+install_missing firmware/install-deps firmware/install-deps $PKGS

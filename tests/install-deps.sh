@@ -51,33 +51,13 @@ if [ "${INSTALL_DEPS_LIST:-}" = 1 ]; then
     exit 0
 fi
 
-missing=""
-for p in $PKGS; do
-    case " $missing " in *" $p "*) continue ;; esac
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-        missing="$missing $p"
-done
-
-if [ -n "$missing" ]; then
-    echo "install-deps ($what): installing:$missing"
-    if [ "$(id -u)" -eq 0 ]; then
-        SUDO=""
-    elif command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo"
-    else
-        echo "install-deps: need root to run: apt-get install$missing" >&2
-        exit 1
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    # shellcheck disable=SC2086
-    $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-    # The mosquitto package may start a system broker on port 1883, and
-    # rabbitmq-server one on 5672/25672 with epmd on 4369; the tests and the
-    # demo use private brokers (and a private epmd) on their own ports, so
-    # leave them alone.
-    echo "install-deps ($what): done"
-fi
+. "$(dirname "$0")/../tools/install-missing.sh"
+# The mosquitto package may start a system broker on port 1883, and
+# rabbitmq-server one on 5672/25672 with epmd on 4369; the tests and the demo
+# use private brokers (and a private epmd) on their own ports, so leave them
+# alone.
+# shellcheck disable=SC2086
+install_missing "install-deps ($what)" install-deps $PKGS
 
 # make check also builds the sensor-node firmware and boots it in qemu.
 if [ "$what" = check ]; then

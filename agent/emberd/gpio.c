@@ -167,17 +167,100 @@ gpio_open_hint(int e)
     return "";
 }
 
+/* Input or output i's name and line. */
+static void
+line_of(const struct gpio *g, bool output, int i, const char **name, int *offset)
+{
+    *name = output ? g->out[i].name : g->in[i].name;
+    *offset = output ? g->out[i].offset : g->in[i].offset;
+}
+
+int
+gpio_no_line(const struct gpio *g, bool output, int i, const char *label, int e, char *errbuf,
+             size_t len)
+{
+    const char *name;
+    int offset;
+
+    line_of(g, output, i, &name, &offset);
+    gpio_seterr(errbuf, len, "GPIO %s %s: chip '%s' has no line %d: %s",
+                output ? "output" : "input", name, label, offset, strerror(e));
+    return -e;
+}
+
+int
+gpio_request_failed(const struct gpio *g, bool output, int i, const char *label, int e,
+                    char *errbuf, size_t len)
+{
+    const char *name;
+    int offset;
+
+    line_of(g, output, i, &name, &offset);
+    gpio_seterr(errbuf, len, "GPIO %s %s (line %d on %s): %s failed: %s%s",
+                output ? "output" : "input", name, offset, label,
+                output ? "request as output" : "request for edge events", strerror(e),
+                gpio_open_hint(e));
+    return -e;
+}
+
+/* Input i is requested: starts its debouncer at the line's level and adds
+ * its event fd to g->epfd.  0, or -errno with the reason in errbuf. */
+static int
+watch_input(struct gpio *g, int i, const char *label, char *errbuf, size_t len)
+{
+    struct gpio_in *p = &g->in[i];
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+    int e, fd, v;
+
+    if ((v = gpio_hw_get(g, i)) < 0) {
+        gpio_seterr(errbuf, len, "GPIO input %s (line %d on %s): cannot read its level: %s",
+                    p->name, p->offset, label, strerror(-v));
+        return v;
+    }
+    debounce_init(&p->db, p->debounce_ms, v, mono_us());
+    if ((fd = gpio_hw_event_fd(g, i)) < 0) {
+        gpio_seterr(errbuf, len, "GPIO input %s (line %d on %s): no event fd: %s", p->name,
+                    p->offset, label, strerror(-fd));
+        return fd;
+    }
+    if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        e = errno;
+        gpio_seterr(errbuf, len, "GPIO input %s (line %d on %s): epoll_ctl: %s", p->name, p->offset,
+                    label, strerror(e));
+        return -e;
+    }
+    return 0;
+}
+
 static int
 open_chip(struct gpio *g, const char *label, char *errbuf, size_t len)
 {
-    int e;
+    int e, rc;
 
     if ((g->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
         e = errno;
         gpio_seterr(errbuf, len, "GPIO chip '%s': epoll_create1: %s", label, strerror(e));
         return -e;
     }
-    return gpio_hw_open(g, label, errbuf, len);
+    if ((rc = gpio_hw_open(g, label)) < 0) {
+        if (rc == -ENOENT)
+            gpio_seterr(errbuf, len,
+                        "GPIO chip '%s': no GPIO chip has that label (wrong board file? "
+                        "gpiodetect lists the chips)",
+                        label);
+        else
+            gpio_seterr(errbuf, len, "GPIO chip '%s': cannot open: %s%s", label, strerror(-rc),
+                        gpio_open_hint(-rc));
+        return rc;
+    }
+    for (int i = 0; i < g->nin; i++)
+        if ((rc = gpio_hw_open_input(g, i, label, errbuf, len)) < 0 ||
+            (rc = watch_input(g, i, label, errbuf, len)) < 0)
+            return rc;
+    for (int i = 0; i < g->nout; i++)
+        if ((rc = gpio_hw_open_output(g, i, label, errbuf, len)) < 0)
+            return rc;
+    return 0;
 }
 
 static int

@@ -9,7 +9,6 @@
 #include <gpiod.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 #include "gpio_hw.h"
 
@@ -39,114 +38,62 @@ request_input(struct gpiod_line *line, bool active_low)
     return gpiod_line_request(line, &cfg, 0);
 }
 
-static int
-open_input(struct gpio *g, int i, const char *label, char *errbuf, size_t len)
+int
+gpio_hw_open_input(struct gpio *g, int i, const char *label, char *errbuf, size_t len)
 {
     struct gpio_in *p = &g->in[i];
-    struct epoll_event ev = {.events = EPOLLIN};
     struct gpiod_line *line;
-    int e, fd, v;
 
     errno = 0;
-    line = gpiod_chip_get_line(HW_CHIP(g), (unsigned)p->offset);
-    if (line == NULL) {
-        e = errno ? errno : EINVAL;
-        gpio_seterr(errbuf, len, "GPIO input %s: chip '%s' has no line %d: %s", p->name, label,
-                    p->offset, strerror(e));
-        return -e;
-    }
+    if ((line = gpiod_chip_get_line(HW_CHIP(g), (unsigned)p->offset)) == NULL)
+        return gpio_no_line(g, false, i, label, errno ? errno : EINVAL, errbuf, len);
     errno = 0;
-    if (request_input(line, p->active_low) < 0) {
-        e = errno ? errno : EIO;
-        gpio_seterr(errbuf, len,
-                    "GPIO input %s (line %d on %s): request for edge events failed: %s%s", p->name,
-                    p->offset, label, strerror(e), gpio_open_hint(e));
-        return -e;
-    }
+    if (request_input(line, p->active_low) < 0)
+        return gpio_request_failed(g, false, i, label, errno ? errno : EIO, errbuf, len);
     p->line = (struct gpio_hw_line *)(void *)line;
-    if ((v = gpiod_line_get_value(line)) < 0) {
-        e = errno ? errno : EIO;
-        gpio_seterr(errbuf, len, "GPIO input %s (line %d on %s): cannot read its level: %s",
-                    p->name, p->offset, label, strerror(e));
-        return -e;
-    }
-    debounce_init(&p->db, p->debounce_ms, v, mono_us());
-    if ((fd = gpiod_line_event_get_fd(line)) < 0) {
-        e = errno ? errno : EIO;
-        gpio_seterr(errbuf, len, "GPIO input %s (line %d on %s): no event fd: %s", p->name,
-                    p->offset, label, strerror(e));
-        return -e;
-    }
-    ev.data.u32 = (uint32_t)i;
-    if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-        e = errno;
-        gpio_seterr(errbuf, len, "GPIO input %s (line %d on %s): epoll_ctl: %s", p->name, p->offset,
-                    label, strerror(e));
-        return -e;
-    }
     return 0;
 }
 
-static int
-open_output(struct gpio *g, int i, const char *label, char *errbuf, size_t len)
+int
+gpio_hw_open_output(struct gpio *g, int o, const char *label, char *errbuf, size_t len)
 {
-    struct gpio_out *p = &g->out[i];
+    struct gpio_out *p = &g->out[o];
     struct gpiod_line_request_config cfg = {
         .consumer = GPIO_CONSUMER,
         .request_type = GPIOD_LINE_REQUEST_DIRECTION_OUTPUT,
         .flags = p->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0,
     };
     struct gpiod_line *line;
-    int e;
 
     errno = 0;
-    line = gpiod_chip_get_line(HW_CHIP(g), (unsigned)p->offset);
-    if (line == NULL) {
-        e = errno ? errno : EINVAL;
-        gpio_seterr(errbuf, len, "GPIO output %s: chip '%s' has no line %d: %s", p->name, label,
-                    p->offset, strerror(e));
-        return -e;
-    }
+    if ((line = gpiod_chip_get_line(HW_CHIP(g), (unsigned)p->offset)) == NULL)
+        return gpio_no_line(g, true, o, label, errno ? errno : EINVAL, errbuf, len);
     /* The initial value is logical too: inactive. */
     errno = 0;
-    if (gpiod_line_request(line, &cfg, 0) < 0) {
-        e = errno ? errno : EIO;
-        gpio_seterr(errbuf, len, "GPIO output %s (line %d on %s): request as output failed: %s%s",
-                    p->name, p->offset, label, strerror(e), gpio_open_hint(e));
-        return -e;
-    }
+    if (gpiod_line_request(line, &cfg, 0) < 0)
+        return gpio_request_failed(g, true, o, label, errno ? errno : EIO, errbuf, len);
     p->line = (struct gpio_hw_line *)(void *)line;
     return 0;
 }
 
 int
-gpio_hw_open(struct gpio *g, const char *label, char *errbuf, size_t len)
+gpio_hw_open(struct gpio *g, const char *label)
 {
     struct gpiod_chip *chip;
-    int e, rc;
 
     errno = 0;
-    chip = gpiod_chip_open_by_label(label);
-    if (chip == NULL) {
-        e = errno ? errno : EIO;
-        if (e == ENOENT)
-            gpio_seterr(errbuf, len,
-                        "GPIO chip '%s': no GPIO chip has that label (wrong board file? "
-                        "gpiodetect lists the chips)",
-                        label);
-        else
-            gpio_seterr(errbuf, len, "GPIO chip '%s': cannot open: %s%s", label, strerror(e),
-                        gpio_open_hint(e));
-        return -e;
-    }
+    if ((chip = gpiod_chip_open_by_label(label)) == NULL)
+        return -(errno ? errno : EIO);
     g->hw = (struct gpio_hw *)(void *)chip;
-    for (int i = 0; i < g->nin; i++)
-        if ((rc = open_input(g, i, label, errbuf, len)) < 0)
-            return rc;
-    for (int i = 0; i < g->nout; i++)
-        if ((rc = open_output(g, i, label, errbuf, len)) < 0)
-            return rc;
     return 0;
+}
+
+int
+gpio_hw_event_fd(const struct gpio *g, int i)
+{
+    int fd = gpiod_line_event_get_fd(HW_LINE(g->in[i].line));
+
+    return fd < 0 ? -(errno ? errno : EIO) : fd;
 }
 
 void
@@ -166,7 +113,7 @@ int
 gpio_hw_read_edge(struct gpio *g, int i, int *active, int64_t *ts_ns)
 {
     struct gpiod_line *line = HW_LINE(g->in[i].line);
-    struct pollfd pfd = {.fd = gpiod_line_event_get_fd(line), .events = POLLIN};
+    struct pollfd pfd = {.fd = gpio_hw_event_fd(g, i), .events = POLLIN};
     struct gpiod_line_event le;
 
     /* gpiod_line_event_read() blocks on an empty queue. */

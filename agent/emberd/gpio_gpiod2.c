@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 #include "gpio_hw.h"
 
@@ -114,39 +113,40 @@ request_line(struct gpio_hw *hw, unsigned offset, struct gpiod_line_settings *se
     return req;
 }
 
-/* Requests an input for both-edge events; an active-low one (a dry contact
- * to GND) with the internal pull-up too, or without it where the chip
- * refuses bias settings.  NULL with errno set on failure. */
+/* Requests an input with settings `s`: an active-low one (a dry contact to
+ * GND) with the internal pull-up too, or without it where the chip refuses
+ * bias settings.  NULL with errno set on failure. */
 static struct gpiod_line_request *
-request_input(struct gpio_hw *hw, unsigned offset, bool active_low)
+request_biased(struct gpio_hw *hw, unsigned offset, struct gpiod_line_settings *s, bool active_low)
 {
-    struct gpiod_line_settings *s = gpiod_line_settings_new();
     struct gpiod_line_request *req = NULL;
-    int e;
 
-    if (s == NULL) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    if (gpiod_line_settings_set_direction(s, GPIOD_LINE_DIRECTION_INPUT) == 0 &&
-        gpiod_line_settings_set_edge_detection(s, GPIOD_LINE_EDGE_BOTH) == 0 &&
-        gpiod_line_settings_set_event_clock(s, GPIOD_LINE_CLOCK_MONOTONIC) == 0) {
-        gpiod_line_settings_set_active_low(s, active_low);
-        if (active_low && gpiod_line_settings_set_bias(s, GPIOD_LINE_BIAS_PULL_UP) == 0)
-            req = request_line(hw, offset, s);
-        if (req == NULL && (!active_low || errno == EINVAL) &&
-            gpiod_line_settings_set_bias(s, GPIOD_LINE_BIAS_AS_IS) == 0)
-            req = request_line(hw, offset, s);
-    }
-    e = errno;
-    gpiod_line_settings_free(s);
-    errno = e;
+    if (active_low && gpiod_line_settings_set_bias(s, GPIOD_LINE_BIAS_PULL_UP) == 0)
+        req = request_line(hw, offset, s);
+    if (req == NULL && (!active_low || errno == EINVAL) &&
+        gpiod_line_settings_set_bias(s, GPIOD_LINE_BIAS_AS_IS) == 0)
+        req = request_line(hw, offset, s);
     return req;
 }
 
-/* Requests an output, driven logically inactive.  NULL with errno set. */
+/* Sets `s` up for an output driven logically inactive, or an input with
+ * both-edge events stamped on CLOCK_MONOTONIC: whether it could. */
+static bool
+set_direction(struct gpiod_line_settings *s, bool output, bool active_low)
+{
+    gpiod_line_settings_set_active_low(s, active_low);
+    if (output)
+        return gpiod_line_settings_set_direction(s, GPIOD_LINE_DIRECTION_OUTPUT) == 0 &&
+               gpiod_line_settings_set_output_value(s, GPIOD_LINE_VALUE_INACTIVE) == 0;
+    return gpiod_line_settings_set_direction(s, GPIOD_LINE_DIRECTION_INPUT) == 0 &&
+           gpiod_line_settings_set_edge_detection(s, GPIOD_LINE_EDGE_BOTH) == 0 &&
+           gpiod_line_settings_set_event_clock(s, GPIOD_LINE_CLOCK_MONOTONIC) == 0;
+}
+
+/* Requests an output or an input (see set_direction()).  NULL with errno
+ * set on failure. */
 static struct gpiod_line_request *
-request_output(struct gpio_hw *hw, unsigned offset, bool active_low)
+request(struct gpio_hw *hw, unsigned offset, bool output, bool active_low)
 {
     struct gpiod_line_settings *s = gpiod_line_settings_new();
     struct gpiod_line_request *req = NULL;
@@ -156,10 +156,8 @@ request_output(struct gpio_hw *hw, unsigned offset, bool active_low)
         errno = ENOMEM;
         return NULL;
     }
-    gpiod_line_settings_set_active_low(s, active_low);
-    if (gpiod_line_settings_set_direction(s, GPIOD_LINE_DIRECTION_OUTPUT) == 0 &&
-        gpiod_line_settings_set_output_value(s, GPIOD_LINE_VALUE_INACTIVE) == 0)
-        req = request_line(hw, offset, s);
+    if (set_direction(s, output, active_low))
+        req = output ? request_line(hw, offset, s) : request_biased(hw, offset, s, active_low);
     e = errno;
     gpiod_line_settings_free(s);
     errno = e;
@@ -180,102 +178,61 @@ line_new(struct gpiod_line_request *req, unsigned offset)
     return l;
 }
 
+/* Requests input or output i: 0, or -errno with the reason in errbuf. */
 static int
-open_input(struct gpio *g, int i, const char *label, char *errbuf, size_t len)
+open_line(struct gpio *g, bool output, int i, const char *label, char *errbuf, size_t len)
 {
-    struct gpio_in *p = &g->in[i];
-    struct epoll_event ev = {.events = EPOLLIN};
+    int offset = output ? g->out[i].offset : g->in[i].offset;
+    bool active_low = output ? g->out[i].active_low : g->in[i].active_low;
     struct gpiod_line_request *req;
-    int e, fd, v;
+    struct gpio_hw_line *l;
 
-    if ((size_t)p->offset >= g->hw->nlines) {
-        gpio_seterr(errbuf, len, "GPIO input %s: chip '%s' has no line %d: %s", p->name, label,
-                    p->offset, strerror(EINVAL));
-        return -EINVAL;
-    }
+    if ((size_t)offset >= g->hw->nlines)
+        return gpio_no_line(g, output, i, label, EINVAL, errbuf, len);
     errno = 0;
-    if ((req = request_input(g->hw, (unsigned)p->offset, p->active_low)) == NULL) {
-        e = errno ? errno : EIO;
-        gpio_seterr(errbuf, len,
-                    "GPIO input %s (line %d on %s): request for edge events failed: %s%s", p->name,
-                    p->offset, label, strerror(e), gpio_open_hint(e));
-        return -e;
-    }
-    if ((p->line = line_new(req, (unsigned)p->offset)) == NULL)
+    if ((req = request(g->hw, (unsigned)offset, output, active_low)) == NULL)
+        return gpio_request_failed(g, output, i, label, errno ? errno : EIO, errbuf, len);
+    if ((l = line_new(req, (unsigned)offset)) == NULL)
         return -ENOMEM;
-    if ((v = gpio_hw_get(g, i)) < 0) {
-        gpio_seterr(errbuf, len, "GPIO input %s (line %d on %s): cannot read its level: %s",
-                    p->name, p->offset, label, strerror(-v));
-        return v;
-    }
-    debounce_init(&p->db, p->debounce_ms, v, mono_us());
-    if ((fd = gpiod_line_request_get_fd(req)) < 0) {
-        e = errno ? errno : EIO;
-        gpio_seterr(errbuf, len, "GPIO input %s (line %d on %s): no event fd: %s", p->name,
-                    p->offset, label, strerror(e));
-        return -e;
-    }
-    ev.data.u32 = (uint32_t)i;
-    if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-        e = errno;
-        gpio_seterr(errbuf, len, "GPIO input %s (line %d on %s): epoll_ctl: %s", p->name, p->offset,
-                    label, strerror(e));
-        return -e;
-    }
-    return 0;
-}
-
-static int
-open_output(struct gpio *g, int i, const char *label, char *errbuf, size_t len)
-{
-    struct gpio_out *p = &g->out[i];
-    struct gpiod_line_request *req;
-    int e;
-
-    if ((size_t)p->offset >= g->hw->nlines) {
-        gpio_seterr(errbuf, len, "GPIO output %s: chip '%s' has no line %d: %s", p->name, label,
-                    p->offset, strerror(EINVAL));
-        return -EINVAL;
-    }
-    errno = 0;
-    if ((req = request_output(g->hw, (unsigned)p->offset, p->active_low)) == NULL) {
-        e = errno ? errno : EIO;
-        gpio_seterr(errbuf, len, "GPIO output %s (line %d on %s): request as output failed: %s%s",
-                    p->name, p->offset, label, strerror(e), gpio_open_hint(e));
-        return -e;
-    }
-    if ((p->line = line_new(req, (unsigned)p->offset)) == NULL)
-        return -ENOMEM;
+    if (output)
+        g->out[i].line = l;
+    else
+        g->in[i].line = l;
     return 0;
 }
 
 int
-gpio_hw_open(struct gpio *g, const char *label, char *errbuf, size_t len)
+gpio_hw_open_input(struct gpio *g, int i, const char *label, char *errbuf, size_t len)
+{
+    return open_line(g, false, i, label, errbuf, len);
+}
+
+int
+gpio_hw_open_output(struct gpio *g, int o, const char *label, char *errbuf, size_t len)
+{
+    return open_line(g, true, o, label, errbuf, len);
+}
+
+int
+gpio_hw_open(struct gpio *g, const char *label)
 {
     int rc;
 
     if ((g->hw = calloc(1, sizeof(*g->hw))) == NULL)
         return -ENOMEM;
-    if ((rc = find_chip(g->hw, label)) < 0) {
-        if (rc == -ENOENT)
-            gpio_seterr(errbuf, len,
-                        "GPIO chip '%s': no GPIO chip has that label (wrong board file? "
-                        "gpiodetect lists the chips)",
-                        label);
-        else
-            gpio_seterr(errbuf, len, "GPIO chip '%s': cannot open: %s%s", label, strerror(-rc),
-                        gpio_open_hint(-rc));
+    if ((rc = find_chip(g->hw, label)) < 0)
         return rc;
-    }
     if ((g->hw->events = gpiod_edge_event_buffer_new(1)) == NULL)
         return -ENOMEM;
-    for (int i = 0; i < g->nin; i++)
-        if ((rc = open_input(g, i, label, errbuf, len)) < 0)
-            return rc;
-    for (int i = 0; i < g->nout; i++)
-        if ((rc = open_output(g, i, label, errbuf, len)) < 0)
-            return rc;
     return 0;
+}
+
+int
+gpio_hw_event_fd(const struct gpio *g, int i)
+{
+    int fd = gpiod_line_request_get_fd(g->in[i].line->req);
+
+    return fd < 0 ? -(errno ? errno : EIO) : fd;
 }
 
 static void
@@ -307,7 +264,7 @@ int
 gpio_hw_read_edge(struct gpio *g, int i, int *active, int64_t *ts_ns)
 {
     struct gpiod_line_request *req = g->in[i].line->req;
-    struct pollfd pfd = {.fd = gpiod_line_request_get_fd(req), .events = POLLIN};
+    struct pollfd pfd = {.fd = gpio_hw_event_fd(g, i), .events = POLLIN};
     struct gpiod_edge_event *ev;
 
     /* gpiod_line_request_read_edge_events() blocks on an empty queue. */

@@ -70,18 +70,40 @@ void gpio_seterr(char *errbuf, size_t len, const char *fmt, ...)
 /* " (is the user in the gpio group?)" and the like for an open/request errno. */
 const char *gpio_open_hint(int e);
 
+/* Input (output false) or output i names a line the chip lacks (errno e):
+ * the reason in errbuf; returns -e. */
+int gpio_no_line(const struct gpio *g, bool output, int i, const char *label, int e, char *errbuf,
+                 size_t len);
+
+/* The request of input or output i failed with errno e: the reason in
+ * errbuf; returns -e. */
+int gpio_request_failed(const struct gpio *g, bool output, int i, const char *label, int e,
+                        char *errbuf, size_t len);
+
 /* ---- provided by the backend ---- */
 
 /* libgpiod 2 backend: the directory whose gpiochip* devices are searched for
  * the label ("/dev"; unit tests point it at a directory of their own). */
 extern const char *gpio_hw_dev_dir;
 
-/* Opens the chip labelled `label` and requests every input (both-edge
- * events, ACTIVE_LOW and the pull-up where active_low) and output (logically
- * inactive); starts each input's debouncer at the line's level and adds its
- * event fd to g->epfd (already created).  On failure returns -errno with the
- * reason in errbuf; gpio_hw_close() then releases what was requested. */
-int gpio_hw_open(struct gpio *g, const char *label, char *errbuf, size_t len);
+/* Opens the chip labelled `label` into g->hw: 0, or -errno (-ENOENT when no
+ * chip has that label).  gpio.c words the error. */
+int gpio_hw_open(struct gpio *g, const char *label);
+
+/* Requests input i of the open chip for both-edge events (ACTIVE_LOW and the
+ * pull-up where active_low; without the pull-up where the chip refuses bias
+ * settings) into g->in[i].line.  gpio.c then reads its level
+ * (gpio_hw_get()) and watches its event fd (gpio_hw_event_fd()).
+ * On failure returns -errno with the reason in errbuf (naming the line and
+ * the chip `label`); gpio_hw_close() then releases what was requested. */
+int gpio_hw_open_input(struct gpio *g, int i, const char *label, char *errbuf, size_t len);
+
+/* Requests output o as an output, logically inactive, into g->out[o].line;
+ * errors as gpio_hw_open_input(). */
+int gpio_hw_open_output(struct gpio *g, int o, const char *label, char *errbuf, size_t len);
+
+/* The event fd of requested input i (for g->epfd), or -errno. */
+int gpio_hw_event_fd(const struct gpio *g, int i);
 
 /* Releases every requested line and closes the chip (g->hw may be NULL). */
 void gpio_hw_close(struct gpio *g);

@@ -1,20 +1,38 @@
 /*
- * fake_gpiod2.c - link-time fake of libgpiod 2.x (see fake_gpiod2.h).
+ * fake_gpiod2.c - link-time fake of libgpiod 2.x (the chip of fake_chip.h;
+ * the libgpiod 1.6 one is fake_gpiod.c).
  *
  * Only the functions gpio_gpiod2.c calls are faked; each is __wrap_NAME,
- * reached through -Wl,--wrap=NAME.  Signatures and enums come from the real
- * <gpiod.h>, so a change there breaks this build instead of the test.  The
- * handles, opaque in libgpiod, are the fake's own.
+ * reached through -Wl,--wrap=NAME (GPIOD2_WRAPPED in the Makefile).
+ * Signatures and enums come from the real <gpiod.h>, so a change there
+ * breaks this build instead of the test.  The handles, opaque in libgpiod,
+ * are the fake's own.
+ *
+ * The group setup points gpio_hw_dev_dir at a scratch directory holding
+ * files named gpiochip0 and gpiochip1: the fake opens "gpiochip0" as the
+ * chip labelled FAKE_CHIP_LABEL with FAKE_CHIP_NLINES lines and "gpiochip1"
+ * as "raspberrypi-exp-gpio" (8 lines, never requested).  The settings of
+ * every request stay inspectable, also after release.
  */
-#include "fake_gpiod2.h"
+#include "fake_chip.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <gpiod.h>
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cmocka.h>
+
+#include "gpio.h"
+#include "gpio_hw.h"
+#include "tmpdir.h"
+#include "util.h"
+
+#define OTHER_LABEL "raspberrypi-exp-gpio"
 
 struct gpiod_chip {
     const char *label;
@@ -59,8 +77,21 @@ struct gpiod_edge_event_buffer {
     struct gpiod_edge_event ev;
 };
 
-struct fake_gpiod fake_gpiod;
-static bool initialised; /* before the first reset the fds are 0, not -1 */
+/* What a line's last request asked for. */
+struct v2_line {
+    int direction; /* enum gpiod_line_direction */
+    int edge;      /* enum gpiod_line_edge */
+    int bias;      /* enum gpiod_line_bias */
+    int clock;     /* enum gpiod_line_clock */
+    bool active_low;
+    int output_value;          /* enum gpiod_line_value */
+    unsigned long debounce_us; /* kernel debounce asked for */
+};
+
+static struct v2_line v2[FAKE_CHIP_NLINES];
+static int label_opens;       /* opens of the FAKE_CHIP_LABEL chip */
+static int infos, info_frees; /* gpiod_chip_get_info(), gpiod_chip_info_free() */
+static bool reject_bias;      /* requests setting a bias fail with EINVAL */
 
 /* The wrapped functions, declared for -Wmissing-prototypes-style checks. */
 struct gpiod_chip *__wrap_gpiod_chip_open(const char *path);
@@ -107,52 +138,123 @@ __wrap_gpiod_edge_event_buffer_get_event(struct gpiod_edge_event_buffer *buf, un
 enum gpiod_edge_event_type __wrap_gpiod_edge_event_get_event_type(struct gpiod_edge_event *ev);
 uint64_t __wrap_gpiod_edge_event_get_timestamp_ns(struct gpiod_edge_event *ev);
 
-static void
-close_pipe(struct fake_gpiod_line *l)
-{
-    if (l->rfd >= 0)
-        close(l->rfd);
-    if (l->wfd >= 0)
-        close(l->wfd);
-    l->rfd = l->wfd = -1;
-}
+/* ---- the backend side of fake_chip.h ---- */
 
 void
-fake_gpiod_reset(void)
+fake_backend_reset(void)
 {
-    for (unsigned i = 0; initialised && i < FAKE_GPIOD_NLINES; i++)
-        close_pipe(&fake_gpiod.lines[i]);
-    initialised = true;
-    memset(&fake_gpiod, 0, sizeof(fake_gpiod));
-    for (unsigned i = 0; i < FAKE_GPIOD_NLINES; i++)
-        fake_gpiod.lines[i].rfd = fake_gpiod.lines[i].wfd = -1;
+    memset(v2, 0, sizeof(v2));
+    label_opens = infos = info_frees = 0;
+    reject_bias = false;
 }
 
-void
-fake_gpiod_set_level(unsigned offset, int phys)
+bool
+fake_backend_active_low(unsigned offset)
 {
-    fake_gpiod.lines[offset].phys = phys != 0;
+    return v2[offset].active_low;
 }
 
-static int
-logical(const struct fake_gpiod_line *l)
+size_t
+fake_backend_event(bool rising, int64_t ts_ns, void *buf, size_t size)
 {
-    return l->phys ^ (l->active_low ? 1 : 0);
+    struct gpiod_edge_event ev;
+
+    if (size < sizeof(ev))
+        return 0;
+    memset(&ev, 0, sizeof(ev));
+    ev.ts_ns = (uint64_t)ts_ns;
+    ev.type = rising ? GPIOD_EDGE_EVENT_RISING_EDGE : GPIOD_EDGE_EVENT_FALLING_EDGE;
+    memcpy(buf, &ev, sizeof(ev));
+    return sizeof(ev);
+}
+
+/* The chip directory: gpiochip0 and gpiochip1, plus a file to skip. */
+int
+fake_chip_group_setup(void)
+{
+    static const char *const names[] = {"gpiochip1", "gpiochip0", "gpiomem"};
+    char path[PATH_MAX];
+
+    if (tmpdir_make("gpiod2") < 0)
+        return -1;
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        if ((f = fopen(path, "w")) == NULL)
+            return -1;
+        fclose(f);
+    }
+    gpio_hw_dev_dir = dir;
+    return 0;
 }
 
 int
-fake_gpiod_edge(unsigned offset, int phys, int64_t ts_ns)
+fake_chip_group_teardown(void)
 {
-    struct fake_gpiod_line *l = &fake_gpiod.lines[offset];
-    struct gpiod_edge_event ev;
+    return tmpdir_remove();
+}
 
-    if (!l->requested || l->wfd < 0)
-        return -1;
-    l->phys = phys != 0;
-    memset(&ev, 0, sizeof(ev));
-    ev.ts_ns = (uint64_t)ts_ns;
-    ev.type = logical(l) ? GPIOD_EDGE_EVENT_RISING_EDGE : GPIOD_EDGE_EVENT_FALLING_EDGE;
-    return write(l->wfd, &ev, sizeof(ev)) == (ssize_t)sizeof(ev) ? 0 : -1;
+void
+fake_chip_refuse_bias(void)
+{
+    reject_bias = true;
+}
+
+void
+fake_chip_none(bool none)
+{
+    gpio_hw_dev_dir = none ? "/nonexistent" : dir;
+}
+
+/* Checks what both kinds of request have alike. */
+static void
+assert_requested(unsigned offset, int direction, bool active_low)
+{
+    const struct v2_line *l = &v2[offset];
+
+    assert_true(fake_chip.lines[offset].requested);
+    assert_string_equal(fake_chip.lines[offset].consumer, GPIO_CONSUMER);
+    assert_int_equal(l->direction, direction);
+    assert_int_equal(l->active_low, active_low);
+    assert_int_equal(l->debounce_us, 0); /* gpio.c debounces */
+}
+
+void
+fake_chip_assert_input(unsigned offset, bool active_low, bool pull_up)
+{
+    assert_requested(offset, GPIOD_LINE_DIRECTION_INPUT, active_low);
+    assert_int_equal(v2[offset].edge, GPIOD_LINE_EDGE_BOTH);
+    assert_int_equal(v2[offset].clock, GPIOD_LINE_CLOCK_MONOTONIC);
+    assert_int_equal(v2[offset].bias, pull_up ? GPIOD_LINE_BIAS_PULL_UP : GPIOD_LINE_BIAS_AS_IS);
+}
+
+void
+fake_chip_assert_output(unsigned offset, bool active_low)
+{
+    assert_requested(offset, GPIOD_LINE_DIRECTION_OUTPUT, active_low);
+    assert_int_equal(v2[offset].edge, GPIOD_LINE_EDGE_NONE);
+    assert_int_equal(v2[offset].output_value, GPIOD_LINE_VALUE_INACTIVE);
+}
+
+void
+fake_chip_assert_looked_for_label(void)
+{
+    /* Both chips were looked at, and closed again. */
+    assert_int_equal(fake_chip.chip_opens, 2);
+    assert_int_equal(fake_chip.chip_closes, 2);
+    assert_int_equal(info_frees, 2);
+}
+
+void
+fake_chip_assert_label_opened_once(void)
+{
+    assert_int_equal(label_opens, 1);
+}
+
+void
+fake_chip_assert_backend_released(void)
+{
+    assert_int_equal(info_frees, infos);
 }
 
 /* ---- chips ---- */
@@ -163,8 +265,8 @@ __wrap_gpiod_chip_open(const char *path)
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     struct gpiod_chip *chip;
 
-    if (fake_gpiod.open_errno != 0) {
-        errno = fake_gpiod.open_errno;
+    if (fake_chip.open_errno != 0) {
+        errno = fake_chip.open_errno;
         return NULL;
     }
     if (strcmp(base, "gpiochip0") != 0 && strcmp(base, "gpiochip1") != 0) {
@@ -174,14 +276,14 @@ __wrap_gpiod_chip_open(const char *path)
     if ((chip = calloc(1, sizeof(*chip))) == NULL)
         return NULL;
     if (strcmp(base, "gpiochip0") == 0) {
-        chip->label = FAKE_GPIOD_LABEL;
-        chip->nlines = FAKE_GPIOD_NLINES;
-        fake_gpiod.label_opens++;
+        chip->label = FAKE_CHIP_LABEL;
+        chip->nlines = FAKE_CHIP_NLINES;
+        label_opens++;
     } else {
-        chip->label = FAKE_GPIOD_OTHER_LABEL;
+        chip->label = OTHER_LABEL;
         chip->nlines = 8;
     }
-    fake_gpiod.chip_opens++;
+    fake_chip.chip_opens++;
     return chip;
 }
 
@@ -189,7 +291,7 @@ void
 __wrap_gpiod_chip_close(struct gpiod_chip *chip)
 {
     /* Unlike libgpiod 1.6, requests outlive the chip handle in 2.x. */
-    fake_gpiod.chip_closes++;
+    fake_chip.chip_closes++;
     free(chip);
 }
 
@@ -202,7 +304,7 @@ __wrap_gpiod_chip_get_info(struct gpiod_chip *chip)
         return NULL;
     info->label = chip->label;
     info->nlines = chip->nlines;
-    fake_gpiod.infos++;
+    infos++;
     return info;
 }
 
@@ -222,7 +324,7 @@ void
 __wrap_gpiod_chip_info_free(struct gpiod_chip_info *info)
 {
     if (info != NULL)
-        fake_gpiod.info_frees++;
+        info_frees++;
     free(info);
 }
 
@@ -336,82 +438,59 @@ __wrap_gpiod_request_config_set_consumer(struct gpiod_request_config *c, const c
 
 /* ---- requests ---- */
 
-static void
-record_request(struct fake_gpiod_line *l, const struct gpiod_request_config *rc,
-               const struct gpiod_line_settings *s)
-{
-    snprintf(l->consumer, sizeof(l->consumer), "%s", rc && rc->consumer[0] ? rc->consumer : "?");
-    l->direction = s->direction;
-    l->edge = s->edge;
-    l->bias = s->bias;
-    l->clock = s->clock;
-    l->active_low = s->active_low;
-    l->output_value = s->output_value;
-    l->debounce_us = s->debounce_us;
-}
-
 struct gpiod_line_request *
 __wrap_gpiod_chip_request_lines(struct gpiod_chip *chip, struct gpiod_request_config *req_cfg,
                                 struct gpiod_line_config *line_cfg)
 {
-    struct fake_gpiod_line *l;
+    const struct gpiod_line_settings *s = &line_cfg->s;
     struct gpiod_line_request *req;
-    int fds[2];
+    unsigned off = line_cfg->offset;
 
-    if (chip == NULL || line_cfg->n != 1 || line_cfg->offset >= chip->nlines ||
-        strcmp(chip->label, FAKE_GPIOD_LABEL) != 0) {
+    if (chip == NULL || line_cfg->n != 1 || off >= chip->nlines ||
+        strcmp(chip->label, FAKE_CHIP_LABEL) != 0) {
         errno = EINVAL;
         return NULL;
     }
-    l = &fake_gpiod.lines[line_cfg->offset];
-    if (l->requested || l->busy) {
-        errno = EBUSY;
+    if (fake_chip_line_claim(off) < 0)
         return NULL;
-    }
-    if (fake_gpiod.reject_bias && line_cfg->s.bias != GPIOD_LINE_BIAS_AS_IS) {
-        fake_gpiod.rejected++;
+    if (reject_bias && s->bias != GPIOD_LINE_BIAS_AS_IS) {
+        fake_chip.rejected++;
         errno = EINVAL;
         return NULL;
     }
     if ((req = calloc(1, sizeof(*req))) == NULL)
         return NULL;
-    req->offset = line_cfg->offset;
-    record_request(l, req_cfg, &line_cfg->s);
-    if (line_cfg->s.edge != GPIOD_LINE_EDGE_NONE) {
-        if (pipe2(fds, O_CLOEXEC) < 0) {
-            free(req);
-            return NULL;
-        }
-        l->rfd = fds[0];
-        l->wfd = fds[1];
+    req->offset = off;
+    if (fake_chip_line_grant(off, req_cfg && req_cfg->consumer[0] ? req_cfg->consumer : NULL,
+                             s->edge != GPIOD_LINE_EDGE_NONE) < 0) {
+        free(req);
+        return NULL;
     }
-    if (line_cfg->s.direction == GPIOD_LINE_DIRECTION_OUTPUT)
-        l->phys = (line_cfg->s.output_value == GPIOD_LINE_VALUE_ACTIVE) ^ line_cfg->s.active_low;
-    l->requested = true;
-    l->requests++;
-    fake_gpiod.line_requests++;
+    v2[off] = (struct v2_line){.direction = s->direction,
+                               .edge = s->edge,
+                               .bias = s->bias,
+                               .clock = s->clock,
+                               .active_low = s->active_low,
+                               .output_value = s->output_value,
+                               .debounce_us = s->debounce_us};
+    if (s->direction == GPIOD_LINE_DIRECTION_OUTPUT)
+        fake_chip.lines[off].phys = (s->output_value == GPIOD_LINE_VALUE_ACTIVE) ^ s->active_low;
     return req;
 }
 
 void
 __wrap_gpiod_line_request_release(struct gpiod_line_request *req)
 {
-    struct fake_gpiod_line *l;
-
     if (req == NULL)
         return;
-    l = &fake_gpiod.lines[req->offset];
-    close_pipe(l);
-    l->requested = false;
-    l->releases++;
-    fake_gpiod.line_releases++;
+    fake_chip_line_drop(req->offset, false);
     free(req);
 }
 
 int
 __wrap_gpiod_line_request_get_fd(struct gpiod_line_request *req)
 {
-    struct fake_gpiod_line *l = &fake_gpiod.lines[req->offset];
+    const struct fake_chip_line *l = &fake_chip.lines[req->offset];
 
     /* A real request always has an fd; this one is readable only with edges. */
     if (l->rfd < 0) {
@@ -425,7 +504,7 @@ int
 __wrap_gpiod_line_request_read_edge_events(struct gpiod_line_request *req,
                                            struct gpiod_edge_event_buffer *buf, size_t max)
 {
-    struct fake_gpiod_line *l = &fake_gpiod.lines[req->offset];
+    const struct fake_chip_line *l = &fake_chip.lines[req->offset];
     ssize_t n;
 
     if (l->rfd < 0 || max < 1) {
@@ -448,20 +527,18 @@ __wrap_gpiod_line_request_get_value(struct gpiod_line_request *req, unsigned int
         errno = EINVAL;
         return GPIOD_LINE_VALUE_ERROR;
     }
-    return logical(&fake_gpiod.lines[offset]) ? GPIOD_LINE_VALUE_ACTIVE : GPIOD_LINE_VALUE_INACTIVE;
+    return fake_chip_logical(offset) ? GPIOD_LINE_VALUE_ACTIVE : GPIOD_LINE_VALUE_INACTIVE;
 }
 
 int
 __wrap_gpiod_line_request_set_value(struct gpiod_line_request *req, unsigned int offset,
                                     enum gpiod_line_value v)
 {
-    struct fake_gpiod_line *l = &fake_gpiod.lines[offset];
-
-    if (offset != req->offset || l->direction != GPIOD_LINE_DIRECTION_OUTPUT) {
+    if (offset != req->offset || v2[offset].direction != GPIOD_LINE_DIRECTION_OUTPUT) {
         errno = EPERM;
         return -1;
     }
-    l->phys = (v == GPIOD_LINE_VALUE_ACTIVE) ^ l->active_low;
+    fake_chip.lines[offset].phys = (v == GPIOD_LINE_VALUE_ACTIVE) ^ v2[offset].active_low;
     return 0;
 }
 

@@ -25,6 +25,7 @@
 
 #include "debounce.h"
 #include "gpio.h"
+#include "gpio_recorder.h"
 #include "util.h"
 
 #define MS 1000 /* microseconds */
@@ -301,20 +302,6 @@ test_debounce_zero_window(void **state)
 static char tmpdir[64];
 static char fifo[128];
 static char errbuf[512];
-
-#define NEV 64
-struct recorder {
-    struct gpio_event ev[NEV];
-    int n;
-};
-
-static void
-record(void *arg, const struct gpio_event *ev)
-{
-    struct recorder *r = arg;
-    assert_true(r->n < NEV);
-    r->ev[r->n++] = *ev;
-}
 
 static const struct gpio_input_def inputs[] = {
     {.name = "smoke", .offset = 17, .active_low = true, .debounce_ms = 0},

@@ -1,15 +1,16 @@
 /*
- * test_gpio_libgpiod.c - the libgpiod backend of agent/emberd/gpio.c against
- * the link-time fake in fake_gpiod.c (no GPIO chip exists on build hosts).
+ * test_gpio_chip.c - the libgpiod backend of agent/emberd/gpio.c against the
+ * link-time fake chip of fake_chip.h (no GPIO chip exists on build hosts).
  *
- * Link with fake_gpiod.o and -Wl,--wrap=... for every gpiod_* function
- * gpio.o uses (FAKE_GPIOD_WRAP in the Makefile).  The fake's chip is
- * "pinctrl-bcm2711"; its lines' event fds are pipes that fake_gpiod_edge()
- * writes struct gpiod_line_event records into, so gpio.c's epoll, poll and
- * read path run for real.
+ * One set of cases holds both backends to one behaviour: the Makefile links
+ * it with fake_chip.o and the fake of the installed libgpiod, as
+ * test_gpio_libgpiod (1.6: fake_chip.c, gpio_gpiod1.c) or
+ * test_gpio_libgpiod2 (2.x: fake_gpiod2.c, gpio_gpiod2.c).  The fake's chip
+ * is "pinctrl-bcm2711"; its lines' event fds are pipes that fake_chip_edge()
+ * writes the backend's event records into, so gpio.c's epoll, poll and read
+ * path run for real.
  */
 #include <errno.h>
-#include <gpiod.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,27 +23,14 @@
 
 #include <cmocka.h>
 
-#include "fake_gpiod.h"
+#include "fake_chip.h"
 #include "gpio.h"
+#include "gpio_recorder.h"
 #include "util.h"
 
 #define NS_PER_MS 1000000LL
 
 static char errbuf[512];
-
-#define NEV 32
-struct recorder {
-    struct gpio_event ev[NEV];
-    int n;
-};
-
-static void
-record(void *arg, const struct gpio_event *ev)
-{
-    struct recorder *r = arg;
-    assert_true(r->n < NEV);
-    r->ev[r->n++] = *ev;
-}
 
 /* Dry contacts to GND (active low, pulled up) and a plain active-high input. */
 static const struct gpio_input_def inputs[] = {
@@ -66,10 +54,10 @@ static int
 setup(void **state)
 {
     (void)state;
-    fake_gpiod_reset();
+    fake_chip_reset();
     /* Contacts open: the pulled-up line reads high (inactive). */
-    fake_gpiod_set_level(17, 1);
-    fake_gpiod_set_level(4, 0);
+    fake_chip_set_level(17, 1);
+    fake_chip_set_level(4, 0);
     return 0;
 }
 
@@ -77,7 +65,7 @@ static int
 teardown(void **state)
 {
     (void)state;
-    fake_gpiod_reset();
+    fake_chip_reset();
     return 0;
 }
 
@@ -86,7 +74,7 @@ open_chip(void)
 {
     struct gpio *g = NULL;
     int rc =
-        gpio_open_err(&g, FAKE_GPIOD_LABEL, NULL, inputs, 2, outputs, 2, errbuf, sizeof(errbuf));
+        gpio_open_err(&g, FAKE_CHIP_LABEL, NULL, inputs, 2, outputs, 2, errbuf, sizeof(errbuf));
     if (rc != 0)
         print_error("gpio_open_err: %d %s\n", rc, errbuf);
     assert_int_equal(rc, 0);
@@ -97,13 +85,13 @@ open_chip(void)
 static void
 assert_all_released(void)
 {
-    assert_int_equal(fake_gpiod.chip_closes, fake_gpiod.chip_opens);
-    assert_int_equal(fake_gpiod.line_releases, fake_gpiod.line_requests);
-    for (int i = 0; i < FAKE_GPIOD_NLINES; i++) {
-        assert_false(fake_gpiod.lines[i].requested);
-        assert_int_equal(fake_gpiod.lines[i].released_by_close, 0);
-        assert_int_equal(fake_gpiod.lines[i].rfd, -1);
+    assert_int_equal(fake_chip.chip_closes, fake_chip.chip_opens);
+    assert_int_equal(fake_chip.line_releases, fake_chip.line_requests);
+    for (int i = 0; i < FAKE_CHIP_NLINES; i++) {
+        assert_false(fake_chip.lines[i].requested);
+        assert_int_equal(fake_chip.lines[i].rfd, -1);
     }
+    fake_chip_assert_backend_released();
 }
 
 static void
@@ -119,15 +107,15 @@ test_wrong_label(void **state)
     assert_null(g);
     assert_non_null(strstr(errbuf, "GPIO chip 'pinctrl-rp1'"));
     assert_non_null(strstr(errbuf, "no GPIO chip has that label"));
-    assert_int_equal(fake_gpiod.chip_opens, 0);
-    assert_int_equal(fake_gpiod.line_requests, 0);
+    fake_chip_assert_looked_for_label();
+    assert_int_equal(fake_chip.line_requests, 0);
     /* gpio_open() logs the same line and returns the same error. */
     assert_int_equal(gpio_open(&g, "pinctrl-rp1", NULL, inputs, 2, outputs, 2), -ENOENT);
     assert_null(g);
 
-    fake_gpiod.open_errno = EACCES;
+    fake_chip.open_errno = EACCES;
     assert_int_equal(
-        gpio_open_err(&g, FAKE_GPIOD_LABEL, NULL, inputs, 2, outputs, 2, errbuf, sizeof(errbuf)),
+        gpio_open_err(&g, FAKE_CHIP_LABEL, NULL, inputs, 2, outputs, 2, errbuf, sizeof(errbuf)),
         -EACCES);
     assert_non_null(strstr(errbuf, "GPIO chip 'pinctrl-bcm2711': cannot open: Permission denied"));
     assert_non_null(strstr(errbuf, "gpio group"));
@@ -138,37 +126,32 @@ test_requests(void **state)
 {
     (void)state;
     struct gpio *g = open_chip();
-    const struct fake_gpiod_line *c1 = &fake_gpiod.lines[17], *door = &fake_gpiod.lines[4];
-    const struct fake_gpiod_line *bz = &fake_gpiod.lines[22], *relay = &fake_gpiod.lines[23];
+    const struct fake_chip_line *c1 = &fake_chip.lines[17], *door = &fake_chip.lines[4];
+    const struct fake_chip_line *bz = &fake_chip.lines[22], *relay = &fake_chip.lines[23];
 
     assert_false(gpio_is_simulated(g));
-    assert_int_equal(fake_gpiod.chip_opens, 1);
-    assert_int_equal(fake_gpiod.line_requests, 4);
-    /* Inputs: both-edge events, ACTIVE_LOW plus the pull-up for the contact. */
+    fake_chip_assert_label_opened_once();
+    /* Any other chip looked at was closed again; ours stays open. */
+    assert_int_equal(fake_chip.chip_opens - fake_chip.chip_closes, 1);
+    assert_int_equal(fake_chip.line_requests, 4);
+    /* Inputs: both-edge events, active-low plus the pull-up for the contact. */
     assert_true(c1->requested);
     assert_string_equal(c1->consumer, GPIO_CONSUMER);
-    assert_int_equal(c1->request_type, GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES);
-    assert_int_equal(c1->flags,
-                     GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW | GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_UP);
+    fake_chip_assert_input(17, true, true);
     assert_true(door->requested);
     assert_string_equal(door->consumer, GPIO_CONSUMER);
-    assert_int_equal(door->request_type, GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES);
-    assert_int_equal(door->flags, 0);
+    fake_chip_assert_input(4, false, false);
     /* Outputs: requested as outputs, logically inactive: the active-low
      * relay's line is high. */
-    assert_int_equal(bz->request_type, GPIOD_LINE_REQUEST_DIRECTION_OUTPUT);
-    assert_int_equal(bz->flags, 0);
-    assert_int_equal(bz->default_val, 0);
+    fake_chip_assert_output(22, false);
     assert_int_equal(bz->phys, 0);
-    assert_int_equal(relay->request_type, GPIOD_LINE_REQUEST_DIRECTION_OUTPUT);
-    assert_int_equal(relay->flags, GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW);
-    assert_int_equal(relay->default_val, 0);
+    fake_chip_assert_output(23, true);
     assert_int_equal(relay->phys, 1);
     assert_string_equal(relay->consumer, GPIO_CONSUMER);
     /* Nothing else was touched. */
-    for (int i = 0; i < FAKE_GPIOD_NLINES; i++)
+    for (int i = 0; i < FAKE_CHIP_NLINES; i++)
         if (i != 17 && i != 4 && i != 22 && i != 23)
-            assert_int_equal(fake_gpiod.lines[i].requests, 0);
+            assert_int_equal(fake_chip.lines[i].requests, 0);
     gpio_close(g);
     assert_all_released();
 }
@@ -183,8 +166,8 @@ test_initial_levels(void **state)
 
     /* The contact is already closed (line pulled to GND) at start-up, and
      * the door input is high. */
-    fake_gpiod_set_level(17, 0);
-    fake_gpiod_set_level(4, 1);
+    fake_chip_set_level(17, 0);
+    fake_chip_set_level(4, 1);
     g = open_chip();
     assert_int_equal(gpio_get(g, 0, &v), 0);
     assert_int_equal(v, 1);
@@ -226,11 +209,11 @@ test_edges(void **state)
     assert_int_equal(poll(&pfd, 1, 0), 0);
 
     /* The contact closes (line goes low) and bounces for 4 ms. */
-    assert_int_equal(fake_gpiod_edge(17, 0, t0 + 1 * NS_PER_MS), 0);
-    assert_int_equal(fake_gpiod_edge(17, 1, t0 + 2 * NS_PER_MS), 0);
-    assert_int_equal(fake_gpiod_edge(17, 0, t0 + 3 * NS_PER_MS), 0);
-    assert_int_equal(fake_gpiod_edge(17, 1, t0 + 4 * NS_PER_MS), 0);
-    assert_int_equal(fake_gpiod_edge(17, 0, t0 + 5 * NS_PER_MS), 0);
+    assert_int_equal(fake_chip_edge(17, 0, t0 + 1 * NS_PER_MS), 0);
+    assert_int_equal(fake_chip_edge(17, 1, t0 + 2 * NS_PER_MS), 0);
+    assert_int_equal(fake_chip_edge(17, 0, t0 + 3 * NS_PER_MS), 0);
+    assert_int_equal(fake_chip_edge(17, 1, t0 + 4 * NS_PER_MS), 0);
+    assert_int_equal(fake_chip_edge(17, 0, t0 + 5 * NS_PER_MS), 0);
     /* Read only after its 20 ms lockout is over. */
     sleep_until(t0 + 30 * NS_PER_MS);
     /* The epoll fd shows it. */
@@ -252,7 +235,7 @@ test_edges(void **state)
     /* It opens again: inactive. */
     r.n = 0;
     t1 = clock_ns(CLOCK_MONOTONIC);
-    assert_int_equal(fake_gpiod_edge(17, 1, t1 + 1 * NS_PER_MS), 0);
+    assert_int_equal(fake_chip_edge(17, 1, t1 + 1 * NS_PER_MS), 0);
     sleep_until(t1 + 30 * NS_PER_MS);
     assert_int_equal(gpio_dispatch(g, record, &r), 0);
     assert_int_equal(r.n, 1);
@@ -263,9 +246,9 @@ test_edges(void **state)
     /* The active-high door input without debounce: every edge counts. */
     r.n = 0;
     t1 = clock_ns(CLOCK_MONOTONIC);
-    assert_int_equal(fake_gpiod_edge(4, 1, t1 + 1 * NS_PER_MS), 0);
-    assert_int_equal(fake_gpiod_edge(4, 0, t1 + 2 * NS_PER_MS), 0);
-    assert_int_equal(fake_gpiod_edge(4, 1, t1 + 3 * NS_PER_MS), 0);
+    assert_int_equal(fake_chip_edge(4, 1, t1 + 1 * NS_PER_MS), 0);
+    assert_int_equal(fake_chip_edge(4, 0, t1 + 2 * NS_PER_MS), 0);
+    assert_int_equal(fake_chip_edge(4, 1, t1 + 3 * NS_PER_MS), 0);
     sleep_until(t1 + 4 * NS_PER_MS);
     assert_int_equal(gpio_dispatch(g, record, &r), 0);
     assert_int_equal(r.n, 3);
@@ -292,8 +275,8 @@ test_final_level_after_lockout(void **state)
     int v;
 
     /* A short close-open pulse: closed at t0 + 1 ms, open again 5 ms later. */
-    assert_int_equal(fake_gpiod_edge(17, 0, t0 + 1 * NS_PER_MS), 0);
-    assert_int_equal(fake_gpiod_edge(17, 1, t0 + 6 * NS_PER_MS), 0);
+    assert_int_equal(fake_chip_edge(17, 0, t0 + 1 * NS_PER_MS), 0);
+    assert_int_equal(fake_chip_edge(17, 1, t0 + 6 * NS_PER_MS), 0);
     sleep_until(t0 + 7 * NS_PER_MS);
     assert_int_equal(gpio_dispatch(g, record, &r), 0);
     assert_int_equal(r.n, 1);
@@ -327,7 +310,7 @@ test_realtime_stamps(void **state)
     int64_t mono = clock_ns(CLOCK_MONOTONIC), real = clock_ns(CLOCK_REALTIME);
 
     /* Kernels before 5.7 stamp events with CLOCK_REALTIME. */
-    assert_int_equal(fake_gpiod_edge(4, 1, real + 5 * NS_PER_MS), 0);
+    assert_int_equal(fake_chip_edge(4, 1, real + 5 * NS_PER_MS), 0);
     sleep_until(mono + 40 * NS_PER_MS);
     assert_int_equal(gpio_dispatch(g, record, &r), 0);
     assert_int_equal(r.n, 1);
@@ -346,18 +329,18 @@ test_outputs(void **state)
     int v = -1;
 
     assert_int_equal(gpio_set(g, 0, 1), 0);
-    assert_int_equal(fake_gpiod.lines[22].phys, 1);
+    assert_int_equal(fake_chip.lines[22].phys, 1);
     assert_int_equal(gpio_get_output(g, 0, &v), 0);
     assert_int_equal(v, 1);
     /* Logical 1 on the active-low relay drives its line low. */
     assert_int_equal(gpio_set(g, 1, 1), 0);
-    assert_int_equal(fake_gpiod.lines[23].phys, 0);
+    assert_int_equal(fake_chip.lines[23].phys, 0);
     assert_int_equal(gpio_get_output(g, 1, &v), 0);
     assert_int_equal(v, 1);
     assert_int_equal(gpio_set(g, 1, 0), 0);
-    assert_int_equal(fake_gpiod.lines[23].phys, 1);
+    assert_int_equal(fake_chip.lines[23].phys, 1);
     assert_int_equal(gpio_set(g, 0, 0), 0);
-    assert_int_equal(fake_gpiod.lines[22].phys, 0);
+    assert_int_equal(fake_chip.lines[22].phys, 0);
     assert_int_equal(gpio_set(g, 2, 1), -EINVAL);
     gpio_close(g);
     assert_all_released();
@@ -369,13 +352,13 @@ test_bias_fallback(void **state)
     (void)state;
     struct gpio *g;
 
-    /* A kernel without bias support (before 5.5) rejects the pull-up. */
-    fake_gpiod.reject_flags = GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_UP;
+    /* A kernel without bias support (before 5.5) rejects the pull-up: the
+     * contact is requested again without it. */
+    fake_chip_refuse_bias();
     g = open_chip();
-    assert_int_equal(fake_gpiod.rejected, 1);
-    assert_true(fake_gpiod.lines[17].requested);
-    assert_int_equal(fake_gpiod.lines[17].request_type, GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES);
-    assert_int_equal(fake_gpiod.lines[17].flags, GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW);
+    assert_int_equal(fake_chip.rejected, 1);
+    assert_true(fake_chip.lines[17].requested);
+    fake_chip_assert_input(17, true, false);
     gpio_close(g);
     assert_all_released();
 }
@@ -390,42 +373,63 @@ test_line_errors(void **state)
 
     /* Someone else holds the buzzer line: the error names it, and what was
      * already requested is given back. */
-    fake_gpiod.lines[22].busy = true;
+    fake_chip.lines[22].busy = true;
     assert_int_equal(
-        gpio_open_err(&g, FAKE_GPIOD_LABEL, NULL, inputs, 2, outputs, 2, errbuf, sizeof(errbuf)),
+        gpio_open_err(&g, FAKE_CHIP_LABEL, NULL, inputs, 2, outputs, 2, errbuf, sizeof(errbuf)),
         -EBUSY);
     assert_null(g);
     assert_non_null(strstr(errbuf, "GPIO output buzzer (line 22 on pinctrl-bcm2711): request as "
                                    "output failed: Device or resource busy"));
-    assert_int_equal(fake_gpiod.chip_opens, 1);
+    fake_chip_assert_label_opened_once();
     assert_all_released();
-    fake_gpiod.lines[22].busy = false;
+    fake_chip.lines[22].busy = false;
 
-    fake_gpiod.lines[4].busy = true;
+    fake_chip.lines[4].busy = true;
     assert_int_equal(
-        gpio_open_err(&g, FAKE_GPIOD_LABEL, NULL, inputs, 2, outputs, 2, errbuf, sizeof(errbuf)),
+        gpio_open_err(&g, FAKE_CHIP_LABEL, NULL, inputs, 2, outputs, 2, errbuf, sizeof(errbuf)),
         -EBUSY);
     assert_non_null(strstr(errbuf, "GPIO input door (line 4 on pinctrl-bcm2711): request for "
                                    "edge events failed"));
     assert_all_released();
-    fake_gpiod.lines[4].busy = false;
+    fake_chip.lines[4].busy = false;
 
     /* A line the chip does not have. */
     o[1].offset = 99;
     assert_int_equal(
-        gpio_open_err(&g, FAKE_GPIOD_LABEL, NULL, inputs, 2, o, 2, errbuf, sizeof(errbuf)),
-        -EINVAL);
+        gpio_open_err(&g, FAKE_CHIP_LABEL, NULL, inputs, 2, o, 2, errbuf, sizeof(errbuf)), -EINVAL);
     assert_non_null(strstr(errbuf, "GPIO output relay: chip 'pinctrl-bcm2711' has no line 99"));
     assert_all_released();
 
     /* Two names on one line are refused before touching the chip. */
     in[1].offset = 22;
-    fake_gpiod_reset();
+    fake_chip_reset();
     assert_int_equal(
-        gpio_open_err(&g, FAKE_GPIOD_LABEL, NULL, in, 2, outputs, 2, errbuf, sizeof(errbuf)),
+        gpio_open_err(&g, FAKE_CHIP_LABEL, NULL, in, 2, outputs, 2, errbuf, sizeof(errbuf)),
         -EINVAL);
     assert_non_null(strstr(errbuf, "output buzzer: line 22 is already input door"));
-    assert_int_equal(fake_gpiod.chip_opens, 0);
+    assert_int_equal(fake_chip.chip_opens, 0);
+
+    /* No GPIO chip at all. */
+    fake_chip_none(true);
+    assert_int_equal(
+        gpio_open_err(&g, FAKE_CHIP_LABEL, NULL, inputs, 2, outputs, 2, errbuf, sizeof(errbuf)),
+        -ENOENT);
+    assert_null(g);
+    fake_chip_none(false);
+}
+
+static int
+group_setup(void **state)
+{
+    (void)state;
+    return fake_chip_group_setup();
+}
+
+static int
+group_teardown(void **state)
+{
+    (void)state;
+    return fake_chip_group_teardown();
 }
 
 int
@@ -442,5 +446,5 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bias_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_errors, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -26,8 +26,12 @@ int64_t real_ms(void);
  * buf must hold at least 25 bytes. */
 void fmt_rfc3339_ms(int64_t ms, char *buf, size_t len);
 
-/* "250ms", "1s", "1.5s", "2m", "1h"; a bare number means seconds. */
+/* "250ms", "1s", "1.5s", "2m", "1h", "7d"; a bare number means seconds.
+ * The one duration parser: configuration keys, control commands (emberctl
+ * shelve/test) and ember-sim scenarios all go through it. */
 int parse_duration_ms(const char *s, int64_t *out);
+/* The reverse, in the largest unit that divides ms: "7d", "90m", "1500ms", "0s". */
+void fmt_duration_ms(int64_t ms, char *buf, size_t len);
 /* Decimal (leading zeros allowed, never octal) or 0x hex integer within [min, max]. */
 int parse_long(const char *s, long min, long max, long *out);
 /* A finite floating point number. */

@@ -28,12 +28,10 @@
 #include "scenario.h"
 #include "simserver.h"
 #include "util.h"
+#include "version.h"
 
 #ifndef EMBER_DATADIR
 #define EMBER_DATADIR "/usr/local/share/emberwatch"
-#endif
-#ifndef EMBER_VERSION
-#define EMBER_VERSION "0.1.0"
 #endif
 
 #define CTL_BUF 4096
@@ -119,7 +117,7 @@ usage(FILE *fp)
             "  -v, --verbose            log every request\n"
             "  -q, --quiet              log warnings and errors only\n"
             "  -h, --help               show this help\n"
-            "  -V, --version            show the version\n"
+            "  -V, --version            show the version and exit\n"
             "\n"
             "HOST is a dotted IPv4 address.  A line containing 'ready' goes to stderr once\n"
             "every listener is open.  Exit status: 0 on SIGTERM/SIGINT, 1 on configuration or\n"

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "cmd.h"
 #include "control.h"
 #include "gpio.h"
 #include "ingest.h"
@@ -234,7 +235,7 @@ daemon_run(void *arg)
     while (!loop_sig_stop) {
         loop_run(d->loop);
         if (loop_sig_hup) {
-            char err[256] = "";
+            char err[CMD_ERR_MAX] = "";
             loop_sig_hup = 0;
             log_info("SIGHUP: reloading %s", d->conf->path);
             reload(d, err, sizeof(err));

@@ -104,6 +104,19 @@ apply_in_place(const struct reload_plan *p, const struct conf *o, const struct c
     }
 }
 
+/* "configuration has 3 errors; first: FILE:LINE: ...": the whole first
+ * error, cut (and saying so) only where err ends. */
+static void
+report_errors(const struct cfgerr *ce, char *err, size_t errlen)
+{
+    int n = snprintf(err, errlen, "configuration has %d error%s; first: ", ce->count,
+                     ce->count == 1 ? "" : "s");
+
+    if (n < 0 || (size_t)n >= errlen)
+        return;
+    cfgerr_first(ce, err + n, errlen - (size_t)n);
+}
+
 int
 reload_run(struct conf **running, struct loop *l, struct ingest *in, struct outbox *ob,
            struct control *ctl, char *err, size_t errlen)
@@ -117,8 +130,7 @@ reload_run(struct conf **running, struct loop *l, struct ingest *in, struct outb
     if (conf_load(oc->path, &nc, &ce) < 0) {
         log_warnx("reload: %s has errors; keeping the running configuration:\n%s", oc->path,
                   ce.text ? ce.text : "");
-        snprintf(err, errlen, "configuration has %d error(s); first: %.180s", ce.count,
-                 ce.text ? ce.text : "?");
+        report_errors(&ce, err, errlen);
         cfgerr_free(&ce);
         return -EINVAL;
     }

@@ -227,11 +227,13 @@ daemon_run(void *arg)
 {
     struct daemon *d = arg;
 
-    sd_notifyf(0, "READY=1\nSTATUS=polling %d devices on %d buses", d->conf->ndevices,
-               d->conf->nbuses);
-    log_info("running: site %s, agent %s, %d buses, %d devices, %d sensors, %d alarms, %d zones",
-             d->conf->agent.site, d->conf->agent.id, d->conf->nbuses, d->conf->ndevices,
-             d->conf->nsensors, d->conf->nalarms, d->conf->nzones);
+    char summary[160];
+
+    sd_notifyf(0, "READY=1\nSTATUS=polling %d %s on %d %s", d->conf->ndevices,
+               plural(d->conf->ndevices, "device", "devices"), d->conf->nbuses,
+               plural(d->conf->nbuses, "bus", "buses"));
+    conf_summary(d->conf, summary, sizeof(summary));
+    log_info("running: site %s, agent %s, %s", d->conf->agent.site, d->conf->agent.id, summary);
     while (!loop_sig_stop) {
         loop_run(d->loop);
         if (loop_sig_hup) {

@@ -182,10 +182,13 @@ restore_one(void *arg, const struct state_alarm *sa)
     if (alarm_restore(r->engine, a, sa->active, sa->acked, sa->shelved_until, sa->since_ms, sa->seq,
                       r->now_mono, r->now_real) == 1) {
         r->clamped[a] = true;
-        log_warnx("alarm %s: the journal's shelve ends %lld days ahead; clamped to %lld days "
+        long long days = (sa->shelved_until - r->now_real) / 86400000;
+        char max[32];
+
+        fmt_duration_ms(ALARM_SHELVE_MAX_MS, max, sizeof(max));
+        log_warnx("alarm %s: the journal's shelve ends %lld %s ahead; clamped to %s "
                   "(the longest shelve)",
-                  sa->name, (long long)((sa->shelved_until - r->now_real) / 86400000),
-                  (long long)(ALARM_SHELVE_MAX_MS / 86400000));
+                  sa->name, days, plural(days, "day", "days"), max);
     }
 }
 

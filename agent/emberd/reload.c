@@ -125,6 +125,7 @@ reload_run(struct conf **running, struct loop *l, struct ingest *in, struct outb
     struct conf *nc = NULL, *oc = *running;
     struct bus_set *bs;
     struct reload_plan plan;
+    char summary[160];
     int rc;
 
     if (conf_load(oc->path, &nc, &ce) < 0) {
@@ -165,7 +166,7 @@ reload_run(struct conf **running, struct loop *l, struct ingest *in, struct outb
     outbox_resend(ob); /* republish states under the new names */
     if (plan.applied[0] != '\0')
         log_info("reload: applied %s", plan.applied);
-    log_info("reloaded %s: %d buses, %d devices, %d sensors, %d alarms, %d zones", nc->path,
-             nc->nbuses, nc->ndevices, nc->nsensors, nc->nalarms, nc->nzones);
+    conf_summary(nc, summary, sizeof(summary));
+    log_info("reloaded %s: %s", nc->path, summary);
     return 0;
 }

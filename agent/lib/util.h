@@ -39,6 +39,14 @@ int parse_double(const char *s, double *out);
 /* yes/no, true/false, on/off, 1/0. */
 int parse_bool(const char *s, bool *out);
 
+/* The noun for a count: plural(1, "bus", "buses") is "bus", any other n "buses".
+ * Messages say "1 bus, 2 zones", never "1 buses". */
+static inline const char *
+plural(long long n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
 /* A name usable as one MQTT topic level and in config section names:
  * 1-64 characters from [A-Za-z0-9_.-]. */
 bool name_valid(const char *s);

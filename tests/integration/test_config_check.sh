@@ -5,7 +5,7 @@
 
 out=$("$EMBER_BIN/emberd" -n -c "$TOP/agent/examples/emberd.conf" 2>&1)
 check "example config is OK" test $? -eq 0
-check "says configuration OK" grep -q "configuration OK (3 buses, 4 devices, 7 sensors, 5 alarms, 1 zones)" <<<"$out"
+check "says configuration OK" grep -q "configuration OK (3 buses, 4 devices, 7 sensors, 5 alarms, 1 zone)" <<<"$out"
 
 cat >"$T/broken.conf" <<EOF
 [agent]

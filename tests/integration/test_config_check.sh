@@ -58,4 +58,19 @@ for b in bench pi4 pi5 cm4-rs485; do
     "$EMBER_BIN/emberd" -n -c "$T/b-$b.conf" >/dev/null
     check "board $b loads" test $? -eq 0
 done
+# Every [agent] key emberd accepts has its own entry in emberd.conf(5)
+# (".TP" then ".B key" in the [agent] section), and the example uses
+# alarm_outputs, so emberd -n above checked it against the board.
+man="$TOP/agent/man/emberd.conf.5"
+keys=$(sed -n '/^static const struct cfg_directive agent_keys\[\]/,/^};/p' "$TOP/agent/emberd/conf.c" |
+    sed -nE 's/^ *\{"([a-z_]+)", CFG_.*/\1/p')
+check "(the [agent] keys were found in conf.c)" test "$(wc -w <<<"$keys")" -ge 10
+agent_man=$(sed -n '/^\.SH \[agent\]/,/^\.SH /p' "$man")
+has_entry() { [[ $agent_man == *$'.TP\n.B '"$1"$'\n'* ]]; }
+for k in $keys; do
+    check "emberd.conf(5) documents [agent] $k" has_entry "$k"
+done
+check "the example config sets alarm_outputs" \
+    grep -qE '^alarm_outputs = buzzer' "$TOP/agent/examples/emberd.conf"
+
 finish

@@ -573,7 +573,10 @@ outbox_transition(void *arg, enum transition tr, int a, int z, uint64_t seq)
         char *json = outbox_alarm_json(ob, a, transition_name(tr));
         const struct alarm_def *def = &c->alarm_defs[a];
         struct state_alarm sa = alarm_record(ob, a);
-        if (tr == TR_ACTIVATED)
+        if (tr == TR_ACTIVATED && def->severity == SEV_CRITICAL)
+            log_crit("alarm %s: %s %s (seq %llu)", def->name, severity_name(def->severity),
+                     transition_name(tr), (unsigned long long)seq);
+        else if (tr == TR_ACTIVATED)
             log_warnx("alarm %s: %s %s (seq %llu)", def->name, severity_name(def->severity),
                       transition_name(tr), (unsigned long long)seq);
         else

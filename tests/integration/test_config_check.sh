@@ -36,6 +36,13 @@ check "bad reference names the line" \
 check "range error names the key" \
     grep -qF "$T/broken.conf:13: [device ups] interval: 0.01s is out of range (100ms..1h)" "$T/stderr"
 check "nothing on stdout for a broken config" test ! -s "$T/stdout"
+# As ExecStartPre under the journal: the same lines, each at priority err.
+: >"$T/stderr-j"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$T/stderr-j") "$EMBER_BIN/emberd" -n -c "$T/broken.conf" \
+    2>>"$T/stderr-j"
+check "under the journal: every error line at <3>" \
+    bash -c "[ \$(grep -c '^<3>' '$T/stderr-j') -eq \$(wc -l <'$T/stderr') ] && ! grep -qv '^<3>' '$T/stderr-j'"
+check "... with the same text" grep -qF "<3>$T/broken.conf:8: [bus line1] parity:" "$T/stderr-j"
 
 printf '[agent]\nsite = lab\n[mqtt\nport = 1\n' >"$T/syntax.conf"
 "$EMBER_BIN/emberd" -n -c "$T/syntax.conf" 2>"$T/stderr2"

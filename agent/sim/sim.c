@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "profile.h"
 #include "scenario.h"
 #include "simserver.h"
 #include "util.h"
@@ -103,7 +105,8 @@ usage(FILE *fp)
             "  -l, --listen NAME=ADDR   override a scenario listener's address:\n"
             "                           tcp:HOST:PORT or rtu:DEVICE (repeatable)\n"
             "  -P, --profile-dir DIR    where profiles NAME.ini live (default: the scenario's\n"
-            "                           profile_dir, else $EMBER_PROFILE_DIR, else\n"
+            "                           profile_dir, else $EMBER_PROFILE_DIR, else the\n"
+            "                           checkout's agent/profiles when run from one, else\n"
             "                           " EMBER_DATADIR "/profiles)\n"
             "  -c, --control FIFO       create a control FIFO accepting line commands:\n"
             "                             set DEVICE.POINT VALUE | release DEVICE.POINT\n"
@@ -251,8 +254,8 @@ print_errors(const struct cfgerr *err)
 static struct scenario *
 load(const struct options *o)
 {
-    const char *env = getenv("EMBER_PROFILE_DIR");
-    const char *fallback = env && *env ? env : EMBER_DATADIR "/profiles";
+    char fallback[PATH_MAX];
+    const char *why = profile_default_dir(fallback, sizeof(fallback));
     struct cfgerr err = {0};
     struct scenario *sc = NULL;
     char addr[600];
@@ -270,6 +273,11 @@ load(const struct options *o)
     }
     if (rc < 0) {
         print_errors(&err);
+        /* An error about the default directory: say why it was that one. */
+        if (o->profile_dir == NULL && err.text != NULL && strstr(err.text, fallback) != NULL)
+            log_errx("profiles are looked up in %s (%s); -P DIR or EMBER_PROFILE_DIR names "
+                     "another directory",
+                     fallback, why);
         cfgerr_free(&err);
         exit(1);
     }

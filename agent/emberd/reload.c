@@ -43,6 +43,16 @@ gpio_differs(const struct conf *o, const struct conf *n)
     return false;
 }
 
+/* The hardware watchdog is opened once, at start. */
+static bool
+watchdog_differs(const struct conf *o, const struct conf *n)
+{
+    const struct board *a = o->board, *b = n->board;
+
+    return str_differs(a ? a->watchdog : NULL, b ? b->watchdog : NULL) ||
+           (a && b && a->watchdog && a->watchdog_timeout_ms != b->watchdog_timeout_ms);
+}
+
 int
 reload_check(const struct conf *o, const struct conf *n, struct reload_plan *p, char *err,
              size_t errlen)
@@ -56,6 +66,8 @@ reload_check(const struct conf *o, const struct conf *n, struct reload_plan *p, 
         snprintf(p->refused, sizeof(p->refused), "[mqtt] %s", key);
     else if (gpio_differs(o, n))
         snprintf(p->refused, sizeof(p->refused), "GPIO inputs/outputs");
+    else if (watchdog_differs(o, n))
+        snprintf(p->refused, sizeof(p->refused), "[board] watchdog");
     if (p->refused[0] != '\0') {
         snprintf(err, errlen, "reload refused: %s changed; restart emberd to apply it",
                  p->refused);

@@ -185,10 +185,10 @@ int
 main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"socket", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},         {"by", required_argument, NULL, 'b'},
+        {"socket", required_argument, NULL, 's'},  {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},          {"by", required_argument, NULL, 'b'},
         {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
     };
     const char *sock = NULL, *config = NULL, *by = NULL, *cmd;
     bool json = false;

@@ -724,7 +724,8 @@ void
 conf_summary(const struct conf *c, char *buf, size_t len)
 {
     snprintf(buf, len, "%d %s, %d %s, %d %s, %d %s, %d %s", c->nbuses,
-             plural(c->nbuses, "bus", "buses"), c->ndevices, plural(c->ndevices, "device", "devices"),
-             c->nsensors, plural(c->nsensors, "sensor", "sensors"), c->nalarms,
+             plural(c->nbuses, "bus", "buses"), c->ndevices,
+             plural(c->ndevices, "device", "devices"), c->nsensors,
+             plural(c->nsensors, "sensor", "sensors"), c->nalarms,
              plural(c->nalarms, "alarm", "alarms"), c->nzones, plural(c->nzones, "zone", "zones"));
 }

@@ -156,8 +156,7 @@ hwdog_tick(void *arg)
     } else if (!d->hwdog_withheld) {
         log_errx("bus %s: worker has made no progress; withholding the hardware watchdog's "
                  "keepalive: the board resets within %llds",
-                 d->conf->buses[stalled].name,
-                 (long long)(hwdog_timeout_ms(d->hwdog) / 1000));
+                 d->conf->buses[stalled].name, (long long)(hwdog_timeout_ms(d->hwdog) / 1000));
         d->hwdog_withheld = true;
     }
     loop_timer(d->loop, hwdog_interval_ms(d->hwdog), hwdog_tick, d);

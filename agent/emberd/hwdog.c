@@ -86,8 +86,8 @@ hwdog_keepalive(struct hwdog *w)
     if (!w->by_write && ioctl(w->fd, WDIOC_KEEPALIVE, 0) < 0) {
         if (not_a_watchdog(errno)) {
             w->by_write = true;
-            log_warnx("watchdog %s: no WDIOC_KEEPALIVE (%s); keepalive by writing to it",
-                      w->path, strerror(errno));
+            log_warnx("watchdog %s: no WDIOC_KEEPALIVE (%s); keepalive by writing to it", w->path,
+                      strerror(errno));
         } else {
             rc = -errno;
         }
@@ -121,8 +121,8 @@ hwdog_close(struct hwdog *w)
         return;
     /* The magic close: 'V' tells the driver this close is deliberate. */
     if (write(w->fd, "V", 1) != 1)
-        log_warnx("watchdog %s: cannot write the magic close: %s; the board may reset",
-                  w->path, strerror(errno));
+        log_warnx("watchdog %s: cannot write the magic close: %s; the board may reset", w->path,
+                  strerror(errno));
     else
         log_info("watchdog %s: disarmed (magic close)", w->path);
     close(w->fd);

@@ -95,7 +95,7 @@ parse_duration_ms(const char *s, int64_t *out)
     static const struct {
         const char *suffix;
         double ms;
-    } units[] = {{"ms", 1},       {"s", 1000},        {"m", 60000},
+    } units[] = {{"ms", 1},      {"s", 1000},       {"m", 60000},
                  {"h", 3600000}, {"d", 86400000.0}, {"", 1000}};
     char *end;
     double v;

@@ -322,7 +322,8 @@ test_profile_not_found(void **state)
     assert_non_null(strstr(err.text, "xy-md02"));
     cfgerr_free(&err);
     assert_true(profile_load_ref("/nonexistent-dir", "xy-md02", NULL, &p, &err) < 0);
-    assert_non_null(strstr(err.text, "profile 'xy-md02' not found (/nonexistent-dir: No such file"));
+    assert_non_null(
+        strstr(err.text, "profile 'xy-md02' not found (/nonexistent-dir: No such file"));
     cfgerr_free(&err);
 }
 
@@ -349,11 +350,16 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_profiles_load), cmocka_unit_test(test_xymd02),
-        cmocka_unit_test(test_apc),               cmocka_unit_test(test_sdm_float_abcd),
-        cmocka_unit_test(test_node_fault_marker), cmocka_unit_test(test_plan),
-        cmocka_unit_test(test_profile_errors),    cmocka_unit_test(test_profile_shared),
-        cmocka_unit_test(test_profile_not_found), cmocka_unit_test(test_profile_default_dir),
+        cmocka_unit_test(test_all_profiles_load),
+        cmocka_unit_test(test_xymd02),
+        cmocka_unit_test(test_apc),
+        cmocka_unit_test(test_sdm_float_abcd),
+        cmocka_unit_test(test_node_fault_marker),
+        cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_profile_errors),
+        cmocka_unit_test(test_profile_shared),
+        cmocka_unit_test(test_profile_not_found),
+        cmocka_unit_test(test_profile_default_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

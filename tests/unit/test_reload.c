@@ -213,8 +213,9 @@ test_watchdog_refused(void **state)
     (void)state;
 
     snprintf(board, sizeof(board), "%s/pi4-wd.conf", dir);
-    snprintf(cmd, sizeof(cmd), "sed 's/^watchdog_timeout = .*/watchdog_timeout = 30s/' %s/pi4.conf >%s",
-             boards, board);
+    snprintf(cmd, sizeof(cmd),
+             "sed 's/^watchdog_timeout = .*/watchdog_timeout = 30s/' %s/pi4.conf >%s", boards,
+             board);
     assert_int_equal(system(cmd), 0);
     snprintf(agent, sizeof(agent), "board = %s\n", board);
     expect_refused(agent, "", "", "[board] watchdog");

@@ -134,10 +134,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_duration),    cmocka_unit_test(test_duration_fmt),
-        cmocka_unit_test(test_long),
-        cmocka_unit_test(test_bool_double), cmocka_unit_test(test_rfc3339),
-        cmocka_unit_test(test_names_paths),
+        cmocka_unit_test(test_duration), cmocka_unit_test(test_duration_fmt),
+        cmocka_unit_test(test_long),     cmocka_unit_test(test_bool_double),
+        cmocka_unit_test(test_rfc3339),  cmocka_unit_test(test_names_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

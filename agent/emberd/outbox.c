@@ -183,12 +183,11 @@ restore_one(void *arg, const struct state_alarm *sa)
                       r->now_mono, r->now_real) == 1) {
         r->clamped[a] = true;
         long long days = (sa->shelved_until - r->now_real) / 86400000;
-        char max[32];
+        long long max = ALARM_SHELVE_MAX_MS / 86400000;
 
-        fmt_duration_ms(ALARM_SHELVE_MAX_MS, max, sizeof(max));
-        log_warnx("alarm %s: the journal's shelve ends %lld %s ahead; clamped to %s "
+        log_warnx("alarm %s: the journal's shelve ends %lld %s ahead; clamped to %lld %s "
                   "(the longest shelve)",
-                  sa->name, days, plural(days, "day", "days"), max);
+                  sa->name, days, plural(days, "day", "days"), max, plural(max, "day", "days"));
     }
 }
 

@@ -6,6 +6,7 @@
  * codes are the man page's: 0 done, 1 rejected, 2 usage, 3 unreachable.
  */
 #include <cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include "ctlclient.h"
 #include "prog.h"
 #include "util.h"
+#include "version.h"
 
 #define DEFAULT_SOCKET "/run/emberwatch/emberd.sock"
 
@@ -45,6 +47,7 @@ usage(FILE *fp)
             "  -b, --by NAME            operator name recorded in emberd's log\n"
             "  -t, --timeout SECONDS    how long to wait for emberd (default 5)\n"
             "  -h, --help               show this help\n"
+            "  -V, --version            show the version and exit\n"
             "\n"
             "Exit status: 0 done, 1 emberd rejected the command, 2 bad usage,\n"
             "3 emberd could not be reached.\n");
@@ -54,16 +57,32 @@ usage(FILE *fp)
  * key is read (through the same directive type as emberd's own parse), so
  * emberctl needs neither the rest of emberd's configuration nor the files
  * it names (the MQTT password file is not emberctl's to open).  Returns 0
- * with *sock malloc'd, or PROG_EXIT_USAGE after printing file:line errors. */
+ * with *sock malloc'd, or the exit status after printing why.
+ *
+ * For reload, errors in the file are the answer, not bad usage: when the
+ * file still names the socket, emberd is asked and refuses with its first
+ * error; when it does not, emberctl prints the file's first error.  Either
+ * way the exit status is PROG_EXIT_REJECTED, as emberctl(1) promises. */
 static int
-socket_from_config(const char *file, char **sock)
+socket_from_config(const char *file, bool reload, char **sock)
 {
     static const struct cfg_directive control = CFG_ROW("control", CFG_PATH, 0);
     struct cfgerr err = {0};
     char *path = NULL;
+    char first[CFG_FIRST_MAX];
     int rc;
 
     rc = cfgfile_read_key(file, "agent", &control, &path, &err);
+    if (rc == -EINVAL && reload) {
+        if (path == NULL) {
+            cfgerr_first(&err, first, sizeof(first));
+            fprintf(stderr, "emberctl: reload: configuration has %d error%s; first: %s\n",
+                    err.count, err.count == 1 ? "" : "s", first);
+        }
+        cfgerr_free(&err);
+        *sock = path;
+        return path != NULL ? 0 : PROG_EXIT_REJECTED;
+    }
     if (rc < 0) {
         fputs(err.text ? err.text : "emberctl: cannot read the configuration\n", stderr);
         cfgerr_free(&err);
@@ -165,10 +184,10 @@ int
 main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"socket", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},         {"by", required_argument, NULL, 'b'},
+        {"socket", required_argument, NULL, 's'},  {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},          {"by", required_argument, NULL, 'b'},
         {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
     };
     const char *sock = NULL, *config = NULL, *by = NULL, *cmd;
     bool json = false;
@@ -181,7 +200,7 @@ main(int argc, char **argv)
      * closes early: either is an error return, never death by SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
 
-    while ((opt = getopt_long(argc, argv, "s:c:jb:t:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "s:c:jb:t:hV", opts, NULL)) != -1) {
         switch (opt) {
         case 's':
             sock = optarg;
@@ -203,6 +222,9 @@ main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            printf("emberctl %s\n", EMBER_VERSION);
             return 0;
         default:
             usage(stderr);
@@ -244,9 +266,9 @@ main(int argc, char **argv)
     }
 
     if (sock == NULL && config != NULL) {
-        if (socket_from_config(config, &sock_owned) != 0) {
+        if ((rc = socket_from_config(config, strcmp(cmd, "reload") == 0, &sock_owned)) != 0) {
             cJSON_Delete(req);
-            return PROG_EXIT_USAGE;
+            return rc;
         }
         sock = sock_owned;
     }

@@ -499,12 +499,12 @@ validate_site(struct dconf *c, struct cfgerr *err, int si)
     }
     if (s->vote_by == VOTE_BY_ZONE && s->nzones > 0 && s->vote > s->nzones)
         cfgerr_add(err, c->path, s->line,
-                   "[site %s] vote: %d zones must agree but only %d are listed in 'zones'", s->name,
-                   s->vote, s->nzones);
+                   "[site %s] vote: %d zones must agree but only %d %s listed in 'zones'", s->name,
+                   s->vote, s->nzones, plural(s->nzones, "is", "are"));
     if (s->vote_by == VOTE_BY_AGENT && s->nagents > 0 && s->vote > s->nagents)
         cfgerr_add(err, c->path, s->line,
-                   "[site %s] vote: %d agents must agree but only %d are listed in 'agents'",
-                   s->name, s->vote, s->nagents);
+                   "[site %s] vote: %d agents must agree but only %d %s listed in 'agents'",
+                   s->name, s->vote, s->nagents, plural(s->nagents, "is", "are"));
 }
 
 static void

@@ -237,9 +237,10 @@ main(int argc, char **argv)
         return prog_run(&o, c->drain.log_level, &drainer_ops, c);
     for (int i = 0; i < c->nhaproxies; i++)
         servers += c->haproxies[i].nservers;
-    printf("ember-drain: %s: configuration OK (%d sites, %d haproxy instances with %d "
-           "servers, %d hooks%s)\n",
-           o.path, c->nsites, c->nhaproxies, servers, c->nhooks,
+    printf("ember-drain: %s: configuration OK (%d %s, %d haproxy %s with %d %s, %d %s%s)\n", o.path,
+           c->nsites, plural(c->nsites, "site", "sites"), c->nhaproxies,
+           plural(c->nhaproxies, "instance", "instances"), servers,
+           plural(servers, "server", "servers"), c->nhooks, plural(c->nhooks, "hook", "hooks"),
            c->drain.dry_run ? ", dry run" : "");
     dconf_free(c);
     return 0;

@@ -45,6 +45,9 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
         rc = cfgfile_apply(cf, section, board_keys, ARRAY_LEN(board_keys), b, key, value);
         if (rc == 1)
             cfgfile_error(cf, "[board]: unknown key '%s'", key);
+        else if (rc == 0 && strcmp(key, "watchdog") == 0 && value[0] != '/')
+            cfgfile_error(cf, "[board] watchdog: '%s' is not an absolute path (e.g. /dev/watchdog)",
+                          value);
         return;
     }
     if (cfgfile_split_section(section, buf, sizeof(buf), &kind, &name) < 0 || !name_valid(name)) {

@@ -316,8 +316,8 @@ link_reset(struct bus_worker *w, int e, int64_t sent_ms)
         w->stats.busy_us += mono_us() - t0;
         pthread_mutex_unlock(&w->stats_lock);
         if (dropped > 0)
-            log_debug("bus %s: dropped %ld bytes that came after a failed request", b->name,
-                      dropped);
+            log_debug("bus %s: dropped %ld %s that came after a failed request", b->name, dropped,
+                      plural(dropped, "byte", "bytes"));
     }
 }
 

@@ -67,8 +67,9 @@ get_duration(const cJSON *o, bool required, int64_t def, int64_t max, int64_t *o
         return -EINVAL;
     }
     if (ms < 1000 || ms > max) {
-        snprintf(err, errlen, "\"duration\" must be between 1s and %llds",
-                 (long long)(max / 1000));
+        char hi[32];
+        fmt_duration_ms(max, hi, sizeof(hi));
+        snprintf(err, errlen, "\"duration\" must be between 1s and %s", hi);
         return -EINVAL;
     }
     *out = ms;

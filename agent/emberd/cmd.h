@@ -18,6 +18,10 @@
 enum cmd_kind { CMD_ACK, CMD_SHELVE, CMD_UNSHELVE, CMD_TEST, CMD_STATUS, CMD_ALARMS, CMD_RELOAD };
 
 #define CMD_MAX_PAYLOAD 4096
+/* The longest reason a command's refusal carries (the control socket's
+ * "error", the MQTT result): room for a configuration error naming a long
+ * path; a longer reason is cut and says so. */
+#define CMD_ERR_MAX 4096
 #define CMD_SHELVE_MAX_MS ALARM_SHELVE_MAX_MS
 #define CMD_TEST_DEFAULT_MS 30000
 #define CMD_TEST_MAX_MS 600000

@@ -702,3 +702,13 @@ conf_agent_restart_key(const struct conf *a, const struct conf *b)
 {
     return cfgfile_restart_key(agent_keys, ARRAY_LEN(agent_keys), &a->agent, &b->agent);
 }
+
+void
+conf_summary(const struct conf *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%d %s, %d %s, %d %s, %d %s, %d %s", c->nbuses,
+             plural(c->nbuses, "bus", "buses"), c->ndevices,
+             plural(c->ndevices, "device", "devices"), c->nsensors,
+             plural(c->nsensors, "sensor", "sensors"), c->nalarms,
+             plural(c->nalarms, "alarm", "alarms"), c->nzones, plural(c->nzones, "zone", "zones"));
+}

@@ -167,6 +167,9 @@ struct conf {
  * file cannot be read) with every problem appended to err. */
 int conf_load(const char *path, struct conf **out, struct cfgerr *err);
 void conf_free(struct conf *c);
+/* "3 buses, 4 devices, 7 sensors, 5 alarms, 1 zone" (each noun as its count
+ * needs), for emberd -n, the start and a reload. */
+void conf_summary(const struct conf *c, char *buf, size_t len);
 
 int conf_bus_find(const struct conf *c, const char *name);
 int conf_device_find(const struct conf *c, const char *name);

@@ -120,7 +120,7 @@ control_mqtt(void *arg, const char *suffix, const void *payload, size_t len, boo
 {
     struct control *ctl = arg;
     struct cmd c;
-    char err[256] = "";
+    char err[CMD_ERR_MAX] = "";
 
     /* cmd/+ also matches the agent's own results: never a command. */
     if (strncmp(suffix, "cmd/", 4) != 0 || strcmp(suffix + 4, CMDMSG_RESULT) == 0)
@@ -269,7 +269,7 @@ ctl_request(void *arg, const char *req, size_t len, uid_t uid, pid_t pid)
 {
     struct control *ctl = arg;
     struct cmd c;
-    char err[256] = "";
+    char err[CMD_ERR_MAX] = "";
     cJSON *o;
     char *out;
     (void)uid; /* access is by the socket's file mode */

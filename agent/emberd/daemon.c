@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 #include "bus.h"
+#include "cmd.h"
 #include "control.h"
 #include "gpio.h"
+#include "hwdog.h"
 #include "ingest.h"
 #include "log.h"
 #include "loop.h"
@@ -43,6 +45,8 @@ struct daemon {
     int gpio_timer;
     uint64_t watchdog_usec;
     bool stall_logged;
+    struct hwdog *hwdog; /* the board's hardware watchdog, or NULL */
+    bool hwdog_withheld;
 };
 
 /* ---- GPIO --------------------------------------------------------------- */
@@ -132,6 +136,49 @@ tick(void *arg)
     loop_timer(d->loop, TICK_MS, tick, d);
 }
 
+/* The loop is healthy when it runs (the callers are its timers) and every
+ * bus worker makes progress.  Returns -1, or the index of a stalled bus. */
+static int
+stalled_bus(struct daemon *d)
+{
+    return bus_stalled(ingest_bus(d->ingest), mono_ms());
+}
+
+static void
+hwdog_tick(void *arg)
+{
+    struct daemon *d = arg;
+    int stalled = stalled_bus(d);
+
+    if (stalled < 0) {
+        hwdog_keepalive(d->hwdog);
+        d->hwdog_withheld = false;
+    } else if (!d->hwdog_withheld) {
+        log_errx("bus %s: worker has made no progress; withholding the hardware watchdog's "
+                 "keepalive: the board resets within %llds",
+                 d->conf->buses[stalled].name, (long long)(hwdog_timeout_ms(d->hwdog) / 1000));
+        d->hwdog_withheld = true;
+    }
+    loop_timer(d->loop, hwdog_interval_ms(d->hwdog), hwdog_tick, d);
+}
+
+/* The board's watchdog, when its file names one.  Alarms matter more than
+ * the watchdog: a device that cannot be opened is an error in the log, not
+ * a reason to stop watching the room. */
+static void
+hwdog_start(struct daemon *d)
+{
+    const struct board *b = d->conf->board;
+
+    if (b == NULL || b->watchdog == NULL)
+        return;
+    if (hwdog_open(&d->hwdog, b->watchdog, b->watchdog_timeout_ms) < 0) {
+        log_errx("running without the hardware watchdog");
+        return;
+    }
+    loop_timer(d->loop, hwdog_interval_ms(d->hwdog), hwdog_tick, d);
+}
+
 static void
 watchdog_tick(void *arg)
 {
@@ -139,7 +186,7 @@ watchdog_tick(void *arg)
 
     /* Pinged from a loop timer, so a wedged loop stops the pings; a hung
      * bus worker stops them too. */
-    int stalled = bus_stalled(ingest_bus(d->ingest), mono_ms());
+    int stalled = stalled_bus(d);
     if (stalled < 0) {
         sd_notify(0, "WATCHDOG=1");
         d->stall_logged = false;
@@ -210,6 +257,7 @@ daemon_init(void **out, void *conf)
         goto fail;
     }
     ingest_attach_bus(d->ingest, d->loop, bs);
+    hwdog_start(d);
     if (sd_watchdog_enabled(0, &d->watchdog_usec) > 0 && d->watchdog_usec >= 2000)
         loop_timer(d->loop, (int64_t)(d->watchdog_usec / 2000), watchdog_tick, d);
     loop_timer(d->loop, 60000, stats_tick, d);
@@ -226,15 +274,17 @@ daemon_run(void *arg)
 {
     struct daemon *d = arg;
 
-    sd_notifyf(0, "READY=1\nSTATUS=polling %d devices on %d buses", d->conf->ndevices,
-               d->conf->nbuses);
-    log_info("running: site %s, agent %s, %d buses, %d devices, %d sensors, %d alarms, %d zones",
-             d->conf->agent.site, d->conf->agent.id, d->conf->nbuses, d->conf->ndevices,
-             d->conf->nsensors, d->conf->nalarms, d->conf->nzones);
+    char summary[160];
+
+    sd_notifyf(0, "READY=1\nSTATUS=polling %d %s on %d %s", d->conf->ndevices,
+               plural(d->conf->ndevices, "device", "devices"), d->conf->nbuses,
+               plural(d->conf->nbuses, "bus", "buses"));
+    conf_summary(d->conf, summary, sizeof(summary));
+    log_info("running: site %s, agent %s, %s", d->conf->agent.site, d->conf->agent.id, summary);
     while (!loop_sig_stop) {
         loop_run(d->loop);
         if (loop_sig_hup) {
-            char err[256] = "";
+            char err[CMD_ERR_MAX] = "";
             loop_sig_hup = 0;
             log_info("SIGHUP: reloading %s", d->conf->path);
             reload(d, err, sizeof(err));
@@ -267,6 +317,8 @@ daemon_fini(void *arg)
     ingest_free(d->ingest);
     outbox_close(d->outbox);
     loop_fini(d->loop);
+    /* Last: a stop that hangs on the way here leaves the watchdog armed. */
+    hwdog_close(d->hwdog);
     conf_free(d->conf);
     free(d);
 }

@@ -50,6 +50,7 @@ main(int argc, char **argv)
     struct prog_opts o = {.path = DEFAULT_CONF};
     struct cfgerr err = {0};
     struct conf *c = NULL;
+    char summary[160];
     int opt, rc;
 
     while ((opt = getopt_long(argc, argv, PROG_DAEMON_SHORT, opts, NULL)) != -1)
@@ -65,8 +66,8 @@ main(int argc, char **argv)
         return 1;
     if (!o.check)
         return prog_run(&o, c->agent.log_level, &daemon_ops, c);
-    printf("emberd: %s: configuration OK (%d buses, %d devices, %d sensors, %d alarms, %d zones)\n",
-           o.path, c->nbuses, c->ndevices, c->nsensors, c->nalarms, c->nzones);
+    conf_summary(c, summary, sizeof(summary));
+    printf("emberd: %s: configuration OK (%s)\n", o.path, summary);
     conf_free(c);
     return 0;
 }

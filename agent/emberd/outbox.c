@@ -182,10 +182,12 @@ restore_one(void *arg, const struct state_alarm *sa)
     if (alarm_restore(r->engine, a, sa->active, sa->acked, sa->shelved_until, sa->since_ms, sa->seq,
                       r->now_mono, r->now_real) == 1) {
         r->clamped[a] = true;
-        log_warnx("alarm %s: the journal's shelve ends %lld days ahead; clamped to %lld days "
+        long long days = (sa->shelved_until - r->now_real) / 86400000;
+        long long max = ALARM_SHELVE_MAX_MS / 86400000;
+
+        log_warnx("alarm %s: the journal's shelve ends %lld %s ahead; clamped to %lld %s "
                   "(the longest shelve)",
-                  sa->name, (long long)((sa->shelved_until - r->now_real) / 86400000),
-                  (long long)(ALARM_SHELVE_MAX_MS / 86400000));
+                  sa->name, days, plural(days, "day", "days"), max, plural(max, "day", "days"));
     }
 }
 
@@ -570,7 +572,10 @@ outbox_transition(void *arg, enum transition tr, int a, int z, uint64_t seq)
         char *json = outbox_alarm_json(ob, a, transition_name(tr));
         const struct alarm_def *def = &c->alarm_defs[a];
         struct state_alarm sa = alarm_record(ob, a);
-        if (tr == TR_ACTIVATED)
+        if (tr == TR_ACTIVATED && def->severity == SEV_CRITICAL)
+            log_crit("alarm %s: %s %s (seq %llu)", def->name, severity_name(def->severity),
+                     transition_name(tr), (unsigned long long)seq);
+        else if (tr == TR_ACTIVATED)
             log_warnx("alarm %s: %s %s (seq %llu)", def->name, severity_name(def->severity),
                       transition_name(tr), (unsigned long long)seq);
         else

@@ -43,6 +43,16 @@ gpio_differs(const struct conf *o, const struct conf *n)
     return false;
 }
 
+/* The hardware watchdog is opened once, at start. */
+static bool
+watchdog_differs(const struct conf *o, const struct conf *n)
+{
+    const struct board *a = o->board, *b = n->board;
+
+    return str_differs(a ? a->watchdog : NULL, b ? b->watchdog : NULL) ||
+           (a && b && a->watchdog && a->watchdog_timeout_ms != b->watchdog_timeout_ms);
+}
+
 int
 reload_check(const struct conf *o, const struct conf *n, struct reload_plan *p, char *err,
              size_t errlen)
@@ -56,6 +66,8 @@ reload_check(const struct conf *o, const struct conf *n, struct reload_plan *p, 
         snprintf(p->refused, sizeof(p->refused), "[mqtt] %s", key);
     else if (gpio_differs(o, n))
         snprintf(p->refused, sizeof(p->refused), "GPIO inputs/outputs");
+    else if (watchdog_differs(o, n))
+        snprintf(p->refused, sizeof(p->refused), "[board] watchdog");
     if (p->refused[0] != '\0') {
         snprintf(err, errlen, "reload refused: %s changed; restart emberd to apply it",
                  p->refused);
@@ -104,6 +116,19 @@ apply_in_place(const struct reload_plan *p, const struct conf *o, const struct c
     }
 }
 
+/* "configuration has 3 errors; first: FILE:LINE: ...": the whole first
+ * error, cut (and saying so) only where err ends. */
+static void
+report_errors(const struct cfgerr *ce, char *err, size_t errlen)
+{
+    int n = snprintf(err, errlen, "configuration has %d error%s; first: ", ce->count,
+                     ce->count == 1 ? "" : "s");
+
+    if (n < 0 || (size_t)n >= errlen)
+        return;
+    cfgerr_first(ce, err + n, errlen - (size_t)n);
+}
+
 int
 reload_run(struct conf **running, struct loop *l, struct ingest *in, struct outbox *ob,
            struct control *ctl, char *err, size_t errlen)
@@ -112,13 +137,13 @@ reload_run(struct conf **running, struct loop *l, struct ingest *in, struct outb
     struct conf *nc = NULL, *oc = *running;
     struct bus_set *bs;
     struct reload_plan plan;
+    char summary[160];
     int rc;
 
     if (conf_load(oc->path, &nc, &ce) < 0) {
         log_warnx("reload: %s has errors; keeping the running configuration:\n%s", oc->path,
                   ce.text ? ce.text : "");
-        snprintf(err, errlen, "configuration has %d error(s); first: %.180s", ce.count,
-                 ce.text ? ce.text : "?");
+        report_errors(&ce, err, errlen);
         cfgerr_free(&ce);
         return -EINVAL;
     }
@@ -153,7 +178,7 @@ reload_run(struct conf **running, struct loop *l, struct ingest *in, struct outb
     outbox_resend(ob); /* republish states under the new names */
     if (plan.applied[0] != '\0')
         log_info("reload: applied %s", plan.applied);
-    log_info("reloaded %s: %d buses, %d devices, %d sensors, %d alarms, %d zones", nc->path,
-             nc->nbuses, nc->ndevices, nc->nsensors, nc->nalarms, nc->nzones);
+    conf_summary(nc, summary, sizeof(summary));
+    log_info("reloaded %s: %s", nc->path, summary);
     return 0;
 }

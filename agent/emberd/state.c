@@ -282,9 +282,10 @@ state_close(struct state *s)
     if (s->db != NULL)
         state_journal_flush(s);
     if (s->mem_live > 0)
-        log_warnx("journal %s: %lld messages held only in memory are lost (the file could not "
+        log_warnx("journal %s: %lld %s held only in memory %s lost (the file could not "
                   "be written)",
-                  s->path, (long long)s->mem_live);
+                  s->path, (long long)s->mem_live, plural(s->mem_live, "message", "messages"),
+                  plural(s->mem_live, "is", "are"));
     for (size_t i = s->mem_head; i < s->nmem; i++) {
         free(s->mem[i].topic);
         free(s->mem[i].payload);
@@ -438,6 +439,7 @@ enforce_bound(struct state *s)
 {
     char sql[200];
     int64_t excess = s->rows + 1 - s->max_rows;
+    char oldest[32];
     int n;
 
     if (excess <= 0)
@@ -455,9 +457,14 @@ enforce_bound(struct state *s)
         snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO meta (k, v) VALUES ('dropped', %llu)",
                  (unsigned long long)s->dropped);
         sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-        log_warnx("journal: full (%lld messages); dropped the %d oldest non-critical ones "
+        if (n == 1)
+            snprintf(oldest, sizeof(oldest), "oldest");
+        else
+            snprintf(oldest, sizeof(oldest), "%d oldest", n);
+        log_warnx("journal: full (%lld %s); dropped the %s non-critical %s "
                   "(%llu dropped in all)",
-                  (long long)s->max_rows, n, (unsigned long long)s->dropped);
+                  (long long)s->max_rows, plural(s->max_rows, "message", "messages"), oldest,
+                  plural(n, "one", "ones"), (unsigned long long)s->dropped);
     }
 }
 

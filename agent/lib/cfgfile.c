@@ -64,6 +64,26 @@ cfgerr_free(struct cfgerr *err)
 }
 
 void
+cfgerr_first(const struct cfgerr *err, char *buf, size_t len)
+{
+    const char *t = err->text != NULL ? err->text : "";
+    size_t n = strcspn(t, "\n");
+    char cut[48];
+    size_t room;
+
+    if (len == 0)
+        return;
+    if (n < len) {
+        snprintf(buf, len, "%.*s", (int)n, t);
+        return;
+    }
+    /* Too long for buf: as much as fits, and say where it was cut. */
+    snprintf(cut, sizeof(cut), " [cut at %zu of %zu bytes]", len, n);
+    room = len > strlen(cut) ? len - strlen(cut) - 1 : 0;
+    snprintf(buf, len, "%.*s%s", (int)room, t, cut);
+}
+
+void
 cfgfile_error(struct cfgfile *cf, const char *fmt, ...)
 {
     va_list ap;
@@ -372,19 +392,6 @@ enum_list(const char *const *names, char *buf, size_t len)
         used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
 }
 
-static void
-fmt_ms(long long ms, char *buf, size_t len)
-{
-    if (ms != 0 && ms % 3600000 == 0)
-        snprintf(buf, len, "%lldh", ms / 3600000);
-    else if (ms != 0 && ms % 60000 == 0)
-        snprintf(buf, len, "%lldm", ms / 60000);
-    else if (ms % 1000 == 0)
-        snprintf(buf, len, "%llds", ms / 1000);
-    else
-        snprintf(buf, len, "%lldms", ms);
-}
-
 int
 cfgfile_apply(struct cfgfile *cf, const char *section, const struct cfg_directive *table,
               size_t n, void *target, const char *key, const char *value)
@@ -449,8 +456,8 @@ cfgfile_apply(struct cfgfile *cf, const char *section, const struct cfg_directiv
             return -EINVAL;
         }
         if (v < d->min || v > d->max) {
-            fmt_ms(d->min, lo, sizeof(lo));
-            fmt_ms(d->max, hi, sizeof(hi));
+            fmt_duration_ms(d->min, lo, sizeof(lo));
+            fmt_duration_ms(d->max, hi, sizeof(hi));
             cfgfile_error(cf, "[%s] %s: %s is out of range (%s..%s)", section, key, value, lo, hi);
             return -EINVAL;
         }

@@ -46,6 +46,12 @@ void cfgerr_add(struct cfgerr *err, const char *path, int line, const char *fmt,
     __attribute__((format(printf, 4, 5)));
 void cfgerr_vadd(struct cfgerr *err, const char *path, int line, const char *fmt, va_list ap);
 void cfgerr_free(struct cfgerr *err);
+/* Copies err's first error (its first line, without the newline) into buf;
+ * a line too long for buf is cut and ends with "[cut at N of M bytes]".
+ * An empty string when there is no error. */
+void cfgerr_first(const struct cfgerr *err, char *buf, size_t len);
+/* A buffer for cfgerr_first() that holds a first error naming a long path. */
+#define CFG_FIRST_MAX 4096
 
 /* Splits "bus rs485" into kind "bus" and name "rs485".  Returns 0, or -EINVAL
  * when there is no name.  kind and name point into buf. */

@@ -3,15 +3,22 @@
  */
 #include "profile.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
+
+#ifndef EMBER_DATADIR
+#define EMBER_DATADIR "/usr/local/share/emberwatch"
+#endif
 
 #define MAX_POINTS 256
 
@@ -319,6 +326,109 @@ file_id(const struct stat *st, uint64_t id[4])
     id[3] = (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+profile_list(const char *dir, char *buf, size_t len)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0, cap = 0, used = 0;
+
+    if (len > 0)
+        buf[0] = '\0';
+    if (d == NULL)
+        return -errno;
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        char **grown;
+        if (l <= 4 || strcmp(e->d_name + l - 4, ".ini") != 0 || e->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            grown = realloc(names, cap * sizeof(*names));
+            if (grown == NULL)
+                break;
+            names = grown;
+        }
+        names[n] = strndup(e->d_name, l - 4);
+        if (names[n] != NULL)
+            n++;
+    }
+    closedir(d);
+    if (n > 0)
+        qsort(names, n, sizeof(*names), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        if (used < len)
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
+        free(names[i]);
+    }
+    free(names);
+    return 0;
+}
+
+/* A checkout's agent/profiles above the directory of the running program
+ * (build/, build/test/, build/asan/, build/test/tests/), or -ENOENT.  A
+ * checkout is recognised by agent/lib/profile.c beside agent/profiles. */
+static int
+checkout_dir(char *buf, size_t len)
+{
+    char exe[PATH_MAX], marker[PATH_MAX + 32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    struct stat st;
+
+    if (n <= 0)
+        return -ENOENT;
+    exe[n] = '\0';
+    for (int up = 0; up < 4; up++) {
+        char *slash = strrchr(exe, '/');
+        if (slash == NULL || slash == exe)
+            return -ENOENT;
+        *slash = '\0';
+        snprintf(marker, sizeof(marker), "%s/agent/lib/profile.c", exe);
+        if ((size_t)snprintf(buf, len, "%s/agent/profiles", exe) < len && stat(buf, &st) == 0 &&
+            S_ISDIR(st.st_mode) && access(marker, F_OK) == 0)
+            return 0;
+    }
+    return -ENOENT;
+}
+
+const char *
+profile_default_dir(char *buf, size_t len)
+{
+    const char *env = getenv("EMBER_PROFILE_DIR");
+
+    if (env != NULL && *env != '\0') {
+        snprintf(buf, len, "%s", env);
+        return "$EMBER_PROFILE_DIR";
+    }
+    if (checkout_dir(buf, len) == 0)
+        return "the source tree this program was built in";
+    snprintf(buf, len, "%s", EMBER_DATADIR "/profiles");
+    return "the installed profiles";
+}
+
+/* ref names no file: say where it was looked for and what is there. */
+static void
+not_found(const char *dir, const char *ref, const char *path, struct cfgerr *err)
+{
+    char list[1024];
+    int rc = profile_list(dir, list, sizeof(list));
+
+    if (rc < 0)
+        cfgerr_add(err, path, 0, "profile '%s' not found (%s: %s)", ref, dir, strerror(-rc));
+    else if (list[0] == '\0')
+        cfgerr_add(err, path, 0, "profile '%s' not found (%s holds no NAME.ini profiles)", ref,
+                   dir);
+    else
+        cfgerr_add(err, path, 0, "profile '%s' not found; profiles in %s: %s", ref, dir, list);
+}
+
 int
 profile_load_ref(const char *dir, const char *ref, const char *base_file, struct profile **out,
                  struct cfgerr *err)
@@ -340,6 +450,11 @@ profile_load_ref(const char *dir, const char *ref, const char *base_file, struct
     if (path == NULL)
         return -ENOMEM;
     known = stat(path, &st) == 0;
+    if (!known && errno == ENOENT && strchr(ref, '/') == NULL) {
+        not_found(dir, ref, path, err);
+        free(path);
+        return -ENOENT;
+    }
     if (known) {
         file_id(&st, id);
         for (struct profile *p = shared; p != NULL; p = p->next_shared) {

@@ -85,6 +85,21 @@ void profile_free(struct profile *p);
  * frees must come from one thread, the one that reads configurations. */
 int profile_load_ref(const char *dir, const char *ref, const char *base_file,
                      struct profile **out, struct cfgerr *err);
+/* When DIR/NAME.ini does not exist the error says so and lists what DIR
+ * holds: "profile 'x' not found in DIR (profiles there: a, b)" or
+ * "(DIR does not exist)". */
+
+/* Where profiles are when nothing names a directory (ember-sim without -P
+ * or a scenario's profile_dir): $EMBER_PROFILE_DIR when set; else the
+ * agent/profiles of the source checkout the running program was built in
+ * (build/ember-sim, build/test/ember-sim: found from /proc/self/exe); else
+ * the installed EMBER_DATADIR/profiles.  Writes the directory into buf
+ * (PATH_MAX) and returns why it was chosen, for messages. */
+const char *profile_default_dir(char *buf, size_t len);
+
+/* The profiles in dir, "a, b, c" (names without .ini, sorted), into buf;
+ * returns -errno when dir cannot be read. */
+int profile_list(const char *dir, char *buf, size_t len);
 
 const struct point *profile_point(const struct profile *p, const char *name);
 

@@ -6,8 +6,11 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <limits.h>
+
 #include "log.h"
 #include "mqtt.h"
+#include "util.h"
 
 int
 prog_option(const struct prog *p, int opt, const char *arg, struct prog_opts *o)
@@ -42,14 +45,17 @@ prog_log_init(const struct prog *p, const struct prog_opts *o)
 int
 prog_loaded(const struct prog *p, const struct prog_opts *o, int rc, struct cfgerr *err)
 {
+    char line[PATH_MAX + 128];
+
     if (rc < 0) {
-        if (err->text != NULL)
-            fputs(err->text, stderr);
-        else
-            fprintf(stderr, "%s: cannot load configuration\n", p->name);
-        if (o->check)
-            fprintf(stderr, "%s: %s: %d error%s\n", p->name, o->path, err->count,
-                    err->count == 1 ? "" : "s");
+        if (err->text == NULL)
+            snprintf(line, sizeof(line), "%s: cannot load configuration\n", p->name);
+        log_error_text(err->text != NULL ? err->text : line);
+        if (o->check) {
+            snprintf(line, sizeof(line), "%s: %s: %d %s\n", p->name, o->path, err->count,
+                     plural(err->count, "error", "errors"));
+            log_error_text(line);
+        }
     }
     cfgerr_free(err);
     return rc;

@@ -18,10 +18,7 @@
 #include <stdio.h>
 
 #include "cfgfile.h"
-
-#ifndef EMBER_VERSION
-#define EMBER_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 #define PROG_EXIT_REJECTED 1
 #define PROG_EXIT_USAGE 2

@@ -95,7 +95,8 @@ parse_duration_ms(const char *s, int64_t *out)
     static const struct {
         const char *suffix;
         double ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
+    } units[] = {{"ms", 1},      {"s", 1000},       {"m", 60000},
+                 {"h", 3600000}, {"d", 86400000.0}, {"", 1000}};
     char *end;
     double v;
 
@@ -115,6 +116,26 @@ parse_duration_ms(const char *s, int64_t *out)
         }
     }
     return -EINVAL;
+}
+
+void
+fmt_duration_ms(int64_t ms, char *buf, size_t len)
+{
+    static const struct {
+        const char *suffix;
+        int64_t ms;
+    } units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
+
+    for (size_t i = 0; i < ARRAY_LEN(units); i++) {
+        if (ms != 0 && ms % units[i].ms == 0) {
+            snprintf(buf, len, "%lld%s", (long long)(ms / units[i].ms), units[i].suffix);
+            return;
+        }
+    }
+    if (ms == 0)
+        snprintf(buf, len, "0s");
+    else
+        snprintf(buf, len, "%lldms", (long long)ms);
 }
 
 int

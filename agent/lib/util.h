@@ -26,14 +26,26 @@ int64_t real_ms(void);
  * buf must hold at least 25 bytes. */
 void fmt_rfc3339_ms(int64_t ms, char *buf, size_t len);
 
-/* "250ms", "1s", "1.5s", "2m", "1h"; a bare number means seconds. */
+/* "250ms", "1s", "1.5s", "2m", "1h", "7d"; a bare number means seconds.
+ * The one duration parser: configuration keys, control commands (emberctl
+ * shelve/test) and ember-sim scenarios all go through it. */
 int parse_duration_ms(const char *s, int64_t *out);
+/* The reverse, in the largest unit that divides ms: "7d", "90m", "1500ms", "0s". */
+void fmt_duration_ms(int64_t ms, char *buf, size_t len);
 /* Decimal (leading zeros allowed, never octal) or 0x hex integer within [min, max]. */
 int parse_long(const char *s, long min, long max, long *out);
 /* A finite floating point number. */
 int parse_double(const char *s, double *out);
 /* yes/no, true/false, on/off, 1/0. */
 int parse_bool(const char *s, bool *out);
+
+/* The noun for a count: plural(1, "bus", "buses") is "bus", any other n "buses".
+ * Messages say "1 bus, 2 zones", never "1 buses". */
+static inline const char *
+plural(long long n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
 
 /* A name usable as one MQTT topic level and in config section names:
  * 1-64 characters from [A-Za-z0-9_.-]. */

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,15 +26,14 @@
 
 #include "log.h"
 #include "loop.h"
+#include "profile.h"
 #include "scenario.h"
 #include "simserver.h"
 #include "util.h"
+#include "version.h"
 
 #ifndef EMBER_DATADIR
 #define EMBER_DATADIR "/usr/local/share/emberwatch"
-#endif
-#ifndef EMBER_VERSION
-#define EMBER_VERSION "0.1.0"
 #endif
 
 #define CTL_BUF 4096
@@ -105,7 +105,8 @@ usage(FILE *fp)
             "  -l, --listen NAME=ADDR   override a scenario listener's address:\n"
             "                           tcp:HOST:PORT or rtu:DEVICE (repeatable)\n"
             "  -P, --profile-dir DIR    where profiles NAME.ini live (default: the scenario's\n"
-            "                           profile_dir, else $EMBER_PROFILE_DIR, else\n"
+            "                           profile_dir, else $EMBER_PROFILE_DIR, else the\n"
+            "                           checkout's agent/profiles when run from one, else\n"
             "                           " EMBER_DATADIR "/profiles)\n"
             "  -c, --control FIFO       create a control FIFO accepting line commands:\n"
             "                             set DEVICE.POINT VALUE | release DEVICE.POINT\n"
@@ -119,7 +120,7 @@ usage(FILE *fp)
             "  -v, --verbose            log every request\n"
             "  -q, --quiet              log warnings and errors only\n"
             "  -h, --help               show this help\n"
-            "  -V, --version            show the version\n"
+            "  -V, --version            show the version and exit\n"
             "\n"
             "HOST is a dotted IPv4 address.  A line containing 'ready' goes to stderr once\n"
             "every listener is open.  Exit status: 0 on SIGTERM/SIGINT, 1 on configuration or\n"
@@ -253,8 +254,8 @@ print_errors(const struct cfgerr *err)
 static struct scenario *
 load(const struct options *o)
 {
-    const char *env = getenv("EMBER_PROFILE_DIR");
-    const char *fallback = env && *env ? env : EMBER_DATADIR "/profiles";
+    char fallback[PATH_MAX];
+    const char *why = profile_default_dir(fallback, sizeof(fallback));
     struct cfgerr err = {0};
     struct scenario *sc = NULL;
     char addr[600];
@@ -272,6 +273,11 @@ load(const struct options *o)
     }
     if (rc < 0) {
         print_errors(&err);
+        /* An error about the default directory: say why it was that one. */
+        if (o->profile_dir == NULL && err.text != NULL && strstr(err.text, fallback) != NULL)
+            log_errx("profiles are looked up in %s (%s); -P DIR or EMBER_PROFILE_DIR names "
+                     "another directory",
+                     fallback, why);
         cfgerr_free(&err);
         exit(1);
     }

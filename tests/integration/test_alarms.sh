@@ -124,6 +124,23 @@ echo "[alarm broken" >>"$T/emberd.conf"
 "${CTL[@]}" reload 2>"$T/reload.err"
 check "reload of a broken config exits 1" test $? -eq 1
 check "reload error names file:line" grep -q "emberd.conf:[0-9]*: syntax error" "$T/reload.err"
+# emberctl -c on the broken file: emberctl(1) promises exit 1 and the
+# first error (emberd's), not a usage error before emberd is asked.
+"$EMBER_BIN/emberctl" -c "$T/emberd.conf" reload 2>"$T/reload-c.err"
+check "reload -c of a broken config exits 1" test $? -eq 1
+check "... with emberd's first error" \
+    grep -q "emberctl: reload: configuration has 1 error; first: .*emberd.conf:[0-9]*: syntax error" \
+    "$T/reload-c.err"
+# A first error longer than 180 characters comes through whole.
+long=$(printf 'x%.0s' $(seq 180))
+cp "$T/emberd.conf.good" "$T/emberd.conf"
+printf '[alarm long]\nsensor = %s\nkind = high\nsetpoint = 1\n' "$long" >>"$T/emberd.conf"
+"$EMBER_BIN/emberd" -n -c "$T/emberd.conf" 2>"$T/check-long.err"
+first=$(head -n 1 "$T/check-long.err")
+check "(the first error is long: ${#first} characters)" test "${#first}" -gt 200
+"${CTL[@]}" reload 2>"$T/reload-long.err"
+check "reload with a long first error exits 1" test $? -eq 1
+check "... and prints that error whole" grep -qF -- "first: $first" "$T/reload-long.err"
 # Every [mqtt] key takes a restart: the reload is refused, naming the key.
 sed "s/^port = $MQTT_PORT\$/&\nkeepalive = 30/" "$T/emberd.conf.good" >"$T/emberd.conf"
 check "(the test config now sets [mqtt] keepalive)" grep -qx "keepalive = 30" "$T/emberd.conf"

@@ -5,7 +5,7 @@
 
 out=$("$EMBER_BIN/emberd" -n -c "$TOP/agent/examples/emberd.conf" 2>&1)
 check "example config is OK" test $? -eq 0
-check "says configuration OK" grep -q "configuration OK (3 buses, 4 devices, 7 sensors, 5 alarms, 1 zones)" <<<"$out"
+check "says configuration OK" grep -q "configuration OK (3 buses, 4 devices, 7 sensors, 5 alarms, 1 zone)" <<<"$out"
 
 cat >"$T/broken.conf" <<EOF
 [agent]
@@ -36,6 +36,13 @@ check "bad reference names the line" \
 check "range error names the key" \
     grep -qF "$T/broken.conf:13: [device ups] interval: 0.01s is out of range (100ms..1h)" "$T/stderr"
 check "nothing on stdout for a broken config" test ! -s "$T/stdout"
+# As ExecStartPre under the journal: the same lines, each at priority err.
+: >"$T/stderr-j"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$T/stderr-j") "$EMBER_BIN/emberd" -n -c "$T/broken.conf" \
+    2>>"$T/stderr-j"
+check "under the journal: every error line at <3>" \
+    bash -c "[ \$(grep -c '^<3>' '$T/stderr-j') -eq \$(wc -l <'$T/stderr') ] && ! grep -qv '^<3>' '$T/stderr-j'"
+check "... with the same text" grep -qF "<3>$T/broken.conf:8: [bus line1] parity:" "$T/stderr-j"
 
 printf '[agent]\nsite = lab\n[mqtt\nport = 1\n' >"$T/syntax.conf"
 "$EMBER_BIN/emberd" -n -c "$T/syntax.conf" 2>"$T/stderr2"
@@ -58,4 +65,19 @@ for b in bench pi4 pi5 cm4-rs485; do
     "$EMBER_BIN/emberd" -n -c "$T/b-$b.conf" >/dev/null
     check "board $b loads" test $? -eq 0
 done
+# Every [agent] key emberd accepts has its own entry in emberd.conf(5)
+# (".TP" then ".B key" in the [agent] section), and the example uses
+# alarm_outputs, so emberd -n above checked it against the board.
+man="$TOP/agent/man/emberd.conf.5"
+keys=$(sed -n '/^static const struct cfg_directive agent_keys\[\]/,/^};/p' "$TOP/agent/emberd/conf.c" |
+    sed -nE 's/^ *\{"([a-z_]+)", CFG_.*/\1/p')
+check "(the [agent] keys were found in conf.c)" test "$(wc -w <<<"$keys")" -ge 10
+agent_man=$(sed -n '/^\.SH \[agent\]/,/^\.SH /p' "$man")
+has_entry() { [[ $agent_man == *$'.TP\n.B '"$1"$'\n'* ]]; }
+for k in $keys; do
+    check "emberd.conf(5) documents [agent] $k" has_entry "$k"
+done
+check "the example config sets alarm_outputs" \
+    grep -qE '^alarm_outputs = buzzer' "$TOP/agent/examples/emberd.conf"
+
 finish

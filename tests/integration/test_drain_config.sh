@@ -8,7 +8,7 @@ D=$EMBER_BIN/ember-drain
 
 out=$("$D" -n -c "$TOP/agent/examples/ember-drain.conf" 2>&1)
 check "example config OK ($out)" test $? -eq 0
-check "... says configuration OK" grep -q "configuration OK (1 sites, 2 haproxy instances with 6 servers, 1 hooks)" <<<"$out"
+check "... says configuration OK" grep -q "configuration OK (1 site, 2 haproxy instances with 6 servers, 1 hook)" <<<"$out"
 
 cat >"$T/bad.conf" <<'EOC'
 [drain]

@@ -109,6 +109,17 @@ check "bad option exits 2" test $? -eq 2
 "$CTL" --help >"$T/out"
 check "--help exits 0" test $? -eq 0
 check "--help lists the exit status" grep -q "3 emberd could not be reached" "$T/out"
+"$CTL" --version >"$T/out"
+check "--version exits 0" test $? -eq 0
+check "... printing 'emberctl VERSION'" grep -qxE "emberctl [0-9]+\.[0-9]+\.[0-9]+" "$T/out"
+# Every program answers -V/--version the same way: "NAME VERSION", exit 0.
+for p in emberd ember-drain ember-sim emberctl; do
+    "$EMBER_BIN/$p" -V >"$T/v-$p" 2>&1
+    check "$p -V exits 0" test $? -eq 0
+    check "... printing '$p VERSION'" grep -qxE "$p [0-9]+\.[0-9]+\.[0-9]+" "$T/v-$p"
+done
+check "... the same version everywhere" \
+    test "$(cut -d' ' -f2 "$T"/v-* | sort -u | wc -l)" -eq 1
 
 # ---- -c: only [agent] control -----------------------------------------------
 # The rest of this file would not pass emberd -n (a missing password file,
@@ -153,6 +164,18 @@ printf '[agent\ncontrol = %s\n' "$T/ok.sock" >"$T/etc/syntax.conf"
 "$CTL" -c "$T/etc/syntax.conf" status 2>"$T/err"
 check "-c with a syntax error exits 2" test $? -eq 2
 check "... naming file:line" grep -qF "$T/etc/syntax.conf:1: syntax error" "$T/err"
+# reload on a file with errors: refused (1), not bad usage.  Here the
+# socket cannot be read from the file, so emberctl gives the first error.
+"$CTL" -c "$T/etc/syntax.conf" reload 2>"$T/err"
+check "reload -c with a syntax error exits 1" test $? -eq 1
+check "... printing the first error" grep -qxF \
+    "emberctl: reload: configuration has 1 error; first: $T/etc/syntax.conf:1: syntax error (expected [section] or key = value)" \
+    "$T/err"
+# Errors elsewhere, control readable: emberd is asked (and answers).
+printf '[agent]\ncontrol = %s\n[alarm broken\n' "$T/no.sock" >"$T/etc/broken.conf"
+"$CTL" -c "$T/etc/broken.conf" reload 2>"$T/err"
+check "reload -c with errors elsewhere asks emberd (exit 1 is its answer)" test $? -eq 1
+check "... the request reached emberd" log_has "$T/no.log" 'request {"cmd":"reload"}'
 
 "$CTL" -c "$T/etc/missing.conf" status 2>"$T/err"
 check "-c with a missing file exits 2" test $? -eq 2

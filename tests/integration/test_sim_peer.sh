@@ -306,6 +306,27 @@ rc=$?
 check "config error: exit status 1" test "$rc" -eq 1
 check "config error: file:line naming the key" log_has "$T/bad.out" "bad.scn:3: slave: '999'"
 check "config error: every error reported" log_has "$T/bad.out" "bad.scn:4: \[signal x.nope\]"
+# From a checkout, with nothing naming a profile directory, ember-sim finds
+# the checkout's agent/profiles (next to its build directory).
+QPORT=$(free_port)
+env -u EMBER_PROFILE_DIR "$EMBER_BIN/ember-sim" -p xy-md02 --tcp "127.0.0.1:$QPORT" \
+    >"$T/quick.log" 2>&1 &
+PIDS+=("$!")
+check "-p NAME from a checkout without EMBER_PROFILE_DIR: ready" \
+    wait_until 10 log_has "$T/quick.log" "ready"
+stop_pid "${PIDS[-1]}"
+env -u EMBER_PROFILE_DIR "$EMBER_BIN/ember-sim" -p xy-md03 --tcp "127.0.0.1:$QPORT" \
+    >"$T/noprof.out" 2>&1
+check "unknown profile: exit status 1" test $? -eq 1
+check "... naming what exists there" \
+    log_has "$T/noprof.out" "profile 'xy-md03' not found; profiles in $TOP/agent/profiles: .*xy-md02"
+check "... and why that directory" \
+    log_has "$T/noprof.out" "looked up in $TOP/agent/profiles (the source tree"
+EMBER_PROFILE_DIR="$T/none" "$EMBER_BIN/ember-sim" -p xy-md02 --tcp "127.0.0.1:$QPORT" \
+    >"$T/noprof2.out" 2>&1
+check "EMBER_PROFILE_DIR missing: the directory and the error" \
+    log_has "$T/noprof2.out" "profile 'xy-md02' not found ($T/none: No such file or directory)"
+check "... naming the variable" log_has "$T/noprof2.out" 'looked up in .*(\$EMBER_PROFILE_DIR)'
 "$EMBER_BIN/ember-sim" --frobnicate >"$T/usage.out" 2>&1
 rc=$?
 check "bad option: exit status 2" test "$rc" -eq 2

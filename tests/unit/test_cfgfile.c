@@ -314,6 +314,31 @@ test_named_sections(void **state)
 
 /* A FIFO, or a device, is refused at once (a FIFO blocked in open, waiting
  * for a writer). */
+/* The first error whole, however long; cut only at the buffer, saying so. */
+static void
+test_first_error(void **state)
+{
+    struct cfgerr err = {0};
+    char buf[CFG_FIRST_MAX], small[64], longname[300];
+    (void)state;
+
+    cfgerr_first(&err, buf, sizeof(buf));
+    assert_string_equal(buf, "");
+    memset(longname, 'x', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    cfgerr_add(&err, "a.conf", 5, "[alarm a] sensor: no [sensor %s]", longname);
+    cfgerr_add(&err, "a.conf", 9, "second");
+    cfgerr_first(&err, buf, sizeof(buf));
+    assert_int_equal(strlen(buf), strlen("a.conf:5: [alarm a] sensor: no [sensor ]") + 299);
+    assert_non_null(strstr(buf, "xxx]"));
+    assert_null(strchr(buf, '\n'));
+    cfgerr_first(&err, small, sizeof(small));
+    assert_int_equal(strlen(small), sizeof(small) - 1);
+    assert_non_null(strstr(small, "[cut at 64 of "));
+    assert_memory_equal(small, "a.conf:5: [alarm a]", 19);
+    cfgerr_free(&err);
+}
+
 static void
 test_fifo_refused(void **state)
 {
@@ -372,6 +397,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bom_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_singleton_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),
+        cmocka_unit_test(test_first_error),
         cmocka_unit_test_setup_teardown(test_named_sections, setup, teardown),
         cmocka_unit_test(test_free_strings),
     };

@@ -117,6 +117,25 @@ test_good_and_defaults(void **state)
     conf_free(c);
 }
 
+/* emberd -n, the start and a reload say "1 bus", never "1 buses". */
+static void
+test_summary_plurals(void **state)
+{
+    struct conf one = {0}, many = {0};
+    char buf[160];
+    (void)state;
+
+    one.nbuses = one.ndevices = one.nsensors = one.nalarms = one.nzones = 1;
+    conf_summary(&one, buf, sizeof(buf));
+    assert_string_equal(buf, "1 bus, 1 device, 1 sensor, 1 alarm, 1 zone");
+    many.nbuses = 3;
+    many.ndevices = 4;
+    many.nsensors = 7;
+    many.nalarms = 5;
+    conf_summary(&many, buf, sizeof(buf));
+    assert_string_equal(buf, "3 buses, 4 devices, 7 sensors, 5 alarms, 0 zones");
+}
+
 static void
 test_board_serial(void **state)
 {
@@ -356,6 +375,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_summary_plurals),
         cmocka_unit_test(test_good_and_defaults),
         cmocka_unit_test(test_board_serial),
         cmocka_unit_test(test_errors_name_file_line_key),

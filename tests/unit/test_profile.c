@@ -1,5 +1,6 @@
 /* Unit tests: profile.c loader, codec and read planner, on the shipped profiles. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -302,14 +303,63 @@ test_profile_shared(void **state)
     unlink(path);
 }
 
+/* A name with no NAME.ini says where it looked and what is there. */
+static void
+test_profile_not_found(void **state)
+{
+    struct cfgerr err = {0};
+    struct profile *p = NULL;
+    char list[1024];
+    (void)state;
+
+    assert_int_equal(profile_list("agent/profiles", list, sizeof(list)), 0);
+    assert_non_null(strstr(list, "apc-smart-ups, "));
+    assert_non_null(strstr(list, "xy-md02"));
+    assert_null(strstr(list, ".ini"));
+    assert_true(profile_load_ref("agent/profiles", "xy-md03", NULL, &p, &err) < 0);
+    assert_non_null(err.text);
+    assert_non_null(strstr(err.text, "profile 'xy-md03' not found; profiles in agent/profiles: "));
+    assert_non_null(strstr(err.text, "xy-md02"));
+    cfgerr_free(&err);
+    assert_true(profile_load_ref("/nonexistent-dir", "xy-md02", NULL, &p, &err) < 0);
+    assert_non_null(
+        strstr(err.text, "profile 'xy-md02' not found (/nonexistent-dir: No such file"));
+    cfgerr_free(&err);
+}
+
+/* EMBER_PROFILE_DIR first; else, for a program in build/ or build/test/
+ * (this test), the checkout's agent/profiles. */
+static void
+test_profile_default_dir(void **state)
+{
+    char dir[PATH_MAX], want[PATH_MAX];
+    const char *why;
+    (void)state;
+
+    setenv("EMBER_PROFILE_DIR", "/somewhere", 1);
+    why = profile_default_dir(dir, sizeof(dir));
+    assert_string_equal(dir, "/somewhere");
+    assert_string_equal(why, "$EMBER_PROFILE_DIR");
+    unsetenv("EMBER_PROFILE_DIR");
+    profile_default_dir(dir, sizeof(dir));
+    assert_non_null(realpath("agent/profiles", want));
+    assert_string_equal(dir, want);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_profiles_load), cmocka_unit_test(test_xymd02),
-        cmocka_unit_test(test_apc),               cmocka_unit_test(test_sdm_float_abcd),
-        cmocka_unit_test(test_node_fault_marker), cmocka_unit_test(test_plan),
-        cmocka_unit_test(test_profile_errors),    cmocka_unit_test(test_profile_shared),
+        cmocka_unit_test(test_all_profiles_load),
+        cmocka_unit_test(test_xymd02),
+        cmocka_unit_test(test_apc),
+        cmocka_unit_test(test_sdm_float_abcd),
+        cmocka_unit_test(test_node_fault_marker),
+        cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_profile_errors),
+        cmocka_unit_test(test_profile_shared),
+        cmocka_unit_test(test_profile_not_found),
+        cmocka_unit_test(test_profile_default_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -204,6 +204,27 @@ test_gpio_lines_refused(void **state)
     expect_refused(agent, "", "", "GPIO inputs/outputs");
 }
 
+/* The hardware watchdog is opened at start: another device or timeout
+ * takes a restart. */
+static void
+test_watchdog_refused(void **state)
+{
+    char board[128], agent[256], cmd[PATH_MAX + 256];
+    (void)state;
+
+    snprintf(board, sizeof(board), "%s/pi4-wd.conf", dir);
+    snprintf(cmd, sizeof(cmd),
+             "sed 's/^watchdog_timeout = .*/watchdog_timeout = 30s/' %s/pi4.conf >%s", boards,
+             board);
+    assert_int_equal(system(cmd), 0);
+    snprintf(agent, sizeof(agent), "board = %s\n", board);
+    expect_refused(agent, "", "", "[board] watchdog");
+    snprintf(cmd, sizeof(cmd), "sed 's|^watchdog = .*|watchdog = /dev/watchdog1|' %s/pi4.conf >%s",
+             boards, board);
+    assert_int_equal(system(cmd), 0);
+    expect_refused(agent, "", "", "[board] watchdog");
+}
+
 int
 main(void)
 {
@@ -214,6 +235,7 @@ main(void)
         cmocka_unit_test(test_identity_refused),
         cmocka_unit_test(test_mqtt_session_refused),
         cmocka_unit_test(test_gpio_lines_refused),
+        cmocka_unit_test(test_watchdog_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

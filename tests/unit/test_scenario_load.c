@@ -141,9 +141,9 @@ test_parse_errors_resolution(void **state)
         {15, "[signal a.temp] defined twice (first at line 13)"},
     };
 
-    /* Plus the profile loader's own "cannot open" for missing.ini. */
+    /* Plus the profile loader's own error for missing.ini. */
     assert_errors(text, n, expect, ARRAY_LEN(expect), 1);
-    assert_has(text, "missing.ini: cannot open");
+    assert_has(text, "missing.ini: profile 'missing' not found (/nonexistent: No such file");
     free(text);
 }
 

@@ -26,11 +26,32 @@ test_duration(void **state)
     assert_int_equal(ms, 120000);
     assert_int_equal(parse_duration_ms("1h", &ms), 0);
     assert_int_equal(ms, 3600000);
+    assert_int_equal(parse_duration_ms("7d", &ms), 0);
+    assert_int_equal(ms, 604800000);
+    assert_int_equal(parse_duration_ms("0.5d", &ms), 0);
+    assert_int_equal(ms, 43200000);
     assert_int_equal(parse_duration_ms("", &ms), -EINVAL);
     assert_int_equal(parse_duration_ms("5 s", &ms), -EINVAL);
     assert_int_equal(parse_duration_ms("5parsecs", &ms), -EINVAL);
     assert_int_equal(parse_duration_ms("-1s", &ms), -ERANGE);
     assert_int_equal(parse_duration_ms("nan", &ms), -EINVAL);
+}
+
+static void
+test_duration_fmt(void **state)
+{
+    char buf[32];
+    (void)state;
+    fmt_duration_ms(604800000, buf, sizeof(buf));
+    assert_string_equal(buf, "7d");
+    fmt_duration_ms(90 * 60000, buf, sizeof(buf));
+    assert_string_equal(buf, "90m");
+    fmt_duration_ms(3600000, buf, sizeof(buf));
+    assert_string_equal(buf, "1h");
+    fmt_duration_ms(1500, buf, sizeof(buf));
+    assert_string_equal(buf, "1500ms");
+    fmt_duration_ms(0, buf, sizeof(buf));
+    assert_string_equal(buf, "0s");
 }
 
 static void
@@ -113,9 +134,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_duration),    cmocka_unit_test(test_long),
-        cmocka_unit_test(test_bool_double), cmocka_unit_test(test_rfc3339),
-        cmocka_unit_test(test_names_paths),
+        cmocka_unit_test(test_duration), cmocka_unit_test(test_duration_fmt),
+        cmocka_unit_test(test_long),     cmocka_unit_test(test_bool_double),
+        cmocka_unit_test(test_rfc3339),  cmocka_unit_test(test_names_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

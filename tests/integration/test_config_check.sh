@@ -70,7 +70,7 @@ done
 # alarm_outputs, so emberd -n above checked it against the board.
 man="$TOP/agent/man/emberd.conf.5"
 keys=$(sed -n '/^static const struct cfg_directive agent_keys\[\]/,/^};/p' "$TOP/agent/emberd/conf.c" |
-    sed -nE 's/^ *\{"([a-z_]+)", CFG_.*/\1/p')
+    sed -nE 's/^ *(\{|CFG_ROW\()"([a-z_]+)", CFG_.*/\2/p')
 check "(the [agent] keys were found in conf.c)" test "$(wc -w <<<"$keys")" -ge 10
 agent_man=$(sed -n '/^\.SH \[agent\]/,/^\.SH /p' "$man")
 has_entry() { [[ $agent_man == *$'.TP\n.B '"$1"$'\n'* ]]; }

@@ -373,8 +373,9 @@ profile_list(const char *dir, char *buf, size_t len)
 }
 
 /* A checkout's agent/profiles above the directory of the running program
- * (build/, build/test/, build/asan/, build/test/tests/), or -ENOENT.  A
- * checkout is recognised by agent/lib/profile.c beside agent/profiles. */
+ * (build/, build/test/, build/asan/, build/test/tests/, and a cross build's
+ * build/aarch64-linux-gnu/test/tests/), or -ENOENT.  A checkout is
+ * recognised by agent/lib/profile.c beside agent/profiles. */
 static int
 checkout_dir(char *buf, size_t len)
 {
@@ -385,7 +386,7 @@ checkout_dir(char *buf, size_t len)
     if (n <= 0)
         return -ENOENT;
     exe[n] = '\0';
-    for (int up = 0; up < 4; up++) {
+    for (int up = 0; up < 6; up++) {
         char *slash = strrchr(exe, '/');
         if (slash == NULL || slash == exe)
             return -ENOENT;

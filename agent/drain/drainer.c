@@ -20,6 +20,7 @@
 
 #include "cmdmsg.h"
 #include "command.h"
+#include "dns.h"
 #include "ctlsock.h"
 #include "drain_json.h"
 #include "dstate.h"
@@ -54,6 +55,8 @@ struct drainer {
     struct audit *audit;
     struct haproxy *hx[DCONF_MAX_HAPROXY];
     struct hx_view views[DCONF_MAX_HAPROXY];
+    struct dns *dns[DCONF_MAX_DNS];
+    struct dns_view *dviews; /* [DCONF_MAX_DNS]: large, so on the heap */
     int notify_rd, notify_wr;
     struct site_rt sites[DCONF_MAX_SITES];
     bool settled;
@@ -91,7 +94,7 @@ publish_site(struct drainer *d, struct site_rt *r, bool force)
 
     if (!d->settled || d->mqtt == NULL)
         return;
-    if (djson_state(&r->m, d->views, real_ms(), &sig, &text) < 0)
+    if (djson_state(&r->m, d->views, d->dviews, real_ms(), &sig, &text) < 0)
         return;
     if (force || r->published == NULL || strcmp(sig, r->published) != 0) {
         snprintf(topic, sizeof(topic), "%s/%s/drain/state", d->conf->mqtt.prefix, r->m.conf->name);
@@ -158,6 +161,9 @@ run(struct drainer *d, struct site_rt *r, struct site_out *o)
         case SITE_FX_WANT:
             haproxy_want(d->hx[r->m.conf->targets[fx->want.target]], fx->want.want, fx->want.gen);
             break;
+        case SITE_FX_DNS:
+            dns_want(d->dns[r->m.conf->dns[fx->want.target]], fx->want.want, fx->want.gen);
+            break;
         case SITE_FX_HOOK:
             start_hook(d, r, fx->hook.hook, fx->hook.action);
             break;
@@ -223,7 +229,7 @@ ctl_handler(void *arg, const char *req, size_t len, uid_t uid, pid_t pid)
         const struct site *all[DCONF_MAX_SITES];
         for (int i = 0; i < d->conf->nsites; i++)
             all[i] = &d->sites[i].m;
-        text = djson_answer_status(d->conf, all, cmd->site, d->views,
+        text = djson_answer_status(d->conf, all, cmd->site, d->views, d->dviews,
                                    d->mqtt && mqtt_connected(d->mqtt), d->settled);
         free(cmd);
         return text;
@@ -236,7 +242,7 @@ ctl_handler(void *arg, const char *req, size_t len, uid_t uid, pid_t pid)
         run(d, r, &o);
         if (rc == 0) {
             free(cmd);
-            return djson_answer_site(&r->m, d->views);
+            return djson_answer_site(&r->m, d->views, d->dviews);
         }
     }
     if (!cmd->status)
@@ -419,7 +425,32 @@ on_mqtt_ready(void *arg)
         publish_site(d, &d->sites[i], true);
 }
 
-/* ---- HAProxy worker reports --------------------------------------------- */
+/* ---- HAProxy and DNS worker reports ------------------------------------- */
+
+/* Audits what [dns] target k of r's site sent (or refused to send) and
+ * tells the machine what it reads back. */
+static void
+dns_report(struct drainer *d, struct site_rt *r, int k)
+{
+    int n = r->m.conf->dns[k];
+    struct dns_log *logs = xcalloc(DNS_LOG_MAX, sizeof(*logs));
+    int nl = dns_take_log(d->dns[n], logs, DNS_LOG_MAX);
+    char old[sizeof(d->dviews[n].error)];
+
+    snprintf(old, sizeof(old), "%s", d->dviews[n].error);
+    dns_view(d->dns[n], &d->dviews[n]);
+    for (int j = 0; j < nl; j++) {
+        struct site_audit a;
+        site_audit_fill(&r->m, logs[j].dry ? "dns_dry_run" : logs[j].ok ? "dns" : "dns_error", &a);
+        audit_event(d->audit, r->m.conf->name, a.event,
+                    djson_audit_dns(&a, d->conf->dnss[n].name, logs[j].what, logs[j].result,
+                                    logs[j].ok));
+    }
+    free(logs);
+    if (strcmp(old, d->dviews[n].error) != 0 && d->dviews[n].error[0])
+        log_warnx("dns %s: %s", d->conf->dnss[n].name, d->dviews[n].error);
+    site_dns_target(&r->m, k, d->dviews[n].done_gen, d->dviews[n].reached);
+}
 
 static void
 on_worker(void *arg, short revents)
@@ -451,6 +482,8 @@ on_worker(void *arg, short revents)
                     log_warnx("haproxy %s: %s", d->conf->haproxies[h].name, d->views[h].error);
             site_target(&r->m, k, d->views[h].done_gen, d->views[h].reached);
         }
+        for (int k = 0; k < r->m.conf->ndns; k++)
+            dns_report(d, r, k);
         t = now();
         site_progress(&r->m, &t, &o);
         run(d, r, &o);
@@ -550,6 +583,9 @@ drainer_fini(void *arg)
     ctlsock_close(d->ctl);
     for (int h = 0; h < d->conf->nhaproxies; h++)
         haproxy_stop(d->hx[h]);
+    for (int n = 0; n < d->conf->ndns; n++)
+        dns_stop(d->dns[n]);
+    free(d->dviews);
     hooks_fini(d->hooks);
     audit_close(d->audit);
     if (d->notify_rd >= 0)
@@ -586,8 +622,8 @@ drainer_run(void *arg)
     struct drainer *d = arg;
 
     sd_notifyf(0, "READY=1\nSTATUS=settling: waiting for retained requests");
-    log_info("running: %d site(s), %d HAProxy instance(s), %d hook(s)%s", d->conf->nsites,
-             d->conf->nhaproxies, d->conf->nhooks, d->conf->drain.dry_run ? ", DRY RUN" : "");
+    log_info("running: %d site(s), %d HAProxy instance(s), %d DNS target(s), %d hook(s)%s",
+             d->conf->nsites, d->conf->nhaproxies, d->conf->ndns, d->conf->nhooks, d->conf->drain.dry_run ? ", DRY RUN" : "");
     while (!loop_sig_stop) {
         loop_run(d->loop);
         if (loop_sig_hup) {
@@ -636,6 +672,13 @@ drainer_init(void **out, void *conf)
         if ((rc = haproxy_start(&d->hx[h], &c->haproxies[h], c->drain.dry_run, d->notify_wr)) < 0) {
             log_errx("cannot start the worker for [haproxy %s]: %s", c->haproxies[h].name,
                      strerror(-rc));
+            goto fail;
+        }
+    }
+    d->dviews = xcalloc(DCONF_MAX_DNS, sizeof(*d->dviews));
+    for (int n = 0; n < c->ndns; n++) {
+        if ((rc = dns_start(&d->dns[n], &c->dnss[n], c->drain.dry_run, d->notify_wr)) < 0) {
+            log_errx("cannot start the worker for [dns %s]: %s", c->dnss[n].name, strerror(-rc));
             goto fail;
         }
     }

@@ -470,11 +470,12 @@ worker(void *arg)
     return NULL;
 }
 
-static void
-init_view(const struct dconf_dns *d, struct dns_view *v)
+void
+dns_view_init(const struct dconf_dns *d, struct dns_view *v)
 {
     bool fam[2] = {false, false};
 
+    memset(v, 0, sizeof(*v));
     for (int i = 0; i < d->naddresses; i++)
         fam[strchr(d->addresses[i], ':') != NULL] = true;
     for (int i = 0; i < d->nstandby; i++)
@@ -490,7 +491,8 @@ init_view(const struct dconf_dns *d, struct dns_view *v)
 }
 
 int
-dns_start(struct dns **out, const struct dconf_dns *d, bool dry_run, int notify_fd)
+dns_start(struct dns **out, const struct dconf_dns *d, bool dry_run, int notify_fd,
+          const struct dns_view *initial)
 {
     struct dns *x = xcalloc(1, sizeof(*x));
     pthread_condattr_t ca;
@@ -509,7 +511,10 @@ dns_start(struct dns **out, const struct dconf_dns *d, bool dry_run, int notify_
                       notify_fd);
     if (rc < 0)
         goto fail;
-    init_view(d, &x->view);
+    if (initial != NULL)
+        x->view = *initial;
+    else
+        dns_view_init(d, &x->view);
     pthread_mutex_init(&x->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

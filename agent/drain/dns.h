@@ -52,8 +52,15 @@ struct dns_view {
 
 struct dns;
 
-/* Starts the worker for `d` (see haproxy_start: same notify_fd protocol). */
-int dns_start(struct dns **out, const struct dconf_dns *d, bool dry_run, int notify_fd);
+/* The view of `d` before any read: its RRsets (every name, A when it has
+ * IPv4 addresses, AAAA when IPv6), unknown, with empty journals. */
+void dns_view_init(const struct dconf_dns *d, struct dns_view *v);
+
+/* Starts the worker for `d` (see haproxy_start: same notify_fd protocol).
+ * `initial` (from dns_view_init(), NULL: that) carries the journals a
+ * previous run left in the state file. */
+int dns_start(struct dns **out, const struct dconf_dns *d, bool dry_run, int notify_fd,
+              const struct dns_view *initial);
 void dns_stop(struct dns *x);
 void dns_want(struct dns *x, int want, uint64_t gen);
 void dns_refresh(struct dns *x);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -76,14 +77,28 @@ static void
 save_state(struct drainer *d)
 {
     struct dstate_site all[DCONF_MAX_SITES];
-    int rc;
+    struct dstate_dns *dj = NULL;
+    int rc, nj = 0;
 
     if (strcmp(d->conf->drain.state, "none") == 0)
         return;
     for (int i = 0; i < d->conf->nsites; i++)
         all[i] = d->sites[i].m.st;
-    if ((rc = dstate_save(d->conf->drain.state, all, d->conf->nsites)) < 0)
+    if (d->dviews != NULL && d->conf->ndns > 0) {
+        dj = xcalloc((size_t)d->conf->ndns * DNS_MAX_SETS, sizeof(*dj));
+        for (int n = 0; n < d->conf->ndns; n++) {
+            const struct dns_view *v = &d->dviews[n];
+            for (int i = 0; i < v->nsets; i++, nj++) {
+                snprintf(dj[nj].target, sizeof(dj[nj].target), "%s", d->conf->dnss[n].name);
+                snprintf(dj[nj].name, sizeof(dj[nj].name), "%s", v->obs[i].name);
+                dj[nj].family = v->obs[i].family;
+                dj[nj].j = v->obs[i].journal;
+            }
+        }
+    }
+    if ((rc = dstate_save_all(d->conf->drain.state, all, d->conf->nsites, dj, nj)) < 0)
         log_errx("cannot write the state file %s: %s", d->conf->drain.state, strerror(-rc));
+    free(dj);
 }
 
 /* Publishes {p}/{site}/drain/state when it changed (or when forced). */
@@ -427,6 +442,23 @@ on_mqtt_ready(void *arg)
 
 /* ---- HAProxy and DNS worker reports ------------------------------------- */
 
+static bool
+set_equal(const struct dns_set *a, const struct dns_set *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (int i = 0; i < a->n; i++)
+        if (strcmp(a->r[i].addr, b->r[i].addr) != 0 || a->r[i].ttl != b->r[i].ttl)
+            return false;
+    return true;
+}
+
+static bool
+journal_equal(const struct dns_journal *a, const struct dns_journal *b)
+{
+    return set_equal(&a->removed, &b->removed) && set_equal(&a->added, &b->added);
+}
+
 /* Audits what [dns] target k of r's site sent (or refused to send) and
  * tells the machine what it reads back. */
 static void
@@ -436,9 +468,20 @@ dns_report(struct drainer *d, struct site_rt *r, int k)
     struct dns_log *logs = xcalloc(DNS_LOG_MAX, sizeof(*logs));
     int nl = dns_take_log(d->dns[n], logs, DNS_LOG_MAX);
     char old[sizeof(d->dviews[n].error)];
+    bool journal_changed = false;
+    struct dns_view *prev = xcalloc(1, sizeof(*prev));
 
     snprintf(old, sizeof(old), "%s", d->dviews[n].error);
+    *prev = d->dviews[n];
     dns_view(d->dns[n], &d->dviews[n]);
+    for (int i = 0; i < d->dviews[n].nsets; i++)
+        if (!journal_equal(&prev->obs[i].journal, &d->dviews[n].obs[i].journal))
+            journal_changed = true;
+    free(prev);
+    /* What a drain removed must survive a restart: saved as soon as the
+     * update is read back. */
+    if (journal_changed)
+        save_state(d);
     for (int j = 0; j < nl; j++) {
         struct site_audit a;
         site_audit_fill(&r->m, logs[j].dry ? "dns_dry_run" : logs[j].ok ? "dns" : "dns_error", &a);
@@ -538,6 +581,54 @@ restore(struct drainer *d)
         run(d, &d->sites[si], &o);
     }
     return 0;
+}
+
+/* The [dns] journals of the state file, into the views the workers start
+ * from; an entry for an RRset no longer configured is dropped, with a
+ * warning naming what it would have restored. */
+static void
+restore_dns(struct drainer *d)
+{
+    const struct dconf *c = d->conf;
+    struct dstate_dns *saved;
+    char err[512] = "";
+    int n = 0, rc;
+
+    d->dviews = xcalloc(DCONF_MAX_DNS, sizeof(*d->dviews));
+    for (int k = 0; k < c->ndns; k++)
+        dns_view_init(&c->dnss[k], &d->dviews[k]);
+    if (strcmp(c->drain.state, "none") == 0 || c->ndns == 0)
+        return;
+    saved = xcalloc(DCONF_MAX_DNS * DNS_MAX_SETS, sizeof(*saved));
+    rc = dstate_load_dns(c->drain.state, saved, DCONF_MAX_DNS * DNS_MAX_SETS, &n, err,
+                         sizeof(err));
+    if (rc < 0)
+        log_errx("state file %s: DNS journals: %s", c->drain.state, err);
+    for (int i = 0; i < n; i++) {
+        bool found = false;
+        for (int k = 0; k < c->ndns && !found; k++) {
+            struct dns_view *v = &d->dviews[k];
+            if (strcmp(c->dnss[k].name, saved[i].target) != 0)
+                continue;
+            for (int s = 0; s < v->nsets && !found; s++) {
+                if (strcasecmp(v->obs[s].name, saved[i].name) == 0 &&
+                    v->obs[s].family == saved[i].family) {
+                    v->obs[s].journal = saved[i].j;
+                    found = true;
+                }
+            }
+        }
+        if (!found)
+            log_warnx("state file: [dns %s] %s %s is no longer configured; forgetting what its "
+                      "drain removed (%d record(s))",
+                      saved[i].target, saved[i].name, saved[i].family == 6 ? "AAAA" : "A",
+                      saved[i].j.removed.n);
+        else
+            log_info("state file: [dns %s] %s %s: %d record(s) to restore on undrain",
+                     saved[i].target, saved[i].name, saved[i].family == 6 ? "AAAA" : "A",
+                     saved[i].j.removed.n);
+    }
+    free(saved);
 }
 
 static void
@@ -666,6 +757,8 @@ drainer_init(void **out, void *conf)
         goto fail;
     audit_event(d->audit, NULL, "start",
                 djson_audit_start(c->drain.id, (long)getpid(), c->drain.dry_run));
+    /* The journals first: a save while restoring the sites keeps them. */
+    restore_dns(d);
     if ((rc = restore(d)) < 0)
         goto fail;
     for (int h = 0; h < c->nhaproxies; h++) {
@@ -675,9 +768,9 @@ drainer_init(void **out, void *conf)
             goto fail;
         }
     }
-    d->dviews = xcalloc(DCONF_MAX_DNS, sizeof(*d->dviews));
     for (int n = 0; n < c->ndns; n++) {
-        if ((rc = dns_start(&d->dns[n], &c->dnss[n], c->drain.dry_run, d->notify_wr)) < 0) {
+        if ((rc = dns_start(&d->dns[n], &c->dnss[n], c->drain.dry_run, d->notify_wr,
+                            &d->dviews[n])) < 0) {
             log_errx("cannot start the worker for [dns %s]: %s", c->dnss[n].name, strerror(-rc));
             goto fail;
         }

@@ -6,8 +6,10 @@
 #     standby's, in one signed RFC 2136 update; dig sees it and drain/state
 #     publishes what was read back;
 #   * a record whose TTL is longer than max_ttl is warned about and audited;
-#   * undrain restores exactly what was there (a standby address that was
-#     in the RRset before the drain stays);
+#   * what the drain removed is kept in the state file: after kill -9 the
+#     restarted ember-drain still knows it, and its undrain restores exactly
+#     what was there (TTLs included; a standby address that was in the
+#     RRset before the drain stays);
 #   * a drain that would leave an RRset empty is refused, audited, and the
 #     RRset is untouched;
 #   * an unknown key (BADKEY), a wrong secret (BADSIG), a zone the key may
@@ -157,9 +159,27 @@ check "the update is audited" audit_has "\"event\":\"dns\".*\"update\":\"delete 
 check "api's TTL (300 s > max_ttl 60 s) is warned about" log_has "$T/drain.log" "api.$Z. A 300 s.*longer than max_ttl 60 s"
 check "... and audited" audit_has "\"dns\":\"gslb\".*longer than max_ttl"
 
-# 2. Undrain restores exactly what was there.
+# 2. What was removed survives kill -9: the state file keeps it.
+check "the state file keeps what the drain removed" $PY -c "
+import json
+d = {(e['name'], e['type']): e for e in json.load(open('$T/drain-state.json'))['dns']}
+w = d[('www.$Z.', 'A')]
+assert [r['addr'] for r in w['removed']] == ['192.0.2.10'] and w['added'] == [], w
+a = d[('api.$Z.', 'A')]
+assert a['removed'] == [{'addr': '192.0.2.10', 'ttl': 300}], a
+assert [r['addr'] for r in a['added']] == ['203.0.113.11'], a
+assert ('api.$Z.', 'AAAA') not in d, d"
+kill -9 "$DRAIN_PID"
+wait "$DRAIN_PID" 2>/dev/null
+log "killed ember-drain -9 while drained"
+start_drain drain2 "$T/drain.conf"
+check "restarted: the journals are read back" log_has "$T/drain2.log" "\[dns gslb\] www.$Z. A: 1 record(s) to restore on undrain"
+check "restarted: still drained" wait_until 10 site_is lab drained
+check "restarted: dig unchanged" test "$(dq www.$Z A)" = "198.51.100.10 203.0.113.11"
+
+# 3. Undrain (by the restarted controller) restores exactly what was there.
 pub_site lab none 2
-check "the request is cleared" wait_until 5 sh -c "grep -q 'request from a1 for zone b3: none' '$T/drain.log'"
+check "the request is cleared" wait_until 5 sh -c "grep -q 'request from a1 for zone b3: none' '$T/drain2.log'"
 drain_cli undrain lab --reason "fire out" >/dev/null
 check "site lab serving again" wait_until 10 site_is lab serving
 check "dig: www A exactly as before" test "$(dq www.$Z A)" = "192.0.2.10 198.51.100.10 203.0.113.11"
@@ -167,8 +187,10 @@ check "dig: www AAAA exactly as before" test "$(dq www.$Z AAAA)" = "2001:db8::10
 check "dig: api A exactly as before" test "$(dq api.$Z A)" = "192.0.2.10"
 check "api's TTL restored (300)" \
     test "$(dig @127.0.0.1 -p "$DNS_PORT" +noall +answer +norecurse api.$Z A | awk '{print $2}')" = 300
+check "nothing left to undo in the state file" \
+    $PY -c "import json; assert json.load(open('$T/drain-state.json')).get('dns', []) == []"
 
-# 3. A drain that would leave an RRset empty is refused.
+# 4. A drain that would leave an RRset empty is refused.
 pub_site solo drain 1
 check "solo: refused, audited" wait_until 10 audit_has "\"dns\":\"solo\".*would leave it empty"
 check "solo: the RRset is untouched" test "$(dq solo.$Z A)" = "192.0.2.12"
@@ -176,7 +198,7 @@ check "solo: stays draining (not drained)" site_is solo draining
 check "solo: status shows the error" \
     wait_until 5 sh -c "$(declare -f drain_cli dns_target); EMBER_BIN=$EMBER_BIN T=$T PY=$PY dns_target solo solo/solo.$Z./A error | grep -q 'would leave it empty'"
 
-# 4. TSIG and server errors: clear, audited, nothing changed.
+# 5. TSIG and server errors: clear, audited, nothing changed.
 pub_site badkey drain 1
 check "unknown key: BADKEY, audited" wait_until 10 audit_has "\"dns\":\"badkey\".*BADKEY"
 pub_site badsig drain 1

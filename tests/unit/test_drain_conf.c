@@ -259,6 +259,57 @@ test_dns_errors(void **state)
     cfgerr_free(&err);
 }
 
+/* The [dns] journals in the state file: saved with the sites, loaded back
+ * exactly; an RRset with nothing to undo is not written. */
+static void
+test_state_file_dns(void **state)
+{
+    struct dstate_site site = {.name = "lab", .state = SITE_DRAINED};
+    struct dstate_dns in[2], out[4];
+    char path[128], err[128] = "";
+    int n = -1;
+    (void)state;
+
+    snprintf(path, sizeof(path), "%s/state-dns.json", tmpdir);
+    memset(in, 0, sizeof(in));
+    strcpy(in[0].target, "gslb");
+    strcpy(in[0].name, "www.example.com.");
+    in[0].family = 6;
+    assert_int_equal(dnsplan_add(&in[0].j.removed, "2001:db8::10", 300), 0);
+    assert_int_equal(dnsplan_add(&in[0].j.removed, "2001:db8::11", 30), 0);
+    assert_int_equal(dnsplan_add(&in[0].j.added, "2001:db8::20", 60), 0);
+    strcpy(in[1].target, "gslb");
+    strcpy(in[1].name, "api.example.com.");
+    in[1].family = 4; /* nothing to undo */
+    assert_int_equal(dstate_save_all(path, &site, 1, in, 2), 0);
+    assert_int_equal(dstate_load_dns(path, out, 4, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(out[0].target, "gslb");
+    assert_string_equal(out[0].name, "www.example.com.");
+    assert_int_equal(out[0].family, 6);
+    assert_int_equal(out[0].j.removed.n, 2);
+    assert_string_equal(out[0].j.removed.r[1].addr, "2001:db8::11");
+    assert_int_equal(out[0].j.removed.r[0].ttl, 300);
+    assert_int_equal(out[0].j.added.n, 1);
+    assert_int_equal(out[0].j.added.r[0].ttl, 60);
+    /* The sites are still there for dstate_load. */
+    assert_int_equal(dstate_load(path, &site, 1, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+
+    write_file("state-dns.json", "{\"sites\":[],\"dns\":[{\"target\":\"gslb\",\"name\":"
+                                 "\"www.example.com.\",\"type\":\"MX\",\"removed\":[]}]}");
+    assert_int_equal(dstate_load_dns(path, out, 4, &n, err, sizeof(err)), -EINVAL);
+    write_file("state-dns.json", "{\"sites\":[],\"dns\":[{\"target\":\"gslb\",\"name\":"
+                                 "\"www.example.com.\",\"type\":\"A\",\"removed\":"
+                                 "[{\"addr\":\"not-an-address\",\"ttl\":1}]}]}");
+    assert_int_equal(dstate_load_dns(path, out, 4, &n, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "\"dns\" entry"));
+    /* A file without "dns" (an older one) has no journals. */
+    write_file("state-dns.json", "{\"sites\":[]}");
+    assert_int_equal(dstate_load_dns(path, out, 4, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 0);
+}
+
 /* [drain] peers and the zones each agent may request (`agents`). */
 static void
 test_trust(void **state)
@@ -395,6 +446,7 @@ main(void)
         cmocka_unit_test(test_example),    cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_errors),     cmocka_unit_test(test_trust),
         cmocka_unit_test(test_dns),        cmocka_unit_test(test_dns_errors),
+        cmocka_unit_test(test_state_file_dns),
         cmocka_unit_test(test_state_file), cmocka_unit_test(test_audit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

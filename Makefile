@@ -106,10 +106,12 @@ UNIT_SKIP    ?=
 UNIT_TIMEOUT ?= 300
 UNIT_WRAP    := $(if $(RUNNER),timeout $(UNIT_TIMEOUT) $(RUNNER))
 PKGS_EMBERD := libmodbus libmosquitto libcjson inih libsystemd sqlite3 libgpiod
-PKGS_DRAIN  := libmosquitto libcjson inih libsystemd
+PKGS_DRAIN  := libmosquitto libcjson inih libsystemd ldns
 PKGS_SIM    := libmodbus libcjson inih
 PKGS_CTL    := libcjson inih
-PKGS        := $(PKGS_EMBERD)
+# Every module, for the check below, the compiler flags and the unit tests
+# (which link every program's modules).
+PKGS        := $(PKGS_EMBERD) ldns
 pkg_libs     = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 # demo, check and bench install their packages first and then build in a
@@ -128,6 +130,7 @@ DEB_inih         := libinih-dev
 DEB_libsystemd   := libsystemd-dev
 DEB_sqlite3      := libsqlite3-dev
 DEB_libgpiod     := libgpiod-dev
+DEB_ldns         := libldns-dev
 PKG_MISSING := $(shell command -v $(firstword $(PKG_CONFIG)) >/dev/null 2>&1 || echo NOPKGCONFIG; \
                  for m in $(PKGS); do $(PKG_CONFIG) --exists $$m 2>/dev/null || echo $$m; done)
 ifneq ($(filter NOPKGCONFIG,$(PKG_MISSING)),)
@@ -181,7 +184,7 @@ SIM_OBJ    := $(patsubst %.c,$(B)/%.o,$(filter-out agent/sim/sim.c,$(wildcard ag
 CTL_OBJ    := $(patsubst %.c,$(B)/%.o,$(filter-out agent/ctl/emberctl.c,$(wildcard agent/ctl/*.c)))
 # What unit tests and fuzz-regress link: every program's modules.
 LIB_OBJ    := $(EMBERD_OBJ) $(DRAIN_OBJ) $(SIM_OBJ) $(CTL_OBJ) $(LIBEMBER)
-TEST_LIBS   = $(call pkg_libs,$(PKGS_EMBERD)) $(SYSLIBS)
+TEST_LIBS   = $(call pkg_libs,$(PKGS)) $(SYSLIBS)
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)

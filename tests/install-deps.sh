@@ -17,7 +17,7 @@ set -eu
 
 BUILD="build-essential pkg-config
 libmodbus-dev libmosquitto-dev libgpiod-dev libcjson-dev libinih-dev libsqlite3-dev
-libsystemd-dev"
+libsystemd-dev libldns-dev"
 # agent/examples/demo.sh: mosquitto, socat (the RTU pty pair), haproxy,
 # python3 -m http.server and demo_watch.py (paho); mosquitto_sub is in the
 # hints it prints.
@@ -26,7 +26,7 @@ DEMO="mosquitto mosquitto-clients socat haproxy python3-paho-mqtt"
 # a minbase system has neither.
 CHECK="libcmocka-dev mosquitto mosquitto-clients socat mbpoll haproxy curl
 python3-pymodbus python3-serial python3-serial-asyncio python3-paho-mqtt
-valgrind openssl rabbitmq-server faketime iproute2 procps"
+valgrind openssl rabbitmq-server faketime iproute2 procps bind9 bind9-dnsutils"
 BENCH="mosquitto mosquitto-clients socat haproxy curl python3-pymodbus python3-paho-mqtt"
 
 what=${1:-check}

@@ -5,14 +5,18 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dnsplan.h"
 #include "log.h"
+#include "safefile.h"
 
 static const char *const levels[] = {"error", "warning", "info", "debug", NULL};
 static const char *const vote_bys[] = {"zone", "agent", NULL};
@@ -53,6 +57,27 @@ static const struct cfg_directive haproxy_keys[] = {
     CFG_ROW("refresh", CFG_DUR, offsetof(struct dconf_haproxy, refresh_ms), .min = 100, .max = 3600000),
 };
 
+/* The first is the default. */
+const char *const dconf_tsig_algorithms[] = {"hmac-sha256", "hmac-sha384", "hmac-sha512",
+                                            "hmac-sha224", "hmac-sha1",   "hmac-md5",
+                                            NULL};
+
+static const struct cfg_directive dns_keys[] = {
+    CFG_ROW("server", CFG_STR, offsetof(struct dconf_dns, server)),
+    CFG_ROW("zone", CFG_STR, offsetof(struct dconf_dns, zone)),
+    CFG_ROW("names", CFG_STR, offsetof(struct dconf_dns, names_str)),
+    CFG_ROW("addresses", CFG_STR, offsetof(struct dconf_dns, addresses_str)),
+    CFG_ROW("standby", CFG_STR, offsetof(struct dconf_dns, standby_str)),
+    CFG_ROW("allow_empty", CFG_BOOL, offsetof(struct dconf_dns, allow_empty)),
+    CFG_ROW("ttl", CFG_DUR, offsetof(struct dconf_dns, ttl_ms), .min = 1000, .max = 86400000),
+    CFG_ROW("max_ttl", CFG_DUR, offsetof(struct dconf_dns, max_ttl_ms), .min = 1000, .max = 86400000),
+    CFG_ROW("tsig_key", CFG_STR, offsetof(struct dconf_dns, tsig_key)),
+    CFG_ROW("tsig_algorithm", CFG_ENUM, offsetof(struct dconf_dns, tsig_algorithm), .names = dconf_tsig_algorithms),
+    CFG_ROW("tsig_secret_file", CFG_PATH, offsetof(struct dconf_dns, tsig_secret_file)),
+    CFG_ROW("timeout", CFG_DUR, offsetof(struct dconf_dns, timeout_ms), .min = 50, .max = 60000),
+    CFG_ROW("refresh", CFG_DUR, offsetof(struct dconf_dns, refresh_ms), .min = 100, .max = 3600000),
+};
+
 static const struct cfg_directive hook_keys[] = {
     CFG_ROW("exec", CFG_PATH, offsetof(struct dconf_hook, exec)),
     CFG_ROW("args", CFG_STR, offsetof(struct dconf_hook, args)),
@@ -63,8 +88,8 @@ static const struct cfg_directive hook_keys[] = {
 };
 
 #define UNKNOWN_SECTION                                                                            \
-    "[%s]: unknown section (expected [drain], [mqtt], [site NAME], [haproxy NAME] or "             \
-    "[hook NAME])"
+    "[%s]: unknown section (expected [drain], [mqtt], [site NAME], [haproxy NAME], "               \
+    "[dns NAME] or [hook NAME])"
 
 static void
 on_key(struct cfgfile *cf, const char *section, const char *key, const char *value)
@@ -120,6 +145,13 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
                 return;
             rc =
                 cfgfile_apply(cf, section, haproxy_keys, ARRAY_LEN(haproxy_keys), item, key, value);
+        } else if (strcmp(kind, "dns") == 0) {
+            struct cfg_sections sa = {(void **)&c->dnss, &c->ndns, NULL, DCONF_MAX_DNS, sizeof(*c->dnss),
+                                      offsetof(struct dconf_dns, line), NULL, 0};
+            item = cfgfile_section_item(cf, section, &sa, name);
+            if (item == NULL)
+                return;
+            rc = cfgfile_apply(cf, section, dns_keys, ARRAY_LEN(dns_keys), item, key, value);
         } else if (strcmp(kind, "hook") == 0) {
             struct cfg_sections sa = {(void **)&c->hooks, &c->nhooks, NULL, DCONF_MAX_HOOKS, sizeof(*c->hooks),
                                       offsetof(struct dconf_hook, line), NULL, 0};
@@ -266,15 +298,54 @@ hook_find(const struct dconf *c, const char *name)
     return cfgfile_item_find(c->hooks, c->nhooks, sizeof(*c->hooks), name);
 }
 
+static int
+dns_find(const struct dconf *c, const char *name)
+{
+    return cfgfile_item_find(c->dnss, c->ndns, sizeof(*c->dnss), name);
+}
+
+/* A [dns] section named in a site's targets. */
+static void
+add_dns_target(struct list_ctx *x, struct dconf_site *s, int d, const char *tok)
+{
+    for (int i = 0; i < s->ndns; i++) {
+        if (s->dns[i] == d) {
+            cfgerr_add(x->err, x->c->path, x->line, "[%s] targets: '%s' is listed twice",
+                       x->section, tok);
+            return;
+        }
+    }
+    if (x->c->dnss[d].site >= 0) {
+        cfgerr_add(x->err, x->c->path, x->line,
+                   "[%s] targets: [dns %s] is already a target of [site %s] (one site per "
+                   "[dns] section)",
+                   x->section, tok, x->c->sites[x->c->dnss[d].site].name);
+        return;
+    }
+    if (s->ndns < DCONF_MAX_LIST)
+        s->dns[s->ndns++] = d;
+    x->c->dnss[d].site = (int)(s - x->c->sites);
+}
+
 static void
 add_target(void *arg, const char *tok)
 {
     struct list_ctx *x = arg;
-    int h = haproxy_find(x->c, tok);
+    int h = haproxy_find(x->c, tok), d = dns_find(x->c, tok);
 
-    if (h < 0) {
-        cfgerr_add(x->err, x->c->path, x->line, "[%s] targets: no [haproxy %s] in this file",
+    if (h >= 0 && d >= 0) {
+        cfgerr_add(x->err, x->c->path, x->line,
+                   "[%s] targets: '%s' names both a [haproxy] and a [dns] section (rename one)",
                    x->section, tok);
+        return;
+    }
+    if (d >= 0) {
+        add_dns_target(x, x->site, d, tok);
+        return;
+    }
+    if (h < 0) {
+        cfgerr_add(x->err, x->c->path, x->line,
+                   "[%s] targets: no [haproxy %s] or [dns %s] in this file", x->section, tok, tok);
         return;
     }
     for (int i = 0; i < *x->n; i++) {
@@ -428,6 +499,223 @@ validate_haproxy(struct dconf *c, struct cfgerr *err, struct dconf_haproxy *h)
     }
 }
 
+struct dns_ctx {
+    struct dconf *c;
+    struct cfgerr *err;
+    struct dconf_dns *d;
+    const char *key;
+    char (*addrs)[DCONF_ADDR_LEN];
+    int *n;
+};
+
+/* A name of `names`: relative to the zone, or absolute inside it. */
+static void
+add_dns_name(void *arg, const char *tok)
+{
+    struct dns_ctx *x = arg;
+    struct dconf_dns *d = x->d;
+    char full[DCONF_DNS_NAME_LEN + 2];
+    size_t n = strlen(tok), zl;
+
+    if (tok[n - 1] == '.')
+        snprintf(full, sizeof(full), "%s", tok);
+    else if (strcmp(tok, "@") == 0)
+        snprintf(full, sizeof(full), "%s", d->zone);
+    else
+        snprintf(full, sizeof(full), "%s.%s", tok, d->zone);
+    n = strlen(full);
+    zl = strlen(d->zone);
+    if (n > DCONF_DNS_NAME_LEN || strspn(full, "abcdefghijklmnopqrstuvwxyz"
+                                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.*") != n ||
+        strstr(full, "..") != NULL) {
+        cfgerr_add(x->err, x->c->path, d->line, "[dns %s] names: '%s' is not a domain name",
+                   d->name, tok);
+        return;
+    }
+    if (!(n == zl || (n > zl && full[n - zl - 1] == '.')) ||
+        strcasecmp(full + n - zl, d->zone) != 0) {
+        cfgerr_add(x->err, x->c->path, d->line, "[dns %s] names: %s is not in zone %s", d->name,
+                   full, d->zone);
+        return;
+    }
+    for (int i = 0; i < d->nnames; i++) {
+        if (strcasecmp(d->names[i], full) == 0) {
+            cfgerr_add(x->err, x->c->path, d->line, "[dns %s] names: %s is listed twice",
+                       d->name, full);
+            return;
+        }
+    }
+    if (d->nnames == DCONF_MAX_DNS_NAMES) {
+        cfgerr_add(x->err, x->c->path, d->line, "[dns %s] names: more than %d names", d->name,
+                   DCONF_MAX_DNS_NAMES);
+        return;
+    }
+    snprintf(d->names[d->nnames++], sizeof(d->names[0]), "%s", full);
+}
+
+static void
+add_dns_addr(void *arg, const char *tok)
+{
+    struct dns_ctx *x = arg;
+    char canon[DNSPLAN_ADDR];
+
+    if (dnsplan_canon(tok, canon) < 0) {
+        cfgerr_add(x->err, x->c->path, x->d->line,
+                   "[dns %s] %s: '%s' is not an IPv4 or IPv6 address", x->d->name, x->key, tok);
+        return;
+    }
+    for (int i = 0; i < *x->n; i++) {
+        if (strcmp(x->addrs[i], canon) == 0) {
+            cfgerr_add(x->err, x->c->path, x->d->line, "[dns %s] %s: %s is listed twice",
+                       x->d->name, x->key, tok);
+            return;
+        }
+    }
+    if (*x->n == DCONF_MAX_DNS_ADDRS) {
+        cfgerr_add(x->err, x->c->path, x->d->line, "[dns %s] %s: more than %d addresses",
+                   x->d->name, x->key, DCONF_MAX_DNS_ADDRS);
+        return;
+    }
+    snprintf(x->addrs[(*x->n)++], DCONF_ADDR_LEN, "%s", canon);
+}
+
+/* server = ADDRESS, ADDRESS:PORT or [IPV6]:PORT. */
+static void
+dns_server(struct dconf *c, struct cfgerr *err, struct dconf_dns *d)
+{
+    const char *sv = d->server, *colon = strrchr(sv, ':');
+    char host[DCONF_ADDR_LEN + 2] = "";
+    long port = 53;
+
+    if (sv[0] == '[') {
+        const char *end = strchr(sv, ']');
+        if (end != NULL && (size_t)(end - sv - 1) < sizeof(host))
+            snprintf(host, sizeof(host), "%.*s", (int)(end - sv - 1), sv + 1);
+        if (end == NULL || (end[1] != '\0' && (end[1] != ':' ||
+                                               parse_long(end + 2, 1, 65535, &port) < 0)))
+            host[0] = '\0';
+    } else if (colon != NULL && strchr(sv, ':') == colon) {
+        if ((size_t)(colon - sv) < sizeof(host))
+            snprintf(host, sizeof(host), "%.*s", (int)(colon - sv), sv);
+        if (parse_long(colon + 1, 1, 65535, &port) < 0)
+            host[0] = '\0';
+    } else {
+        snprintf(host, sizeof(host), "%s", sv);
+    }
+    if (host[0] == '\0' || dnsplan_canon(host, d->host) < 0) {
+        cfgerr_add(err, c->path, d->line,
+                   "[dns %s] server: '%s' is not ADDRESS[:PORT] (an IP address; [IPV6]:PORT)",
+                   d->name, sv);
+        return;
+    }
+    d->port = (int)port;
+}
+
+/* The base64 secret of tsig_secret_file: its first line, by the safefile
+ * rules (a secret another user could have written is not trusted). */
+static void
+dns_secret(struct dconf *c, struct cfgerr *err, struct dconf_dns *d)
+{
+    char why[512], buf[DCONF_TSIG_SECRET_LEN + 2];
+    int fd = safefile_open(d->tsig_secret_file, O_RDONLY, 0, why, sizeof(why));
+    ssize_t n;
+    size_t len;
+
+    if (fd < 0) {
+        cfgerr_add(err, c->path, d->line, "[dns %s] tsig_secret_file: %s", d->name, why);
+        return;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n < 0) {
+        cfgerr_add(err, c->path, d->line, "[dns %s] tsig_secret_file: %s: %s", d->name,
+                   d->tsig_secret_file, strerror(errno));
+        return;
+    }
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    len = strlen(buf);
+    if (len == 0 || len > DCONF_TSIG_SECRET_LEN || len % 4 != 0 ||
+        strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != len) {
+        cfgerr_add(err, c->path, d->line,
+                   "[dns %s] tsig_secret_file: %s: the first line is not a base64 secret "
+                   "(as in BIND's key \"secret\")",
+                   d->name, d->tsig_secret_file);
+        return;
+    }
+    memcpy(d->tsig_secret, buf, len + 1);
+}
+
+static void
+validate_dns(struct dconf *c, struct cfgerr *err, struct dconf_dns *d)
+{
+    const char *f = c->path;
+    static const char *const required[] = {"server", "zone", "names", "addresses", "tsig_key",
+                                           "tsig_secret_file"};
+    const char *const vals[] = {d->server, d->zone, d->names_str, d->addresses_str, d->tsig_key,
+                                d->tsig_secret_file};
+    bool missing = false;
+
+    d->site = -1;
+    if (d->timeout_ms == 0)
+        d->timeout_ms = 2000;
+    if (d->refresh_ms == 0)
+        d->refresh_ms = 30000;
+    if (d->max_ttl_ms == 0)
+        d->max_ttl_ms = 300000;
+    for (size_t i = 0; i < ARRAY_LEN(required); i++) {
+        if (vals[i] == NULL) {
+            cfgerr_add(err, f, d->line, "[dns %s]: missing key '%s'", d->name, required[i]);
+            missing = true;
+        }
+    }
+    if (missing)
+        return;
+    dns_server(c, err, d);
+    if (d->zone[0] == '\0' || strcmp(d->zone, ".") == 0) {
+        cfgerr_add(err, f, d->line, "[dns %s] zone: give the zone's name (example.com)", d->name);
+        return;
+    }
+    if (d->zone[strlen(d->zone) - 1] != '.') {
+        /* Names are kept absolute. */
+        char *z = xcalloc(1, strlen(d->zone) + 2);
+        sprintf(z, "%s.", d->zone);
+        free(d->zone);
+        d->zone = z;
+    }
+    if (strlen(d->zone) > DCONF_DNS_NAME_LEN) {
+        cfgerr_add(err, f, d->line, "[dns %s] zone: longer than %d characters", d->name,
+                   DCONF_DNS_NAME_LEN);
+        return;
+    }
+    if (d->tsig_key[0] == '\0' || strlen(d->tsig_key) > DCONF_DNS_NAME_LEN ||
+        strspn(d->tsig_key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+            strlen(d->tsig_key))
+        cfgerr_add(err, f, d->line, "[dns %s] tsig_key: '%s' is not a key name", d->name,
+                   d->tsig_key);
+    {
+        struct dns_ctx x = {c, err, d, "names", NULL, NULL};
+        each_name(d->names_str, add_dns_name, &x);
+        x.key = "addresses";
+        x.addrs = d->addresses;
+        x.n = &d->naddresses;
+        each_name(d->addresses_str, add_dns_addr, &x);
+        if (d->standby_str != NULL) {
+            x.key = "standby";
+            x.addrs = d->standby;
+            x.n = &d->nstandby;
+            each_name(d->standby_str, add_dns_addr, &x);
+        }
+    }
+    for (int i = 0; i < d->nstandby; i++)
+        for (int k = 0; k < d->naddresses; k++)
+            if (strcmp(d->standby[i], d->addresses[k]) == 0)
+                cfgerr_add(err, f, d->line,
+                           "[dns %s] standby: %s is also one of the site's addresses", d->name,
+                           d->standby[i]);
+    dns_secret(c, err, d);
+}
+
 static void
 validate_hook(struct dconf *c, struct cfgerr *err, struct dconf_hook *h)
 {
@@ -480,13 +768,14 @@ validate_site(struct dconf *c, struct cfgerr *err, int si)
     }
     if (s->targets_str == NULL && s->hooks_str == NULL)
         cfgerr_add(err, c->path, s->line,
-                   "[site %s]: nothing to drain: set 'targets' ([haproxy] sections) and/or "
+                   "[site %s]: nothing to drain: set 'targets' ([haproxy] or [dns] sections) and/or "
                    "'hooks' ([hook] sections)",
                    s->name);
     if (s->targets_str != NULL) {
         x.key = "targets";
         x.idx = s->targets;
         x.n = &s->ntargets;
+        x.site = s;
         each_name(s->targets_str, add_target, &x);
         for (int i = 0; i < s->ntargets; i++)
             c->haproxies[s->targets[i]].site = si;
@@ -540,6 +829,8 @@ validate(void *user, struct cfgerr *err)
         validate_haproxy(c, err, &c->haproxies[i]);
     for (int i = 0; i < c->nhooks; i++)
         validate_hook(c, err, &c->hooks[i]);
+    for (int i = 0; i < c->ndns; i++)
+        validate_dns(c, err, &c->dnss[i]);
     for (int i = 0; i < c->nsites; i++)
         validate_site(c, err, i);
     for (int i = 0; i < c->nhaproxies; i++)
@@ -547,6 +838,11 @@ validate(void *user, struct cfgerr *err)
             cfgerr_add(err, f, c->haproxies[i].line,
                        "[haproxy %s]: not a target of any [site] (add it to a site's targets)",
                        c->haproxies[i].name);
+    for (int i = 0; i < c->ndns; i++)
+        if (c->dnss[i].site < 0)
+            cfgerr_add(err, f, c->dnss[i].line,
+                       "[dns %s]: not a target of any [site] (add it to a site's targets)",
+                       c->dnss[i].name);
 }
 
 int
@@ -562,6 +858,7 @@ dconf_load(const char *path, struct dconf **out, struct cfgerr *err)
     c->sites = xcalloc(DCONF_MAX_SITES, sizeof(*c->sites));
     c->haproxies = xcalloc(DCONF_MAX_HAPROXY, sizeof(*c->haproxies));
     c->hooks = xcalloc(DCONF_MAX_HOOKS, sizeof(*c->hooks));
+    c->dnss = xcalloc(DCONF_MAX_DNS, sizeof(*c->dnss));
     set_defaults(c);
     mqttconf_defaults(&c->mqtt, path, err);
     /* A file that does not load leaves nothing behind. */
@@ -594,7 +891,12 @@ dconf_free(struct dconf *c)
         cfgfile_free_strings(hook_keys, ARRAY_LEN(hook_keys), &c->hooks[i]);
     free(c->sites);
     free(c->haproxies);
+    for (int i = 0; i < c->ndns; i++) {
+        cfgfile_free_strings(dns_keys, ARRAY_LEN(dns_keys), &c->dnss[i]);
+        explicit_bzero(c->dnss[i].tsig_secret, sizeof(c->dnss[i].tsig_secret));
+    }
     free(c->hooks);
+    free(c->dnss);
     free(c->path);
     free(c);
 }

@@ -1,7 +1,7 @@
 /*
  * dconf.h - ember-drain configuration: [drain], [mqtt], [site NAME],
- * [haproxy NAME], [hook NAME].  The format is documented in ember-drain(8)
- * and agent/examples/ember-drain.conf.
+ * [haproxy NAME], [dns NAME], [hook NAME].  The format is documented in
+ * ember-drain(8) and agent/examples/ember-drain.conf.
  *
  * dconf_load() parses, range-checks and cross-checks everything (targets and
  * hooks exist, each [haproxy] serves one site, hook programs are executable)
@@ -25,6 +25,12 @@
 #define DCONF_MAX_LIST 64 /* zones, agents, targets, hooks of one site */
 #define DCONF_MAX_PEERS 16
 #define DCONF_AGENT_ZONES_LEN 512 /* "b3+b4": the zones one agent may request */
+#define DCONF_MAX_DNS 16
+#define DCONF_MAX_DNS_NAMES 16
+#define DCONF_MAX_DNS_ADDRS 16
+#define DCONF_DNS_NAME_LEN 254
+#define DCONF_TSIG_SECRET_LEN 256 /* base64 */
+#define DCONF_ADDR_LEN 46 /* "b3+b4": the zones one agent may request */
 
 enum vote_by { VOTE_BY_ZONE, VOTE_BY_AGENT };
 /* What an agent that is offline (its Last Will) means for the vote. */
@@ -79,6 +85,38 @@ struct dconf_haproxy {
     int site; /* index of the site that targets it, -1 when none */
 };
 
+/* [dns NAME]: the site's addresses in RRsets of a zone, changed by RFC 2136
+ * dynamic updates signed with TSIG. */
+struct dconf_dns {
+    char name[NAME_MAX_LEN + 1];
+    int line;
+    char *server; /* HOST[:PORT], an IP address */
+    char host[DCONF_ADDR_LEN];
+    int port;
+    char *zone;
+    char *names_str;
+    char names[DCONF_MAX_DNS_NAMES][DCONF_DNS_NAME_LEN + 1]; /* absolute, with the dot */
+    int nnames;
+    char *addresses_str, *standby_str;
+    char addresses[DCONF_MAX_DNS_ADDRS][DCONF_ADDR_LEN]; /* canonical */
+    int naddresses;
+    char standby[DCONF_MAX_DNS_ADDRS][DCONF_ADDR_LEN];
+    int nstandby;
+    bool allow_empty;
+    int64_t ttl_ms;     /* TTL of the standby records added; 0: the RRset's */
+    int64_t max_ttl_ms; /* warn when a record's TTL is longer */
+    char *tsig_key;     /* key name */
+    int tsig_algorithm; /* index in dconf_tsig_algorithms */
+    char *tsig_secret_file;
+    char tsig_secret[DCONF_TSIG_SECRET_LEN + 1]; /* base64, read at load */
+    int64_t timeout_ms;
+    int64_t refresh_ms;
+    int site; /* index of the site that targets it, -1 when none */
+};
+
+/* "hmac-sha256", ...: the names [dns] tsig_algorithm takes. */
+extern const char *const dconf_tsig_algorithms[];
+
 struct dconf_hook {
     char name[NAME_MAX_LEN + 1];
     int line;
@@ -104,6 +142,8 @@ struct dconf_site {
     int nzones;                  /* 0: any zone */
     int targets[DCONF_MAX_LIST]; /* indexes of [haproxy] sections */
     int ntargets;
+    int dns[DCONF_MAX_LIST]; /* indexes of [dns] sections (also listed in `targets`) */
+    int ndns;
     int hooks[DCONF_MAX_LIST]; /* indexes of [hook] sections */
     int nhooks;
     int vote;
@@ -126,6 +166,8 @@ struct dconf {
     int nhaproxies;
     struct dconf_hook *hooks;
     int nhooks;
+    struct dconf_dns *dnss;
+    int ndns;
 };
 
 /* Loads and checks `path`.  On failure returns -EINVAL (or -errno when the

@@ -39,8 +39,45 @@ agent_status_name(int st)
     return st == AGENT_ONLINE ? "online" : st == AGENT_OFFLINE ? "offline" : "unknown";
 }
 
+/* One entry per RRset of [dns] target n: "name" SECTION/OWNER/TYPE, "state"
+ * "present" (some of the site's addresses are in it), "absent", "unknown"
+ * or "unreachable", the records read back, and the last error. */
+static void
+dns_targets(const struct dconf *c, int n, const struct dns_view *v, cJSON *targets)
+{
+    const struct dconf_dns *dc = &c->dnss[n];
+
+    for (int i = 0; v != NULL && i < v->nsets; i++) {
+        const struct dns_obs *ob = &v->obs[i];
+        cJSON *x = cJSON_CreateObject(), *recs;
+        char name[NAME_MAX_LEN + DCONF_DNS_NAME_LEN + 10];
+        const char *state = "unknown";
+        snprintf(name, sizeof(name), "%s/%s/%s", dc->name, ob->name, ob->family == 6 ? "AAAA" : "A");
+        if (!v->reachable) {
+            state = "unreachable";
+        } else if (ob->known) {
+            state = "absent";
+            for (int k = 0; k < dc->naddresses; k++)
+                if (dnsplan_has(&ob->cur, dc->addresses[k]))
+                    state = "present";
+        }
+        cJSON_AddStringToObject(x, "name", name);
+        cJSON_AddStringToObject(x, "kind", "dns");
+        cJSON_AddStringToObject(x, "state", state);
+        recs = cJSON_AddArrayToObject(x, "records");
+        for (int k = 0; ob->known && k < ob->cur.n; k++)
+            cJSON_AddItemToArray(recs, cJSON_CreateString(ob->cur.r[k].addr));
+        if (ob->known && ob->cur.n > 0)
+            cJSON_AddNumberToObject(x, "ttl", ob->cur.r[0].ttl);
+        if (v->error[0])
+            cJSON_AddStringToObject(x, "error", v->error);
+        cJSON_AddItemToArray(targets, x);
+    }
+}
+
 void *
-djson_site(const struct site *s, const struct hx_view *views, bool detail)
+djson_site(const struct site *s, const struct hx_view *views, const struct dns_view *dviews,
+           bool detail)
 {
     const struct dconf *c = s->dc;
     cJSON *o = cJSON_CreateObject(), *targets, *arr;
@@ -69,6 +106,8 @@ djson_site(const struct site *s, const struct hx_view *views, bool detail)
             cJSON_AddItemToArray(targets, x);
         }
     }
+    for (int t = 0; t < s->conf->ndns; t++)
+        dns_targets(c, s->conf->dns[t], dviews ? &dviews[s->conf->dns[t]] : NULL, targets);
     for (int k = 0; k < s->conf->nhooks; k++) {
         cJSON *x = cJSON_CreateObject();
         cJSON_AddStringToObject(x, "name", c->hooks[s->conf->hooks[k]].name);
@@ -133,10 +172,11 @@ djson_site(const struct site *s, const struct hx_view *views, bool detail)
 }
 
 int
-djson_state(const struct site *s, const struct hx_view *views, int64_t now_real_ms, char **sig,
+djson_state(const struct site *s, const struct hx_view *views, const struct dns_view *dviews,
+            int64_t now_real_ms, char **sig,
             char **text)
 {
-    cJSON *o = djson_site(s, views, false), *full, *it;
+    cJSON *o = djson_site(s, views, dviews, false), *full, *it;
     char ts[32];
 
     *text = NULL;
@@ -174,7 +214,8 @@ print_delete(cJSON *o)
 
 char *
 djson_answer_status(const struct dconf *c, const struct site *const *sites, int only,
-                    const struct hx_view *views, bool mqtt, bool settled)
+                    const struct hx_view *views, const struct dns_view *dviews, bool mqtt,
+                    bool settled)
 {
     cJSON *out = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(out, "sites");
 
@@ -185,17 +226,17 @@ djson_answer_status(const struct dconf *c, const struct site *const *sites, int 
     cJSON_AddBoolToObject(out, "dry_run", c->drain.dry_run);
     for (int i = 0; i < c->nsites; i++)
         if (only < 0 || only == i)
-            cJSON_AddItemToArray(arr, djson_site(sites[i], views, true));
+            cJSON_AddItemToArray(arr, djson_site(sites[i], views, dviews, true));
     return print_delete(out);
 }
 
 char *
-djson_answer_site(const struct site *s, const struct hx_view *views)
+djson_answer_site(const struct site *s, const struct hx_view *views, const struct dns_view *dviews)
 {
     cJSON *out = cJSON_CreateObject();
 
     cJSON_AddBoolToObject(out, "ok", true);
-    cJSON_AddItemToObject(out, "site", djson_site(s, views, true));
+    cJSON_AddItemToObject(out, "site", djson_site(s, views, dviews, true));
     return print_delete(out);
 }
 
@@ -283,6 +324,19 @@ djson_audit_haproxy(const struct site_audit *a, const char *haproxy, const struc
     cJSON_AddStringToObject(o, "command", l->cmd);
     cJSON_AddStringToObject(o, "result", l->result);
     cJSON_AddBoolToObject(o, "ok", l->ok);
+    return audit_site(o, a);
+}
+
+void *
+djson_audit_dns(const struct site_audit *a, const char *dns, const char *update,
+                const char *result, bool ok)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(o, "dns", dns);
+    cJSON_AddStringToObject(o, "update", update);
+    cJSON_AddStringToObject(o, "result", result);
+    cJSON_AddBoolToObject(o, "ok", ok);
     return audit_site(o, a);
 }
 

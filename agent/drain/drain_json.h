@@ -14,31 +14,39 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dns.h"
 #include "haproxy.h"
 #include "site.h"
 
 /* The site as published (detail false) or as `status` shows it (detail
  * true: requests, agents, condition).  views is indexed like the
- * configuration's [haproxy] sections.  Returns a cJSON object. */
-void *djson_site(const struct site *s, const struct hx_view *views, bool detail);
+ * configuration's [haproxy] sections, dviews like its [dns] sections (NULL:
+ * none read yet).  Returns a cJSON object. */
+void *djson_site(const struct site *s, const struct hx_view *views, const struct dns_view *dviews,
+                 bool detail);
 
 /* The drain/state payload: *sig is the payload without "ts" (to publish
  * only changes), *text the payload with "ts" (now_real_ms) first, as in
  * every payload of the contract.  Both malloc'd.  Returns 0 or -ENOMEM. */
-int djson_state(const struct site *s, const struct hx_view *views, int64_t now_real_ms, char **sig,
-                char **text);
+int djson_state(const struct site *s, const struct hx_view *views, const struct dns_view *dviews,
+                int64_t now_real_ms, char **sig, char **text);
 
 /* Control-socket answers (malloc'd text).  status: sites[i] is site i of
  * c, `only` a site index or -1 for every site. */
 char *djson_answer_status(const struct dconf *c, const struct site *const *sites, int only,
-                          const struct hx_view *views, bool mqtt, bool settled);
-char *djson_answer_site(const struct site *s, const struct hx_view *views);
+                          const struct hx_view *views, const struct dns_view *dviews, bool mqtt,
+                          bool settled);
+char *djson_answer_site(const struct site *s, const struct hx_view *views,
+                        const struct dns_view *dviews);
 char *djson_answer_error(const char *err);
 
 /* Audit entry fields (a cJSON object for audit_event()). */
 void *djson_audit(const struct dconf *c, const struct site_audit *a);
 /* A command a HAProxy worker sent (or, dry run, would have sent). */
 void *djson_audit_haproxy(const struct site_audit *a, const char *haproxy, const struct hx_log *l);
+/* An update a [dns] worker sent (or would have sent, or refused to send). */
+void *djson_audit_dns(const struct site_audit *a, const char *dns, const char *update,
+                      const char *result, bool ok);
 void *djson_audit_start(const char *controller, long pid, bool dry_run);
 
 /* A retained drain/state payload, as far as adopting it needs. */

@@ -15,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "cmdmsg.h"
 #include "command.h"
+#include "dns.h"
 #include "ctlsock.h"
 #include "drain_json.h"
 #include "dstate.h"
@@ -54,6 +56,8 @@ struct drainer {
     struct audit *audit;
     struct haproxy *hx[DCONF_MAX_HAPROXY];
     struct hx_view views[DCONF_MAX_HAPROXY];
+    struct dns *dns[DCONF_MAX_DNS];
+    struct dns_view *dviews; /* [DCONF_MAX_DNS]: large, so on the heap */
     int notify_rd, notify_wr;
     struct site_rt sites[DCONF_MAX_SITES];
     bool settled;
@@ -73,14 +77,28 @@ static void
 save_state(struct drainer *d)
 {
     struct dstate_site all[DCONF_MAX_SITES];
-    int rc;
+    struct dstate_dns *dj = NULL;
+    int rc, nj = 0;
 
     if (strcmp(d->conf->drain.state, "none") == 0)
         return;
     for (int i = 0; i < d->conf->nsites; i++)
         all[i] = d->sites[i].m.st;
-    if ((rc = dstate_save(d->conf->drain.state, all, d->conf->nsites)) < 0)
+    if (d->dviews != NULL && d->conf->ndns > 0) {
+        dj = xcalloc((size_t)d->conf->ndns * DNS_MAX_SETS, sizeof(*dj));
+        for (int n = 0; n < d->conf->ndns; n++) {
+            const struct dns_view *v = &d->dviews[n];
+            for (int i = 0; i < v->nsets; i++, nj++) {
+                snprintf(dj[nj].target, sizeof(dj[nj].target), "%s", d->conf->dnss[n].name);
+                snprintf(dj[nj].name, sizeof(dj[nj].name), "%s", v->obs[i].name);
+                dj[nj].family = v->obs[i].family;
+                dj[nj].j = v->obs[i].journal;
+            }
+        }
+    }
+    if ((rc = dstate_save_all(d->conf->drain.state, all, d->conf->nsites, dj, nj)) < 0)
         log_errx("cannot write the state file %s: %s", d->conf->drain.state, strerror(-rc));
+    free(dj);
 }
 
 /* Publishes {p}/{site}/drain/state when it changed (or when forced). */
@@ -91,7 +109,7 @@ publish_site(struct drainer *d, struct site_rt *r, bool force)
 
     if (!d->settled || d->mqtt == NULL)
         return;
-    if (djson_state(&r->m, d->views, real_ms(), &sig, &text) < 0)
+    if (djson_state(&r->m, d->views, d->dviews, real_ms(), &sig, &text) < 0)
         return;
     if (force || r->published == NULL || strcmp(sig, r->published) != 0) {
         snprintf(topic, sizeof(topic), "%s/%s/drain/state", d->conf->mqtt.prefix, r->m.conf->name);
@@ -158,6 +176,9 @@ run(struct drainer *d, struct site_rt *r, struct site_out *o)
         case SITE_FX_WANT:
             haproxy_want(d->hx[r->m.conf->targets[fx->want.target]], fx->want.want, fx->want.gen);
             break;
+        case SITE_FX_DNS:
+            dns_want(d->dns[r->m.conf->dns[fx->want.target]], fx->want.want, fx->want.gen);
+            break;
         case SITE_FX_HOOK:
             start_hook(d, r, fx->hook.hook, fx->hook.action);
             break;
@@ -223,7 +244,7 @@ ctl_handler(void *arg, const char *req, size_t len, uid_t uid, pid_t pid)
         const struct site *all[DCONF_MAX_SITES];
         for (int i = 0; i < d->conf->nsites; i++)
             all[i] = &d->sites[i].m;
-        text = djson_answer_status(d->conf, all, cmd->site, d->views,
+        text = djson_answer_status(d->conf, all, cmd->site, d->views, d->dviews,
                                    d->mqtt && mqtt_connected(d->mqtt), d->settled);
         free(cmd);
         return text;
@@ -236,7 +257,7 @@ ctl_handler(void *arg, const char *req, size_t len, uid_t uid, pid_t pid)
         run(d, r, &o);
         if (rc == 0) {
             free(cmd);
-            return djson_answer_site(&r->m, d->views);
+            return djson_answer_site(&r->m, d->views, d->dviews);
         }
     }
     if (!cmd->status)
@@ -419,7 +440,60 @@ on_mqtt_ready(void *arg)
         publish_site(d, &d->sites[i], true);
 }
 
-/* ---- HAProxy worker reports --------------------------------------------- */
+/* ---- HAProxy and DNS worker reports ------------------------------------- */
+
+static bool
+set_equal(const struct dns_set *a, const struct dns_set *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (int i = 0; i < a->n; i++)
+        if (strcmp(a->r[i].addr, b->r[i].addr) != 0 || a->r[i].ttl != b->r[i].ttl)
+            return false;
+    return true;
+}
+
+static bool
+journal_equal(const struct dns_journal *a, const struct dns_journal *b)
+{
+    return set_equal(&a->removed, &b->removed) && set_equal(&a->added, &b->added);
+}
+
+/* Audits what [dns] target k of r's site sent (or refused to send) and
+ * tells the machine what it reads back. */
+static void
+dns_report(struct drainer *d, struct site_rt *r, int k)
+{
+    int n = r->m.conf->dns[k];
+    struct dns_log *logs = xcalloc(DNS_LOG_MAX, sizeof(*logs));
+    int nl = dns_take_log(d->dns[n], logs, DNS_LOG_MAX);
+    char old[sizeof(d->dviews[n].error)];
+    bool journal_changed = false;
+    struct dns_view *prev = xcalloc(1, sizeof(*prev));
+
+    snprintf(old, sizeof(old), "%s", d->dviews[n].error);
+    *prev = d->dviews[n];
+    dns_view(d->dns[n], &d->dviews[n]);
+    for (int i = 0; i < d->dviews[n].nsets; i++)
+        if (!journal_equal(&prev->obs[i].journal, &d->dviews[n].obs[i].journal))
+            journal_changed = true;
+    free(prev);
+    /* What a drain removed must survive a restart: saved as soon as the
+     * update is read back. */
+    if (journal_changed)
+        save_state(d);
+    for (int j = 0; j < nl; j++) {
+        struct site_audit a;
+        site_audit_fill(&r->m, logs[j].dry ? "dns_dry_run" : logs[j].ok ? "dns" : "dns_error", &a);
+        audit_event(d->audit, r->m.conf->name, a.event,
+                    djson_audit_dns(&a, d->conf->dnss[n].name, logs[j].what, logs[j].result,
+                                    logs[j].ok));
+    }
+    free(logs);
+    if (strcmp(old, d->dviews[n].error) != 0 && d->dviews[n].error[0])
+        log_warnx("dns %s: %s", d->conf->dnss[n].name, d->dviews[n].error);
+    site_dns_target(&r->m, k, d->dviews[n].done_gen, d->dviews[n].reached);
+}
 
 static void
 on_worker(void *arg, short revents)
@@ -451,6 +525,8 @@ on_worker(void *arg, short revents)
                     log_warnx("haproxy %s: %s", d->conf->haproxies[h].name, d->views[h].error);
             site_target(&r->m, k, d->views[h].done_gen, d->views[h].reached);
         }
+        for (int k = 0; k < r->m.conf->ndns; k++)
+            dns_report(d, r, k);
         t = now();
         site_progress(&r->m, &t, &o);
         run(d, r, &o);
@@ -507,6 +583,54 @@ restore(struct drainer *d)
     return 0;
 }
 
+/* The [dns] journals of the state file, into the views the workers start
+ * from; an entry for an RRset no longer configured is dropped, with a
+ * warning naming what it would have restored. */
+static void
+restore_dns(struct drainer *d)
+{
+    const struct dconf *c = d->conf;
+    struct dstate_dns *saved;
+    char err[512] = "";
+    int n = 0, rc;
+
+    d->dviews = xcalloc(DCONF_MAX_DNS, sizeof(*d->dviews));
+    for (int k = 0; k < c->ndns; k++)
+        dns_view_init(&c->dnss[k], &d->dviews[k]);
+    if (strcmp(c->drain.state, "none") == 0 || c->ndns == 0)
+        return;
+    saved = xcalloc(DCONF_MAX_DNS * DNS_MAX_SETS, sizeof(*saved));
+    rc = dstate_load_dns(c->drain.state, saved, DCONF_MAX_DNS * DNS_MAX_SETS, &n, err,
+                         sizeof(err));
+    if (rc < 0)
+        log_errx("state file %s: DNS journals: %s", c->drain.state, err);
+    for (int i = 0; i < n; i++) {
+        bool found = false;
+        for (int k = 0; k < c->ndns && !found; k++) {
+            struct dns_view *v = &d->dviews[k];
+            if (strcmp(c->dnss[k].name, saved[i].target) != 0)
+                continue;
+            for (int s = 0; s < v->nsets && !found; s++) {
+                if (strcasecmp(v->obs[s].name, saved[i].name) == 0 &&
+                    v->obs[s].family == saved[i].family) {
+                    v->obs[s].journal = saved[i].j;
+                    found = true;
+                }
+            }
+        }
+        if (!found)
+            log_warnx("state file: [dns %s] %s %s is no longer configured; forgetting what its "
+                      "drain removed (%d record(s))",
+                      saved[i].target, saved[i].name, saved[i].family == 6 ? "AAAA" : "A",
+                      saved[i].j.removed.n);
+        else
+            log_info("state file: [dns %s] %s %s: %d record(s) to restore on undrain",
+                     saved[i].target, saved[i].name, saved[i].family == 6 ? "AAAA" : "A",
+                     saved[i].j.removed.n);
+    }
+    free(saved);
+}
+
 static void
 deliver(void *arg, const struct mqtt_msg *msg)
 {
@@ -550,6 +674,9 @@ drainer_fini(void *arg)
     ctlsock_close(d->ctl);
     for (int h = 0; h < d->conf->nhaproxies; h++)
         haproxy_stop(d->hx[h]);
+    for (int n = 0; n < d->conf->ndns; n++)
+        dns_stop(d->dns[n]);
+    free(d->dviews);
     hooks_fini(d->hooks);
     audit_close(d->audit);
     if (d->notify_rd >= 0)
@@ -586,8 +713,8 @@ drainer_run(void *arg)
     struct drainer *d = arg;
 
     sd_notifyf(0, "READY=1\nSTATUS=settling: waiting for retained requests");
-    log_info("running: %d site(s), %d HAProxy instance(s), %d hook(s)%s", d->conf->nsites,
-             d->conf->nhaproxies, d->conf->nhooks, d->conf->drain.dry_run ? ", DRY RUN" : "");
+    log_info("running: %d site(s), %d HAProxy instance(s), %d DNS target(s), %d hook(s)%s",
+             d->conf->nsites, d->conf->nhaproxies, d->conf->ndns, d->conf->nhooks, d->conf->drain.dry_run ? ", DRY RUN" : "");
     while (!loop_sig_stop) {
         loop_run(d->loop);
         if (loop_sig_hup) {
@@ -630,12 +757,21 @@ drainer_init(void **out, void *conf)
         goto fail;
     audit_event(d->audit, NULL, "start",
                 djson_audit_start(c->drain.id, (long)getpid(), c->drain.dry_run));
+    /* The journals first: a save while restoring the sites keeps them. */
+    restore_dns(d);
     if ((rc = restore(d)) < 0)
         goto fail;
     for (int h = 0; h < c->nhaproxies; h++) {
         if ((rc = haproxy_start(&d->hx[h], &c->haproxies[h], c->drain.dry_run, d->notify_wr)) < 0) {
             log_errx("cannot start the worker for [haproxy %s]: %s", c->haproxies[h].name,
                      strerror(-rc));
+            goto fail;
+        }
+    }
+    for (int n = 0; n < c->ndns; n++) {
+        if ((rc = dns_start(&d->dns[n], &c->dnss[n], c->drain.dry_run, d->notify_wr,
+                            &d->dviews[n])) < 0) {
+            log_errx("cannot start the worker for [dns %s]: %s", c->dnss[n].name, strerror(-rc));
             goto fail;
         }
     }

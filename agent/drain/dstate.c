@@ -47,16 +47,17 @@ jnum(const cJSON *o, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-int
-dstate_load(const char *path, struct dstate_site *sites, int max, int *n, char *err, size_t errlen)
+/* Reads and parses the state file into *root (NULL when it does not
+ * exist).  Returns 0, -EPERM, -errno or -EINVAL with a reason in err. */
+static int
+read_root(const char *path, cJSON **root, char *err, size_t errlen)
 {
     FILE *fp;
     char *buf = NULL;
     long len;
-    cJSON *root = NULL, *arr, *it;
     int fd, rc = -EINVAL;
 
-    *n = 0;
+    *root = NULL;
     /* The file decides what HAProxy serves: one planted by another user
      * (or a link to one) must not be believed. */
     fd = safefile_open(path, O_RDONLY, 0, err, errlen);
@@ -81,13 +82,31 @@ dstate_load(const char *path, struct dstate_site *sites, int max, int *n, char *
         snprintf(err, errlen, "cannot read: %s", strerror(errno));
         goto out;
     }
-    root = cJSON_Parse(buf);
-    arr = cJSON_GetObjectItemCaseSensitive(root, "sites");
-    if (!cJSON_IsObject(root) || !cJSON_IsArray(arr)) {
+    *root = cJSON_Parse(buf);
+    if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(*root, "sites"))) {
         snprintf(err, errlen, "not an ember-drain state file (no \"sites\" array)");
+        cJSON_Delete(*root);
+        *root = NULL;
         goto out;
     }
-    cJSON_ArrayForEach(it, arr)
+    rc = 0;
+out:
+    free(buf);
+    fclose(fp);
+    return rc;
+}
+
+int
+dstate_load(const char *path, struct dstate_site *sites, int max, int *n, char *err, size_t errlen)
+{
+    cJSON *root, *it;
+    int rc;
+
+    *n = 0;
+    if ((rc = read_root(path, &root, err, errlen)) < 0 || root == NULL)
+        return rc;
+    rc = -EINVAL;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "sites"))
     {
         struct dstate_site *s;
         const char *name = jstr(it, "site"), *st = jstr(it, "state");
@@ -113,13 +132,92 @@ dstate_load(const char *path, struct dstate_site *sites, int max, int *n, char *
     rc = 0;
 out:
     cJSON_Delete(root);
-    free(buf);
-    fclose(fp);
+    return rc;
+}
+
+/* [{"addr", "ttl"}, ...] <-> struct dns_set */
+static cJSON *
+set_json(const struct dns_set *set)
+{
+    cJSON *arr = cJSON_CreateArray();
+
+    for (int i = 0; i < set->n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "addr", set->r[i].addr);
+        cJSON_AddNumberToObject(o, "ttl", set->r[i].ttl);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+static int
+json_set(const cJSON *arr, struct dns_set *set)
+{
+    const cJSON *it;
+    char canon[DNSPLAN_ADDR];
+
+    set->n = 0;
+    if (arr == NULL)
+        return 0;
+    if (!cJSON_IsArray(arr))
+        return -EINVAL;
+    cJSON_ArrayForEach(it, arr)
+    {
+        const char *a = jstr(it, "addr");
+        double ttl = jnum(it, "ttl");
+        if (a == NULL || dnsplan_canon(a, canon) < 0 || ttl < 0 || ttl > 2147483647.0 ||
+            dnsplan_add(set, canon, (uint32_t)ttl) < 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+int
+dstate_load_dns(const char *path, struct dstate_dns *out, int max, int *n, char *err,
+                size_t errlen)
+{
+    cJSON *root, *it;
+    int rc;
+
+    *n = 0;
+    if ((rc = read_root(path, &root, err, errlen)) < 0 || root == NULL)
+        return rc;
+    rc = 0;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "dns"))
+    {
+        const char *target = jstr(it, "target"), *name = jstr(it, "name"), *type = jstr(it, "type");
+        struct dstate_dns *d;
+        if (*n == max)
+            break;
+        d = &out[*n];
+        memset(d, 0, sizeof(*d));
+        if (target == NULL || !name_valid(target) || name == NULL ||
+            strlen(name) >= sizeof(d->name) || type == NULL ||
+            (strcmp(type, "A") != 0 && strcmp(type, "AAAA") != 0) ||
+            json_set(cJSON_GetObjectItemCaseSensitive(it, "removed"), &d->j.removed) < 0 ||
+            json_set(cJSON_GetObjectItemCaseSensitive(it, "added"), &d->j.added) < 0) {
+            snprintf(err, errlen, "a \"dns\" entry lacks a valid target, name, type or records");
+            rc = -EINVAL;
+            break;
+        }
+        strcpy(d->target, target);
+        strcpy(d->name, name);
+        d->family = strcmp(type, "AAAA") == 0 ? 6 : 4;
+        (*n)++;
+    }
+    cJSON_Delete(root);
     return rc;
 }
 
 int
 dstate_save(const char *path, const struct dstate_site *sites, int n)
+{
+    return dstate_save_all(path, sites, n, NULL, 0);
+}
+
+int
+dstate_save_all(const char *path, const struct dstate_site *sites, int n,
+                const struct dstate_dns *dns, int ndns)
 {
     cJSON *root = cJSON_CreateObject(), *arr;
     char *text, *tmp, *dircopy;
@@ -144,6 +242,20 @@ dstate_save(const char *path, const struct dstate_site *sites, int n)
         cJSON_AddNumberToObject(o, "drain_start_ms", (double)s->drain_start_ms);
         cJSON_AddBoolToObject(o, "hooks_done", s->hooks_done);
         cJSON_AddBoolToObject(o, "maint", s->maint);
+        cJSON_AddItemToArray(arr, o);
+    }
+    /* Only journals with something to undo are kept. */
+    arr = ndns > 0 ? cJSON_AddArrayToObject(root, "dns") : NULL;
+    for (int i = 0; i < ndns; i++) {
+        cJSON *o;
+        if (dns[i].j.removed.n == 0 && dns[i].j.added.n == 0)
+            continue;
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "target", dns[i].target);
+        cJSON_AddStringToObject(o, "name", dns[i].name);
+        cJSON_AddStringToObject(o, "type", dns[i].family == 6 ? "AAAA" : "A");
+        cJSON_AddItemToObject(o, "removed", set_json(&dns[i].j.removed));
+        cJSON_AddItemToObject(o, "added", set_json(&dns[i].j.added));
         cJSON_AddItemToArray(arr, o);
     }
     text = cJSON_Print(root);

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dnsplan.h"
 #include "util.h"
 
 enum site_state { SITE_SERVING, SITE_DRAINING, SITE_DRAINED };
@@ -48,6 +49,25 @@ int dstate_load(const char *path, struct dstate_site *sites, int max, int *n, ch
 /* Replaces `path` atomically (through a fresh temporary file in the same
  * directory).  Returns 0 or -errno. */
 int dstate_save(const char *path, const struct dstate_site *sites, int n);
+
+/* What the drains of one RRset of a [dns] target deleted and added, not yet
+ * undone: kept so that an undrain after a restart still restores exactly
+ * what was there (the "dns" array of the state file). */
+struct dstate_dns {
+    char target[NAME_MAX_LEN + 1]; /* the [dns] section */
+    char name[256];                /* owner name, absolute */
+    int family;                    /* 4: A, 6: AAAA */
+    struct dns_journal j;
+};
+
+/* dstate_save() plus the journals of [dns] targets (those with nothing to
+ * undo are left out). */
+int dstate_save_all(const char *path, const struct dstate_site *sites, int n,
+                    const struct dstate_dns *dns, int ndns);
+/* Loads the "dns" array of `path` (none when the file or the array is
+ * missing).  Returns 0, -EPERM, -errno or -EINVAL with a reason in err. */
+int dstate_load_dns(const char *path, struct dstate_dns *out, int max, int *n, char *err,
+                    size_t errlen);
 
 struct audit;
 

@@ -85,8 +85,19 @@ print_site(const cJSON *s)
     arr = cJSON_GetObjectItemCaseSensitive(s, "targets");
     cJSON_ArrayForEach(x, arr)
     {
-        printf("    %-7s %-40s %s\n", ctlclient_str(x, "kind"), ctlclient_str(x, "name"),
+        const cJSON *recs = cJSON_GetObjectItemCaseSensitive(x, "records"), *r;
+        printf("    %-7s %-40s %s", ctlclient_str(x, "kind"), ctlclient_str(x, "name"),
                ctlclient_str(x, "state"));
+        /* A DNS target: the records read back, and why it is not as wanted. */
+        if (cJSON_IsArray(recs)) {
+            printf(" [");
+            cJSON_ArrayForEach(r, recs)
+                printf("%s%s", r == recs->child ? "" : " ", cJSON_IsString(r) ? r->valuestring : "?");
+            printf("]");
+        }
+        printf("\n");
+        if (strcmp(ctlclient_str(x, "error"), "-") != 0)
+            printf("            error: %s\n", ctlclient_str(x, "error"));
     }
     arr = cJSON_GetObjectItemCaseSensitive(s, "requests");
     cJSON_ArrayForEach(x, arr)
@@ -181,6 +192,7 @@ main(int argc, char **argv)
     struct cfgerr err = {0};
     struct dconf *c = NULL;
     int opt, rc, servers = 0;
+    char dns[48] = "";
 
     while ((opt = getopt_long(argc, argv, "S:b:r:jt:" PROG_DAEMON_SHORT, opts, NULL)) != -1) {
         switch (opt) {
@@ -237,10 +249,12 @@ main(int argc, char **argv)
         return prog_run(&o, c->drain.log_level, &drainer_ops, c);
     for (int i = 0; i < c->nhaproxies; i++)
         servers += c->haproxies[i].nservers;
-    printf("ember-drain: %s: configuration OK (%d %s, %d haproxy %s with %d %s, %d %s%s)\n", o.path,
-           c->nsites, plural(c->nsites, "site", "sites"), c->nhaproxies,
+    if (c->ndns > 0)
+        snprintf(dns, sizeof(dns), ", %d dns %s", c->ndns, plural(c->ndns, "target", "targets"));
+    printf("ember-drain: %s: configuration OK (%d %s, %d haproxy %s with %d %s%s, %d %s%s)\n",
+           o.path, c->nsites, plural(c->nsites, "site", "sites"), c->nhaproxies,
            plural(c->nhaproxies, "instance", "instances"), servers,
-           plural(servers, "server", "servers"), c->nhooks, plural(c->nhooks, "hook", "hooks"),
+           plural(servers, "server", "servers"), dns, c->nhooks, plural(c->nhooks, "hook", "hooks"),
            c->drain.dry_run ? ", dry run" : "");
     dconf_free(c);
     return 0;

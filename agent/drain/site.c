@@ -158,6 +158,17 @@ want_for(const struct site *s, int t, const struct site_now *now)
     return HX_WANT_DRAIN;
 }
 
+/* What a [dns] target should converge to now: maint_after does not apply. */
+static int
+want_for_dns(const struct site *s)
+{
+    if (s->undraining)
+        return HX_WANT_READY;
+    if ((s->st.held && !s->manual_in_hold) || s->st.state == SITE_SERVING)
+        return HX_WANT_NONE;
+    return HX_WANT_DRAIN;
+}
+
 /* Arms the maint_after timer for the earliest target still due. */
 static void
 schedule_maint(struct site *s, const struct site_now *now, struct site_out *o)
@@ -189,6 +200,12 @@ apply_wants(struct site *s, const struct site_now *now, struct site_out *o)
         struct site_fx *fx = push(o, SITE_FX_WANT);
         fx->want.target = t;
         fx->want.want = want_for(s, t, now);
+        fx->want.gen = s->gen;
+    }
+    for (int t = 0; t < s->conf->ndns; t++) {
+        struct site_fx *fx = push(o, SITE_FX_DNS);
+        fx->want.target = t;
+        fx->want.want = want_for_dns(s);
         fx->want.gen = s->gen;
     }
     schedule_maint(s, now, o);
@@ -236,6 +253,9 @@ targets_reached(const struct site *s)
 {
     for (int t = 0; t < s->conf->ntargets; t++)
         if (s->done_gen[t] != s->gen || !s->reached[t])
+            return false;
+    for (int t = 0; t < s->conf->ndns; t++)
+        if (s->dns_done_gen[t] != s->gen || !s->dns_reached[t])
             return false;
     return true;
 }
@@ -586,6 +606,15 @@ site_target(struct site *s, int t, uint64_t done_gen, bool reached)
     if (t >= 0 && t < s->conf->ntargets) {
         s->done_gen[t] = done_gen;
         s->reached[t] = reached;
+    }
+}
+
+void
+site_dns_target(struct site *s, int t, uint64_t done_gen, bool reached)
+{
+    if (t >= 0 && t < s->conf->ndns) {
+        s->dns_done_gen[t] = done_gen;
+        s->dns_reached[t] = reached;
     }
 }
 

@@ -48,6 +48,7 @@ enum site_fx_kind {
     SITE_FX_LOG,     /* log a line at a level */
     SITE_FX_AUDIT,   /* append to the audit log */
     SITE_FX_WANT,    /* hand a wanted state to one HAProxy target */
+    SITE_FX_DNS,     /* hand a wanted state to one [dns] target (the want member) */
     SITE_FX_HOOK,    /* start one hook */
     SITE_FX_TIMER,   /* arm or cancel one of the site's timers */
     SITE_FX_SAVE,    /* write the state file */
@@ -97,7 +98,7 @@ struct site_fx {
         } log;
         struct site_audit audit;
         struct {
-            int target; /* index in the site's targets */
+            int target; /* index in the site's targets (SITE_FX_DNS: in its dns) */
             int want;   /* enum hx_want */
             uint64_t gen;
         } want;
@@ -144,6 +145,8 @@ struct site {
     uint64_t gen;                      /* generation of the wanted HAProxy state */
     uint64_t done_gen[DCONF_MAX_LIST]; /* per target: the generation worked on */
     bool reached[DCONF_MAX_LIST];      /* per target: the wanted state reads back */
+    uint64_t dns_done_gen[DCONF_MAX_LIST]; /* the same per [dns] target */
+    bool dns_reached[DCONF_MAX_LIST];
     char hook_state[DCONF_MAX_LIST][16];
 };
 
@@ -195,6 +198,9 @@ void site_timer(struct site *s, const struct site_now *now, int timer, struct si
  * does (or does not) read back the wanted state.  Call site_progress()
  * after the reports of a batch. */
 void site_target(struct site *s, int t, uint64_t done_gen, bool reached);
+
+/* The same for [dns] target t (index in the site's dns). */
+void site_dns_target(struct site *s, int t, uint64_t done_gen, bool reached);
 
 /* Moves draining -> drained and undraining -> serving when the targets and
  * hooks are done; publishes what changed. */

@@ -252,7 +252,7 @@ test_json_state(void **state)
         site_command(s, &now, SITE_CMD_DRAIN, "tester", "", "mqtt", err, sizeof(err), &o), 0);
     site_out_free(&o);
 
-    assert_int_equal(djson_state(s, views, now.real_ms, &sig, &text), 0);
+    assert_int_equal(djson_state(s, views, NULL, now.real_ms, &sig, &text), 0);
     assert_string_equal(
         sig, "{\"site\":\"lab\",\"state\":\"held\",\"held_state\":\"draining\","
              "\"targets\":[{\"name\":\"hx/web/s1\",\"kind\":\"haproxy\",\"state\":\"drain\","
@@ -284,7 +284,7 @@ test_json_state(void **state)
     t = djson_answer_error("site lab is not held");
     assert_string_equal(t, "{\"ok\":false,\"error\":\"site lab is not held\"}");
     free(t);
-    t = djson_answer_site(s, views);
+    t = djson_answer_site(s, views, NULL);
     assert_true(starts(t, "{\"ok\":true,\"site\":{\"site\":\"lab\""));
     assert_non_null(strstr(t, "\"requests\":[],\"agents\":[],\"condition\":false,"
                               "\"condition_cause\":\"no drain requests\",\"undraining\":false}}"));
@@ -295,14 +295,14 @@ test_json_state(void **state)
         site_init(far, c, 1);
         all[0] = s;
         all[1] = far;
-        t = djson_answer_status(c, all, 1, views, true, false);
+        t = djson_answer_status(c, all, 1, views, NULL, true, false);
         assert_true(starts(t, "{\"sites\":[{\"site\":\"far\""));
         assert_non_null(strstr(t, "\"state\":\"unreachable\""));
         assert_null(strstr(t, "\"site\":\"lab\""));
         assert_non_null(strstr(t, "],\"ok\":true,\"controller\":\"ctl1\",\"mqtt\":true,"
                                   "\"settled\":false,\"dry_run\":false}"));
         free(t);
-        t = djson_answer_status(c, all, -1, views, false, true);
+        t = djson_answer_status(c, all, -1, views, NULL, false, true);
         assert_non_null(strstr(t, "\"site\":\"lab\""));
         assert_non_null(strstr(t, "\"site\":\"far\""));
         free(t);

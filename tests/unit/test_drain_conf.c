@@ -153,6 +153,163 @@ test_errors(void **state)
     cfgerr_free(&err);
 }
 
+/* [dns NAME]: a site's targets may name it; names are made absolute,
+ * addresses canonical, the TSIG secret is read from its file. */
+static void
+test_dns(void **state)
+{
+    struct cfgerr err = {0};
+    struct dconf *c = NULL;
+    const char *p;
+    (void)state;
+
+    write_file("key.secret", "c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IQ==\n");
+    p = write_file("dns.conf", "[site s]\ntargets = h, gslb\n"
+                               "[haproxy h]\nsocket = /x.sock\nservers = b/s\n"
+                               "[dns gslb]\nserver = 127.0.0.1:5353\nzone = example.com\n"
+                               "names = www, api.example.com., @\n"
+                               "addresses = 192.0.2.10, 2001:DB8::10\nstandby = 198.51.100.10\n"
+                               "tsig_key = ember-drain\ntsig_secret_file = key.secret\n"
+                               "[site t]\ntargets = solo\n"
+                               "[dns solo]\nserver = [::1]:53\nzone = example.com.\n"
+                               "names = solo\naddresses = 192.0.2.12\nallow_empty = yes\n"
+                               "tsig_key = k2\ntsig_algorithm = hmac-sha512\n"
+                               "tsig_secret_file = key.secret\nmax_ttl = 30s\nttl = 20s\n");
+    assert_int_equal(dconf_load(p, &c, &err), 0);
+    assert_int_equal(c->ndns, 2);
+    assert_int_equal(c->sites[0].ntargets, 1);
+    assert_int_equal(c->sites[0].ndns, 1);
+    assert_int_equal(c->sites[0].dns[0], 0);
+    assert_int_equal(c->dnss[0].site, 0);
+    assert_string_equal(c->dnss[0].host, "127.0.0.1");
+    assert_int_equal(c->dnss[0].port, 5353);
+    assert_string_equal(c->dnss[0].zone, "example.com.");
+    assert_int_equal(c->dnss[0].nnames, 3);
+    assert_string_equal(c->dnss[0].names[0], "www.example.com.");
+    assert_string_equal(c->dnss[0].names[1], "api.example.com.");
+    assert_string_equal(c->dnss[0].names[2], "example.com.");
+    assert_int_equal(c->dnss[0].naddresses, 2);
+    assert_string_equal(c->dnss[0].addresses[1], "2001:db8::10");
+    assert_int_equal(c->dnss[0].nstandby, 1);
+    assert_string_equal(dconf_tsig_algorithms[c->dnss[0].tsig_algorithm], "hmac-sha256");
+    assert_string_equal(c->dnss[0].tsig_secret, "c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IQ==");
+    assert_int_equal(c->dnss[0].timeout_ms, 2000);
+    assert_int_equal(c->dnss[0].refresh_ms, 30000);
+    assert_int_equal(c->dnss[0].max_ttl_ms, 300000);
+    assert_int_equal(c->dnss[0].ttl_ms, 0);
+    assert_false(c->dnss[0].allow_empty);
+    assert_string_equal(c->dnss[1].host, "::1");
+    assert_int_equal(c->dnss[1].port, 53);
+    assert_string_equal(dconf_tsig_algorithms[c->dnss[1].tsig_algorithm], "hmac-sha512");
+    assert_true(c->dnss[1].allow_empty);
+    assert_int_equal(c->dnss[1].site, 1);
+    assert_int_equal(c->dnss[1].max_ttl_ms, 30000);
+    assert_int_equal(c->dnss[1].ttl_ms, 20000);
+    dconf_free(c);
+    cfgerr_free(&err);
+}
+
+static void
+test_dns_errors(void **state)
+{
+    struct cfgerr err = {0};
+    struct dconf *c = NULL;
+    const char *p;
+    (void)state;
+
+    write_file("bad.secret", "not base64!\n");
+    p = write_file("dnsbad.conf", "[site s]\n"                              /* 1 */
+                                  "targets = d, nosuch\n"                   /* 2 */
+                                  "[dns d]\n"                               /* 3 */
+                                  "server = example.com:53\n"               /* 4 */
+                                  "zone = example.com\n"                    /* 5 */
+                                  "names = www.other.org., a..b\n"          /* 6 */
+                                  "addresses = 192.0.2.1, 192.0.2.300\n"    /* 7 */
+                                  "standby = 192.0.2.1\n"                   /* 8 */
+                                  "tsig_key = k\n"                          /* 9 */
+                                  "tsig_algorithm = hmac-sha3\n"            /* 10 */
+                                  "tsig_secret_file = bad.secret\n"         /* 11 */
+                                  "[dns e]\n"                               /* 12 */
+                                  "zone = example.com\n"                    /* 13 */
+                                  "[dns f]\n"                               /* 14 */
+                                  "server = 127.0.0.1\nzone = example.com\n" /* 15, 16 */
+                                  "names = www\naddresses = 192.0.2.1\n"   /* 17, 18 */
+                                  "tsig_key = k\ntsig_secret_file = none\n"); /* 19, 20 */
+    assert_int_equal(dconf_load(p, &c, &err), -EINVAL);
+    assert_null(c);
+    assert_non_null(err.text);
+    assert_non_null(strstr(err.text, "dnsbad.conf:1: [site s] targets: no [haproxy nosuch] or "
+                                     "[dns nosuch] in this file"));
+    assert_non_null(strstr(err.text, "dnsbad.conf:3: [dns d] server: 'example.com:53' is not "
+                                     "ADDRESS[:PORT]"));
+    assert_non_null(strstr(err.text, "dnsbad.conf:3: [dns d] names: www.other.org. is not in "
+                                     "zone example.com."));
+    assert_non_null(strstr(err.text, "dnsbad.conf:3: [dns d] names: 'a..b' is not a domain name"));
+    assert_non_null(strstr(err.text, "dnsbad.conf:3: [dns d] addresses: '192.0.2.300' is not an "
+                                     "IPv4 or IPv6 address"));
+    assert_non_null(strstr(err.text, "dnsbad.conf:3: [dns d] standby: 192.0.2.1 is also one of "
+                                     "the site's addresses"));
+    assert_non_null(strstr(err.text, "dnsbad.conf:10: [dns d] tsig_algorithm:"));
+    assert_non_null(strstr(err.text, "dnsbad.conf:3: [dns d] tsig_secret_file: "));
+    assert_non_null(strstr(err.text, "is not a base64 secret"));
+    assert_non_null(strstr(err.text, "dnsbad.conf:12: [dns e]: missing key 'server'"));
+    assert_non_null(strstr(err.text, "dnsbad.conf:12: [dns e]: missing key 'tsig_secret_file'"));
+    assert_non_null(strstr(err.text, "dnsbad.conf:12: [dns e]: not a target of any [site]"));
+    assert_non_null(strstr(err.text, "dnsbad.conf:14: [dns f] tsig_secret_file: "));
+    cfgerr_free(&err);
+}
+
+/* The [dns] journals in the state file: saved with the sites, loaded back
+ * exactly; an RRset with nothing to undo is not written. */
+static void
+test_state_file_dns(void **state)
+{
+    struct dstate_site site = {.name = "lab", .state = SITE_DRAINED};
+    struct dstate_dns in[2], out[4];
+    char path[128], err[128] = "";
+    int n = -1;
+    (void)state;
+
+    snprintf(path, sizeof(path), "%s/state-dns.json", tmpdir);
+    memset(in, 0, sizeof(in));
+    strcpy(in[0].target, "gslb");
+    strcpy(in[0].name, "www.example.com.");
+    in[0].family = 6;
+    assert_int_equal(dnsplan_add(&in[0].j.removed, "2001:db8::10", 300), 0);
+    assert_int_equal(dnsplan_add(&in[0].j.removed, "2001:db8::11", 30), 0);
+    assert_int_equal(dnsplan_add(&in[0].j.added, "2001:db8::20", 60), 0);
+    strcpy(in[1].target, "gslb");
+    strcpy(in[1].name, "api.example.com.");
+    in[1].family = 4; /* nothing to undo */
+    assert_int_equal(dstate_save_all(path, &site, 1, in, 2), 0);
+    assert_int_equal(dstate_load_dns(path, out, 4, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(out[0].target, "gslb");
+    assert_string_equal(out[0].name, "www.example.com.");
+    assert_int_equal(out[0].family, 6);
+    assert_int_equal(out[0].j.removed.n, 2);
+    assert_string_equal(out[0].j.removed.r[1].addr, "2001:db8::11");
+    assert_int_equal(out[0].j.removed.r[0].ttl, 300);
+    assert_int_equal(out[0].j.added.n, 1);
+    assert_int_equal(out[0].j.added.r[0].ttl, 60);
+    /* The sites are still there for dstate_load. */
+    assert_int_equal(dstate_load(path, &site, 1, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+
+    write_file("state-dns.json", "{\"sites\":[],\"dns\":[{\"target\":\"gslb\",\"name\":"
+                                 "\"www.example.com.\",\"type\":\"MX\",\"removed\":[]}]}");
+    assert_int_equal(dstate_load_dns(path, out, 4, &n, err, sizeof(err)), -EINVAL);
+    write_file("state-dns.json", "{\"sites\":[],\"dns\":[{\"target\":\"gslb\",\"name\":"
+                                 "\"www.example.com.\",\"type\":\"A\",\"removed\":"
+                                 "[{\"addr\":\"not-an-address\",\"ttl\":1}]}]}");
+    assert_int_equal(dstate_load_dns(path, out, 4, &n, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "\"dns\" entry"));
+    /* A file without "dns" (an older one) has no journals. */
+    write_file("state-dns.json", "{\"sites\":[]}");
+    assert_int_equal(dstate_load_dns(path, out, 4, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 0);
+}
+
 /* [drain] peers and the zones each agent may request (`agents`). */
 static void
 test_trust(void **state)
@@ -288,6 +445,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example),    cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_errors),     cmocka_unit_test(test_trust),
+        cmocka_unit_test(test_dns),        cmocka_unit_test(test_dns_errors),
+        cmocka_unit_test(test_state_file_dns),
         cmocka_unit_test(test_state_file), cmocka_unit_test(test_audit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

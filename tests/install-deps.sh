@@ -23,10 +23,11 @@ libsystemd-dev"
 # hints it prints.
 DEMO="mosquitto mosquitto-clients socat haproxy python3-paho-mqtt"
 # iproute2 (ss) and procps (ps): tests check listening sockets and processes;
-# a minbase system has neither.
+# a minbase system has neither.  bird2: test_drain_bgp's two BIRD 2 routers
+# (bird and birdc).
 CHECK="libcmocka-dev mosquitto mosquitto-clients socat mbpoll haproxy curl
 python3-pymodbus python3-serial python3-serial-asyncio python3-paho-mqtt
-valgrind openssl rabbitmq-server faketime iproute2 procps"
+valgrind openssl rabbitmq-server faketime iproute2 procps bird2"
 BENCH="mosquitto mosquitto-clients socat haproxy curl python3-pymodbus python3-paho-mqtt"
 
 what=${1:-check}

@@ -23,10 +23,12 @@ libsystemd-dev libldns-dev"
 # hints it prints.
 DEMO="mosquitto mosquitto-clients socat haproxy python3-paho-mqtt"
 # iproute2 (ss) and procps (ps): tests check listening sockets and processes;
-# a minbase system has neither.
+# a minbase system has neither.  bind9 and bind9-dnsutils: test_drain_dns's
+# named and dig.  bird2: test_drain_bgp's two BIRD 2 routers (bird, birdc).
 CHECK="libcmocka-dev mosquitto mosquitto-clients socat mbpoll haproxy curl
 python3-pymodbus python3-serial python3-serial-asyncio python3-paho-mqtt
-valgrind openssl rabbitmq-server faketime iproute2 procps bind9 bind9-dnsutils"
+valgrind openssl rabbitmq-server faketime iproute2 procps bind9 bind9-dnsutils
+bird2"
 BENCH="mosquitto mosquitto-clients socat haproxy curl python3-pymodbus python3-paho-mqtt"
 
 what=${1:-check}

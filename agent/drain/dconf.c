@@ -3,6 +3,7 @@
  */
 #include "dconf.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -78,6 +79,14 @@ static const struct cfg_directive dns_keys[] = {
     CFG_ROW("refresh", CFG_DUR, offsetof(struct dconf_dns, refresh_ms), .min = 100, .max = 3600000),
 };
 
+static const struct cfg_directive bgp_keys[] = {
+    CFG_ROW("socket", CFG_PATH, offsetof(struct dconf_haproxy, socket)),
+    CFG_ROW("protocol", CFG_NAME, offsetof(struct dconf_haproxy, protocol)),
+    CFG_ROW("prefixes", CFG_STR, offsetof(struct dconf_haproxy, prefixes_str)),
+    CFG_ROW("timeout", CFG_DUR, offsetof(struct dconf_haproxy, timeout_ms), .min = 50, .max = 60000),
+    CFG_ROW("refresh", CFG_DUR, offsetof(struct dconf_haproxy, refresh_ms), .min = 100, .max = 3600000),
+};
+
 static const struct cfg_directive hook_keys[] = {
     CFG_ROW("exec", CFG_PATH, offsetof(struct dconf_hook, exec)),
     CFG_ROW("args", CFG_STR, offsetof(struct dconf_hook, args)),
@@ -89,7 +98,7 @@ static const struct cfg_directive hook_keys[] = {
 
 #define UNKNOWN_SECTION                                                                            \
     "[%s]: unknown section (expected [drain], [mqtt], [site NAME], [haproxy NAME], "               \
-    "[dns NAME] or [hook NAME])"
+    "[bgp NAME], [dns NAME] or [hook NAME])"
 
 static void
 on_key(struct cfgfile *cf, const char *section, const char *key, const char *value)
@@ -137,14 +146,27 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
             rc = cfgfile_apply(cf, section, site_keys, ARRAY_LEN(site_keys), item, key, value);
             if (strcmp(key, "vote") == 0)
                 ((struct dconf_site *)item)->vote_set = true;
-        } else if (strcmp(kind, "haproxy") == 0) {
+        } else if (strcmp(kind, "haproxy") == 0 || strcmp(kind, "bgp") == 0) {
+            /* One table of targets: a name is either kind, never both. */
             struct cfg_sections sa = {(void **)&c->haproxies, &c->nhaproxies, NULL, DCONF_MAX_HAPROXY, sizeof(*c->haproxies),
                                       offsetof(struct dconf_haproxy, line), NULL, 0};
-            item = cfgfile_section_item(cf, section, &sa, name);
-            if (item == NULL)
+            bool bgp = strcmp(kind, "bgp") == 0;
+            int before = c->nhaproxies;
+            struct dconf_haproxy *h = cfgfile_section_item(cf, section, &sa, name);
+            if (h == NULL)
                 return;
-            rc =
-                cfgfile_apply(cf, section, haproxy_keys, ARRAY_LEN(haproxy_keys), item, key, value);
+            if (c->nhaproxies > before) /* a new section */
+                h->kind = bgp ? DCONF_TARGET_BGP : DCONF_TARGET_HAPROXY;
+            if ((h->kind == DCONF_TARGET_BGP) != bgp) {
+                cfgfile_error(cf, "[%s]: the name %s is already a [%s] section", section, name,
+                              dconf_target_kind_name(h));
+                return;
+            }
+            if (bgp)
+                rc = cfgfile_apply(cf, section, bgp_keys, ARRAY_LEN(bgp_keys), h, key, value);
+            else
+                rc = cfgfile_apply(cf, section, haproxy_keys, ARRAY_LEN(haproxy_keys), h, key,
+                                   value);
         } else if (strcmp(kind, "dns") == 0) {
             struct cfg_sections sa = {(void **)&c->dnss, &c->ndns, NULL, DCONF_MAX_DNS, sizeof(*c->dnss),
                                       offsetof(struct dconf_dns, line), NULL, 0};
@@ -335,8 +357,8 @@ add_target(void *arg, const char *tok)
 
     if (h >= 0 && d >= 0) {
         cfgerr_add(x->err, x->c->path, x->line,
-                   "[%s] targets: '%s' names both a [haproxy] and a [dns] section (rename one)",
-                   x->section, tok);
+                   "[%s] targets: '%s' names both a [%s] and a [dns] section (rename one)",
+                   x->section, tok, dconf_target_kind_name(&x->c->haproxies[h]));
         return;
     }
     if (d >= 0) {
@@ -345,7 +367,8 @@ add_target(void *arg, const char *tok)
     }
     if (h < 0) {
         cfgerr_add(x->err, x->c->path, x->line,
-                   "[%s] targets: no [haproxy %s] or [dns %s] in this file", x->section, tok, tok);
+                   "[%s] targets: no [haproxy %s], [bgp %s] or [dns %s] in this file", x->section,
+                   tok, tok, tok);
         return;
     }
     for (int i = 0; i < *x->n; i++) {
@@ -357,9 +380,10 @@ add_target(void *arg, const char *tok)
     }
     if (x->c->haproxies[h].site >= 0) {
         cfgerr_add(x->err, x->c->path, x->line,
-                   "[%s] targets: [haproxy %s] is already a target of [site %s] (one site per "
-                   "[haproxy] section)",
-                   x->section, tok, x->c->sites[x->c->haproxies[h].site].name);
+                   "[%s] targets: [%s %s] is already a target of [site %s] (one site per "
+                   "target section)",
+                   x->section, dconf_target_kind_name(&x->c->haproxies[h]), tok,
+                   x->c->sites[x->c->haproxies[h].site].name);
         return;
     }
     if (*x->n == x->max)
@@ -716,6 +740,122 @@ validate_dns(struct dconf *c, struct cfgerr *err, struct dconf_dns *d)
     dns_secret(c, err, d);
 }
 
+struct prefix_ctx {
+    struct dconf *c;
+    struct cfgerr *err;
+    struct dconf_haproxy *h;
+};
+
+/* True when tok is ADDRESS/LENGTH, IPv4 or IPv6, with no bits set past the
+ * length (BIRD's own form of a network). */
+static bool
+prefix_valid(const char *tok)
+{
+    const char *slash = strchr(tok, '/');
+    unsigned char a[16];
+    char addr[INET6_ADDRSTRLEN];
+    size_t n = slash ? (size_t)(slash - tok) : 0;
+    long len;
+    int af, bits;
+
+    if (slash == NULL || n == 0 || n >= sizeof(addr))
+        return false;
+    memcpy(addr, tok, n);
+    addr[n] = '\0';
+    af = strchr(addr, ':') ? AF_INET6 : AF_INET;
+    bits = af == AF_INET6 ? 128 : 32;
+    if (inet_pton(af, addr, a) != 1 || parse_long(slash + 1, 0, bits, &len) < 0)
+        return false;
+    for (int b = (int)len; b < bits; b++)
+        if (a[b / 8] & (0x80 >> (b % 8)))
+            return false;
+    return true;
+}
+
+static void
+add_prefix(void *arg, const char *tok)
+{
+    struct prefix_ctx *x = arg;
+    struct dconf_haproxy *h = x->h;
+
+    if (strlen(tok) > NAME_MAX_LEN || !prefix_valid(tok)) {
+        cfgerr_add(x->err, x->c->path, h->line,
+                   "[bgp %s] prefixes: '%s' is not a network ADDRESS/LENGTH (192.0.2.0/24, "
+                   "2001:db8::/48) with no host bits set",
+                   h->name, tok);
+        return;
+    }
+    for (int i = 0; i < h->nservers; i++) {
+        if (strcmp(h->servers[i].server, tok) == 0) {
+            cfgerr_add(x->err, x->c->path, h->line, "[bgp %s] prefixes: '%s' is listed twice",
+                       h->name, tok);
+            return;
+        }
+    }
+    if (h->nservers == DCONF_MAX_SERVERS) {
+        cfgerr_add(x->err, x->c->path, h->line, "[bgp %s] prefixes: more than %d prefixes",
+                   h->name, DCONF_MAX_SERVERS);
+        return;
+    }
+    snprintf(h->servers[h->nservers].backend, sizeof(h->servers[0].backend), "%s", h->protocol);
+    snprintf(h->servers[h->nservers].server, sizeof(h->servers[0].server), "%s", tok);
+    h->nservers++;
+}
+
+/* BIRD's symbols: a letter or _, then letters, digits and _. */
+static bool
+bird_symbol(const char *s)
+{
+    if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return false;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_'))
+            return false;
+    return true;
+}
+
+static void
+validate_bgp(struct dconf *c, struct cfgerr *err, struct dconf_haproxy *h)
+{
+    const char *f = c->path;
+
+    h->site = -1;
+    if (h->timeout_ms == 0)
+        h->timeout_ms = 1000;
+    if (h->refresh_ms == 0)
+        h->refresh_ms = 5000;
+    if (h->socket == NULL)
+        cfgerr_add(err, f, h->line,
+                   "[bgp %s]: missing key 'socket' (BIRD's control socket, e.g. "
+                   "/run/bird/bird.ctl)",
+                   h->name);
+    if (h->protocol[0] == '\0')
+        cfgerr_add(err, f, h->line,
+                   "[bgp %s]: missing key 'protocol' (the BIRD static protocol that announces "
+                   "the prefixes)",
+                   h->name);
+    else if (!bird_symbol(h->protocol))
+        cfgerr_add(err, f, h->line,
+                   "[bgp %s] protocol: '%s' is not a BIRD protocol name (a letter or _, then "
+                   "letters, digits and _)",
+                   h->name, h->protocol);
+    if (h->prefixes_str == NULL) {
+        cfgerr_add(err, f, h->line, "[bgp %s]: missing key 'prefixes' (192.0.2.0/24, ...)",
+                   h->name);
+    } else {
+        struct prefix_ctx x = {c, err, h};
+        each_name(h->prefixes_str, add_prefix, &x);
+        if (h->nservers == 0)
+            cfgerr_add(err, f, h->line, "[bgp %s] prefixes: empty", h->name);
+    }
+}
+
+const char *
+dconf_target_kind_name(const struct dconf_haproxy *h)
+{
+    return h->kind == DCONF_TARGET_BGP ? "bgp" : "haproxy";
+}
+
 static void
 validate_hook(struct dconf *c, struct cfgerr *err, struct dconf_hook *h)
 {
@@ -768,7 +908,7 @@ validate_site(struct dconf *c, struct cfgerr *err, int si)
     }
     if (s->targets_str == NULL && s->hooks_str == NULL)
         cfgerr_add(err, c->path, s->line,
-                   "[site %s]: nothing to drain: set 'targets' ([haproxy] or [dns] sections) and/or "
+                   "[site %s]: nothing to drain: set 'targets' ([haproxy], [bgp] or [dns] sections) and/or "
                    "'hooks' ([hook] sections)",
                    s->name);
     if (s->targets_str != NULL) {
@@ -825,8 +965,12 @@ validate(void *user, struct cfgerr *err)
     }
     if (c->nsites == 0)
         cfgerr_add(err, f, 0, "no [site NAME] section: nothing to do");
-    for (int i = 0; i < c->nhaproxies; i++)
-        validate_haproxy(c, err, &c->haproxies[i]);
+    for (int i = 0; i < c->nhaproxies; i++) {
+        if (c->haproxies[i].kind == DCONF_TARGET_BGP)
+            validate_bgp(c, err, &c->haproxies[i]);
+        else
+            validate_haproxy(c, err, &c->haproxies[i]);
+    }
     for (int i = 0; i < c->nhooks; i++)
         validate_hook(c, err, &c->hooks[i]);
     for (int i = 0; i < c->ndns; i++)
@@ -836,8 +980,8 @@ validate(void *user, struct cfgerr *err)
     for (int i = 0; i < c->nhaproxies; i++)
         if (c->haproxies[i].site < 0)
             cfgerr_add(err, f, c->haproxies[i].line,
-                       "[haproxy %s]: not a target of any [site] (add it to a site's targets)",
-                       c->haproxies[i].name);
+                       "[%s %s]: not a target of any [site] (add it to a site's targets)",
+                       dconf_target_kind_name(&c->haproxies[i]), c->haproxies[i].name);
     for (int i = 0; i < c->ndns; i++)
         if (c->dnss[i].site < 0)
             cfgerr_add(err, f, c->dnss[i].line,
@@ -884,7 +1028,10 @@ dconf_free(struct dconf *c)
         free(c->sites[i].zones);
     }
     for (int i = 0; i < c->nhaproxies; i++) {
-        cfgfile_free_strings(haproxy_keys, ARRAY_LEN(haproxy_keys), &c->haproxies[i]);
+        if (c->haproxies[i].kind == DCONF_TARGET_BGP)
+            cfgfile_free_strings(bgp_keys, ARRAY_LEN(bgp_keys), &c->haproxies[i]);
+        else
+            cfgfile_free_strings(haproxy_keys, ARRAY_LEN(haproxy_keys), &c->haproxies[i]);
         free(c->haproxies[i].host);
     }
     for (int i = 0; i < c->nhooks; i++)

@@ -1,7 +1,7 @@
 /*
  * dconf.h - ember-drain configuration: [drain], [mqtt], [site NAME],
- * [haproxy NAME], [dns NAME], [hook NAME].  The format is documented in
- * ember-drain(8) and agent/examples/ember-drain.conf.
+ * [haproxy NAME], [dns NAME], [bgp NAME], [hook NAME].  The format is
+ * documented in ember-drain(8) and agent/examples/ember-drain.conf.
  *
  * dconf_load() parses, range-checks and cross-checks everything (targets and
  * hooks exist, each [haproxy] serves one site, hook programs are executable)
@@ -65,9 +65,18 @@ struct dconf_server {
 
 #define DCONF_MAINT_AFTER_MAX_MS 86400000LL /* a day */
 
+enum dconf_target_kind { DCONF_TARGET_HAPROXY, DCONF_TARGET_BGP };
+
+/* A [haproxy NAME] section, or a [bgp NAME] one (kind DCONF_TARGET_BGP):
+ * then socket is BIRD's control socket, protocol the static protocol that
+ * announces the prefixes, and each servers[] entry is one prefix (backend
+ * the protocol, server the prefix); tcp, weight and maint_after are unset. */
 struct dconf_haproxy {
     char name[NAME_MAX_LEN + 1];
     int line;
+    int kind; /* enum dconf_target_kind */
+    char protocol[NAME_MAX_LEN + 1];
+    char *prefixes_str;
     char *socket; /* unix stats socket (level admin) */
     char *tcp;    /* or host:port */
     char *host;   /* split from tcp */
@@ -183,6 +192,8 @@ bool dconf_site_has_zone(const struct dconf_site *s, const char *zone);
  * true otherwise (an agent listed without zones, or not listed at all: the
  * other rules decide). */
 bool dconf_site_agent_may(const struct dconf_site *s, const char *agent, const char *zone);
+/* "haproxy" or "bgp": the section kind of a target. */
+const char *dconf_target_kind_name(const struct dconf_haproxy *h);
 /* True when `id` is this controller's own id or one of [drain] peers. */
 bool dconf_trusts_controller(const struct dconf *c, const char *id);
 

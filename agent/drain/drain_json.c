@@ -98,11 +98,18 @@ djson_site(const struct site *s, const struct hx_view *views, const struct dns_v
             snprintf(name, sizeof(name), "%s/%s/%s", hc->name, hc->servers[i].backend,
                      hc->servers[i].server);
             cJSON_AddStringToObject(x, "name", name);
-            cJSON_AddStringToObject(x, "kind", "haproxy");
+            cJSON_AddStringToObject(x, "kind", dconf_target_kind_name(hc));
             cJSON_AddStringToObject(
                 x, "state", v->reachable || i >= v->nservers ? v->obs[i].state : "unreachable");
-            if (i < v->nservers && v->obs[i].known)
+            if (hc->kind == DCONF_TARGET_BGP) {
+                /* The static protocol's state in BIRD, and why it is not as wanted. */
+                cJSON_AddStringToObject(x, "protocol",
+                                        v->proto_state[0] ? v->proto_state : "unknown");
+                if (v->error[0])
+                    cJSON_AddStringToObject(x, "error", v->error);
+            } else if (i < v->nservers && v->obs[i].known) {
                 cJSON_AddNumberToObject(x, "weight", v->obs[i].row.uweight);
+            }
             cJSON_AddItemToArray(targets, x);
         }
     }
@@ -316,11 +323,12 @@ djson_audit(const struct dconf *c, const struct site_audit *a)
 }
 
 void *
-djson_audit_haproxy(const struct site_audit *a, const char *haproxy, const struct hx_log *l)
+djson_audit_target(const struct site_audit *a, const char *kind, const char *name,
+                   const struct hx_log *l)
 {
     cJSON *o = cJSON_CreateObject();
 
-    cJSON_AddStringToObject(o, "haproxy", haproxy);
+    cJSON_AddStringToObject(o, kind, name);
     cJSON_AddStringToObject(o, "command", l->cmd);
     cJSON_AddStringToObject(o, "result", l->result);
     cJSON_AddBoolToObject(o, "ok", l->ok);
@@ -337,6 +345,16 @@ djson_audit_dns(const struct site_audit *a, const char *dns, const char *update,
     cJSON_AddStringToObject(o, "update", update);
     cJSON_AddStringToObject(o, "result", result);
     cJSON_AddBoolToObject(o, "ok", ok);
+    return audit_site(o, a);
+}
+
+void *
+djson_audit_target_error(const struct site_audit *a, const char *bgp, const char *error)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(o, "bgp", bgp);
+    cJSON_AddStringToObject(o, "error", error);
     return audit_site(o, a);
 }
 

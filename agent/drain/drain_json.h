@@ -42,8 +42,12 @@ char *djson_answer_error(const char *err);
 
 /* Audit entry fields (a cJSON object for audit_event()). */
 void *djson_audit(const struct dconf *c, const struct site_audit *a);
-/* A command a HAProxy worker sent (or, dry run, would have sent). */
-void *djson_audit_haproxy(const struct site_audit *a, const char *haproxy, const struct hx_log *l);
+/* A command a target's worker sent (or, dry run, would have sent): kind is
+ * "haproxy" or "bgp", the key that names the section. */
+void *djson_audit_target(const struct site_audit *a, const char *kind, const char *name,
+                         const struct hx_log *l);
+/* A [bgp] target's BIRD could not be asked or refused (bgp_error). */
+void *djson_audit_target_error(const struct site_audit *a, const char *bgp, const char *error);
 /* An update a [dns] worker sent (or would have sent, or refused to send). */
 void *djson_audit_dns(const struct site_audit *a, const char *dns, const char *update,
                       const char *result, bool ok);

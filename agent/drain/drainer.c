@@ -514,15 +514,30 @@ on_worker(void *arg, short revents)
             int n = haproxy_take_log(d->hx[h], logs, HX_LOG_MAX);
             struct hx_view old = d->views[h];
             haproxy_view(d->hx[h], &d->views[h]);
+            const struct dconf_haproxy *hc = &d->conf->haproxies[h];
+            bool bgp = hc->kind == DCONF_TARGET_BGP;
             for (int j = 0; j < n; j++) {
                 struct site_audit a;
-                site_audit_fill(&r->m, logs[j].dry ? "haproxy_dry_run" : "haproxy", &a);
+                if (bgp)
+                    site_audit_fill(&r->m, logs[j].dry ? "bgp_dry_run" : "bgp", &a);
+                else
+                    site_audit_fill(&r->m, logs[j].dry ? "haproxy_dry_run" : "haproxy", &a);
                 audit_event(d->audit, r->m.conf->name, a.event,
-                            djson_audit_haproxy(&a, d->conf->haproxies[h].name, &logs[j]));
+                            djson_audit_target(&a, dconf_target_kind_name(hc), hc->name, &logs[j]));
             }
             if (old.reachable != d->views[h].reachable || strcmp(old.error, d->views[h].error))
-                if (d->views[h].error[0])
-                    log_warnx("haproxy %s: %s", d->conf->haproxies[h].name, d->views[h].error);
+                if (d->views[h].error[0]) {
+                    log_warnx("%s %s: %s", dconf_target_kind_name(hc), hc->name,
+                              d->views[h].error);
+                    if (bgp) {
+                        /* A BIRD that cannot be reached or refuses is audited
+                         * once per change, not on every retry. */
+                        struct site_audit a;
+                        site_audit_fill(&r->m, "bgp_error", &a);
+                        audit_event(d->audit, r->m.conf->name, a.event,
+                                    djson_audit_target_error(&a, hc->name, d->views[h].error));
+                    }
+                }
             site_target(&r->m, k, d->views[h].done_gen, d->views[h].reached);
         }
         for (int k = 0; k < r->m.conf->ndns; k++)
@@ -713,8 +728,14 @@ drainer_run(void *arg)
     struct drainer *d = arg;
 
     sd_notifyf(0, "READY=1\nSTATUS=settling: waiting for retained requests");
-    log_info("running: %d site(s), %d HAProxy instance(s), %d DNS target(s), %d hook(s)%s",
-             d->conf->nsites, d->conf->nhaproxies, d->conf->ndns, d->conf->nhooks, d->conf->drain.dry_run ? ", DRY RUN" : "");
+    int nbgp = 0;
+
+    for (int h = 0; h < d->conf->nhaproxies; h++)
+        nbgp += d->conf->haproxies[h].kind == DCONF_TARGET_BGP;
+    log_info("running: %d site(s), %d HAProxy instance(s), %d BGP target(s), %d DNS target(s), "
+             "%d hook(s)%s",
+             d->conf->nsites, d->conf->nhaproxies - nbgp, nbgp, d->conf->ndns, d->conf->nhooks,
+             d->conf->drain.dry_run ? ", DRY RUN" : "");
     while (!loop_sig_stop) {
         loop_run(d->loop);
         if (loop_sig_hup) {

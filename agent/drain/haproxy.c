@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bgp.h"
 #include "log.h"
 #include "mailbox.h"
 #include "util.h"
@@ -312,6 +313,8 @@ read_states(struct haproxy *x, struct hx_view *v)
     const struct dconf_haproxy *h = x->conf;
     struct hx_row rows[256];
 
+    if (h->kind == DCONF_TARGET_BGP)
+        return bgp_read(h, v);
     v->nservers = h->nservers;
     for (int i = 0; i < h->nservers; i++) {
         v->obs[i].known = false;
@@ -407,6 +410,8 @@ plan(const struct dconf_haproxy *h, int i, const struct hx_row *r, int want, cha
 static bool
 reached(const struct dconf_haproxy *h, const struct hx_view *v, int want)
 {
+    if (h->kind == DCONF_TARGET_BGP)
+        return bgp_reached(h, v, want);
     for (int i = 0; i < h->nservers; i++) {
         char cmds[2][200];
         if (!v->obs[i].known || plan(h, i, &v->obs[i].row, want, cmds) > 0)
@@ -426,6 +431,40 @@ view_differs(const struct hx_view *a, const struct hx_view *b)
             a->obs[i].row.uweight != b->obs[i].row.uweight)
             return true;
     return false;
+}
+
+/* Sends one command and logs it; an error goes to v->error. */
+static void
+send_one(struct haproxy *x, const char *cmd, struct hx_view *v)
+{
+    const struct dconf_haproxy *h = x->conf;
+    const char *kind = h->kind == DCONF_TARGET_BGP ? "bgp" : "haproxy";
+    char result[200];
+    char *ans = NULL;
+    int rc;
+
+    if (h->kind == DCONF_TARGET_BGP) {
+        rc = bgp_send(h, cmd, result, sizeof(result));
+    } else {
+        rc = haproxy_command(&x->addr, cmd, &ans);
+        if (rc == 0) {
+            /* Success is an empty answer; anything else is HAProxy's error. */
+            ans[strcspn(ans, "\n")] = '\0';
+            snprintf(result, sizeof(result), "%s", ans[0] ? ans : "ok");
+            rc = ans[0] ? 1 : 0;
+            free(ans);
+        } else {
+            snprintf(result, sizeof(result), "%s", strerror(-rc));
+        }
+    }
+    if (rc == 0) {
+        log_info("%s %s: %s", kind, h->name, cmd);
+        add_log(x, cmd, h->kind == DCONF_TARGET_BGP ? result : "ok", true, false);
+    } else {
+        log_warnx("%s %s: '%s': %s", kind, h->name, cmd, result);
+        add_log(x, cmd, result, false, false);
+        snprintf(v->error, sizeof(v->error), "%.120s: %.120s", cmd, result);
+    }
 }
 
 /* One pass: read, send what is missing, read back. */
@@ -450,36 +489,21 @@ converge(struct haproxy *x, int want, uint64_t gen, bool first_of_gen, struct hx
         int n;
         if (!v->obs[i].known)
             continue;
-        n = plan(h, i, &v->obs[i].row, want, cmds);
+        if (h->kind == DCONF_TARGET_BGP)
+            n = i == 0 ? bgp_plan(h, v, want, cmds[0]) : 0; /* one protocol for all prefixes */
+        else
+            n = plan(h, i, &v->obs[i].row, want, cmds);
         for (int k = 0; k < n; k++) {
-            char *ans = NULL;
             if (x->dry_run) {
                 /* Log what would be sent once per request, not every refresh. */
                 if (first_of_gen) {
-                    log_info("haproxy %s: dry run: would send '%s'", h->name, cmds[k]);
+                    log_info("%s %s: dry run: would send '%s'",
+                             h->kind == DCONF_TARGET_BGP ? "bgp" : "haproxy", h->name, cmds[k]);
                     add_log(x, cmds[k], "dry run: not sent", true, true);
                 }
                 continue;
             }
-            rc = haproxy_command(&x->addr, cmds[k], &ans);
-            if (rc < 0) {
-                log_warnx("haproxy %s: '%s': %s", h->name, cmds[k], strerror(-rc));
-                add_log(x, cmds[k], strerror(-rc), false, false);
-                snprintf(v->error, sizeof(v->error), "%.120s: %.120s", cmds[k], strerror(-rc));
-            } else {
-                /* Success is an empty answer; anything else is HAProxy's error. */
-                char *p = ans;
-                p[strcspn(p, "\n")] = '\0';
-                if (p[0] == '\0') {
-                    log_info("haproxy %s: %s", h->name, cmds[k]);
-                    add_log(x, cmds[k], "ok", true, false);
-                } else {
-                    log_warnx("haproxy %s: '%s': %s", h->name, cmds[k], p);
-                    add_log(x, cmds[k], p, false, false);
-                    snprintf(v->error, sizeof(v->error), "%.120s: %.120s", cmds[k], p);
-                }
-                free(ans);
-            }
+            send_one(x, cmds[k], v);
             sent = true;
             if (x->fault_delay_ms > 0) {
                 struct timespec ts = {x->fault_delay_ms / 1000,

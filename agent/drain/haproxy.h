@@ -10,6 +10,9 @@
  * bits, field 8 the current weight.  Workers compare that to what is wanted
  * before sending anything, so a command already in effect is never sent
  * again; a dead or slow HAProxy only delays its own worker.
+ *
+ * The same workers drive [bgp] targets (bgp.h): the read, the plan and the
+ * command differ, the rest is shared.
  */
 #ifndef EMBER_HAPROXY_H
 #define EMBER_HAPROXY_H
@@ -92,6 +95,7 @@ struct hx_view {
     bool reached;   /* every server is in the wanted state (or, dry run, would be) */
     bool reachable; /* the last read worked */
     char error[256];
+    char proto_state[16]; /* [bgp]: the static protocol's state in BIRD ("up", "down", "missing") */
     int nservers;
     struct hx_obs obs[DCONF_MAX_SERVERS];
 };

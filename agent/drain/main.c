@@ -191,8 +191,8 @@ main(int argc, char **argv)
     long timeout_s = 5;
     struct cfgerr err = {0};
     struct dconf *c = NULL;
-    int opt, rc, servers = 0;
-    char dns[48] = "";
+    int opt, rc, servers = 0, nbgp = 0, prefixes = 0;
+    char bgp[96] = "", dns[48] = "";
 
     while ((opt = getopt_long(argc, argv, "S:b:r:jt:" PROG_DAEMON_SHORT, opts, NULL)) != -1) {
         switch (opt) {
@@ -247,14 +247,24 @@ main(int argc, char **argv)
         return 1;
     if (!o.check)
         return prog_run(&o, c->drain.log_level, &drainer_ops, c);
-    for (int i = 0; i < c->nhaproxies; i++)
-        servers += c->haproxies[i].nservers;
+    for (int i = 0; i < c->nhaproxies; i++) {
+        if (c->haproxies[i].kind == DCONF_TARGET_BGP) {
+            nbgp++;
+            prefixes += c->haproxies[i].nservers;
+        } else {
+            servers += c->haproxies[i].nservers;
+        }
+    }
+    if (nbgp > 0)
+        snprintf(bgp, sizeof(bgp), ", %d bgp %s with %d %s", nbgp,
+                 plural(nbgp, "target", "targets"), prefixes,
+                 plural(prefixes, "prefix", "prefixes"));
     if (c->ndns > 0)
         snprintf(dns, sizeof(dns), ", %d dns %s", c->ndns, plural(c->ndns, "target", "targets"));
-    printf("ember-drain: %s: configuration OK (%d %s, %d haproxy %s with %d %s%s, %d %s%s)\n",
-           o.path, c->nsites, plural(c->nsites, "site", "sites"), c->nhaproxies,
-           plural(c->nhaproxies, "instance", "instances"), servers,
-           plural(servers, "server", "servers"), dns, c->nhooks, plural(c->nhooks, "hook", "hooks"),
+    printf("ember-drain: %s: configuration OK (%d %s, %d haproxy %s with %d %s%s%s, %d %s%s)\n",
+           o.path, c->nsites, plural(c->nsites, "site", "sites"), c->nhaproxies - nbgp,
+           plural(c->nhaproxies - nbgp, "instance", "instances"), servers,
+           plural(servers, "server", "servers"), bgp, dns, c->nhooks, plural(c->nhooks, "hook", "hooks"),
            c->drain.dry_run ? ", dry run" : "");
     dconf_free(c);
     return 0;

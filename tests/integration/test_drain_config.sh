@@ -56,7 +56,7 @@ check "duration" expect "bad.conf:4: [drain] settle: 'forever' is not a duration
 check "port range" expect "bad.conf:7: [mqtt] port: 70000 is out of range (1..65535)"
 check "password_file needs username" expect "[mqtt] password_file: needs a username"
 check "enum" expect "bad.conf:13: [site lab] offline: 'panic' is not one of: hold, ignore, vote"
-check "unknown target" expect "bad.conf:10: [site lab] targets: no [haproxy nope] or [dns nope] in this file"
+check "unknown target" expect "bad.conf:10: [site lab] targets: no [haproxy nope], [bgp nope] or [dns nope] in this file"
 check "unknown hook" expect "bad.conf:10: [site lab] hooks: no [hook ghost] in this file"
 check "vote above zones" expect "bad.conf:10: [site lab] vote: 3 zones must agree but only 2 are listed in 'zones'"
 check "reserved site name" expect "[site _drain]: the name _drain is reserved"

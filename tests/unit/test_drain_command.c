@@ -370,7 +370,7 @@ test_json_audit(void **state)
     expect_audit(c, a, "{\"elapsed_ms\":12,", false);
 
     site_audit_fill(s, "haproxy", a);
-    t = print(djson_audit_haproxy(a, "hx", &l));
+    t = print(djson_audit_target(a, "haproxy", "hx", &l));
     assert_string_equal(t, "{\"haproxy\":\"hx\",\"command\":\"set server web/s1 state drain\","
                            "\"result\":\"ok\",\"ok\":true,\"state\":\"serving\","
                            "\"cause\":\"no drain requests\",\"drain_id\":0}");

@@ -238,8 +238,8 @@ test_dns_errors(void **state)
     assert_int_equal(dconf_load(p, &c, &err), -EINVAL);
     assert_null(c);
     assert_non_null(err.text);
-    assert_non_null(strstr(err.text, "dnsbad.conf:1: [site s] targets: no [haproxy nosuch] or "
-                                     "[dns nosuch] in this file"));
+    assert_non_null(strstr(err.text, "dnsbad.conf:1: [site s] targets: no [haproxy nosuch], [bgp nosuch] "
+                                     "or [dns nosuch] in this file"));
     assert_non_null(strstr(err.text, "dnsbad.conf:3: [dns d] server: 'example.com:53' is not "
                                      "ADDRESS[:PORT]"));
     assert_non_null(strstr(err.text, "dnsbad.conf:3: [dns d] names: www.other.org. is not in "

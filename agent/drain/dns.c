@@ -153,6 +153,7 @@ read_set(struct dns *x, struct dns_obs *o, struct dns_view *v)
     }
     ldns_rr_list_deep_free(rrs);
     ldns_pkt_free(ans);
+    dnsplan_sort(&o->cur);
     o->known = true;
     return 0;
 }

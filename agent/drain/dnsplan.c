@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int
@@ -45,6 +46,26 @@ dnsplan_add(struct dns_set *s, const char *addr, uint32_t ttl)
     snprintf(s->r[s->n].addr, sizeof(s->r[0].addr), "%s", addr);
     s->r[s->n++].ttl = ttl;
     return 0;
+}
+
+/* Numeric address order: IPv4 before IPv6, then byte by byte. */
+static int
+cmp_rec(const void *a, const void *b)
+{
+    const char *x = ((const struct dns_rec *)a)->addr, *y = ((const struct dns_rec *)b)->addr;
+    unsigned char bx[17] = {0}, by[17] = {0};
+
+    bx[0] = inet_pton(AF_INET, x, bx + 1) == 1 ? 4 : inet_pton(AF_INET6, x, bx + 1) == 1 ? 6 : 9;
+    by[0] = inet_pton(AF_INET, y, by + 1) == 1 ? 4 : inet_pton(AF_INET6, y, by + 1) == 1 ? 6 : 9;
+    if (bx[0] == 9 || by[0] == 9 || bx[0] != by[0])
+        return bx[0] != by[0] ? bx[0] - by[0] : strcmp(x, y);
+    return memcmp(bx, by, sizeof(bx));
+}
+
+void
+dnsplan_sort(struct dns_set *s)
+{
+    qsort(s->r, (size_t)s->n, sizeof(s->r[0]), cmp_rec);
 }
 
 static void

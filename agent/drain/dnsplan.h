@@ -46,6 +46,9 @@ int dnsplan_canon(const char *s, char *out);
 bool dnsplan_has(const struct dns_set *s, const char *addr);
 /* Adds (addr, ttl) unless present; returns -ENOSPC when full, else 0. */
 int dnsplan_add(struct dns_set *s, const char *addr, uint32_t ttl);
+/* Sorts s in numeric address order (IPv4 first), so an RRset read back
+ * reads the same whatever order the server answers in. */
+void dnsplan_sort(struct dns_set *s);
 
 /* The drain of RRset `cur`, with journal j: delete every address of `site`
  * present, and when that deletes something (or j says an earlier drain

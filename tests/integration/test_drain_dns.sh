@@ -78,7 +78,7 @@ EOC
 start_bg named "$NAMED" -g -n 1 -c "$T/named/named.conf"
 NAMED_PID=$LAST_PID
 dq() { # dq NAME TYPE: the sorted addresses dig reads
-    dig @127.0.0.1 -p "$DNS_PORT" +short +norecurse +time=1 +tries=1 "$1" "$2" | sort | tr '\n' ' ' | sed 's/ $//'
+    dig @127.0.0.1 -p "$DNS_PORT" +short +norecurse +time=2 +tries=3 "$1" "$2" | sort | tr '\n' ' ' | sed 's/ $//'
 }
 check "named answers on 127.0.0.1:$DNS_PORT" wait_until 20 test -n "$(dq www.$Z A)"
 check "named listens on loopback only" test "$(loopback_listeners "$NAMED_PID" "$DNS_PORT")" -ge 1

@@ -229,6 +229,28 @@ test_set_full(void **state)
     assert_int_equal(s.n, DNSPLAN_MAX);
 }
 
+/* A read-back RRset is sorted numerically, IPv4 before IPv6, so the order
+ * the server answers in (BIND rotates it) never shows as a change. */
+static void
+test_sort(void **state)
+{
+    struct dns_set a = set_of("203.0.113.11/60 2001:db8::10/60 192.0.2.10/60 198.51.100.9/60 "
+                              "2001:db8::9/60 192.0.2.9/60");
+    struct dns_set b = set_of("192.0.2.9/60 2001:db8::9/60 198.51.100.9/60 192.0.2.10/60 "
+                              "2001:db8::10/60 203.0.113.11/60");
+    const char *want[] = {"192.0.2.9",      "192.0.2.10",  "198.51.100.9",
+                          "203.0.113.11",   "2001:db8::9", "2001:db8::10"};
+
+    (void)state;
+    dnsplan_sort(&a);
+    dnsplan_sort(&b);
+    assert_int_equal(a.n, 6);
+    for (int i = 0; i < a.n; i++) {
+        assert_string_equal(a.r[i].addr, want[i]);
+        assert_string_equal(b.r[i].addr, want[i]);
+    }
+}
+
 int
 main(void)
 {
@@ -241,6 +263,7 @@ main(void)
         cmocka_unit_test(test_restore_exact),
         cmocka_unit_test(test_restore_partial),
         cmocka_unit_test(test_set_full),
+        cmocka_unit_test(test_sort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -574,7 +574,7 @@ add_dns_name(void *arg, const char *tok)
                    DCONF_MAX_DNS_NAMES);
         return;
     }
-    snprintf(d->names[d->nnames++], sizeof(d->names[0]), "%s", full);
+    memcpy(d->names[d->nnames++], full, n + 1); /* n <= DCONF_DNS_NAME_LEN */
 }
 
 static void

@@ -370,7 +370,7 @@ converge(struct dns *x, int want, uint64_t gen, bool first_of_gen, struct dns_vi
     const struct dconf_dns *d = x->conf;
     struct dns_plan plans[DNS_MAX_SETS];
     ldns_rr_list *up;
-    char what[1024] = "", why[400] = "", prev[sizeof(v->error)];
+    char what[1024] = "", why[sizeof(v->error)] = "", prev[sizeof(v->error)];
     bool refused = false;
 
     snprintf(prev, sizeof(prev), "%s", v->error);

@@ -75,6 +75,49 @@ dns_targets(const struct dconf *c, int n, const struct dns_view *v, cJSON *targe
     }
 }
 
+/* The fields that let peer controllers converge: the drain this state
+ * carries out, the drains the last undrain ended, where a hold came from;
+ * and what this controller knows of its peers. */
+static void
+peer_fields(const struct site *s, cJSON *o)
+{
+    cJSON *arr, *x;
+
+    if (s->st.state != SITE_SERVING && s->st.ep.ctl[0])
+        cJSON_AddItemToObject(o, "episode", dstate_episode_json(&s->st.ep));
+    if (s->st.nundone > 0) {
+        arr = cJSON_AddArrayToObject(o, "undone");
+        for (int k = 0; k < s->st.nundone; k++)
+            cJSON_AddItemToArray(arr, dstate_episode_json(&s->st.undone[k]));
+    }
+    if (s->st.held && s->st.hold_origin[0])
+        cJSON_AddStringToObject(o, "hold_origin", s->st.hold_origin);
+    if (s->npeers == 0)
+        return;
+    arr = cJSON_AddArrayToObject(o, "controllers");
+    x = cJSON_CreateObject();
+    cJSON_AddStringToObject(x, "id", s->dc->drain.id);
+    cJSON_AddStringToObject(x, "status", "online");
+    cJSON_AddStringToObject(x, "state", site_shown_state(s));
+    if (s->st.state != SITE_SERVING && s->st.ep.ctl[0])
+        cJSON_AddStringToObject(x, "decided_by", s->st.ep.ctl);
+    cJSON_AddItemToArray(arr, x);
+    for (int k = 0; k < s->npeers; k++) {
+        const struct site_peer *p = &s->peers[k];
+        x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "id", p->id);
+        cJSON_AddStringToObject(x, "status", agent_status_name(p->online));
+        if (p->known) {
+            cJSON_AddStringToObject(x, "state", p->held ? "held" : dstate_name(p->state));
+            if (p->state != SITE_SERVING && p->ep.ctl[0])
+                cJSON_AddStringToObject(x, "decided_by", p->ep.ctl);
+        } else {
+            cJSON_AddNullToObject(x, "state");
+        }
+        cJSON_AddItemToArray(arr, x);
+    }
+}
+
 void *
 djson_site(const struct site *s, const struct hx_view *views, const struct dns_view *dviews,
            bool detail)
@@ -148,6 +191,7 @@ djson_site(const struct site *s, const struct hx_view *views, const struct dns_v
     cJSON_AddNumberToObject(o, "drain_id", (double)s->st.drain_id);
     cJSON_AddBoolToObject(o, "dry_run", c->drain.dry_run);
     cJSON_AddStringToObject(o, "controller", c->drain.id);
+    peer_fields(s, o);
     if (detail) {
         arr = cJSON_AddArrayToObject(o, "requests");
         for (int i = 0; i < s->policy.nreq; i++) {
@@ -397,6 +441,53 @@ djson_parse_state(const void *payload, size_t len, struct djson_state *out)
         snprintf(out->controller, sizeof(out->controller), "%s", v->valuestring);
     v = cJSON_GetObjectItemCaseSensitive(o, "drain_id");
     out->drain_id = cJSON_IsNumber(v) ? (uint64_t)v->valuedouble : 0;
+    rc = 0;
+done:
+    cJSON_Delete(o);
+    return rc;
+}
+
+int
+djson_parse_peer(const void *payload, size_t len, const char *id, struct site_peer *out)
+{
+    cJSON *o = cJSON_ParseWithLength(payload, len), *it;
+    const cJSON *v;
+    const char *st;
+    int rc = -EINVAL;
+
+    memset(out, 0, sizeof(*out));
+    if (!cJSON_IsObject(o))
+        goto done;
+    v = cJSON_GetObjectItemCaseSensitive(o, "controller");
+    /* A controller speaks only for itself, on its own topic. */
+    if (!cJSON_IsString(v) || strcmp(v->valuestring, id) != 0)
+        goto done;
+    snprintf(out->id, sizeof(out->id), "%s", id);
+    v = cJSON_GetObjectItemCaseSensitive(o, "state");
+    st = cJSON_IsString(v) ? v->valuestring : "";
+    if (strcmp(st, "held") == 0) {
+        out->held = true;
+        v = cJSON_GetObjectItemCaseSensitive(o, "held_state");
+        st = cJSON_IsString(v) ? v->valuestring : "serving";
+    }
+    if ((out->state = dstate_parse(st)) < 0)
+        goto done;
+    v = cJSON_GetObjectItemCaseSensitive(o, "hold_origin");
+    if (out->held && cJSON_IsString(v) && name_valid(v->valuestring))
+        snprintf(out->hold_origin, sizeof(out->hold_origin), "%s", v->valuestring);
+    dstate_episode_parse(cJSON_GetObjectItemCaseSensitive(o, "episode"), &out->ep);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "undone"))
+    {
+        struct dstate_episode e;
+        if (dstate_episode_parse(it, &e) == 0)
+            dstate_episode_add(out->undone, &out->nundone, &e);
+    }
+    v = cJSON_GetObjectItemCaseSensitive(o, "cause");
+    if (cJSON_IsString(v))
+        snprintf(out->cause, sizeof(out->cause), "%s", v->valuestring);
+    v = cJSON_GetObjectItemCaseSensitive(o, "by");
+    if (cJSON_IsString(v))
+        snprintf(out->by, sizeof(out->by), "%s", v->valuestring);
     rc = 0;
 done:
     cJSON_Delete(o);

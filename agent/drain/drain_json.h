@@ -70,4 +70,9 @@ struct djson_state {
 /* Returns 0, or -EINVAL when the payload is not an object with a "state". */
 int djson_parse_state(const void *payload, size_t len, struct djson_state *out);
 
+/* A peer's {p}/{site}/drain/state/{id} payload into out (its "controller"
+ * must be id).  Returns 0, or -EINVAL when it is not a state of that
+ * controller. */
+int djson_parse_peer(const void *payload, size_t len, const char *id, struct site_peer *out);
+
 #endif

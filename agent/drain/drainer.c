@@ -113,6 +113,14 @@ publish_site(struct drainer *d, struct site_rt *r, bool force)
         return;
     if (force || r->published == NULL || strcmp(sig, r->published) != 0) {
         snprintf(topic, sizeof(topic), "%s/%s/drain/state", d->conf->mqtt.prefix, r->m.conf->name);
+        /* With peers, this controller's own state too: the one its peers
+         * follow, never overwritten by theirs. */
+        if (r->m.npeers > 0) {
+            char own[TOPIC_MAX];
+            snprintf(own, sizeof(own), "%s/%s/drain/state/%s", d->conf->mqtt.prefix,
+                     r->m.conf->name, d->conf->drain.id);
+            mqtt_publish_topic(d->mqtt, own, text, strlen(text), 1, true);
+        }
         if (mqtt_publish_topic(d->mqtt, topic, text, strlen(text), 1, true) == 0) {
             free(r->published);
             r->published = sig;
@@ -307,6 +315,30 @@ on_retained_state(struct drainer *d, struct site_rt *r, const void *payload, siz
     run(d, r, &o);
 }
 
+/* A peer's own state, {p}/{site}/drain/state/{peer}: subscribed for the
+ * [drain] peers only; the site follows it (site_peer_state()). */
+static void
+on_peer_state(struct drainer *d, struct site_rt *r, const char *peer, const void *payload,
+              size_t len)
+{
+    struct site_peer *in;
+    struct site_out o = {0};
+    struct site_now t;
+
+    if (len == 0 || strcmp(peer, d->conf->drain.id) == 0)
+        return;
+    in = xcalloc(1, sizeof(*in));
+    if (djson_parse_peer(payload, len, peer, in) < 0) {
+        log_warnx("site %s: ignoring a state on drain/state/%s that is not that controller's",
+                  r->m.conf->name, peer);
+    } else {
+        t = now();
+        site_peer_state(&r->m, &t, in, &o);
+        run(d, r, &o);
+    }
+    free(in);
+}
+
 /* Publishes the result of an MQTT command on {p}/{site}/drain/cmd/result
  * (QoS 1, not retained). */
 static void
@@ -380,7 +412,23 @@ on_mqtt_message(void *arg, const char *topic, const void *payload, size_t len, b
         parts[n++][k] = '\0';
         p += k + (p[k] == '/');
     }
-    if (*p || n < 2 || (si = dconf_site_find(d->conf, parts[0])) < 0)
+    if (*p || n < 2)
+        return;
+    if (n == 3 && strcmp(parts[0], "_drain") == 0 && strcmp(parts[2], "status") == 0) {
+        /* _drain/{peer}/status: a peer's Last Will and birth. */
+        int st = AGENT_UNKNOWN;
+        if (len == 6 && memcmp(payload, "online", 6) == 0)
+            st = AGENT_ONLINE;
+        else if (len == 7 && memcmp(payload, "offline", 7) == 0)
+            st = AGENT_OFFLINE;
+        for (int i = 0; i < d->conf->nsites; i++) {
+            struct site_out o = {0};
+            site_peer_status(&d->sites[i].m, parts[1], st, &o);
+            run(d, &d->sites[i], &o);
+        }
+        return;
+    }
+    if ((si = dconf_site_find(d->conf, parts[0])) < 0)
         return;
     r = &d->sites[si];
 
@@ -400,6 +448,8 @@ on_mqtt_message(void *arg, const char *topic, const void *payload, size_t len, b
     } else if (n == 3 && strcmp(parts[1], "drain") == 0 && strcmp(parts[2], "state") == 0) {
         if (!d->settled && !r->m.restored && retained && len > 0)
             on_retained_state(d, r, payload, len);
+    } else if (n == 4 && strcmp(parts[1], "drain") == 0 && strcmp(parts[2], "state") == 0) {
+        on_peer_state(d, r, parts[3], payload, len);
     } else if (n == 4 && strcmp(parts[1], "drain") == 0 && strcmp(parts[2], "cmd") == 0) {
         /* drain/cmd/+ also matches the controller's own results. */
         if (!r->m.conf->mqtt_commands || strcmp(parts[3], CMDMSG_RESULT) == 0)
@@ -670,9 +720,16 @@ start_mqtt(struct drainer *d)
             (rc = mqtt_params_subscribe(&p, 1, "%s/%s/+/status", pre, s)) < 0 ||
             (rc = mqtt_params_subscribe(&p, 1, "%s/%s/drain/state", pre, s)) < 0)
             break;
-        if (c->sites[i].mqtt_commands)
+        for (int k = 0; k < c->drain.npeers && rc == 0; k++)
+            if (strcmp(c->drain.peers[k], c->drain.id) != 0)
+                rc = mqtt_params_subscribe(&p, 1, "%s/%s/drain/state/%s", pre, s,
+                                           c->drain.peers[k]);
+        if (c->sites[i].mqtt_commands && rc == 0)
             rc = mqtt_params_subscribe(&p, 1, "%s/%s/drain/cmd/+", pre, s);
     }
+    for (int k = 0; k < c->drain.npeers && rc == 0; k++)
+        if (strcmp(c->drain.peers[k], c->drain.id) != 0)
+            rc = mqtt_params_subscribe(&p, 1, "%s/_drain/%s/status", pre, c->drain.peers[k]);
     return rc < 0 ? rc : mqtt_init(&d->mqtt, &p, d->loop);
 }
 

@@ -16,6 +16,22 @@
 #include "log.h"
 #include "safefile.h"
 
+/* {"controller","drain_id"} -> e; -EINVAL (e cleared) when not one. */
+static int
+episode_from(const cJSON *o, struct dstate_episode *e)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "controller"),
+                *d = cJSON_GetObjectItemCaseSensitive(o, "drain_id");
+
+    memset(e, 0, sizeof(*e));
+    if (!cJSON_IsString(c) || !name_valid(c->valuestring) || !cJSON_IsNumber(d) ||
+        d->valuedouble < 0)
+        return -EINVAL;
+    snprintf(e->ctl, sizeof(e->ctl), "%s", c->valuestring);
+    e->id = (uint64_t)d->valuedouble;
+    return 0;
+}
+
 static const char *const names[] = {"serving", "draining", "drained"};
 
 const char *
@@ -96,10 +112,53 @@ out:
     return rc;
 }
 
+bool
+dstate_episode_eq(const struct dstate_episode *e, const struct dstate_episode *f)
+{
+    return e->ctl[0] && e->id == f->id && strcmp(e->ctl, f->ctl) == 0;
+}
+
+bool
+dstate_episode_in(const struct dstate_episode *e, const struct dstate_episode *list, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (dstate_episode_eq(e, &list[i]))
+            return true;
+    return false;
+}
+
+void
+dstate_episode_add(struct dstate_episode *list, int *n, const struct dstate_episode *e)
+{
+    if (!e->ctl[0] || dstate_episode_in(e, list, *n))
+        return;
+    if (*n == DSTATE_MAX_UNDONE) {
+        memmove(list, list + 1, (DSTATE_MAX_UNDONE - 1) * sizeof(*list));
+        (*n)--;
+    }
+    list[(*n)++] = *e;
+}
+
+void *
+dstate_episode_json(const struct dstate_episode *e)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(o, "controller", e->ctl);
+    cJSON_AddNumberToObject(o, "drain_id", (double)e->id);
+    return o;
+}
+
+int
+dstate_episode_parse(const void *json, struct dstate_episode *e)
+{
+    return episode_from(json, e);
+}
+
 int
 dstate_load(const char *path, struct dstate_site *sites, int max, int *n, char *err, size_t errlen)
 {
-    cJSON *root, *it;
+    cJSON *root, *it, *e;
     int rc;
 
     *n = 0;
@@ -128,6 +187,15 @@ dstate_load(const char *path, struct dstate_site *sites, int max, int *n, char *
         s->drain_start_ms = (int64_t)jnum(it, "drain_start_ms");
         s->hooks_done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "hooks_done"));
         s->maint = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "maint"));
+        episode_from(cJSON_GetObjectItemCaseSensitive(it, "episode"), &s->ep);
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(it, "undone"))
+        {
+            struct dstate_episode x;
+            if (episode_from(e, &x) == 0)
+                dstate_episode_add(s->undone, &s->nundone, &x);
+        }
+        if (jstr(it, "hold_origin") != NULL && name_valid(jstr(it, "hold_origin")))
+            snprintf(s->hold_origin, sizeof(s->hold_origin), "%s", jstr(it, "hold_origin"));
     }
     rc = 0;
 out:
@@ -242,6 +310,15 @@ dstate_save_all(const char *path, const struct dstate_site *sites, int n,
         cJSON_AddNumberToObject(o, "drain_start_ms", (double)s->drain_start_ms);
         cJSON_AddBoolToObject(o, "hooks_done", s->hooks_done);
         cJSON_AddBoolToObject(o, "maint", s->maint);
+        if (s->ep.ctl[0])
+            cJSON_AddItemToObject(o, "episode", dstate_episode_json(&s->ep));
+        if (s->nundone > 0) {
+            cJSON *u = cJSON_AddArrayToObject(o, "undone");
+            for (int k = 0; k < s->nundone; k++)
+                cJSON_AddItemToArray(u, dstate_episode_json(&s->undone[k]));
+        }
+        if (s->hold_origin[0])
+            cJSON_AddStringToObject(o, "hold_origin", s->hold_origin);
         cJSON_AddItemToArray(arr, o);
     }
     /* Only journals with something to undo are kept. */

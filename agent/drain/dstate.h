@@ -22,6 +22,16 @@
 
 enum site_state { SITE_SERVING, SITE_DRAINING, SITE_DRAINED };
 
+/* One drain decision, named the same by every controller of a site: the
+ * controller that decided it and that controller's drain_id.  A controller
+ * that follows a peer's drain carries the peer's episode. */
+struct dstate_episode {
+    char ctl[NAME_MAX_LEN + 1]; /* "": none */
+    uint64_t id;
+};
+
+#define DSTATE_MAX_UNDONE 16
+
 struct dstate_site {
     char name[NAME_MAX_LEN + 1];
     int state; /* enum site_state */
@@ -33,7 +43,26 @@ struct dstate_site {
     int64_t drain_start_ms; /* real time the current drain started */
     bool hooks_done;        /* drain hooks of drain_id finished successfully */
     bool maint;             /* escalated to maint */
+    struct dstate_episode ep; /* the drain this state carries out (kept once undone) */
+    /* The drains that the last undrain ended: this one's and every peer's
+     * known then, so a peer still carrying one of them follows the undrain
+     * and a peer's stale state is never taken for a new drain. */
+    struct dstate_episode undone[DSTATE_MAX_UNDONE];
+    int nundone;
+    char hold_origin[NAME_MAX_LEN + 1]; /* the controller a person held the site on */
 };
+
+/* True when e names a drain (ctl set) equal to f. */
+bool dstate_episode_eq(const struct dstate_episode *e, const struct dstate_episode *f);
+/* True when e is one of list[0..n). */
+bool dstate_episode_in(const struct dstate_episode *e, const struct dstate_episode *list, int n);
+/* Adds e to list (capacity DSTATE_MAX_UNDONE) unless present or unnamed;
+ * when full, the oldest entry goes. */
+void dstate_episode_add(struct dstate_episode *list, int *n, const struct dstate_episode *e);
+/* {"controller","drain_id"} (a cJSON object, as void *), and back:
+ * parse returns 0 or -EINVAL (e cleared). */
+void *dstate_episode_json(const struct dstate_episode *e);
+int dstate_episode_parse(const void *json, struct dstate_episode *e);
 
 /* Names "serving", "draining", "drained"; parse returns -1 when unknown. */
 const char *dstate_name(int state);

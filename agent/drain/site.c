@@ -261,10 +261,13 @@ targets_reached(const struct site *s)
 }
 
 static void check_progress(struct site *s, const struct site_now *now, struct site_out *o);
+static void follow_peers(struct site *s, const struct site_now *now, struct site_out *o);
 
+/* Starts a drain: this controller's decision (ep NULL), or a peer's drain
+ * it follows (ep: the peer's episode). */
 static void
 start_drain(struct site *s, const struct site_now *now, const char *cause, const char *by,
-            bool manual, struct site_out *o)
+            bool manual, const struct dstate_episode *ep, struct site_out *o)
 {
     struct site_audit *a;
 
@@ -275,11 +278,18 @@ start_drain(struct site *s, const struct site_now *now, const char *cause, const
     s->st.drain_start_ms = s->st.since_ms;
     s->drain_start_mono = now->mono_ms;
     s->st.drain_id++;
+    if (ep != NULL) {
+        s->st.ep = *ep;
+    } else {
+        snprintf(s->st.ep.ctl, sizeof(s->st.ep.ctl), "%s", s->dc->drain.id);
+        s->st.ep.id = s->st.drain_id;
+    }
     s->st.hooks_done = false;
     s->st.maint = false;
     snprintf(s->st.cause, sizeof(s->st.cause), "%s", cause);
     snprintf(s->st.by, sizeof(s->st.by), "%s", by ? by : "");
     s->undraining = false;
+    s->peer_noted = false;
     if (manual && s->st.held)
         s->manual_in_hold = true;
     /* HAProxy first: nothing below may delay the workers. */
@@ -288,7 +298,7 @@ start_drain(struct site *s, const struct site_now *now, const char *cause, const
     say(o, LOG_LVL_INFO, "site %s: draining%s: %s", s->conf->name,
         s->dc->drain.dry_run ? " (dry run)" : "", cause);
     save(o);
-    a = audit(s, o, manual ? "drain_manual" : "drain");
+    a = audit(s, o, ep != NULL ? "drain_peer" : manual ? "drain_manual" : "drain");
     a->extra = SITE_AX_VOTES;
     a->votes = s->last.votes;
     a->vote = s->last.vote;
@@ -376,7 +386,7 @@ evaluate(struct site *s, const struct site_now *now, struct site_out *o)
                 s->held_noted = true;
             }
         } else if (now->mono_ms - s->cond_since >= s->conf->hold_down_ms) {
-            start_drain(s, now, r.cause, NULL, false, o);
+            start_drain(s, now, r.cause, NULL, false, NULL, o);
             return;
         } else if (s->hold_due == 0) {
             int64_t left = s->conf->hold_down_ms - (now->mono_ms - s->cond_since);
@@ -405,6 +415,12 @@ site_init(struct site *s, const struct dconf *c, int index)
     snprintf(s->st.cause, sizeof(s->st.cause), "no drain requests");
     for (int k = 0; k < s->conf->nhooks; k++)
         snprintf(s->hook_state[k], sizeof(s->hook_state[k]), "idle");
+    for (int k = 0; k < c->drain.npeers && k < DCONF_MAX_PEERS; k++) {
+        if (strcmp(c->drain.peers[k], c->drain.id) == 0)
+            continue;
+        snprintf(s->peers[s->npeers].id, sizeof(s->peers[0].id), "%s", c->drain.peers[k]);
+        s->peers[s->npeers++].online = AGENT_UNKNOWN;
+    }
     policy_eval(&s->policy, &s->last);
 }
 
@@ -421,6 +437,11 @@ site_restore(struct site *s, const struct dstate_site *saved, struct site_out *o
 {
     s->st = *saved;
     s->restored = true;
+    if (s->st.state != SITE_SERVING && !s->st.ep.ctl[0]) {
+        /* A state file from before episodes: the drain was this one's. */
+        snprintf(s->st.ep.ctl, sizeof(s->st.ep.ctl), "%s", s->dc->drain.id);
+        s->st.ep.id = s->st.drain_id;
+    }
     if (s->st.state != SITE_SERVING || s->st.held) {
         say(o, LOG_LVL_INFO, "site %s: restored %s%s from the state file (drain %llu: %s)",
             s->conf->name, s->st.held ? "held, " : "", dstate_name(s->st.state),
@@ -492,6 +513,14 @@ site_adopt(struct site *s, const struct site_now *now, const char *controller, c
     snprintf(s->st.cause, sizeof(s->st.cause), "%s", cause ? cause : "");
     snprintf(s->st.by, sizeof(s->st.by), "%s", by ? by : "");
     s->st.drain_id = drain_id;
+    if (st != SITE_SERVING) {
+        snprintf(s->st.ep.ctl, sizeof(s->st.ep.ctl), "%s",
+                 controller ? controller : s->dc->drain.id);
+        s->st.ep.id = drain_id;
+    }
+    if (s->st.held)
+        snprintf(s->st.hold_origin, sizeof(s->st.hold_origin), "%s",
+                 controller ? controller : s->dc->drain.id);
     s->st.since_ms = now->real_ms;
     s->st.drain_start_ms = s->st.since_ms;
     s->drain_start_mono = now->mono_ms;
@@ -515,6 +544,7 @@ site_settle(struct site *s, const struct site_now *now, struct site_out *o)
 {
     s->settled = true;
     evaluate(s, now, o);
+    follow_peers(s, now, o);
     publish(s, o, true);
 }
 
@@ -642,6 +672,185 @@ site_hook_done(struct site *s, const struct site_now *now, int hook, const char 
     check_progress(s, now, o);
 }
 
+/* Freezes automatic action.  origin: the controller a person held the
+ * site on (this one, or the peer whose hold is followed). */
+static void
+do_hold(struct site *s, const struct site_now *now, const char *by, const char *origin,
+        struct site_out *o)
+{
+    s->st.held = true;
+    s->manual_in_hold = false;
+    s->held_noted = false;
+    snprintf(s->st.by, sizeof(s->st.by), "%s", by);
+    snprintf(s->st.hold_origin, sizeof(s->st.hold_origin), "%s", origin);
+    cancel_hold_down(s, o);
+    apply_wants(s, now, o);
+}
+
+static void
+do_release(struct site *s, const struct site_now *now, const char *by, struct site_out *o)
+{
+    s->st.held = false;
+    s->manual_in_hold = false;
+    s->st.hold_origin[0] = '\0';
+    snprintf(s->st.by, sizeof(s->st.by), "%s", by);
+    s->cond_since = 0; /* hold_down counts from the release */
+    apply_wants(s, now, o);
+}
+
+/* Returns the site to service; the drain it carried out joins undone. */
+static void
+do_undrain(struct site *s, const struct site_now *now, const char *cause, const char *by,
+           struct site_out *o)
+{
+    dstate_episode_add(s->st.undone, &s->st.nundone, &s->st.ep);
+    s->st.state = SITE_SERVING;
+    s->st.since_ms = now->real_ms;
+    s->st.hooks_done = false;
+    s->st.maint = false;
+    s->manual_in_hold = false;
+    s->peer_noted = false;
+    snprintf(s->st.cause, sizeof(s->st.cause), "%s", cause);
+    snprintf(s->st.by, sizeof(s->st.by), "%s", by);
+    s->undraining = true;
+    s->cond_since = 0;
+    apply_wants(s, now, o);
+    run_hooks(s, "undrain", o);
+}
+
+/* ---- peer controllers ---------------------------------------------------- */
+
+static struct site_peer *
+peer_find(struct site *s, const char *id)
+{
+    for (int k = 0; k < s->npeers; k++)
+        if (strcmp(s->peers[k].id, id) == 0)
+            return &s->peers[k];
+    return NULL;
+}
+
+static void
+audit_peer(struct site *s, struct site_out *o, const char *event, const char *cause)
+{
+    struct site_audit *a = audit(s, o, event);
+
+    a->extra = SITE_AX_CAUSE;
+    snprintf(a->cause, sizeof(a->cause), "%s", cause);
+}
+
+/* A person's hold on peer p, or its release there. */
+static void
+follow_hold(struct site *s, const struct site_now *now, const struct site_peer *p,
+            struct site_out *o)
+{
+    char cause[400];
+
+    if (p->held && p->hold_origin[0] && strcmp(p->hold_origin, s->dc->drain.id) != 0 &&
+        !s->st.held) {
+        snprintf(cause, sizeof(cause), "hold by %.128s followed from peer %s", p->by, p->id);
+        do_hold(s, now, p->by, p->hold_origin, o);
+        say(o, LOG_LVL_WARN, "site %s: held (automatic action frozen): %s", s->conf->name, cause);
+        save(o);
+        audit_peer(s, o, "hold_peer", cause);
+    } else if (!p->held && s->st.held && strcmp(s->st.hold_origin, p->id) == 0) {
+        snprintf(cause, sizeof(cause), "release followed from peer %s", p->id);
+        do_release(s, now, p->by, o);
+        say(o, LOG_LVL_INFO, "site %s: released: %s", s->conf->name, cause);
+        save(o);
+        audit_peer(s, o, "release_peer", cause);
+        evaluate(s, now, o);
+    }
+}
+
+/* What peer p's state asks of this site; see site_peer_state(). */
+static void
+follow_peer(struct site *s, const struct site_now *now, const struct site_peer *p,
+            struct site_out *o)
+{
+    char cause[sizeof(s->st.cause)];
+
+    if (!p->known)
+        return;
+    follow_hold(s, now, p, o);
+    if (s->st.state != SITE_SERVING && dstate_episode_in(&s->st.ep, p->undone, p->nundone)) {
+        if (s->last.drain && !s->st.held) {
+            if (!s->peer_noted) {
+                snprintf(cause, sizeof(cause),
+                         "peer %s undrained the site, but the drain condition still holds here "
+                         "(%.300s): staying drained",
+                         p->id, s->last.cause);
+                say(o, LOG_LVL_WARN, "site %s: %s", s->conf->name, cause);
+                audit_peer(s, o, "undrain_peer_refused", cause);
+                s->peer_noted = true;
+            }
+            return;
+        }
+        snprintf(cause, sizeof(cause), "undrain followed from peer %s (%.300s)", p->id, p->cause);
+        for (int k = 0; k < p->nundone; k++)
+            dstate_episode_add(s->st.undone, &s->st.nundone, &p->undone[k]);
+        do_undrain(s, now, cause, p->by, o);
+        say(o, LOG_LVL_WARN, "site %s: %s: returning targets to service", s->conf->name, cause);
+        save(o);
+        audit_peer(s, o, "undrain_peer", cause);
+        check_progress(s, now, o);
+        return;
+    }
+    if (s->st.state == SITE_SERVING && p->state != SITE_SERVING && p->ep.ctl[0] &&
+        !dstate_episode_in(&p->ep, s->st.undone, s->st.nundone)) {
+        if (s->st.held) {
+            if (!s->peer_noted) {
+                snprintf(cause, sizeof(cause),
+                         "peer %s drains the site (%.300s), but the site is held here: not "
+                         "draining",
+                         p->id, p->cause);
+                say(o, LOG_LVL_WARN, "site %s: %s", s->conf->name, cause);
+                audit_peer(s, o, "suppressed_held", cause);
+                s->peer_noted = true;
+            }
+            return;
+        }
+        snprintf(cause, sizeof(cause), "peer %s: %.400s", p->id, p->cause);
+        start_drain(s, now, cause, p->by[0] ? p->by : NULL, false, &p->ep, o);
+    }
+}
+
+static void
+follow_peers(struct site *s, const struct site_now *now, struct site_out *o)
+{
+    for (int k = 0; k < s->npeers; k++)
+        follow_peer(s, now, &s->peers[k], o);
+}
+
+int
+site_peer_state(struct site *s, const struct site_now *now, const struct site_peer *in,
+                struct site_out *o)
+{
+    struct site_peer *p = peer_find(s, in->id);
+    int online;
+
+    if (p == NULL)
+        return 0;
+    online = p->online;
+    *p = *in;
+    p->online = online;
+    p->known = true;
+    if (s->settled)
+        follow_peer(s, now, p, o);
+    publish(s, o, false);
+    return 1;
+}
+
+void
+site_peer_status(struct site *s, const char *id, int status, struct site_out *o)
+{
+    struct site_peer *p = peer_find(s, id);
+
+    if (p != NULL && p->online != status) {
+        p->online = status;
+        publish(s, o, false);
+    }
+}
+
 int
 site_command(struct site *s, const struct site_now *now, int cmd, const char *by,
              const char *reason, const char *via, char *err, size_t errlen, struct site_out *o)
@@ -662,12 +871,7 @@ site_command(struct site *s, const struct site_now *now, int cmd, const char *by
             snprintf(err, errlen, "site %s is already held (by %s)", s->conf->name, s->st.by);
             return -EALREADY;
         }
-        s->st.held = true;
-        s->manual_in_hold = false;
-        s->held_noted = false;
-        snprintf(s->st.by, sizeof(s->st.by), "%s", by);
-        cancel_hold_down(s, o);
-        apply_wants(s, now, o);
+        do_hold(s, now, by, s->dc->drain.id, o);
         say(o, LOG_LVL_WARN, "site %s: held by %s (automatic action frozen)%s%s", s->conf->name, by,
             reason[0] ? ": " : "", reason);
         break;
@@ -676,11 +880,7 @@ site_command(struct site *s, const struct site_now *now, int cmd, const char *by
             snprintf(err, errlen, "site %s is not held", s->conf->name);
             return -EALREADY;
         }
-        s->st.held = false;
-        s->manual_in_hold = false;
-        snprintf(s->st.by, sizeof(s->st.by), "%s", by);
-        s->cond_since = 0; /* hold_down counts from the release */
-        apply_wants(s, now, o);
+        do_release(s, now, by, o);
         say(o, LOG_LVL_INFO, "site %s: released by %s", s->conf->name, by);
         break;
     case SITE_CMD_UNDRAIN:
@@ -695,17 +895,11 @@ site_command(struct site *s, const struct site_now *now, int cmd, const char *by
                      s->conf->name, s->last.cause);
             return -EBUSY;
         }
-        s->st.state = SITE_SERVING;
-        s->st.since_ms = now->real_ms;
-        s->st.hooks_done = false;
-        s->st.maint = false;
-        s->manual_in_hold = false;
-        memcpy(s->st.cause, cause, sizeof(cause));
-        snprintf(s->st.by, sizeof(s->st.by), "%s", by);
-        s->undraining = true;
-        s->cond_since = 0;
-        apply_wants(s, now, o);
-        run_hooks(s, "undrain", o);
+        /* It ends the drains of every peer known now, too: they follow. */
+        for (int k = 0; k < s->npeers; k++)
+            if (s->peers[k].known && s->peers[k].state != SITE_SERVING)
+                dstate_episode_add(s->st.undone, &s->st.nundone, &s->peers[k].ep);
+        do_undrain(s, now, cause, by, o);
         say(o, LOG_LVL_WARN, "site %s: undrain by %s: returning targets to service", s->conf->name,
             by);
         check_progress(s, now, o);
@@ -715,7 +909,7 @@ site_command(struct site *s, const struct site_now *now, int cmd, const char *by
             snprintf(err, errlen, "site %s is already %s", s->conf->name, dstate_name(s->st.state));
             return -EALREADY;
         }
-        start_drain(s, now, cause, by, true, o);
+        start_drain(s, now, cause, by, true, NULL, o);
         break;
     }
     if (cmd != SITE_CMD_DRAIN) {
@@ -777,5 +971,9 @@ site_hook_env(const struct site *s, const char *action, struct site_env *e)
     e->env[n++] = e->id;
     e->env[n++] = e->by;
     e->env[n++] = e->targets;
+    snprintf(e->controller, sizeof(e->controller), "EMBER_CONTROLLER=%s", s->dc->drain.id);
+    snprintf(e->decided, sizeof(e->decided), "EMBER_DECIDED_BY=%s", s->st.ep.ctl);
+    e->env[n++] = e->controller;
+    e->env[n++] = e->decided;
     e->env[n] = NULL;
 }

@@ -125,6 +125,22 @@ struct site_out {
 
 void site_out_free(struct site_out *o);
 
+/* What this controller knows of one of its [drain] peers for a site: the
+ * last {p}/{site}/drain/state/{peer} it published, and its status. */
+struct site_peer {
+    char id[NAME_MAX_LEN + 1];
+    bool known;  /* a state was received */
+    int online;  /* enum agent_status, from {p}/_drain/{peer}/status */
+    int state;   /* enum site_state */
+    bool held;
+    char hold_origin[NAME_MAX_LEN + 1];
+    struct dstate_episode ep;
+    struct dstate_episode undone[DSTATE_MAX_UNDONE];
+    int nundone;
+    char cause[256];
+    char by[128];
+};
+
 struct site {
     const struct dconf *dc;
     const struct dconf_site *conf;
@@ -148,6 +164,9 @@ struct site {
     uint64_t dns_done_gen[DCONF_MAX_LIST]; /* the same per [dns] target */
     bool dns_reached[DCONF_MAX_LIST];
     char hook_state[DCONF_MAX_LIST][16];
+    struct site_peer peers[DCONF_MAX_PEERS]; /* one per [drain] peers entry */
+    int npeers;
+    bool peer_noted; /* "a peer drained but this site is held" said once */
 };
 
 /* Sets up site `index` of `c` serving, with no requests.  c must outlive s. */
@@ -175,6 +194,24 @@ void site_start(struct site *s, const struct site_now *now, struct site_out *o);
 int site_adopt(struct site *s, const struct site_now *now, const char *controller,
                const char *state, const char *held_state, const char *cause, const char *by,
                uint64_t drain_id, struct site_out *o);
+
+/* A peer controller's state for this site (the payload of its retained
+ * {p}/{site}/drain/state/{peer}; in->id names it).  Ignored unless in->id
+ * is one of [drain] peers.  Once settled, the site follows its peers:
+ *  - a peer's undrain that ended the drain this site carries out (its
+ *    episode is in the peer's undone list) is followed, unless the drain
+ *    condition still holds here and the site is not held (then it stays
+ *    drained, and says so);
+ *  - a peer's drain that no undrain here has ended is followed (unless
+ *    the site is held): the site drains with the peer's episode;
+ *  - a person's hold on a peer is followed, and released when that peer
+ *    (the hold's origin) is released.
+ * Returns 1 when stored. */
+int site_peer_state(struct site *s, const struct site_now *now, const struct site_peer *in,
+                    struct site_out *o);
+
+/* A peer's online/offline status (enum agent_status). */
+void site_peer_status(struct site *s, const char *id, int status, struct site_out *o);
 
 /* The settle time is over: evaluate and publish (forced). */
 void site_settle(struct site *s, const struct site_now *now, struct site_out *o);
@@ -224,8 +261,8 @@ const char *site_cmd_name(int cmd);
  * ember-drain(8)); env is NULL-terminated and points into e. */
 struct site_env {
     char site[96], zone[96], zones[600], cause[800], alarms[1100], action[32], dry[32], id[48],
-        by[160], agents[600], targets[1024];
-    char *env[12];
+        by[160], agents[600], targets[1024], controller[96], decided[96];
+    char *env[14];
 };
 void site_hook_env(const struct site *s, const char *action, struct site_env *e);
 

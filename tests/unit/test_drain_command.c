@@ -259,7 +259,8 @@ test_json_state(void **state)
              "\"weight\":0},{\"name\":\"h\",\"kind\":\"hook\",\"state\":\"running\"}],"
              "\"since\":\"2026-11-25T06:37:36.123Z\",\"cause\":\"drain by tester\","
              "\"by\":\"tester\",\"votes\":0,\"vote\":1,\"zones\":[],\"alarms\":[],\"tests\":[],"
-             "\"drain_id\":1,\"dry_run\":false,\"controller\":\"ctl1\"}");
+             "\"drain_id\":1,\"dry_run\":false,\"controller\":\"ctl1\","
+             "\"episode\":{\"controller\":\"ctl1\",\"drain_id\":1},\"hold_origin\":\"ctl1\"}");
     /* "ts" first, then the same fields. */
     assert_string_equal(text + strlen("{\"ts\":\"2026-11-25T06:37:36.123Z\","), sig + 1);
     assert_true(starts(text, "{\"ts\":\"2026-11-25T06:37:36.123Z\","));

@@ -684,7 +684,15 @@ test_hooks(void **state)
     assert_string_equal(env.env[6], "EMBER_ACTION=drain");
     assert_string_equal(env.env[8], "EMBER_DRAIN_ID=1");
     assert_string_equal(env.env[10], "EMBER_TARGETS=hx/web/s1,hx/web/s2");
-    assert_null(env.env[11]);
+    {
+        char want_ctl[128];
+        snprintf(want_ctl, sizeof(want_ctl), "EMBER_CONTROLLER=%s", f->c->drain.id);
+        assert_string_equal(env.env[11], want_ctl);
+        /* This controller decided the drain (a followed one names the peer). */
+        snprintf(want_ctl, sizeof(want_ctl), "EMBER_DECIDED_BY=%s", f->c->drain.id);
+        assert_string_equal(env.env[12], want_ctl);
+    }
+    assert_null(env.env[13]);
 
     targets_report(f, true);
     assert_string_equal(shown(f), "draining"); /* the hook is still running */
@@ -998,6 +1006,202 @@ test_dry_run(void **state)
     fix_free(f);
 }
 
+/* ---- peer controllers ---------------------------------------------------- */
+
+/* Two controllers of one site, each the other's peer. */
+static void
+pair_new(struct fix **a, struct fix **b, const char *site)
+{
+    *a = fix_new("id = c1\npeers = c2\n", site, "", "");
+    *b = fix_new("id = c2\npeers = c1\n", site, "", "");
+    settle(*a);
+    settle(*b);
+}
+
+/* What `to` receives when `from` publishes its state (drain_json carries
+ * these fields on {p}/{site}/drain/state/{id}). */
+static void
+tell(struct fix *from, struct fix *to)
+{
+    struct site_peer p = {0};
+    const struct site *s = from->s;
+
+    snprintf(p.id, sizeof(p.id), "%s", from->c->drain.id);
+    p.state = s->st.state;
+    p.held = s->st.held;
+    snprintf(p.hold_origin, sizeof(p.hold_origin), "%s", s->st.hold_origin);
+    p.ep = s->st.ep;
+    memcpy(p.undone, s->st.undone, sizeof(p.undone));
+    p.nundone = s->st.nundone;
+    snprintf(p.cause, sizeof(p.cause), "%.200s", s->st.cause);
+    snprintf(p.by, sizeof(p.by), "%.100s", s->st.by);
+    assert_int_equal(site_peer_state(to->s, &to->t, &p, &to->o), 1);
+}
+
+/* A peer's drain is followed, with the peer's episode; the follower's
+ * state tells the first nothing new. */
+static void
+test_peer_drain_followed(void **state)
+{
+    struct fix *a, *b;
+    (void)state;
+
+    pair_new(&a, &b, "vote = 1\n");
+    assert_int_equal(request(a, "a1", "b3", DRAIN(1)), 1);
+    assert_int_equal(a->s->st.state, SITE_DRAINING);
+    assert_string_equal(a->s->st.ep.ctl, "c1");
+    tell(a, b);
+    assert_int_equal(b->s->st.state, SITE_DRAINING);
+    assert_string_equal(b->s->st.ep.ctl, "c1");
+    assert_int_equal(b->s->st.ep.id, a->s->st.drain_id);
+    assert_non_null(audit_of(b, "drain_peer"));
+    assert_int_equal(want(b), HX_WANT_DRAIN);
+    assert_true(strstr(b->s->st.cause, "peer c1: zone b3 requested drain") != NULL);
+    later(a, 10);
+    tell(b, a);
+    assert_int_equal(a->o.n, 1); /* only the publication */
+    assert_int_equal(count(a, SITE_FX_PUBLISH), 1);
+    /* An unknown controller is not a peer. */
+    {
+        struct site_peer p = {.state = SITE_DRAINED};
+        snprintf(p.id, sizeof(p.id), "c9");
+        assert_int_equal(site_peer_state(a->s, &a->t, &p, &a->o), 0);
+    }
+    fix_free(a);
+    fix_free(b);
+}
+
+/* An undrain on one controller ends the drains of every peer it knew; the
+ * peers follow, and their stale states never drain it again. */
+static void
+test_peer_undrain_followed(void **state)
+{
+    struct fix *a, *b;
+    char err[256];
+    (void)state;
+
+    pair_new(&a, &b, "vote = 1\n");
+    /* Both decide the same fire on their own: two episodes. */
+    request(a, "a1", "b3", DRAIN(1));
+    request(b, "a1", "b3", DRAIN(1));
+    tell(a, b);
+    tell(b, a);
+    assert_string_equal(a->s->st.ep.ctl, "c1");
+    assert_string_equal(b->s->st.ep.ctl, "c2");
+    request(a, "a1", "b3", NONE(2));
+    request(b, "a1", "b3", NONE(2));
+    later(a, 1000);
+    later(b, 1000);
+    assert_int_equal(command(a, SITE_CMD_UNDRAIN, "fire out", err, sizeof(err)), 0);
+    assert_int_equal(a->s->st.state, SITE_SERVING);
+    assert_int_equal(a->s->st.nundone, 2); /* its own and c2's */
+    /* c2's stale drained state reaches c1 first: nothing happens. */
+    tell(b, a);
+    assert_int_equal(a->s->st.state, SITE_SERVING);
+    assert_null(audit_of(a, "drain_peer"));
+    /* c1's undrain reaches c2: it follows. */
+    tell(a, b);
+    assert_int_equal(b->s->st.state, SITE_SERVING);
+    assert_true(b->s->undraining);
+    assert_int_equal(want(b), HX_WANT_READY);
+    assert_non_null(audit_of(b, "undrain_peer"));
+    assert_true(strstr(b->s->st.cause, "undrain followed from peer c1") != NULL);
+    assert_string_equal(b->s->st.by, "tester (uid 1000)");
+    later(a, 10);
+    tell(b, a);
+    assert_int_equal(a->s->st.state, SITE_SERVING);
+    /* A new fire is a new episode: followed again. */
+    later(b, 10);
+    targets_report(b, true); /* back in service */
+    assert_false(b->s->undraining);
+    request(b, "a1", "b3", DRAIN(3));
+    assert_int_equal(b->s->st.state, SITE_DRAINING);
+    tell(b, a);
+    assert_int_equal(a->s->st.state, SITE_DRAINING);
+    fix_free(a);
+    fix_free(b);
+}
+
+/* A peer's undrain is not followed while the drain condition holds here. */
+static void
+test_peer_undrain_condition(void **state)
+{
+    struct fix *a, *b;
+    char err[256];
+    (void)state;
+
+    pair_new(&a, &b, "vote = 1\n");
+    request(a, "a1", "b3", DRAIN(1));
+    tell(a, b);
+    request(a, "a1", "b3", NONE(2)); /* c2 never hears the none */
+    assert_int_equal(command(a, SITE_CMD_UNDRAIN, "", err, sizeof(err)), 0);
+    /* c2 followed the drain: its condition is the peer's, not its own. */
+    request(b, "a1", "b3", DRAIN(1));
+    later(b, 10);
+    tell(a, b);
+    assert_int_equal(b->s->st.state, SITE_DRAINING);
+    assert_non_null(audit_of(b, "undrain_peer_refused"));
+    assert_true(logged(b, "the drain condition still holds here"));
+    later(b, 10);
+    tell(a, b); /* said once */
+    assert_null(audit_of(b, "undrain_peer_refused"));
+    fix_free(a);
+    fix_free(b);
+}
+
+/* A person's hold on one controller is followed, and so is its release;
+ * a held site does not follow a peer's drain. */
+static void
+test_peer_hold(void **state)
+{
+    struct fix *a, *b;
+    char err[256];
+    (void)state;
+
+    pair_new(&a, &b, "vote = 1\n");
+    assert_int_equal(command(a, SITE_CMD_HOLD, "maintenance", err, sizeof(err)), 0);
+    assert_string_equal(a->s->st.hold_origin, "c1");
+    tell(a, b);
+    assert_true(b->s->st.held);
+    assert_string_equal(b->s->st.hold_origin, "c1");
+    assert_non_null(audit_of(b, "hold_peer"));
+    /* c2's state (held, origin c1) does not release c1 or hold it twice. */
+    later(a, 10);
+    tell(b, a);
+    assert_true(a->s->st.held);
+    assert_null(audit_of(a, "hold_peer"));
+    assert_null(audit_of(a, "release_peer"));
+    later(a, 10);
+    later(b, 10);
+    assert_int_equal(command(a, SITE_CMD_RELEASE, "", err, sizeof(err)), 0);
+    tell(a, b);
+    assert_false(b->s->st.held);
+    assert_non_null(audit_of(b, "release_peer"));
+    fix_free(a);
+    fix_free(b);
+}
+
+/* A held site does not follow a peer's drain; says so once. */
+static void
+test_peer_drain_held(void **state)
+{
+    struct fix *a, *b;
+    char err[256];
+    (void)state;
+
+    pair_new(&a, &b, "vote = 1\n");
+    assert_int_equal(command(b, SITE_CMD_HOLD, "", err, sizeof(err)), 0);
+    request(a, "a1", "b3", DRAIN(1));
+    assert_true(a->s->st.state == SITE_DRAINING);
+    /* c1 follows c2's hold only from c2's state; here c1 drained first. */
+    later(b, 10);
+    tell(a, b);
+    assert_int_equal(b->s->st.state, SITE_SERVING);
+    assert_non_null(audit_of(b, "suppressed_held"));
+    fix_free(a);
+    fix_free(b);
+}
+
 int
 main(void)
 {
@@ -1009,6 +1213,9 @@ main(void)
         cmocka_unit_test(test_maint_after),     cmocka_unit_test(test_maint_after_clock_step),
         cmocka_unit_test(test_hooks),           cmocka_unit_test(test_restore),
         cmocka_unit_test(test_adopt),           cmocka_unit_test(test_adopt_untrusted),
+        cmocka_unit_test(test_peer_drain_followed), cmocka_unit_test(test_peer_undrain_followed),
+        cmocka_unit_test(test_peer_undrain_condition), cmocka_unit_test(test_peer_hold),
+        cmocka_unit_test(test_peer_drain_held),
         cmocka_unit_test(test_request_trust),   cmocka_unit_test(test_dry_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -273,6 +273,36 @@ test_json_state(void **state)
     assert_string_equal(js.cause, "drain by tester");
     assert_string_equal(js.by, "tester");
     assert_true(js.drain_id == 1);
+    /* The same payload, from a peer's own topic. */
+    {
+        struct site_peer *p = calloc(1, sizeof(*p));
+        assert_int_equal(djson_parse_peer(text, strlen(text), "ctl1", p), 0);
+        assert_string_equal(p->id, "ctl1");
+        assert_int_equal(p->state, SITE_DRAINING);
+        assert_true(p->held);
+        assert_string_equal(p->hold_origin, "ctl1");
+        assert_string_equal(p->ep.ctl, "ctl1");
+        assert_true(p->ep.id == 1);
+        assert_int_equal(p->nundone, 0);
+        assert_string_equal(p->by, "tester");
+        /* Only the controller the topic names speaks on it. */
+        assert_int_equal(djson_parse_peer(text, strlen(text), "ctl2", p), -EINVAL);
+        const char *odd = "{\"controller\":\"ctl1\",\"state\":\"odd\"}";
+        assert_int_equal(djson_parse_peer(odd, strlen(odd), "ctl1", p), -EINVAL);
+        assert_int_equal(
+            djson_parse_peer("{\"controller\":\"c2\",\"state\":\"serving\",\"undone\":"
+                             "[{\"controller\":\"c1\",\"drain_id\":4},{\"controller\":1},"
+                             "{\"controller\":\"c2\",\"drain_id\":2}]}",
+                             strlen("{\"controller\":\"c2\",\"state\":\"serving\",\"undone\":"
+                                    "[{\"controller\":\"c1\",\"drain_id\":4},{\"controller\":1},"
+                                    "{\"controller\":\"c2\",\"drain_id\":2}]}"),
+                             "c2", p),
+            0);
+        assert_int_equal(p->nundone, 2); /* the malformed entry is skipped */
+        assert_string_equal(p->undone[1].ctl, "c2");
+        assert_false(p->ep.ctl[0]);
+        free(p);
+    }
     assert_int_equal(djson_parse_state("[1]", 3, &js), -EINVAL);
     assert_int_equal(djson_parse_state("{\"state\":1}", 11, &js), -EINVAL);
     assert_int_equal(djson_parse_state("{\"state\":\"serving\"}", 19, &js), 0);

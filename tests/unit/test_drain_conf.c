@@ -363,6 +363,47 @@ test_trust(void **state)
     cfgerr_free(&err);
 }
 
+/* Episodes, the undrain's list and the hold's origin survive a restart;
+ * the list keeps the newest DSTATE_MAX_UNDONE. */
+static void
+test_state_file_episodes(void **state)
+{
+    struct dstate_site in, out;
+    struct dstate_episode e = {"c2", 0};
+    char path[128], err[128] = "";
+    int n = -1;
+    (void)state;
+
+    snprintf(path, sizeof(path), "%s/state-ep.json", tmpdir);
+    memset(&in, 0, sizeof(in));
+    strcpy(in.name, "lab");
+    in.state = SITE_DRAINED;
+    in.held = true;
+    strcpy(in.ep.ctl, "c1");
+    in.ep.id = 7;
+    for (int k = 1; k <= DSTATE_MAX_UNDONE + 2; k++) {
+        e.id = (uint64_t)k;
+        dstate_episode_add(in.undone, &in.nundone, &e);
+    }
+    dstate_episode_add(in.undone, &in.nundone, &e); /* present: not again */
+    assert_int_equal(in.nundone, DSTATE_MAX_UNDONE);
+    assert_true(in.undone[0].id == 3); /* the two oldest went */
+    strcpy(in.hold_origin, "c2");
+    assert_int_equal(dstate_save(path, &in, 1), 0);
+    assert_int_equal(dstate_load(path, &out, 1, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    assert_true(dstate_episode_eq(&out.ep, &in.ep));
+    assert_int_equal(out.nundone, DSTATE_MAX_UNDONE);
+    for (int k = 0; k < DSTATE_MAX_UNDONE; k++)
+        assert_true(dstate_episode_eq(&out.undone[k], &in.undone[k]));
+    assert_string_equal(out.hold_origin, "c2");
+    e.id = 1;
+    assert_false(dstate_episode_in(&e, out.undone, out.nundone));
+    /* An unnamed episode equals nothing. */
+    memset(&e, 0, sizeof(e));
+    assert_false(dstate_episode_eq(&e, &e));
+}
+
 static void
 test_state_file(void **state)
 {
@@ -446,7 +487,7 @@ main(void)
         cmocka_unit_test(test_example),    cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_errors),     cmocka_unit_test(test_trust),
         cmocka_unit_test(test_dns),        cmocka_unit_test(test_dns_errors),
-        cmocka_unit_test(test_state_file_dns),
+        cmocka_unit_test(test_state_file_dns), cmocka_unit_test(test_state_file_episodes),
         cmocka_unit_test(test_state_file), cmocka_unit_test(test_audit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -116,6 +116,16 @@ print_site(const cJSON *s)
     {
         printf("    agent %s: %s\n", ctlclient_str(x, "agent"), ctlclient_str(x, "status"));
     }
+    /* Redundant controllers: this one first, then its peers. */
+    arr = cJSON_GetObjectItemCaseSensitive(s, "controllers");
+    cJSON_ArrayForEach(x, arr)
+    {
+        printf("    controller %s: %s, %s", ctlclient_str(x, "id"), ctlclient_str(x, "status"),
+               ctlclient_str(x, "state"));
+        if (strcmp(ctlclient_str(x, "decided_by"), "-") != 0)
+            printf(" (decided by %s)", ctlclient_str(x, "decided_by"));
+        printf("\n");
+    }
 }
 
 static int

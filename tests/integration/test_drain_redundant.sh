@@ -161,6 +161,8 @@ log "takeover: both servers in DRAIN $($PY -c "print(round($t_done - $t_kill))")
 check "c2 carries c1's decision" audit_has c2 '"event":"drain_peer".*peer c1: drain by tester'
 check "c2's site view shows c1 offline (its Will)" \
     rec_wait 10 rec " $P/drain/state/c2 .*\{\"id\":\"c1\",\"status\":\"offline\""
+check "ember-drain status on c2: c1 offline, c2 carrying c1's decision" eval \
+    "cli c2 status lab | grep -q 'controller c1: offline' && cli c2 status lab | grep -q 'controller c2: online, drained (decided by c1)'"
 
 # 6. c1 comes back: it restores its decision from the state file and
 # converges with c2; nothing flaps.

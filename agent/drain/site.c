@@ -921,8 +921,10 @@ site_command(struct site *s, const struct site_now *now, int cmd, const char *by
         snprintf(a->via, sizeof(a->via), "%s", via);
         snprintf(a->reason, sizeof(a->reason), "%s", reason);
     }
-    if (cmd == SITE_CMD_RELEASE)
+    if (cmd == SITE_CMD_RELEASE) {
         evaluate(s, now, o);
+        follow_peers(s, now, o); /* a peer's drain suppressed while held */
+    }
     publish(s, o, false);
     return 0;
 }

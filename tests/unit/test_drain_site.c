@@ -1198,6 +1198,11 @@ test_peer_drain_held(void **state)
     tell(a, b);
     assert_int_equal(b->s->st.state, SITE_SERVING);
     assert_non_null(audit_of(b, "suppressed_held"));
+    /* Released: the peer's drain, still in force, is followed then. */
+    later(b, 10);
+    assert_int_equal(command(b, SITE_CMD_RELEASE, "", err, sizeof(err)), 0);
+    assert_int_equal(b->s->st.state, SITE_DRAINING);
+    assert_non_null(audit_of(b, "drain_peer"));
     fix_free(a);
     fix_free(b);
 }

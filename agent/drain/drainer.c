@@ -390,6 +390,17 @@ on_mqtt_command(struct drainer *d, struct site_rt *r, const char *verb, const vo
     free(cmd);
 }
 
+/* An agent's or a controller's status payload: enum agent_status. */
+static int
+status_of(const void *payload, size_t len)
+{
+    if (len == 6 && memcmp(payload, "online", 6) == 0)
+        return AGENT_ONLINE;
+    if (len == 7 && memcmp(payload, "offline", 7) == 0)
+        return AGENT_OFFLINE;
+    return AGENT_UNKNOWN;
+}
+
 static void
 on_mqtt_message(void *arg, const char *topic, const void *payload, size_t len, bool retained)
 {
@@ -416,11 +427,7 @@ on_mqtt_message(void *arg, const char *topic, const void *payload, size_t len, b
         return;
     if (n == 3 && strcmp(parts[0], "_drain") == 0 && strcmp(parts[2], "status") == 0) {
         /* _drain/{peer}/status: a peer's Last Will and birth. */
-        int st = AGENT_UNKNOWN;
-        if (len == 6 && memcmp(payload, "online", 6) == 0)
-            st = AGENT_ONLINE;
-        else if (len == 7 && memcmp(payload, "offline", 7) == 0)
-            st = AGENT_OFFLINE;
+        int st = status_of(payload, len);
         for (int i = 0; i < d->conf->nsites; i++) {
             struct site_out o = {0};
             site_peer_status(&d->sites[i].m, parts[1], st, &o);
@@ -436,13 +443,9 @@ on_mqtt_message(void *arg, const char *topic, const void *payload, size_t len, b
         /* {site}/{agent}/drain/{zone} */
         on_drain_request(d, r, topic, parts[1], parts[3], payload, len);
     } else if (n == 3 && strcmp(parts[2], "status") == 0 && strcmp(parts[1], "drain") != 0) {
-        int st = AGENT_UNKNOWN;
+        int st = status_of(payload, len);
         struct site_out o = {0};
         struct site_now t = now();
-        if (len == 6 && memcmp(payload, "online", 6) == 0)
-            st = AGENT_ONLINE;
-        else if (len == 7 && memcmp(payload, "offline", 7) == 0)
-            st = AGENT_OFFLINE;
         site_agent_status(&r->m, &t, parts[1], st, &o);
         run(d, r, &o);
     } else if (n == 3 && strcmp(parts[1], "drain") == 0 && strcmp(parts[2], "state") == 0) {

@@ -29,6 +29,14 @@ def paint(word):
     return "\033[%sm%s\033[0m" % (code, word) if tty and code else word
 
 
+def target(t):
+    """A drain/state target: name=state, and the records a DNS RRset read back."""
+    text = "%s=%s" % (t.get("name"), t.get("state"))
+    if isinstance(t.get("records"), list):
+        text += " [%s]" % " ".join(str(r) for r in t["records"])
+    return text
+
+
 def on_message(client, userdata, m):
     levels = m.topic.split("/")
     if len(levels) == 4 and levels[2] == "drain":
@@ -62,7 +70,7 @@ def on_message(client, userdata, m):
         state = p["state"].upper()
         if tty and p["state"] in ("draining", "drained"):
             state = "\033[1;31m%s\033[0m" % state
-        targets = ", ".join("%s=%s" % (t.get("name"), t.get("state")) for t in p["targets"])
+        targets = ", ".join(target(t) for t in p["targets"])
         print("%s  %-30s %s  %s  (cause: %s)" % (now, name, state, targets, p.get("cause")))
     elif isinstance(p, dict) and "state" in p and "alarm" in p:
         return  # retained alarm states repeat what the events say

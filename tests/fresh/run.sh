@@ -9,7 +9,8 @@
 #   prereq   the README's prerequisite line:
 #            apt-get update && apt-get install -y make git ca-certificates
 #   demo     DEMO_SECONDS=$FRESH_DEMO_SECONDS make demo; the output must show a
-#            critical alarm and zone b3's drain
+#            critical alarm, zone b3's drain and dig's answer without the
+#            room's address
 #   check    make check
 #   package  tests/package/run.sh, when the repository has it
 #
@@ -236,7 +237,9 @@ for phase in $PHASES; do
             fail "make demo" "$D/demo.log"
         grep -qE "event +ALARM CRITICAL" "$D/demo.log" || fail "make demo showed no critical alarm" "$D/demo.log"
         grep -qE "drain/b3 +DRAIN" "$D/demo.log" || fail "make demo showed no drain of zone b3" "$D/demo.log"
-        say "demo: $(grep -cE 'event +ALARM' "$D/demo.log") alarm events, zone b3 drained"
+        grep -qE "dig www\.demo\.test A +198\.51\.100\.4 +\(without" "$D/demo.log" ||
+            fail "make demo showed no DNS answer without the room's address" "$D/demo.log"
+        say "demo: $(grep -cE 'event +ALARM' "$D/demo.log") alarm events, zone b3 drained (HAProxy, DNS)"
         ;;
     check)
         run_phase check 5400 "make check" || fail "make check" "$D/check.log"

@@ -1,10 +1,15 @@
 #!/bin/bash
 # make demo as a user runs it (bounded by DEMO_SECONDS): every sensor of the
-# bench config shows up good, the room's runaway drains HAProxy's b3 servers,
-# and every process the demo started is gone afterwards.
+# bench config shows up good, the room's runaway drains HAProxy's b3 servers
+# and removes the room's address from the demo's DNS zone (dig, run here,
+# reads the demo's named before and after), and every process the demo
+# started, named included, is gone afterwards.
 . "$(dirname "$0")/lib.sh"
 
-DEMO_SECONDS=10 TMPDIR="$T" timeout 60 "$TOP/agent/examples/demo.sh" "$EMBER_BIN" \
+command -v dig >/dev/null || die "dig not installed (Debian bind9-dnsutils)"
+# DEMO_SECONDS leaves room for the drain and the reads of the zone after it
+# on a loaded machine; the demo's named stops when the demo does.
+DEMO_SECONDS=20 TMPDIR="$T" timeout 60 "$TOP/agent/examples/demo.sh" "$EMBER_BIN" \
     >"$T/demo.out" 2>&1 &
 DEMO=$!
 PIDS+=("$DEMO")
@@ -13,8 +18,23 @@ PIDS+=("$DEMO")
 wait_until 10 bash -c "ls '$T'/emberwatch-demo.*/sim.ctl" || die "demo did not start ember-sim"
 run=$(ls -d "$T"/emberwatch-demo.* | head -1)
 wait_until 10 grep -q "sensor/node1-module2" "$T/demo.out" || die "demo shows no telemetry"
+# The demo's named, read independently: its port from what the demo prints.
+dns_port=$(sed -nE 's/.*named on 127\.0\.0\.1:([0-9]+).*/\1/p' "$T/demo.out" | head -1)
+check "demo prints its named's port" test -n "$dns_port"
+named_pid=$(cat "$run/named/named.pid" 2>/dev/null)
+check "demo's named runs" kill -0 "${named_pid:-0}"
+check "demo's named listens on loopback only" test "$(loopback_listeners "$named_pid" "$dns_port")" -ge 1
+dq() { # the addresses dig reads for www.demo.test A, sorted, on one line
+    dig @127.0.0.1 -p "$dns_port" +short +norecurse +time=1 +tries=2 www.demo.test A |
+        grep -E '^[0-9.]+$' | sort | tr '\n' ' ' | sed 's/ $//'
+}
+dns_is() { test "$(dq)" = "$1"; }
+check "dig: before the drain www.demo.test answers with room b3's 192.0.2.3" \
+    dns_is "192.0.2.3 198.51.100.4"
 echo "set bms.max_cell_temperature 95" >"$run/sim.ctl"
 echo "set node.module_2 97" >"$run/sim.ctl"
+check "dig: after the drain www.demo.test answers without room b3's 192.0.2.3" \
+    wait_until 15 dns_is "198.51.100.4"
 wait "$DEMO"
 rc=$?
 check "demo exits 0" test $rc -eq 0
@@ -27,11 +47,21 @@ check "demo shows the critical alarms" grep -qE "event +ALARM CRITICAL rack1-cel
 check "demo shows zone b3 draining" grep -qE "drain/b3 +DRAIN +2 of 2 required sensors" "$T/demo.out"
 check "demo shows HAProxy's b3 servers drained" \
     grep -qE "drain/state +DRAINED +lb/web/b3-web1=drain, lb/web/b3-web2=drain" "$T/demo.out"
+check "demo shows dig's answer before the drain" \
+    grep -qE "dig www\.demo\.test A +192\.0\.2\.3 198\.51\.100\.4 +\(with b3's" "$T/demo.out"
+check "demo shows dig's answer without b3's address after the drain" \
+    grep -qE "dig www\.demo\.test A +198\.51\.100\.4 +\(without b3's 192\.0\.2\.3: drained\)" "$T/demo.out"
+check "demo shows the DNS RRset drained, as read back" \
+    grep -qE "drain/state +DRAINED +.*gslb/www\.demo\.test\./A=absent \[198\.51\.100\.4\]" "$T/demo.out"
 check "demo recorded its processes" test -s "$run/pids"
+check "demo recorded named among them" grep -qx "$named_pid" "$run/pids"
 alive=0
 while read -r pid; do
     kill -0 "$pid" 2>/dev/null && alive=$((alive + 1))
 done <"$run/pids"
 check "demo stopped every process it started" test "$alive" -eq 0
 check "emberd stopped cleanly in the demo" log_has "$run/emberd.log" "stopping"
+check "named is stopped" bash -c "! kill -0 $named_pid 2>/dev/null"
+check "named stopped cleanly (on TERM)" log_has "$run/named.log" "exiting"
+check "nothing answers on the demo's DNS port any more" test -z "$(dq)"
 finish

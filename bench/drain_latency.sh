@@ -63,27 +63,11 @@ www IN A 198.51.100.10
 EOC
     start_named example.test
     start_bird_pair "192.0.2.0/24" "198.51.100.0/24"
-    write_drain_conf "$T/drain.conf" <<EOC
-[site lab]
-zones = b3
-vote = 1
-hold_down = 0
-targets = gslb, edge
-
-[dns gslb]
-server = 127.0.0.1:$DNS_PORT
-zone = example.test
-names = www
-addresses = 192.0.2.10
-tsig_key = ember-drain
-tsig_algorithm = hmac-sha256
-tsig_secret_file = $T/tsig.secret
-
-[bgp edge]
-socket = $T/edge.ctl
-protocol = anycast
-prefixes = 192.0.2.0/24
-EOC
+    {
+        printf '[site lab]\nzones = b3\nvote = 1\nhold_down = 0\ntargets = gslb, edge\n'
+        dns_target gslb example.test www 192.0.2.10
+        bgp_target edge 192.0.2.0/24
+    } | write_drain_conf "$T/drain.conf"
     WATCH=(--dns "127.0.0.1:$DNS_PORT,www.example.test,A,192.0.2.10" --bird "$T/observer.ctl,192.0.2.0/24")
     JSON=$OUT/drain_dnsbgp.json
     ;;

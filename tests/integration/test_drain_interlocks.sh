@@ -29,35 +29,12 @@ start_broker
 
 HOLD_DOWN=2
 site_conf() { # site_conf FILE: the site, its three targets
-    write_drain_conf "$1" <<EOC
-[site lab]
-zones = b3, b4
-vote = 2
-hold_down = ${HOLD_DOWN}s
-targets = gslb, edge, hx
-
-[dns gslb]
-server = 127.0.0.1:$DNS_PORT
-zone = $Z
-names = www
-addresses = 192.0.2.10
-tsig_key = ember-drain
-tsig_algorithm = hmac-sha256
-tsig_secret_file = $T/tsig.secret
-timeout = 500ms
-refresh = 500ms
-
-[bgp edge]
-socket = $T/edge.ctl
-protocol = anycast
-prefixes = 192.0.2.0/24
-refresh = 300ms
-
-[haproxy hx]
-socket = $HX_SOCK
-servers = web/dc1-web
-refresh = 300ms
-EOC
+    {
+        printf '[site lab]\nzones = b3, b4\nvote = 2\nhold_down = %ss\ntargets = gslb, edge, hx\n' "$HOLD_DOWN"
+        dns_target gslb $Z www 192.0.2.10 "timeout = 500ms" "refresh = 500ms"
+        bgp_target edge 192.0.2.0/24 "refresh = 300ms"
+        printf '\n[haproxy hx]\nsocket = %s\nservers = web/dc1-web\nrefresh = 300ms\n' "$HX_SOCK"
+    } | write_drain_conf "$1"
 }
 site_conf "$T/drain.conf"
 out=$("$EMBER_BIN/ember-drain" -n -c "$T/drain.conf")

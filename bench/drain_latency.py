@@ -1,28 +1,38 @@
 #!/usr/bin/python3
-"""Register crossing -> HAProxy DRAIN latency, for bench/drain_latency.sh.
+"""Register crossing -> drained target latency, for bench/drain_latency.sh.
 
     drain_latency.py --port MQTT_PORT --fifo SIM_FIFO --point DEV.POINT
-                     --request-topic TOPIC --haproxy-sock PATH --server BE/SRV
-                     --drain-cmd "ember-drain --socket S" --site SITE
+                     --request-topic TOPIC --drain-cmd "ember-drain --socket S"
+                     --site SITE [--haproxy-sock PATH --server BE/SRV]
+                     [--dns SERVER:PORT,NAME,TYPE,ADDRESS] [--bird SOCKET,PREFIX]
                      [--runs 100] [--high 50] [--low 25] [--out FILE]
 
 Each run, at a random phase of the agent's poll schedule: write --high to the
 point through ember-sim's control FIFO (the crossing; the time is taken just
-before the write), then read `show servers state BE` on HAProxy's stats
-socket every 1 ms until srv_admin_state has the drain bit (0x08).  The drain
-request reaching this process's own MQTT subscriber (paho) is timed too, so
-the total splits into detection (crossing -> request) and ember-drain's share
-(request -> DRAIN).  All times are this process's monotonic clock.
+before the write), then watch every given target, each from its own thread,
+until it reads drained:
+  * haproxy: `show servers state BE` on the stats socket every 1 ms, until
+    srv_admin_state has the drain bit (0x08);
+  * dns: a query to the server (dnspython, UDP) every 1 ms, until the answer
+    no longer holds ADDRESS;
+  * bird: `birdc -s SOCKET show route PREFIX` on the observer, until it
+    answers "Network not found".
+The drain request reaching this process's own MQTT subscriber (paho) is timed
+too, so each total splits into detection (crossing -> request) and
+ember-drain's share (request -> target).  All times are this process's
+monotonic clock.
 
 Between runs: write --low, wait for the zone's request to go back to "none",
-`ember-drain undrain SITE`, and wait for HAProxy to report the server ready.
+`ember-drain undrain SITE`, and wait until every target reads serving again.
 """
+
 import argparse
 import json
 import random
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import benchmqtt
@@ -50,6 +60,74 @@ def admin_state(path, backend, server):
     return None
 
 
+class HAProxyProbe:
+    name = "haproxy"
+    what = "HAProxy DRAIN"
+
+    def __init__(self, sock, server):
+        self.sock = sock
+        self.backend, self.server = server.split("/", 1)
+
+    def drained(self):
+        st = admin_state(self.sock, self.backend, self.server)
+        return None if st is None else bool(st & 0x08)
+
+
+class DNSProbe:
+    """One UDP query per call; None when the server does not answer."""
+    name = "dns"
+    what = "DNS answer changed (dig's query)"
+
+    def __init__(self, spec):
+        import dns.message
+        import dns.query
+        import dns.rdatatype
+        self.q, self.m, self.t = dns.query, dns.message, dns.rdatatype
+        server, self.qname, self.qtype, self.addr = spec.split(",")
+        self.host, port = server.rsplit(":", 1)
+        self.port = int(port)
+
+    def drained(self):
+        msg = self.m.make_query(self.qname, self.qtype)
+        msg.flags &= ~0x0100  # no recursion wanted (dig +norecurse)
+        try:
+            ans = self.q.udp(msg, self.host, port=self.port, timeout=0.5)
+        except Exception:
+            return None
+        addrs = {r.to_text() for rr in ans.answer for r in rr}
+        return self.addr not in addrs
+
+
+class BirdProbe:
+    """`birdc show route PREFIX` on the observer BIRD."""
+    name = "bgp"
+    what = "route gone from the observer BIRD"
+
+    def __init__(self, spec):
+        self.sock, self.prefix = spec.split(",")
+
+    def drained(self):
+        r = subprocess.run(["birdc", "-s", self.sock, "show", "route", self.prefix],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        if "Network not found" in r.stdout:
+            return True
+        if any(l.startswith(self.prefix + " ") for l in r.stdout.splitlines()):
+            return False
+        return None  # no answer from BIRD
+
+
+def watch(probe, want, timeout, step=0.001):
+    """The monotonic time at which probe.drained() first equals want, or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = probe.drained()
+        now = time.monotonic()
+        if v is want:
+            return now
+        time.sleep(step)
+    return None
+
+
 def summary(xs):
     return {"n": len(xs), "median_ms": round(pct(xs, 50), 2), "p99_ms": round(pct(xs, 99), 2),
             "max_ms": round(max(xs), 2), "min_ms": round(min(xs), 2),
@@ -62,8 +140,10 @@ def main():
     ap.add_argument("--fifo", required=True)
     ap.add_argument("--point", required=True)
     ap.add_argument("--request-topic", required=True)
-    ap.add_argument("--haproxy-sock", required=True)
-    ap.add_argument("--server", required=True)
+    ap.add_argument("--haproxy-sock")
+    ap.add_argument("--server")
+    ap.add_argument("--dns", help="SERVER:PORT,NAME,TYPE,ADDRESS")
+    ap.add_argument("--bird", help="SOCKET,PREFIX (the observer)")
     ap.add_argument("--drain-cmd", required=True)
     ap.add_argument("--site", required=True)
     ap.add_argument("--runs", type=int, default=100)
@@ -74,7 +154,16 @@ def main():
     ap.add_argument("--out")
     a = ap.parse_args()
     random.seed(a.seed)
-    backend, server = a.server.split("/", 1)
+    probes = []
+    if a.haproxy_sock:
+        probes.append(HAProxyProbe(a.haproxy_sock, a.server))
+    if a.dns:
+        probes.append(DNSProbe(a.dns))
+    if a.bird:
+        probes.append(BirdProbe(a.bird))
+    if not probes:
+        print("no target to watch (--haproxy-sock, --dns, --bird)", file=sys.stderr)
+        return 2
 
     requests = benchmqtt.JsonEvents()  # the zone's drain requests
     reqs, cond = requests.events, requests.cond
@@ -91,15 +180,16 @@ def main():
         return requests.wait_for(lambda p: p.get("request") == kind and not p.get("test"), since,
                                  timeout)
 
-    def wait_admin(pred, timeout, step=0.001):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            st = admin_state(a.haproxy_sock, backend, server)
-            now = time.monotonic()
-            if st is not None and pred(st):
-                return now
-            time.sleep(step)
-        return None
+    def watch_all(want, timeout, step=0.001):
+        """Each probe watched from its own thread: {name: time or None}."""
+        got = {}
+        ts = [threading.Thread(target=lambda pr=pr: got.__setitem__(pr.name, watch(pr, want, timeout, step)))
+              for pr in probes]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return got
 
     def reset():
         setv(a.low)
@@ -111,44 +201,57 @@ def main():
                 if left <= 0:
                     raise RuntimeError("the drain request did not clear")
                 cond.wait(left)
-        if admin_state(a.haproxy_sock, backend, server) & 0x08:
+        if any(pr.drained() is not False for pr in probes):
             for _ in range(50):
                 r = subprocess.run(a.drain_cmd.split() + ["undrain", a.site],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                 if r.returncode == 0:
                     break
                 time.sleep(0.1)  # the drain condition is still clearing
-            if wait_admin(lambda s: not s & 0x08, 10.0, 0.005) is None:
-                raise RuntimeError("server did not return to ready after undrain")
+            back = watch_all(False, 10.0, 0.005)
+            if any(v is None for v in back.values()):
+                raise RuntimeError("not serving again after undrain: %s" %
+                                   ", ".join(k for k, v in back.items() if v is None))
 
-    total, detect, drain = [], [], []
+    total = {pr.name: [] for pr in probes}
+    share = {pr.name: [] for pr in probes}
+    detect = []
     reset()
     time.sleep(1.0)
     for i in range(a.runs):
         time.sleep(random.random() * a.phase_ms / 1000.0)
         t_cross = time.monotonic()
         setv(a.high)
-        t_drain = wait_admin(lambda s: s & 0x08, 5.0)
+        got = watch_all(True, 5.0)
         t_req = wait_request("drain", t_cross, 5.0)
-        if t_drain is None or t_req is None:
-            print("run %d: no %s within 5 s" % (i, "DRAIN" if t_drain is None else "request"),
-                  file=sys.stderr)
-            total.append(float("inf"))
+        if t_req is None:
+            print("run %d: no drain request within 5 s" % i, file=sys.stderr)
         else:
-            total.append((t_drain - t_cross) * 1000.0)
             detect.append((t_req - t_cross) * 1000.0)
-            drain.append((t_drain - t_req) * 1000.0)
+        for name, t in got.items():
+            if t is None or t_req is None:
+                if t is None:
+                    print("run %d: %s not drained within 5 s" % (i, name), file=sys.stderr)
+                total[name].append(float("inf"))
+            else:
+                total[name].append((t - t_cross) * 1000.0)
+                share[name].append((t - t_req) * 1000.0)
         reset()
     c.loop_stop()
-    res = {"runs": a.runs, "crossing_to_drain": summary(total),
-           "crossing_to_request": summary(detect), "request_to_drain": summary(drain)}
+    res = {"runs": a.runs, "crossing_to_request": summary(detect)}
+    for pr in probes:
+        # HAProxy keeps the names drain_latency.sh has always written.
+        k = "drain" if pr.name == "haproxy" else pr.name
+        res["crossing_to_" + k] = summary(total[pr.name])
+        res["request_to_" + k] = summary(share[pr.name] or [float("inf")])
+        res["crossing_to_" + k]["target"] = pr.what
     print(json.dumps({k: (v if not isinstance(v, dict) else
                           {x: y for x, y in v.items() if x != "samples_ms"})
                       for k, v in res.items()}))
     if a.out:
         with open(a.out, "w") as f:
             json.dump(res, f, indent=1)
-    return 0 if all(x != float("inf") for x in total) else 1
+    return 0 if all(x != float("inf") for xs in total.values() for x in xs) else 1
 
 
 if __name__ == "__main__":

@@ -171,3 +171,18 @@ stop_drain() {
         die "sanitizer/valgrind report in ember-drain's log"
     fi
 }
+
+# dns_target NAME ZONE NAMES ADDRESSES [LINE...]: a [dns NAME] section for
+# lib.sh's start_named server and its key "ember-drain", with extra LINEs.
+dns_target() {
+    printf '\n[dns %s]\nserver = 127.0.0.1:%s\nzone = %s\nnames = %s\naddresses = %s\n' "$1" "$DNS_PORT" "$2" "$3" "$4"
+    printf 'tsig_key = ember-drain\ntsig_algorithm = hmac-sha256\ntsig_secret_file = %s\n' "$T/tsig.secret"
+    printf '%s\n' "${@:5}"
+}
+
+# bgp_target NAME PREFIXES [LINE...]: a [bgp NAME] section withdrawing
+# PREFIXES (protocol anycast) at lib.sh's start_bird_pair edge router.
+bgp_target() {
+    printf '\n[bgp %s]\nsocket = %s\nprotocol = anycast\nprefixes = %s\n' "$1" "$T/edge.ctl" "$2"
+    printf '%s\n' "${@:3}"
+}

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Installs what make bench needs beyond tests/install-deps.sh: the peers it
 # measures emberd against (NUT 2.8 with generic_modbus, collectd 5.12) and
-# gnuplot for the latency plot, all from Debian 12 packages.  Quiet when
+# gnuplot for the latency plot, python3-dnspython (the drain_dnsbgp phase's
+# DNS reader), bind9 and bird2 (its servers), all from Debian 12 packages.  Quiet when
 # nothing is missing.  Needs root (or sudo) only when something is missing.
 set -eu
 
 PKGS="nut-server nut-client nut-modbus collectd-core gnuplot-nox
-mosquitto mosquitto-clients python3-pymodbus python3-paho-mqtt binutils procps"
+mosquitto mosquitto-clients python3-pymodbus python3-paho-mqtt python3-dnspython
+bind9 bind9-dnsutils bird2 binutils procps"
 
 . "$(dirname "$0")/../tools/install-missing.sh"
 # nut-server and collectd-core may enable system services; the bench runs its

@@ -353,6 +353,28 @@ def main():
         p("   %s" % ds.get("status", "not measured (ember-drain missing)"))
     p("   %-25s n/a: no peer drains traffic (PEERS.md)" % "NUT / collectd")
 
+    # ---- 5b. drain to DNS and BGP --------------------------------------------
+    dd = load(d, "drain_dnsbgp.json")
+    dds = load(d, "drain_dnsbgp-status.json") or {}
+    p("")
+    p("5b. Drain to DNS and BGP: register crossing -> DNS answer changed / route gone at the observer BIRD, ms")
+    if dd:
+        res["drain_dnsbgp"] = dd
+        p("   %-25s %-31s %4s %8s %8s %8s  (build/bench/drain_dnsbgp.json, bench/drain_latency.sh dnsbgp)" % (
+            "system", "interval", "n", "median", "p99", "max"))
+        for k in ("crossing_to_request", "crossing_to_dns", "request_to_dns", "crossing_to_bgp",
+                  "request_to_bgp"):
+            v = dd.get(k)
+            if not isinstance(v, dict):
+                continue
+            p("   %-25s %-31s %4s %s %s %s" % ("ember-drain + emberd", k.replace("_", " "), v.get("n", "?"),
+                                            f1(v.get("median_ms")), f1(v.get("p99_ms")), f1(v.get("max_ms"))))
+            if isinstance(v.get("samples_ms"), list) and k.startswith("crossing_to_") and k != "crossing_to_request":
+                plots.append(("drain: emberd + ember-drain, crossing -> %s" % v.get("target", k), v["samples_ms"]))
+    else:
+        res["drain_dnsbgp"] = {"status": dds.get("status", "not measured")}
+        p("   %s" % dds.get("status", "not measured"))
+
     # ---- 6. replay -----------------------------------------------------------
     rp = load(d, "replay.json")
     p("")
@@ -480,6 +502,11 @@ def main():
                "%d late in all %d runs; CPU %.2f %%, peak %.1f MB, anon %.1f MB" % (
                    sum(x["emberd"]["late"] for x in s10["runs"]), s10["runs_n"],
                    e["cpu_pct_of_core"]["median"], mb(e["hwm_kb"]["median"]), mb(e["anon_kb"]["median"])))
+    for k, what in (("dns", "DNS answer changed"), ("bgp", "route gone at the observer BIRD")):
+        v = (dd or {}).get("crossing_to_" + k)
+        if isinstance(v, dict) and isinstance(v.get("p99_ms"), (int, float)):
+            target("drain: register crossing -> %s, p99 under 200 ms" % what,
+                   v["p99_ms"] < 200 and v["p99_ms"] != float("inf"), "p99 %.1f ms over %d runs" % (v["p99_ms"], v["n"]))
     if rp and rp.get("events_per_s"):
         target("replay: over 2,000 events/s", rp["events_per_s"] > 2000, "%.0f events/s" % rp["events_per_s"])
     res["targets"] = tg

@@ -21,6 +21,9 @@
 #               Modbus TCP endpoints of one ember-sim, one emberd process
 #               alone: the same figures, SCALE10K_RUNS windows
 #   6 drain     bench/drain_latency.sh, when present (build/bench/drain.json)
+#     drain_dnsbgp  bench/drain_latency.sh dnsbgp: crossing -> the answer at
+#               a DNS reader changed and the route gone from the observer
+#               BIRD (build/bench/drain_dnsbgp.json)
 #   7 replay    10,000 alarm events journaled during a broker outage, then
 #               delivered to a QoS 1 subscriber: events/s
 #   8 footprint binary sizes and RSS
@@ -36,8 +39,9 @@
 #   SCALE_PROCS     emberd processes sharing a scale load (1; 2 or more only
 #                   for a build that caps sensors per process below the load)
 #   REPLAY_N        events in the replay phase (10000)
-#   PHASES          all: ramp detect gpio scale scale10k drain replay
-#                   footprint; a subset (spaces or commas) runs only those,
+#   RUNS_DRAIN      runs in each drain phase (100)
+#   PHASES          all: ramp detect gpio scale scale10k drain drain_dnsbgp
+#                   replay footprint; a subset (spaces or commas) runs only those,
 #                   the table says "not measured" for the rest
 # Takes about 10 minutes on a 2-core VM.
 set -u
@@ -55,6 +59,7 @@ SCALE_RUNS=${SCALE_RUNS:-3}
 SCALE10K_RUNS=${SCALE10K_RUNS:-3}
 SCALE_PROCS=${SCALE_PROCS:-1}
 REPLAY_N=${REPLAY_N:-10000}
+RUNS_DRAIN=${RUNS_DRAIN:-100}
 OUT=$TOP/build/bench
 R=$T/results # per-phase JSON, merged by report.py
 mkdir -p "$OUT" "$R"
@@ -320,20 +325,24 @@ bench_scale10k() {
 }
 
 # ---- 6. drain latency (ember-drain; its own script) ------------------------
-bench_drain() {
-    phase "drain"
-    DRAIN_STATUS="not measured (ember-drain missing)"
+# drain_script MODE JSON: runs bench/drain_latency.sh MODE, which writes
+# build/bench/JSON; copies it to the results, with its status and
+# ember-drain's memory in JSON's -status file.
+drain_script() {
+    local mode=$1 json=$2 status before dpid watch rss="" hwm=""
+    status="not measured (ember-drain missing)"
     if [ -f "$TOP/bench/drain_latency.sh" ]; then
         before=$(date +%s)
+        rm -f "$T/drain-rss"
         # Its own session, so its ember-drain is told apart from any other
         # ember-drain on this machine; its memory is sampled while it runs.
-        EMBER_BIN=$EMBER_BIN setsid bash "$TOP/bench/drain_latency.sh" >"$T/drain.log" 2>&1 &
-        DPID=$!
-        PIDS+=("$DPID")
+        EMBER_BIN=$EMBER_BIN setsid bash "$TOP/bench/drain_latency.sh" "$mode" >"$T/drain-$mode.log" 2>&1 &
+        dpid=$!
+        PIDS+=("$dpid")
         (
             hwm=0 first=0
             while sleep 0.1; do
-                for p in $(ps -o pid= -o comm= -s "$DPID" 2>/dev/null | awk '$2 == "ember-drain" {print $1}'); do
+                for p in $(ps -o pid= -o comm= -s "$dpid" 2>/dev/null | awk '$2 == "ember-drain" {print $1}'); do
                     k=$(proc_kb "$p" VmHWM)
                     r=$(proc_kb "$p" VmRSS)
                     [ "${first:-0}" -eq 0 ] && first=$r
@@ -342,24 +351,33 @@ bench_drain() {
                 done
             done
         ) &
-        WATCH=$!
-        PIDS+=("$WATCH")
-        if wait "$DPID"; then
-            if [ -f "$OUT/drain.json" ] && [ "$(stat -c %Y "$OUT/drain.json")" -ge "$before" ]; then
-                cp "$OUT/drain.json" "$R/drain.json"
-                DRAIN_STATUS=ok
+        watch=$!
+        PIDS+=("$watch")
+        if wait "$dpid"; then
+            if [ -f "$OUT/$json" ] && [ "$(stat -c %Y "$OUT/$json")" -ge "$before" ]; then
+                cp "$OUT/$json" "$R/$json"
+                status=ok
             else
-                DRAIN_STATUS="not measured (drain_latency.sh wrote no new build/bench/drain.json)"
+                status="not measured (drain_latency.sh $mode wrote no new build/bench/$json)"
             fi
         else
-            DRAIN_STATUS="not measured (drain_latency.sh failed: $(tail -1 "$T/drain.log"))"
+            status="not measured (drain_latency.sh $mode failed: $(tail -1 "$T/drain-$mode.log"))"
         fi
-        kill "$WATCH" 2>/dev/null
-        wait "$WATCH" 2>/dev/null
-        [ -s "$T/drain-rss" ] && read -r DR_RSS DR_HWM <"$T/drain-rss"
+        kill "$watch" 2>/dev/null
+        wait "$watch" 2>/dev/null
+        [ -s "$T/drain-rss" ] && read -r rss hwm <"$T/drain-rss"
     fi
     $PY -c 'import json,sys; json.dump({"status": sys.argv[1], "rss_kb": int(sys.argv[2] or 0), "hwm_kb": int(sys.argv[3] or 0)}, open(sys.argv[4], "w"))' \
-        "$DRAIN_STATUS" "${DR_RSS:-0}" "${DR_HWM:-0}" "$R/drain-status.json"
+        "$status" "${rss:-0}" "${hwm:-0}" "$R/${json%.json}-status.json"
+}
+bench_drain() {
+    phase "drain: $RUNS_DRAIN runs, crossing -> HAProxy DRAIN"
+    RUNS=$RUNS_DRAIN drain_script haproxy drain.json
+}
+# ---- 6b. drain latency to DNS and BGP (named + two BIRDs) -------------------
+bench_drain_dnsbgp() {
+    phase "drain_dnsbgp: $RUNS_DRAIN runs, crossing -> dig answer changed and route gone at the observer BIRD"
+    RUNS=$RUNS_DRAIN drain_script dnsbgp drain_dnsbgp.json
 }
 
 # ---- 7. journal replay after a broker outage -------------------------------
@@ -471,10 +489,10 @@ bench_footprint() {
     } >"$R/footprint.json"
 }
 
-PHASES=${PHASES:-ramp detect gpio scale scale10k drain replay footprint}
+PHASES=${PHASES:-ramp detect gpio scale scale10k drain drain_dnsbgp replay footprint}
 for ph in ${PHASES//,/ }; do
     declare -F "bench_$ph" >/dev/null ||
-        die "unknown phase $ph (PHASES: ramp detect gpio scale scale10k drain replay footprint)"
+        die "unknown phase $ph (PHASES: ramp detect gpio scale scale10k drain drain_dnsbgp replay footprint)"
     "bench_$ph"
 done
 

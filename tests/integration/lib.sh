@@ -386,3 +386,136 @@ rec_wait_after() {
     local mark=$1 secs=$2 name=$3 pat=$4
     wait_until "$secs" bash -c "tail -n +$((mark + 1)) '$T/$name.rec' | grep -qE -- '$pat'"
 }
+
+# stays SECONDS CMD...: CMD keeps succeeding for SECONDS (a bounded watch).
+stays() {
+    local end=$(($(date +%s%N) + ${1%.*} * 1000000000))
+    shift
+    while [ "$(date +%s%N)" -lt "$end" ]; do
+        "$@" || return 1
+        sleep 0.05
+    done
+}
+
+# ---- BIND 9 named with a TSIG-signed dynamic zone (the [dns] target) ----------
+# tsig_secret FILE: a fresh random HMAC-SHA256 secret (base64) in FILE, 0600.
+tsig_secret() {
+    head -c 32 /dev/urandom | base64 >"$1"
+    chmod 600 "$1"
+}
+
+# zone_file ZONE < RECORDS: $T/named/ZONE.zone, TTL 30, SOA and NS, then RECORDS.
+zone_file() {
+    mkdir -p "$T/named"
+    {
+        printf '$TTL 30\n@ IN SOA ns.%s. hostmaster.%s. 1 3600 600 86400 30\n' "$1" "$1"
+        printf '@ IN NS ns.%s.\nns IN A 127.0.0.1\n' "$1"
+        cat
+    } >"$T/named/$1.zone"
+}
+
+# start_named ZONE [EXTRA-CONF]: BIND 9 named on a free port of 127.0.0.1
+# (DNS_PORT), directory $T/named, key "ember-drain" (hmac-sha256, the secret
+# in $T/tsig.secret, made here) with an update-policy granting it A and AAAA
+# in ZONE, whose file zone_file wrote first; EXTRA-CONF is appended to
+# named.conf (more zones).  Waits until ZONE's SOA answers; sets NAMED_PID.
+start_named() {
+    local zone=$1 named
+    named=$(command -v named || echo /usr/sbin/named)
+    [ -x "$named" ] || die "named not installed (Debian bind9)"
+    command -v dig >/dev/null || die "dig not installed (Debian bind9-dnsutils)"
+    DNS_PORT=$(free_port)
+    tsig_secret "$T/tsig.secret"
+    cat >"$T/named/named.conf" <<EOC
+options {
+    directory "$T/named";
+    pid-file "$T/named/named.pid";
+    session-keyfile "$T/named/session.key";
+    listen-on port $DNS_PORT { 127.0.0.1; };
+    listen-on-v6 { none; };
+    recursion no;
+    allow-query { 127.0.0.1; };
+    dnssec-validation no;
+    notify no;
+};
+controls { };
+key "ember-drain" { algorithm hmac-sha256; secret "$(cat "$T/tsig.secret")"; };
+zone "$zone" {
+    type primary;
+    file "$T/named/$zone.zone";
+    update-policy { grant ember-drain zonesub A AAAA; };
+};
+${2:-}
+EOC
+    start_bg named "$named" -g -n 1 -c "$T/named/named.conf"
+    NAMED_PID=$LAST_PID
+    wait_until 20 test -n "$(dq "$zone" SOA)" || die "named did not answer on 127.0.0.1:$DNS_PORT"
+}
+
+# dq NAME TYPE: the answers dig reads from start_named's named, sorted, on one line.
+dq() {
+    dig @127.0.0.1 -p "$DNS_PORT" +short +norecurse +time=2 +tries=3 "$1" "$2" | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# ---- two BIRD 2 routers peering over BGP on 127.0.0.1 (the [bgp] target) -------
+# start_bird_pair "ANYCAST-PREFIX..." "OTHER-PREFIX...": "edge" announces the
+# first prefixes (static protocol anycast) and the others (static protocol
+# stay1) over one BGP session to "observer", an independent BIRD whose
+# table birdc reads.  Control sockets $T/edge.ctl and $T/observer.ctl; sets
+# BIRD_EDGE_PID and BIRD_OBSERVER_PID.  Waits until the session is
+# established and the observer has learned every prefix.
+start_bird_pair() {
+    local edge_port obs_port r p
+    command -v bird >/dev/null && command -v birdc >/dev/null ||
+        die "bird2 is not installed (tests/install-deps.sh check)"
+    edge_port=$(free_port)
+    obs_port=$(free_port)
+    {
+        printf 'router id 10.255.0.1;\nlog stderr all;\nprotocol device {}\n'
+        printf 'protocol static anycast {\n    ipv4;\n'
+        for p in $1; do printf '    route %s unreachable;\n' "$p"; done
+        printf '}\nprotocol static stay1 {\n    ipv4;\n'
+        for p in $2; do printf '    route %s unreachable;\n' "$p"; done
+        cat <<EOC
+}
+protocol bgp observer {
+    local 127.0.0.1 port $edge_port as 65001;
+    neighbor 127.0.0.1 port $obs_port as 65002;
+    multihop;
+    connect delay time 1;
+    connect retry time 1;
+    ipv4 { import none; export all; next hop address 10.255.0.1; };
+}
+EOC
+    } >"$T/edge.conf"
+    cat >"$T/observer.conf" <<EOC
+router id 10.255.0.2;
+log stderr all;
+protocol device {}
+protocol bgp edge {
+    local 127.0.0.1 port $obs_port as 65002;
+    neighbor 127.0.0.1 port $edge_port as 65001;
+    multihop;
+    passive on;
+    ipv4 { import all; export none; igp table master4; };
+}
+EOC
+    for r in edge observer; do
+        bird -p -c "$T/$r.conf" || die "bird -p rejects $r.conf"
+        start_bg "bird-$r" bird -f -c "$T/$r.conf" -s "$T/$r.ctl" -P "$T/$r.pid"
+        eval "BIRD_${r^^}_PID=$LAST_PID"
+    done
+    wait_until 20 session_up observer edge || die "the observer's BGP session to edge did not come up"
+    for p in $1 $2; do
+        wait_until 10 obs_has "$p" || die "the observer did not learn $p"
+    done
+}
+
+# birdc_q ROUTER CMD...: one birdc command to start_bird_pair's ROUTER.
+birdc_q() { birdc -s "$T/$1.ctl" "${@:2}"; }
+# obs_has PREFIX / obs_lacks PREFIX: the observer's table holds PREFIX,
+# learned from edge / does not.
+obs_has() { birdc_q observer show route "$1" protocol edge | grep -q "^$1 "; }
+obs_lacks() { birdc_q observer show route "$1" protocol edge | grep -q "Network not found"; }
+# session_up ROUTER PROTOCOL: ROUTER's BGP session PROTOCOL is established.
+session_up() { birdc_q "$1" show protocols "$2" | grep -q Established; }

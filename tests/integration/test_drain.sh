@@ -61,14 +61,6 @@ tr0=$(traffic web 10)
 check "traffic reaches both web servers before any drain ($(echo $tr0))" \
     test "$tr0" = "$(printf 'dc1-web 5\ndc2-web 5')"
 
-stays() { # stays SECONDS CMD...: CMD keeps succeeding for SECONDS (a bounded watch)
-    local end=$(($(date +%s%N) + ${1%.*} * 1000000000))
-    shift
-    while [ "$(date +%s%N)" -lt "$end" ]; do
-        "$@" || return 1
-        sleep 0.05
-    done
-}
 all_ready() {
     hx_is web/dc1-web ready && hx_is api/dc1-api ready && hx_is web/dc2-web ready &&
         hx_is api/dc2-api ready

@@ -13,63 +13,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$TOP/bench/drain_lib.sh"
 
-command -v bird >/dev/null && command -v birdc >/dev/null ||
-    die "bird2 is not installed (tests/install-deps.sh check)"
-
-EDGE_PORT=$(free_port)
-OBS_PORT=$(free_port)
-
-# bird_conf FILE ID BODY: a BIRD config with its router id.
-cat >"$T/edge.conf" <<EOC
-router id 10.255.0.1;
-log stderr all;
-protocol device {}
-protocol static anycast {
-    ipv4;
-    route 192.0.2.0/24 unreachable;
-    route 203.0.113.0/24 unreachable;
-}
-protocol static stay1 {
-    ipv4;
-    route 198.51.100.0/24 unreachable;
-}
-protocol bgp observer {
-    local 127.0.0.1 port $EDGE_PORT as 65001;
-    neighbor 127.0.0.1 port $OBS_PORT as 65002;
-    multihop;
-    connect delay time 1;
-    connect retry time 1;
-    ipv4 { import none; export all; next hop address 10.255.0.1; };
-}
-EOC
-cat >"$T/observer.conf" <<EOC
-router id 10.255.0.2;
-log stderr all;
-protocol device {}
-protocol bgp edge {
-    local 127.0.0.1 port $OBS_PORT as 65002;
-    neighbor 127.0.0.1 port $EDGE_PORT as 65001;
-    multihop;
-    passive on;
-    ipv4 { import all; export none; igp table master4; };
-}
-EOC
-for r in edge observer; do
-    check "bird -p accepts $r.conf" bird -p -c "$T/$r.conf"
-    start_bg "bird-$r" bird -f -c "$T/$r.conf" -s "$T/$r.ctl" -P "$T/$r.pid"
-    eval "BIRD_${r^^}_PID=$LAST_PID"
-done
-
-# birdc_q ROUTER CMD...: one birdc command; prints its answer.
-birdc_q() { birdc -s "$T/$1.ctl" "${@:2}"; }
-# obs_has PREFIX: the observer's table holds PREFIX, learned from edge.
-obs_has() { birdc_q observer show route "$1" protocol edge | grep -q "^$1 "; }
-obs_lacks() { birdc_q observer show route "$1" protocol edge | grep -q "Network not found"; }
-session_up() { birdc_q "$1" show protocols "$2" | grep -q Established; }
-
-check "observer's BGP session to edge is established" wait_until 20 session_up observer edge
+start_bird_pair "192.0.2.0/24 203.0.113.0/24" "198.51.100.0/24"
+check "observer's BGP session to edge is established" session_up observer edge
 for p in 192.0.2.0/24 203.0.113.0/24 198.51.100.0/24; do
-    check "observer learned $p" wait_until 10 obs_has $p
+    check "observer learned $p" obs_has $p
 done
 
 start_broker

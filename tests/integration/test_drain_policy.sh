@@ -35,14 +35,6 @@ weight() { # weight BACKEND/SERVER: current (user) weight
         [[ ${#f[@]} -gt 8 && ${f[3]} == "${1#*/}" ]] && echo "${f[7]}"
     done
 }
-stays() {
-    local end=$(($(date +%s%N) + ${1%.*} * 1000000000))
-    shift
-    while [ "$(date +%s%N)" -lt "$end" ]; do
-        "$@" || return 1
-        sleep 0.05
-    done
-}
 
 pub -r -t "$P/a1/status" -m online
 pub -r -t "$P/a2/status" -m online

@@ -418,7 +418,8 @@ zone_file() {
 # (DNS_PORT), directory $T/named, key "ember-drain" (hmac-sha256, the secret
 # in $T/tsig.secret, made here) with an update-policy granting it A and AAAA
 # in ZONE, whose file zone_file wrote first; EXTRA-CONF is appended to
-# named.conf (more zones).  Waits until ZONE's SOA answers; sets NAMED_PID.
+# named.conf (more zones); see tools/private-named.sh.  Waits until ZONE's
+# SOA answers; sets NAMED_PID.
 start_named() {
     local zone=$1 named
     named=$(command -v named || echo /usr/sbin/named)
@@ -426,28 +427,8 @@ start_named() {
     command -v dig >/dev/null || die "dig not installed (Debian bind9-dnsutils)"
     DNS_PORT=$(free_port)
     tsig_secret "$T/tsig.secret"
-    cat >"$T/named/named.conf" <<EOC
-options {
-    directory "$T/named";
-    pid-file "$T/named/named.pid";
-    session-keyfile "$T/named/session.key";
-    listen-on port $DNS_PORT { 127.0.0.1; };
-    listen-on-v6 { none; };
-    recursion no;
-    allow-query { 127.0.0.1; };
-    dnssec-validation no;
-    notify no;
-};
-controls { };
-key "ember-drain" { algorithm hmac-sha256; secret "$(cat "$T/tsig.secret")"; };
-zone "$zone" {
-    type primary;
-    file "$T/named/$zone.zone";
-    update-policy { grant ember-drain zonesub A AAAA; };
-};
-${2:-}
-EOC
-    start_bg named "$named" -g -n 1 -c "$T/named/named.conf"
+    start_bg named "$TOP/tools/private-named.sh" "$T/named" "$DNS_PORT" "$zone" \
+        "$T/tsig.secret" "${2:-}"
     NAMED_PID=$LAST_PID
     wait_until 20 test -n "$(dq "$zone" SOA)" || die "named did not answer on 127.0.0.1:$DNS_PORT"
 }

@@ -24,11 +24,19 @@ monotonic clock.
 
 Between runs: write --low, wait for the zone's request to go back to "none",
 `ember-drain undrain SITE`, and wait until every target reads serving again.
+
+Take-over (--kill-pidfile FILE --restart-cmd CMD --will-topic TOPIC): right
+before each crossing the controller whose pid FILE holds is killed (SIGKILL,
+as a fire takes its building), so the drain is carried out by its peer
+alone; the time from the kill to the dead controller's Last Will (`offline`
+on TOPIC) is timed too.  After each run CMD starts it again.
 """
 
 import argparse
 import json
+import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -152,6 +160,10 @@ def main():
     ap.add_argument("--phase-ms", type=float, default=200.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out")
+    ap.add_argument("--kill-pidfile")
+    ap.add_argument("--restart-cmd")
+    ap.add_argument("--will-topic")
+    ap.add_argument("--key-suffix", default="", help="appended to the result keys (_takeover)")
     a = ap.parse_args()
     random.seed(a.seed)
     probes = []
@@ -172,6 +184,26 @@ def main():
         print("no SUBACK from the broker", file=sys.stderr)
         return 1
     fifo = open(a.fifo, "w", buffering=1)
+    wills, will_cond = [], threading.Condition()
+
+    def on_will(cl, u, m):
+        with will_cond:
+            wills.append((time.monotonic(), m.payload.decode("utf-8", "replace")))
+            will_cond.notify_all()
+
+    wc = benchmqtt.subscriber(a.port, [(a.will_topic, 1)], on_will) if a.will_topic else None
+
+    def wait_will(since, timeout):
+        deadline = time.monotonic() + timeout
+        with will_cond:
+            while True:
+                for t, pl in wills:
+                    if t >= since and pl == "offline":
+                        return t
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                will_cond.wait(left)
 
     def setv(v):
         fifo.write("set %s %.3f\n" % (a.point, v))
@@ -216,10 +248,16 @@ def main():
     total = {pr.name: [] for pr in probes}
     share = {pr.name: [] for pr in probes}
     detect = []
+    offline = []
     reset()
     time.sleep(1.0)
     for i in range(a.runs):
         time.sleep(random.random() * a.phase_ms / 1000.0)
+        t_kill = None
+        if a.kill_pidfile:
+            with open(a.kill_pidfile) as f:
+                os.kill(int(f.read().split()[0]), signal.SIGKILL)
+            t_kill = time.monotonic()
         t_cross = time.monotonic()
         setv(a.high)
         got = watch_all(True, 5.0)
@@ -236,12 +274,25 @@ def main():
             else:
                 total[name].append((t - t_cross) * 1000.0)
                 share[name].append((t - t_req) * 1000.0)
+        if t_kill is not None and wc is not None:
+            t_off = wait_will(t_kill, 30.0)
+            if t_off is None:
+                print("run %d: no Last Will within 30 s of the kill" % i, file=sys.stderr)
+                offline.append(float("inf"))
+            else:
+                offline.append((t_off - t_kill) * 1000.0)
         reset()
+        if a.restart_cmd:
+            subprocess.run(a.restart_cmd, shell=True, check=True)
     c.loop_stop()
+    if wc is not None:
+        wc.loop_stop()
     res = {"runs": a.runs, "crossing_to_request": summary(detect)}
+    if offline:
+        res["kill_to_offline"] = summary(offline)
     for pr in probes:
         # HAProxy keeps the names drain_latency.sh has always written.
-        k = "drain" if pr.name == "haproxy" else pr.name
+        k = ("drain" if pr.name == "haproxy" else pr.name) + a.key_suffix
         res["crossing_to_" + k] = summary(total[pr.name])
         res["request_to_" + k] = summary(share[pr.name] or [float("inf")])
         res["crossing_to_" + k]["target"] = pr.what
@@ -251,7 +302,7 @@ def main():
     if a.out:
         with open(a.out, "w") as f:
             json.dump(res, f, indent=1)
-    return 0 if all(x != float("inf") for xs in total.values() for x in xs) else 1
+    return 0 if all(x != float("inf") for xs in list(total.values()) + [offline] for x in xs) else 1
 
 
 if __name__ == "__main__":

@@ -126,6 +126,16 @@ write_drain_conf() {
         cat
     } >"$1"
 }
+
+# write_peer_conf ID PEER < BODY: $T/ID.conf, a controller ID whose
+# [drain] peers is PEER, its state, audit log and socket at $T/ID-state.json,
+# $T/ID-audit.log, $T/ID.sock, on the test broker; then BODY.
+write_peer_conf() {
+    local DRAIN_EXTRA=("peers = $2")
+    write_drain_conf "$T/$1.conf"
+    sed -i -e "s|^id = test\$|id = $1|" -e "s|$T/drain-state.json|$T/$1-state.json|" \
+        -e "s|$T/drain-audit.log|$T/$1-audit.log|" -e "s|$T/drain.sock|$T/$1.sock|" "$T/$1.conf"
+}
 DRAIN_EXTRA=()
 
 # write_lab_conf HOLD_DOWN < SITE-KEYS: $T/drain.conf with [site lab]

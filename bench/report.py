@@ -375,6 +375,28 @@ def main():
         res["drain_dnsbgp"] = {"status": dds.get("status", "not measured")}
         p("   %s" % dds.get("status", "not measured"))
 
+    # ---- 5c. take-over by a peer controller -----------------------------------
+    dt = load(d, "drain_takeover.json")
+    dts = load(d, "drain_takeover-status.json") or {}
+    p("")
+    p("5c. Redundant controllers: c1 killed -9 at the crossing -> HAProxy DRAIN by c2 alone, ms")
+    if dt:
+        res["drain_takeover"] = dt
+        p("   %-25s %-31s %4s %8s %8s %8s  (build/bench/drain_takeover.json, bench/drain_latency.sh takeover)" % (
+            "system", "interval", "n", "median", "p99", "max"))
+        for k in ("crossing_to_request", "crossing_to_drain_takeover", "request_to_drain_takeover",
+                  "kill_to_offline"):
+            v = dt.get(k)
+            if not isinstance(v, dict):
+                continue
+            p("   %-25s %-31s %4s %s %s %s" % ("ember-drain + emberd", k.replace("_", " "), v.get("n", "?"),
+                                            f1(v.get("median_ms")), f1(v.get("p99_ms")), f1(v.get("max_ms"))))
+            if isinstance(v.get("samples_ms"), list) and k == "crossing_to_drain_takeover":
+                plots.append(("drain: c1 killed, crossing -> HAProxy DRAIN by c2", v["samples_ms"]))
+    else:
+        res["drain_takeover"] = {"status": dts.get("status", "not measured")}
+        p("   %s" % dts.get("status", "not measured"))
+
     # ---- 6. replay -----------------------------------------------------------
     rp = load(d, "replay.json")
     p("")
@@ -507,6 +529,13 @@ def main():
         if isinstance(v, dict) and isinstance(v.get("p99_ms"), (int, float)):
             target("drain: register crossing -> %s, p99 under 200 ms" % what,
                    v["p99_ms"] < 200 and v["p99_ms"] != float("inf"), "p99 %.1f ms over %d runs" % (v["p99_ms"], v["n"]))
+    v = (dt or {}).get("crossing_to_drain_takeover")
+    if isinstance(v, dict) and isinstance(v.get("p99_ms"), (int, float)):
+        w = (dt or {}).get("kill_to_offline") or {}
+        target("take-over: the peer drains within 2 s of the kill (p99)",
+               v["p99_ms"] < 2000 and v["p99_ms"] != float("inf"),
+               "p99 %.1f ms over %d runs; the Last Will at the broker p99 %s ms" % (
+                   v["p99_ms"], v["n"], f1(w.get("p99_ms")).strip()))
     if rp and rp.get("events_per_s"):
         target("replay: over 2,000 events/s", rp["events_per_s"] > 2000, "%.0f events/s" % rp["events_per_s"])
     res["targets"] = tg

@@ -24,6 +24,9 @@
 #     drain_dnsbgp  bench/drain_latency.sh dnsbgp: crossing -> the answer at
 #               a DNS reader changed and the route gone from the observer
 #               BIRD (build/bench/drain_dnsbgp.json)
+#     drain_takeover  bench/drain_latency.sh takeover: two controllers, the
+#               first killed -9 at each crossing -> HAProxy DRAIN by the
+#               second, and the Last Will's delay (build/bench/drain_takeover.json)
 #   7 replay    10,000 alarm events journaled during a broker outage, then
 #               delivered to a QoS 1 subscriber: events/s
 #   8 footprint binary sizes and RSS
@@ -41,7 +44,7 @@
 #   REPLAY_N        events in the replay phase (10000)
 #   RUNS_DRAIN      runs in each drain phase (100)
 #   PHASES          all: ramp detect gpio scale scale10k drain drain_dnsbgp
-#                   replay footprint; a subset (spaces or commas) runs only those,
+#                   drain_takeover replay footprint; a subset (spaces or commas) runs only those,
 #                   the table says "not measured" for the rest
 # Takes about 10 minutes on a 2-core VM.
 set -u
@@ -380,6 +383,12 @@ bench_drain_dnsbgp() {
     RUNS=$RUNS_DRAIN drain_script dnsbgp drain_dnsbgp.json
 }
 
+# ---- 6c. take-over by a peer controller (c1 killed -9 at the crossing) -------
+bench_drain_takeover() {
+    phase "drain_takeover: $RUNS_DRAIN runs, c1 killed -9 at the crossing -> HAProxy DRAIN by c2"
+    RUNS=$RUNS_DRAIN drain_script takeover drain_takeover.json
+}
+
 # ---- 7. journal replay after a broker outage -------------------------------
 bench_replay() {
     phase "replay: $REPLAY_N alarm events journaled during a broker outage"
@@ -489,10 +498,10 @@ bench_footprint() {
     } >"$R/footprint.json"
 }
 
-PHASES=${PHASES:-ramp detect gpio scale scale10k drain drain_dnsbgp replay footprint}
+PHASES=${PHASES:-ramp detect gpio scale scale10k drain drain_dnsbgp drain_takeover replay footprint}
 for ph in ${PHASES//,/ }; do
     declare -F "bench_$ph" >/dev/null ||
-        die "unknown phase $ph (PHASES: ramp detect gpio scale scale10k drain drain_dnsbgp replay footprint)"
+        die "unknown phase $ph (PHASES: ramp detect gpio scale scale10k drain drain_dnsbgp drain_takeover replay footprint)"
     "bench_$ph"
 done
 

@@ -24,22 +24,9 @@ EOC
 chmod +x "$T/hook.sh"
 : >"$T/hooks.out"
 
-# ctl_conf ID PEER: controller ID's config, everything under $T/ID*.
-ctl_conf() {
-    cat >"$T/$1.conf" <<EOC
-[drain]
-id = $1
-peers = $2
-state = $T/$1-state.json
-audit = $T/$1-audit.log
-control = $T/$1.sock
-settle = 300ms
-
-[mqtt]
-port = $MQTT_PORT
-reconnect_min = 100ms
-reconnect_max = 1s
-
+# site_conf: the site both controllers serve.
+site_conf() {
+    cat <<EOC
 [site lab]
 zones = b3
 vote = 1
@@ -57,8 +44,8 @@ undrain = yes
 timeout = 5s
 EOC
 }
-ctl_conf c1 c2
-ctl_conf c2 c1
+site_conf | write_peer_conf c1 c2
+site_conf | write_peer_conf c2 c1
 declare -A PID
 start_ctl() { # start_ctl ID [ENV=VALUE...]
     local id=$1

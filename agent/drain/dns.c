@@ -16,6 +16,7 @@
 #include "haproxy.h"
 #include "log.h"
 #include "mailbox.h"
+#include "tworker.h"
 #include "util.h"
 
 #define RETRY_MS 250 /* while the server is unreachable or not yet converged */
@@ -28,17 +29,10 @@
 struct dns {
     const struct dconf_dns *conf;
     bool dry_run;
-    struct mailbox *reports; /* struct dns_log, to the loop; wakes notify_fd */
-    ldns_resolver *query;    /* unsigned reads */
-    ldns_rdf *ns;            /* the server's address */
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    bool stop;
-    bool refresh_now;
-    int want;
-    uint64_t gen;
-    struct dns_view view;
+    ldns_resolver *query; /* unsigned reads */
+    ldns_rdf *ns;         /* the server's address */
+    struct tworker w;     /* reports: struct dns_log, to the loop */
+    struct dns_view view; /* guarded by w.mu */
 };
 
 void
@@ -96,7 +90,7 @@ add_log(struct dns *x, const char *what, const char *result, bool ok, bool dry)
 
     snprintf(l.what, sizeof(l.what), "%s", what);
     snprintf(l.result, sizeof(l.result), "%s", result);
-    rc = mailbox_post(x->reports, &l, 1);
+    rc = mailbox_post(x->w.reports, &l, 1);
     if (rc < 0 && rc != -ENOBUFS)
         log_warnx("dns %s: wakeup: %s", x->conf->name, strerror(-rc));
 }
@@ -430,45 +424,27 @@ converge(struct dns *x, int want, uint64_t gen, bool first_of_gen, struct dns_vi
     v->reached = v->reachable && !refused && (x->dry_run || all_reached(x, v, want));
 }
 
-static void *
-worker(void *arg)
+/* One pass of the worker thread (tworker_pass).  The view is large: it
+ * lives on the heap while the pass runs. */
+static int64_t
+pass(void *arg, int want, uint64_t gen, bool new_gen)
 {
     struct dns *x = arg;
-    uint64_t last_gen = 0;
-    bool first = true;
+    struct dns_view *v = xcalloc(1, sizeof(*v));
+    int64_t wait_ms;
 
-    pthread_mutex_lock(&x->mu);
-    while (!x->stop) {
-        int want = x->want;
-        uint64_t gen = x->gen;
-        bool new_gen = first || gen != last_gen;
-        struct dns_view v = x->view;
-        struct timespec until;
-        int64_t wait_ms;
-
-        x->refresh_now = false;
-        pthread_mutex_unlock(&x->mu);
-        converge(x, want, gen, new_gen, &v);
-        pthread_mutex_lock(&x->mu);
-        x->view = v;
-        last_gen = gen;
-        first = false;
-        if (mailbox_wake(x->reports) < 0)
-            log_warn("dns %s: wakeup", x->conf->name);
-        wait_ms = v.reached || want == HX_WANT_NONE ? x->conf->refresh_ms : RETRY_MS;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += wait_ms / 1000;
-        until.tv_nsec += (wait_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (!x->stop && !x->refresh_now && x->gen == gen)
-            if (pthread_cond_timedwait(&x->cond, &x->mu, &until) == ETIMEDOUT)
-                break;
-    }
-    pthread_mutex_unlock(&x->mu);
-    return NULL;
+    pthread_mutex_lock(&x->w.mu);
+    *v = x->view;
+    pthread_mutex_unlock(&x->w.mu);
+    converge(x, want, gen, new_gen, v);
+    pthread_mutex_lock(&x->w.mu);
+    x->view = *v;
+    pthread_mutex_unlock(&x->w.mu);
+    if (mailbox_wake(x->w.reports) < 0)
+        log_warn("dns %s: wakeup", x->conf->name);
+    wait_ms = v->reached || want == HX_WANT_NONE ? x->conf->refresh_ms : RETRY_MS;
+    free(v);
+    return wait_ms;
 }
 
 void
@@ -496,7 +472,6 @@ dns_start(struct dns **out, const struct dconf_dns *d, bool dry_run, int notify_
           const struct dns_view *initial)
 {
     struct dns *x = xcalloc(1, sizeof(*x));
-    pthread_condattr_t ca;
     int rc;
 
     x->conf = d;
@@ -508,30 +483,18 @@ dns_start(struct dns **out, const struct dconf_dns *d, bool dry_run, int notify_
         rc = -ENOMEM;
         goto fail;
     }
-    rc = mailbox_init(&x->reports, sizeof(struct dns_log), DNS_LOG_MAX, MAILBOX_DROP_OLD,
-                      notify_fd);
+    rc = tworker_init(&x->w, sizeof(struct dns_log), DNS_LOG_MAX, notify_fd);
     if (rc < 0)
         goto fail;
     if (initial != NULL)
         x->view = *initial;
     else
         dns_view_init(d, &x->view);
-    pthread_mutex_init(&x->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&x->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    rc = pthread_create(&x->thread, NULL, worker, x);
-    if (rc != 0) {
-        pthread_cond_destroy(&x->cond);
-        pthread_mutex_destroy(&x->mu);
-        rc = -rc;
+    if ((rc = tworker_run(&x->w, pass, x)) < 0)
         goto fail;
-    }
     *out = x;
     return 0;
 fail:
-    mailbox_fini(x->reports);
     if (x->query != NULL)
         ldns_resolver_deep_free(x->query);
     ldns_rdf_deep_free(x->ns);
@@ -544,14 +507,7 @@ dns_stop(struct dns *x)
 {
     if (x == NULL)
         return;
-    pthread_mutex_lock(&x->mu);
-    x->stop = true;
-    pthread_cond_signal(&x->cond);
-    pthread_mutex_unlock(&x->mu);
-    pthread_join(x->thread, NULL);
-    pthread_cond_destroy(&x->cond);
-    pthread_mutex_destroy(&x->mu);
-    mailbox_fini(x->reports);
+    tworker_stop(&x->w);
     ldns_resolver_deep_free(x->query);
     ldns_rdf_deep_free(x->ns);
     free(x);
@@ -560,32 +516,25 @@ dns_stop(struct dns *x)
 void
 dns_want(struct dns *x, int want, uint64_t gen)
 {
-    pthread_mutex_lock(&x->mu);
-    x->want = want;
-    x->gen = gen;
-    pthread_cond_signal(&x->cond);
-    pthread_mutex_unlock(&x->mu);
+    tworker_want(&x->w, want, gen);
 }
 
 void
 dns_refresh(struct dns *x)
 {
-    pthread_mutex_lock(&x->mu);
-    x->refresh_now = true;
-    pthread_cond_signal(&x->cond);
-    pthread_mutex_unlock(&x->mu);
+    tworker_refresh(&x->w);
 }
 
 void
 dns_view(struct dns *x, struct dns_view *v)
 {
-    pthread_mutex_lock(&x->mu);
+    pthread_mutex_lock(&x->w.mu);
     *v = x->view;
-    pthread_mutex_unlock(&x->mu);
+    pthread_mutex_unlock(&x->w.mu);
 }
 
 int
 dns_take_log(struct dns *x, struct dns_log *out, int max)
 {
-    return max > 0 ? (int)mailbox_take(x->reports, out, (size_t)max) : 0;
+    return max > 0 ? (int)mailbox_take(x->w.reports, out, (size_t)max) : 0;
 }

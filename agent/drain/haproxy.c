@@ -19,6 +19,8 @@
 #include "bgp.h"
 #include "log.h"
 #include "mailbox.h"
+#include "sockio.h"
+#include "tworker.h"
 #include "util.h"
 
 #define RETRY_MS 250 /* while an instance is unreachable or not yet converged */
@@ -27,65 +29,12 @@ struct haproxy {
     const struct dconf_haproxy *conf;
     struct hx_addr addr;
     bool dry_run;
-    struct mailbox *reports; /* struct hx_log, to the loop; wakes notify_fd */
-    int64_t fault_delay_ms;  /* after each command; 0 except in test builds */
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    bool stop;
-    bool refresh_now;
-    int want;
-    uint64_t gen;
-    struct hx_view view;
+    int64_t fault_delay_ms; /* after each command; 0 except in test builds */
+    struct tworker w;       /* reports: struct hx_log, to the loop */
+    struct hx_view view;    /* guarded by w.mu */
 };
 
 /* ---- client ------------------------------------------------------------ */
-
-static int
-wait_fd(int fd, short events, int64_t deadline)
-{
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = events};
-        int64_t left = deadline - mono_ms();
-        int rc;
-        if (left <= 0)
-            return -ETIMEDOUT;
-        rc = poll(&p, 1, (int)left);
-        if (rc > 0)
-            return 0;
-        if (rc == 0)
-            return -ETIMEDOUT;
-        if (errno != EINTR)
-            return -errno;
-    }
-}
-
-static int
-connect_unix(const char *path, int64_t deadline)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd, rc;
-
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    strcpy(sa.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -errno;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-        return fd;
-    rc = -errno;
-    if (rc == -EAGAIN || rc == -EINPROGRESS) {
-        /* A full listen backlog; wait for room. */
-        if ((rc = wait_fd(fd, POLLOUT, deadline)) == 0 &&
-            connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-            return fd;
-        if (rc == 0)
-            rc = -errno;
-    }
-    close(fd);
-    return rc;
-}
 
 static int
 connect_tcp(const char *host, int port, int64_t deadline)
@@ -115,7 +64,7 @@ connect_tcp(const char *host, int port, int64_t deadline)
             close(fd);
             continue;
         }
-        if ((rc = wait_fd(fd, POLLOUT, deadline)) == 0 &&
+        if ((rc = sock_wait(fd, POLLOUT, deadline)) == 0 &&
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0) {
             freeaddrinfo(res);
             return fd;
@@ -137,7 +86,7 @@ haproxy_command(const struct hx_addr *a, const char *cmd, char **out)
     int fd, rc;
 
     *out = NULL;
-    fd = a->path ? connect_unix(a->path, deadline) : connect_tcp(a->host, a->port, deadline);
+    fd = a->path ? sock_connect_unix(a->path, deadline) : connect_tcp(a->host, a->port, deadline);
     if (fd < 0)
         return fd;
     /* One line, in one write; HAProxy answers and closes the connection
@@ -154,7 +103,7 @@ haproxy_command(const struct hx_addr *a, const char *cmd, char **out)
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno == EAGAIN && (rc = wait_fd(fd, POLLOUT, deadline)) == 0)
+            if (errno == EAGAIN && (rc = sock_wait(fd, POLLOUT, deadline)) == 0)
                 continue;
             rc = errno == EAGAIN ? -ETIMEDOUT : -errno;
             goto fail;
@@ -192,7 +141,7 @@ haproxy_command(const struct hx_addr *a, const char *cmd, char **out)
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN) {
-            if ((rc = wait_fd(fd, POLLIN, deadline)) < 0)
+            if ((rc = sock_wait(fd, POLLIN, deadline)) < 0)
                 goto fail;
             continue;
         }
@@ -299,7 +248,7 @@ add_log(struct haproxy *x, const char *cmd, const char *result, bool ok, bool dr
 
     snprintf(l.cmd, sizeof(l.cmd), "%s", cmd);
     snprintf(l.result, sizeof(l.result), "%s", result);
-    rc = mailbox_post(x->reports, &l, 1);
+    rc = mailbox_post(x->w.reports, &l, 1);
     if (rc < 0 && rc != -ENOBUFS)
         log_warnx("haproxy %s: wakeup: %s", x->conf->name, strerror(-rc));
 }
@@ -523,59 +472,35 @@ converge(struct haproxy *x, int want, uint64_t gen, bool first_of_gen, struct hx
     v->reached = v->reachable && (x->dry_run || reached(h, v, want));
 }
 
-static void *
-worker(void *arg)
+/* One pass of the worker thread (tworker_pass). */
+static int64_t
+pass(void *arg, int want, uint64_t gen, bool new_gen)
 {
     struct haproxy *x = arg;
-    uint64_t last_gen = 0;
-    bool first = true;
+    struct hx_view v, prev;
 
-    pthread_mutex_lock(&x->mu);
-    while (!x->stop) {
-        int want = x->want;
-        uint64_t gen = x->gen;
-        bool new_gen = first || gen != last_gen;
-        struct hx_view v = x->view, prev = x->view;
-        struct timespec until;
-        int64_t wait_ms;
-
-        x->refresh_now = false;
-        pthread_mutex_unlock(&x->mu);
-        converge(x, want, gen, new_gen, &v);
-        pthread_mutex_lock(&x->mu);
-        x->view = v;
-        last_gen = gen;
-        first = false;
-        if ((new_gen || view_differs(&prev, &v)) && mailbox_wake(x->reports) < 0)
-            log_warn("haproxy %s: wakeup", x->conf->name);
-        wait_ms = v.reached || want == HX_WANT_NONE ? x->conf->refresh_ms : RETRY_MS;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += wait_ms / 1000;
-        until.tv_nsec += (wait_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (!x->stop && !x->refresh_now && x->gen == gen)
-            if (pthread_cond_timedwait(&x->cond, &x->mu, &until) == ETIMEDOUT)
-                break;
-    }
-    pthread_mutex_unlock(&x->mu);
-    return NULL;
+    pthread_mutex_lock(&x->w.mu);
+    v = prev = x->view;
+    pthread_mutex_unlock(&x->w.mu);
+    converge(x, want, gen, new_gen, &v);
+    pthread_mutex_lock(&x->w.mu);
+    x->view = v;
+    pthread_mutex_unlock(&x->w.mu);
+    if ((new_gen || view_differs(&prev, &v)) && mailbox_wake(x->w.reports) < 0)
+        log_warn("haproxy %s: wakeup", x->conf->name);
+    return v.reached || want == HX_WANT_NONE ? x->conf->refresh_ms : RETRY_MS;
 }
 
 int
 haproxy_start(struct haproxy **out, const struct dconf_haproxy *h, bool dry_run, int notify_fd)
 {
     struct haproxy *x = xcalloc(1, sizeof(*x));
-    pthread_condattr_t ca;
     int rc;
 
     x->conf = h;
     x->addr = (struct hx_addr){h->socket, h->host, h->port, h->timeout_ms};
     x->dry_run = dry_run;
-    rc = mailbox_init(&x->reports, sizeof(struct hx_log), HX_LOG_MAX, MAILBOX_DROP_OLD, notify_fd);
-    if (rc < 0) {
+    if ((rc = tworker_init(&x->w, sizeof(struct hx_log), HX_LOG_MAX, notify_fd)) < 0) {
         free(x);
         return rc;
     }
@@ -583,18 +508,9 @@ haproxy_start(struct haproxy **out, const struct dconf_haproxy *h, bool dry_run,
     for (int i = 0; i < h->nservers; i++)
         snprintf(x->view.obs[i].state, sizeof(x->view.obs[i].state), "unknown");
     x->fault_delay_ms = fault_delay_ms();
-    pthread_mutex_init(&x->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&x->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    rc = pthread_create(&x->thread, NULL, worker, x);
-    if (rc != 0) {
-        pthread_cond_destroy(&x->cond);
-        pthread_mutex_destroy(&x->mu);
-        mailbox_fini(x->reports);
+    if ((rc = tworker_run(&x->w, pass, x)) < 0) {
         free(x);
-        return -rc;
+        return rc;
     }
     *out = x;
     return 0;
@@ -605,46 +521,32 @@ haproxy_stop(struct haproxy *x)
 {
     if (x == NULL)
         return;
-    pthread_mutex_lock(&x->mu);
-    x->stop = true;
-    pthread_cond_signal(&x->cond);
-    pthread_mutex_unlock(&x->mu);
-    pthread_join(x->thread, NULL);
-    pthread_cond_destroy(&x->cond);
-    pthread_mutex_destroy(&x->mu);
-    mailbox_fini(x->reports);
+    tworker_stop(&x->w);
     free(x);
 }
 
 void
 haproxy_want(struct haproxy *x, int want, uint64_t gen)
 {
-    pthread_mutex_lock(&x->mu);
-    x->want = want;
-    x->gen = gen;
-    pthread_cond_signal(&x->cond);
-    pthread_mutex_unlock(&x->mu);
+    tworker_want(&x->w, want, gen);
 }
 
 void
 haproxy_refresh(struct haproxy *x)
 {
-    pthread_mutex_lock(&x->mu);
-    x->refresh_now = true;
-    pthread_cond_signal(&x->cond);
-    pthread_mutex_unlock(&x->mu);
+    tworker_refresh(&x->w);
 }
 
 void
 haproxy_view(struct haproxy *x, struct hx_view *v)
 {
-    pthread_mutex_lock(&x->mu);
+    pthread_mutex_lock(&x->w.mu);
     *v = x->view;
-    pthread_mutex_unlock(&x->mu);
+    pthread_mutex_unlock(&x->w.mu);
 }
 
 int
 haproxy_take_log(struct haproxy *x, struct hx_log *out, int max)
 {
-    return max > 0 ? (int)mailbox_take(x->reports, out, (size_t)max) : 0;
+    return max > 0 ? (int)mailbox_take(x->w.reports, out, (size_t)max) : 0;
 }

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "sockio.h"
 #include "util.h"
 
 #define REPLY_MAX (1u << 22) /* a reply larger than 4 MiB is not one we asked for */
@@ -24,46 +24,6 @@ struct conn {
     char buf[4096]; /* received, not yet split into lines */
     size_t len;
 };
-
-static int
-wait_for(struct conn *c, short events)
-{
-    for (;;) {
-        struct pollfd p = {.fd = c->fd, .events = events};
-        int64_t left = c->deadline - mono_ms();
-        int rc;
-        if (left <= 0)
-            return -ETIMEDOUT;
-        rc = poll(&p, 1, (int)left);
-        if (rc > 0)
-            return 0;
-        if (rc == 0)
-            return -ETIMEDOUT;
-        if (errno != EINTR)
-            return -errno;
-    }
-}
-
-static int
-conn_open(struct conn *c, const char *path)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int rc;
-
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    strcpy(sa.sun_path, path);
-    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (c->fd < 0)
-        return -errno;
-    if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-        return 0;
-    rc = -errno;
-    if (rc == -EAGAIN && (rc = wait_for(c, POLLOUT)) == 0 &&
-        connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        rc = -errno;
-    return rc;
-}
 
 /* Reads one line (without its newline) into line.  Returns 0 or -errno;
  * -EPROTO when BIRD closes the connection mid-reply or a line is too long. */
@@ -96,7 +56,7 @@ read_line(struct conn *c, char *line, size_t cap)
             continue;
         if (errno != EAGAIN)
             return -errno;
-        if ((rc = wait_for(c, POLLIN)) < 0)
+        if ((rc = sock_wait(c->fd, POLLIN, c->deadline)) < 0)
             return rc;
     }
 }
@@ -167,7 +127,7 @@ send_all(struct conn *c, const char *s, size_t n)
             continue;
         if (errno != EAGAIN)
             return -errno;
-        if ((rc = wait_for(c, POLLOUT)) < 0)
+        if ((rc = sock_wait(c->fd, POLLOUT, c->deadline)) < 0)
             return rc;
     }
     return 0;
@@ -189,8 +149,10 @@ birdc_command(const char *path, int64_t timeout_ms, const char *cmd, struct bird
         rc = -EINVAL;
         goto out;
     }
-    if ((rc = conn_open(c, path)) < 0)
+    if ((c->fd = sock_connect_unix(path, c->deadline)) < 0) {
+        rc = c->fd;
         goto out;
+    }
     /* The greeting; BIRD closes the connection when the client half-closes,
      * so the socket stays open for writing until the reply is in. */
     if ((rc = read_reply(c, &hello)) < 0)

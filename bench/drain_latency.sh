@@ -45,21 +45,16 @@ start_broker
 SIM_PORT=$(free_port)
 start_sim sim -p xy-md02 --tcp "127.0.0.1:$SIM_PORT" -c "$T/sim.ctl"
 write_zone_conf "$T/emberd.conf" "$SIM_PORT" 100ms
+# hx_site: site lab drained through the HAProxy these modes start.
+hx_site() {
+    printf '[site lab]\nzones = b3\nvote = 1\nhold_down = 0\ntargets = hx\n\n'
+    printf '[haproxy hx]\nsocket = %s\nservers = web/dc1-web\n' "$HX_SOCK"
+}
 case $MODE in
 haproxy)
     start_backends dc1-web dc2-web
     start_haproxy web:dc1-web,dc2-web
-    write_drain_conf "$T/drain.conf" <<EOC
-[site lab]
-zones = b3
-vote = 1
-hold_down = 0
-targets = hx
-
-[haproxy hx]
-socket = $HX_SOCK
-servers = web/dc1-web
-EOC
+    hx_site | write_drain_conf "$T/drain.conf"
     WATCH=(--haproxy-sock "$HX_SOCK" --server web/dc1-web)
     JSON=$OUT/drain.json
     ;;
@@ -81,20 +76,8 @@ EOC
 takeover)
     start_backends dc1-web dc2-web
     start_haproxy web:dc1-web,dc2-web
-    for pair in "c1 c2" "c2 c1"; do
-        set -- $pair
-        write_peer_conf "$1" "$2" <<EOC
-[site lab]
-zones = b3
-vote = 1
-hold_down = 0
-targets = hx
-
-[haproxy hx]
-socket = $HX_SOCK
-servers = web/dc1-web
-EOC
-    done
+    hx_site | write_peer_conf c1 c2
+    hx_site | write_peer_conf c2 c1
     # c1 runs outside start_bg, since drain_latency.py kills and restarts
     # it; its pid is in $T/c1.pid, and it is stopped on the way out.
     cat >"$T/start-c1.sh" <<EOC

@@ -326,27 +326,30 @@ dns_find(const struct dconf *c, const char *name)
     return cfgfile_item_find(c->dnss, c->ndns, sizeof(*c->dnss), name);
 }
 
-/* A [dns] section named in a site's targets. */
+/* Target section i (of `kind`, owned by the site *site names, or none:
+ * -1) joins a site's list of n (at most max): once, and by one site only. */
 static void
-add_dns_target(struct list_ctx *x, struct dconf_site *s, int d, const char *tok)
+claim_target(struct list_ctx *x, int *list, int *n, int max, int i, int *site,
+             const char *kind, const char *tok)
 {
-    for (int i = 0; i < s->ndns; i++) {
-        if (s->dns[i] == d) {
+    for (int k = 0; k < *n; k++) {
+        if (list[k] == i) {
             cfgerr_add(x->err, x->c->path, x->line, "[%s] targets: '%s' is listed twice",
                        x->section, tok);
             return;
         }
     }
-    if (x->c->dnss[d].site >= 0) {
+    if (*site >= 0) {
         cfgerr_add(x->err, x->c->path, x->line,
-                   "[%s] targets: [dns %s] is already a target of [site %s] (one site per "
-                   "[dns] section)",
-                   x->section, tok, x->c->sites[x->c->dnss[d].site].name);
+                   "[%s] targets: [%s %s] is already a target of [site %s] (one site per "
+                   "target section)",
+                   x->section, kind, tok, x->c->sites[*site].name);
         return;
     }
-    if (s->ndns < DCONF_MAX_LIST)
-        s->dns[s->ndns++] = d;
-    x->c->dnss[d].site = (int)(s - x->c->sites);
+    if (*n == max)
+        return;
+    list[(*n)++] = i;
+    *site = (int)(x->site - x->c->sites);
 }
 
 static void
@@ -362,7 +365,8 @@ add_target(void *arg, const char *tok)
         return;
     }
     if (d >= 0) {
-        add_dns_target(x, x->site, d, tok);
+        claim_target(x, x->site->dns, &x->site->ndns, DCONF_MAX_LIST, d, &x->c->dnss[d].site,
+                     "dns", tok);
         return;
     }
     if (h < 0) {
@@ -371,24 +375,8 @@ add_target(void *arg, const char *tok)
                    tok, tok, tok);
         return;
     }
-    for (int i = 0; i < *x->n; i++) {
-        if (x->idx[i] == h) {
-            cfgerr_add(x->err, x->c->path, x->line, "[%s] targets: '%s' is listed twice",
-                       x->section, tok);
-            return;
-        }
-    }
-    if (x->c->haproxies[h].site >= 0) {
-        cfgerr_add(x->err, x->c->path, x->line,
-                   "[%s] targets: [%s %s] is already a target of [site %s] (one site per "
-                   "target section)",
-                   x->section, dconf_target_kind_name(&x->c->haproxies[h]), tok,
-                   x->c->sites[x->c->haproxies[h].site].name);
-        return;
-    }
-    if (*x->n == x->max)
-        return;
-    x->idx[(*x->n)++] = h;
+    claim_target(x, x->idx, x->n, x->max, h, &x->c->haproxies[h].site,
+                 dconf_target_kind_name(&x->c->haproxies[h]), tok);
 }
 
 static void
@@ -917,8 +905,6 @@ validate_site(struct dconf *c, struct cfgerr *err, int si)
         x.n = &s->ntargets;
         x.site = s;
         each_name(s->targets_str, add_target, &x);
-        for (int i = 0; i < s->ntargets; i++)
-            c->haproxies[s->targets[i]].site = si;
     }
     if (s->hooks_str != NULL) {
         x.key = "hooks";

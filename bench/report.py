@@ -353,49 +353,43 @@ def main():
         p("   %s" % ds.get("status", "not measured (ember-drain missing)"))
     p("   %-25s n/a: no peer drains traffic (PEERS.md)" % "NUT / collectd")
 
-    # ---- 5b. drain to DNS and BGP --------------------------------------------
-    dd = load(d, "drain_dnsbgp.json")
-    dds = load(d, "drain_dnsbgp-status.json") or {}
-    p("")
-    p("5b. Drain to DNS and BGP: register crossing -> DNS answer changed / route gone at the observer BIRD, ms")
-    if dd:
-        res["drain_dnsbgp"] = dd
-        p("   %-25s %-31s %4s %8s %8s %8s  (build/bench/drain_dnsbgp.json, bench/drain_latency.sh dnsbgp)" % (
-            "system", "interval", "n", "median", "p99", "max"))
-        for k in ("crossing_to_request", "crossing_to_dns", "request_to_dns", "crossing_to_bgp",
-                  "request_to_bgp"):
-            v = dd.get(k)
+    # ---- 5b. drain to DNS and BGP; 5c. take-over by a peer controller --------
+    def drain_section(name, mode, title, keys, plot_label):
+        """One drain_latency.sh MODE result: its rows, its plotted samples."""
+        r = load(d, name + ".json")
+        st = load(d, name + "-status.json") or {}
+        p("")
+        p(title)
+        if not r:
+            res[name] = {"status": st.get("status", "not measured")}
+            p("   %s" % st.get("status", "not measured"))
+            return r
+        res[name] = r
+        p("   %-25s %-31s %4s %8s %8s %8s  (build/bench/%s.json, bench/drain_latency.sh %s)" % (
+            "system", "interval", "n", "median", "p99", "max", name, mode))
+        for k in keys:
+            v = r.get(k)
             if not isinstance(v, dict):
                 continue
             p("   %-25s %-31s %4s %s %s %s" % ("ember-drain + emberd", k.replace("_", " "), v.get("n", "?"),
                                             f1(v.get("median_ms")), f1(v.get("p99_ms")), f1(v.get("max_ms"))))
-            if isinstance(v.get("samples_ms"), list) and k.startswith("crossing_to_") and k != "crossing_to_request":
-                plots.append(("drain: emberd + ember-drain, crossing -> %s" % v.get("target", k), v["samples_ms"]))
-    else:
-        res["drain_dnsbgp"] = {"status": dds.get("status", "not measured")}
-        p("   %s" % dds.get("status", "not measured"))
+            label = plot_label(k, v)
+            if isinstance(v.get("samples_ms"), list) and label:
+                plots.append((label, v["samples_ms"]))
+        return r
 
-    # ---- 5c. take-over by a peer controller -----------------------------------
-    dt = load(d, "drain_takeover.json")
-    dts = load(d, "drain_takeover-status.json") or {}
-    p("")
-    p("5c. Redundant controllers: c1 killed -9 at the crossing -> HAProxy DRAIN by c2 alone, ms")
-    if dt:
-        res["drain_takeover"] = dt
-        p("   %-25s %-31s %4s %8s %8s %8s  (build/bench/drain_takeover.json, bench/drain_latency.sh takeover)" % (
-            "system", "interval", "n", "median", "p99", "max"))
-        for k in ("crossing_to_request", "crossing_to_drain_takeover", "request_to_drain_takeover",
-                  "kill_to_offline"):
-            v = dt.get(k)
-            if not isinstance(v, dict):
-                continue
-            p("   %-25s %-31s %4s %s %s %s" % ("ember-drain + emberd", k.replace("_", " "), v.get("n", "?"),
-                                            f1(v.get("median_ms")), f1(v.get("p99_ms")), f1(v.get("max_ms"))))
-            if isinstance(v.get("samples_ms"), list) and k == "crossing_to_drain_takeover":
-                plots.append(("drain: c1 killed, crossing -> HAProxy DRAIN by c2", v["samples_ms"]))
-    else:
-        res["drain_takeover"] = {"status": dts.get("status", "not measured")}
-        p("   %s" % dts.get("status", "not measured"))
+    dd = drain_section(
+        "drain_dnsbgp", "dnsbgp",
+        "5b. Drain to DNS and BGP: register crossing -> DNS answer changed / route gone at the observer BIRD, ms",
+        ("crossing_to_request", "crossing_to_dns", "request_to_dns", "crossing_to_bgp", "request_to_bgp"),
+        lambda k, v: ("drain: emberd + ember-drain, crossing -> %s" % v.get("target", k)
+                      if k in ("crossing_to_dns", "crossing_to_bgp") else None))
+    dt = drain_section(
+        "drain_takeover", "takeover",
+        "5c. Redundant controllers: c1 killed -9 at the crossing -> HAProxy DRAIN by c2 alone, ms",
+        ("crossing_to_request", "crossing_to_drain_takeover", "request_to_drain_takeover", "kill_to_offline"),
+        lambda k, v: ("drain: c1 killed, crossing -> HAProxy DRAIN by c2"
+                      if k == "crossing_to_drain_takeover" else None))
 
     # ---- 6. replay -----------------------------------------------------------
     rp = load(d, "replay.json")

@@ -449,16 +449,23 @@ add_server(void *arg, const char *tok)
     h->nservers++;
 }
 
+/* What a [haproxy] or [bgp] section leaves unset; no site yet. */
 static void
-validate_haproxy(struct dconf *c, struct cfgerr *err, struct dconf_haproxy *h)
+target_defaults(struct dconf_haproxy *h)
 {
-    const char *f = c->path;
-
     h->site = -1;
     if (h->timeout_ms == 0)
         h->timeout_ms = 1000;
     if (h->refresh_ms == 0)
         h->refresh_ms = 5000;
+}
+
+static void
+validate_haproxy(struct dconf *c, struct cfgerr *err, struct dconf_haproxy *h)
+{
+    const char *f = c->path;
+
+    target_defaults(h);
     if ((h->socket == NULL) == (h->tcp == NULL))
         cfgerr_add(err, f, h->line,
                    "[haproxy %s]: needs exactly one of 'socket' (unix stats socket path) or "
@@ -807,11 +814,7 @@ validate_bgp(struct dconf *c, struct cfgerr *err, struct dconf_haproxy *h)
 {
     const char *f = c->path;
 
-    h->site = -1;
-    if (h->timeout_ms == 0)
-        h->timeout_ms = 1000;
-    if (h->refresh_ms == 0)
-        h->refresh_ms = 5000;
+    target_defaults(h);
     if (h->socket == NULL)
         cfgerr_add(err, f, h->line,
                    "[bgp %s]: missing key 'socket' (BIRD's control socket, e.g. "

@@ -6,7 +6,7 @@
 set -eu
 
 LIBS="libmodbus-dev libmosquitto-dev libgpiod-dev libcjson-dev libinih-dev
-libsqlite3-dev libsystemd-dev"
+libsqlite3-dev libsystemd-dev libldns-dev"
 PKGS="build-essential pkg-config debhelper devscripts lintian fakeroot file $LIBS"
 if [ "${1:-}" = arm64 ]; then
     PKGS="$PKGS crossbuild-essential-arm64"
@@ -40,6 +40,12 @@ echo "install-build-deps: installing:$missing"
 [ "$SUDO" = need-root ] && { echo "install-build-deps: need root to run: apt-get install$missing" >&2; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
 $SUDO $APT update -qq
+# libldns-dev 1.8.3-1+b1 (Debian 12) ships a generated HTML file that
+# differs between architectures, so its :arm64 copy cannot be unpacked
+# beside the host's (dpkg: "trying to overwrite shared ... README-Travis_8md.html").
+# Only documentation is concerned: let the foreign copy overwrite it.
+FORCE=""
+[ "${1:-}" = arm64 ] && FORCE="-o Dpkg::Options::=--force-overwrite"
 # shellcheck disable=SC2086
-$SUDO $APT install -y -qq --no-install-recommends $missing >/dev/null
+$SUDO $APT install -y -qq --no-install-recommends $FORCE $missing >/dev/null
 echo "install-build-deps: done"

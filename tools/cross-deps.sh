@@ -22,7 +22,7 @@ esac
 # to run the target's unit tests on this machine.
 PKGS="crossbuild-essential-$ARCH pkgconf:$ARCH qemu-user-static
 libmodbus-dev:$ARCH libmosquitto-dev:$ARCH libgpiod-dev:$ARCH libcjson-dev:$ARCH
-libinih-dev:$ARCH libsqlite3-dev:$ARCH libsystemd-dev:$ARCH libcmocka-dev:$ARCH"
+libinih-dev:$ARCH libsqlite3-dev:$ARCH libsystemd-dev:$ARCH libldns-dev:$ARCH libcmocka-dev:$ARCH"
 
 if [ "$(id -u)" -eq 0 ]; then
     SUDO=""
@@ -59,8 +59,12 @@ if [ -n "$missing" ]; then
     echo "cross-deps: installing:$missing"
     export DEBIAN_FRONTEND=noninteractive
     $SUDO $APT update -qq
+    # libldns-dev 1.8.3-1+b1 (Debian 12) ships a generated HTML file that
+    # differs between architectures, so its :arm64 copy cannot be unpacked
+    # beside the host's (dpkg: "trying to overwrite shared ... README-Travis_8md.html").
+    # Only documentation is concerned: let the foreign copy overwrite it.
     # shellcheck disable=SC2086
-    $SUDO $APT install -y -qq --no-install-recommends $missing >/dev/null
+    $SUDO $APT install -y -qq --no-install-recommends -o Dpkg::Options::=--force-overwrite $missing >/dev/null
 elif [ -n "$added" ]; then
     $SUDO $APT update -qq
 fi

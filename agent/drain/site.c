@@ -261,7 +261,8 @@ targets_reached(const struct site *s)
 }
 
 static void check_progress(struct site *s, const struct site_now *now, struct site_out *o);
-static void follow_peers(struct site *s, const struct site_now *now, struct site_out *o);
+static void follow_peers(struct site *s, const struct site_now *now, bool holds,
+                         struct site_out *o);
 
 /* Starts a drain: this controller's decision (ep NULL), or a peer's drain
  * it follows (ep: the peer's episode). */
@@ -544,7 +545,7 @@ site_settle(struct site *s, const struct site_now *now, struct site_out *o)
 {
     s->settled = true;
     evaluate(s, now, o);
-    follow_peers(s, now, o);
+    follow_peers(s, now, true, o);
     publish(s, o, true);
 }
 
@@ -752,7 +753,9 @@ follow_hold(struct site *s, const struct site_now *now, const struct site_peer *
         say(o, LOG_LVL_WARN, "site %s: held (automatic action frozen): %s", s->conf->name, cause);
         save(o);
         audit_peer(s, o, "hold_peer", cause);
-    } else if (!p->held && s->st.held && strcmp(s->st.hold_origin, p->id) == 0) {
+    } else if (!p->held && s->st.held &&
+               (strcmp(s->st.hold_origin, p->id) == 0 ||
+                strcmp(s->st.hold_origin, p->released_origin) == 0)) {
         snprintf(cause, sizeof(cause), "release followed from peer %s", p->id);
         do_release(s, now, p->by, o);
         say(o, LOG_LVL_INFO, "site %s: released: %s", s->conf->name, cause);
@@ -764,14 +767,15 @@ follow_hold(struct site *s, const struct site_now *now, const struct site_peer *
 
 /* What peer p's state asks of this site; see site_peer_state(). */
 static void
-follow_peer(struct site *s, const struct site_now *now, const struct site_peer *p,
+follow_peer(struct site *s, const struct site_now *now, const struct site_peer *p, bool holds,
             struct site_out *o)
 {
     char cause[sizeof(s->st.cause)];
 
     if (!p->known)
         return;
-    follow_hold(s, now, p, o);
+    if (holds)
+        follow_hold(s, now, p, o);
     if (s->st.state != SITE_SERVING && dstate_episode_in(&s->st.ep, p->undone, p->nundone)) {
         if (s->last.drain && !s->st.held) {
             if (!s->peer_noted) {
@@ -814,11 +818,13 @@ follow_peer(struct site *s, const struct site_now *now, const struct site_peer *
     }
 }
 
+/* holds: follow the peers' holds and releases too (not right after a
+ * person's release here, which the peers are to follow instead). */
 static void
-follow_peers(struct site *s, const struct site_now *now, struct site_out *o)
+follow_peers(struct site *s, const struct site_now *now, bool holds, struct site_out *o)
 {
     for (int k = 0; k < s->npeers; k++)
-        follow_peer(s, now, &s->peers[k], o);
+        follow_peer(s, now, &s->peers[k], holds, o);
 }
 
 int
@@ -826,16 +832,24 @@ site_peer_state(struct site *s, const struct site_now *now, const struct site_pe
                 struct site_out *o)
 {
     struct site_peer *p = peer_find(s, in->id);
+    char released[sizeof(p->released_origin)];
     int online;
 
     if (p == NULL)
         return 0;
     online = p->online;
+    if (in->held)
+        released[0] = '\0';
+    else if (p->known && p->held)
+        snprintf(released, sizeof(released), "%s", p->hold_origin);
+    else
+        snprintf(released, sizeof(released), "%s", p->released_origin);
     *p = *in;
     p->online = online;
     p->known = true;
+    snprintf(p->released_origin, sizeof(p->released_origin), "%s", released);
     if (s->settled)
-        follow_peer(s, now, p, o);
+        follow_peer(s, now, p, true, o);
     publish(s, o, false);
     return 1;
 }
@@ -923,7 +937,7 @@ site_command(struct site *s, const struct site_now *now, int cmd, const char *by
     }
     if (cmd == SITE_CMD_RELEASE) {
         evaluate(s, now, o);
-        follow_peers(s, now, o); /* a peer's drain suppressed while held */
+        follow_peers(s, now, false, o); /* a peer's drain suppressed while held */
     }
     publish(s, o, false);
     return 0;

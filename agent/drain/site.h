@@ -134,6 +134,9 @@ struct site_peer {
     int state;   /* enum site_state */
     bool held;
     char hold_origin[NAME_MAX_LEN + 1];
+    /* The origin of a hold this peer was seen to leave (a person released
+     * it there), until it is held again. */
+    char released_origin[NAME_MAX_LEN + 1];
     struct dstate_episode ep;
     struct dstate_episode undone[DSTATE_MAX_UNDONE];
     int nundone;
@@ -209,6 +212,9 @@ int site_adopt(struct site *s, const struct site_now *now, const char *controlle
  * Returns 1 when stored. */
 int site_peer_state(struct site *s, const struct site_now *now, const struct site_peer *in,
                     struct site_out *o);
+
+/* (A release is followed from the peer that holds the hold's origin, and
+ * from any peer seen to leave a hold of the same origin.) */
 
 /* A peer's online/offline status (enum agent_status). */
 void site_peer_status(struct site *s, const char *id, int status, struct site_out *o);

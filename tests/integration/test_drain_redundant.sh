@@ -129,6 +129,11 @@ pub_req a1 b3 none 4
 check "release on c1" cli c1 release lab --by tester
 check "c2 released" wait_until 5 is c2 serving
 check "c2 audited release_peer" audit_has c2 '"event":"release_peer"'
+check "hold on c1 again" cli c1 hold lab --by tester
+check "c2 held again" wait_until 5 is c2 held
+check "release on c2, the follower" cli c2 release lab --by tester
+check "c1 follows the release" wait_until 5 is c1 serving
+check "c2 stays released" eval "wait_until 1 false; is c2 serving"
 
 # 5. c1 killed -9 in the middle of a drain that only it decided (manual):
 # every HAProxy command makes its worker pause 3 s, so the kill lands

@@ -1177,6 +1177,22 @@ test_peer_hold(void **state)
     tell(a, b);
     assert_false(b->s->st.held);
     assert_non_null(audit_of(b, "release_peer"));
+    /* Held on c1 again; this time a person releases it on c2, the
+     * follower: c1 follows that release, and c2 stays released. */
+    later(a, 10);
+    later(b, 10);
+    assert_int_equal(command(a, SITE_CMD_HOLD, "", err, sizeof(err)), 0);
+    tell(a, b);
+    assert_true(b->s->st.held);
+    tell(b, a); /* c1 has seen c2 held */
+    assert_int_equal(command(b, SITE_CMD_RELEASE, "", err, sizeof(err)), 0);
+    tell(b, a);
+    assert_false(a->s->st.held);
+    assert_non_null(audit_of(a, "release_peer"));
+    later(b, 10);
+    tell(a, b);
+    assert_false(b->s->st.held);
+    assert_null(audit_of(b, "hold_peer"));
     fix_free(a);
     fix_free(b);
 }

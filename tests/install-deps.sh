@@ -27,10 +27,19 @@ DEMO="mosquitto mosquitto-clients socat haproxy python3-paho-mqtt bind9 bind9-dn
 # iproute2 (ss) and procps (ps): tests check listening sockets and processes;
 # a minbase system has neither.  bind9 and bind9-dnsutils: test_drain_dns's
 # named and dig.  bird2: test_drain_bgp's two BIRD 2 routers (bird, birdc).
+# chromium, nodejs and npm: tests/console's browser tests (Playwright's
+# library, installed by npm ci in agent/console, drives Debian's chromium
+# headless).  A nodejs from elsewhere (NodeSource's package) brings its own
+# npm and conflicts with Debian's: then npm is not asked for.
+NPM=npm
+if command -v npm >/dev/null 2>&1 &&
+    ! dpkg-query -W -f='${Status}' npm 2>/dev/null | grep -q "install ok installed"; then
+    NPM=""
+fi
 CHECK="libcmocka-dev mosquitto mosquitto-clients socat mbpoll haproxy curl
 python3-pymodbus python3-serial python3-serial-asyncio python3-paho-mqtt
 valgrind openssl rabbitmq-server faketime iproute2 procps bind9 bind9-dnsutils
-bird2"
+bird2 chromium nodejs $NPM"
 BENCH="mosquitto mosquitto-clients socat haproxy curl python3-pymodbus python3-paho-mqtt"
 
 what=${1:-check}

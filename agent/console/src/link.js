@@ -1,0 +1,109 @@
+// link.js - the MQTT session: connect (MQTT 5, or 3.1.1 when the broker
+// refuses 5), subscribe to {p}/#, ask for the current state, and find out
+// whether this user may command.  Everything else reaches the page through
+// the callbacks.
+
+import mqtt from 'mqtt';
+import { stateRequest, probeTopic, RC_NOT_AUTHORIZED } from './commands.js';
+
+// CONNACK codes that mean "not this protocol version": 3.1.1's 1
+// (unacceptable protocol version; what a 3.1.1-only broker such as
+// RabbitMQ before 3.13 answers to a version-5 CONNECT) and 5's 0x84.
+const RC_BAD_VERSION = new Set([1, 0x84]);
+// CONNACK codes worth retrying: the server is unavailable or busy.
+const RC_RETRY = new Set([3, 0x88, 0x89]);
+
+// opts: {url, username, password, prefix, operator}; cb: {onState(conn,
+// text), onMessage(topic, payload, retained), onReadonly(bool),
+// onConnected(version)}.  Returns {publish(topic, payload, done), end()}.
+export function openLink(opts, cb) {
+  let version = 5;
+  let client = null;
+  let ended = false;
+  let retryTimer = null;
+
+  function start() {
+    cb.onState('connecting', `connecting to ${opts.url} (MQTT ${version === 5 ? '5' : '3.1.1'})`);
+    const c = mqtt.connect(opts.url, {
+      username: opts.username || undefined,
+      password: opts.password || undefined,
+      protocolVersion: version,
+      clean: true,
+      reconnectPeriod: 3000,
+      connectTimeout: 10000,
+      keepalive: 30,
+      // We subscribe on every connect ourselves (and then ask for state).
+      resubscribe: false,
+      clientId: `ember-console-${Math.random().toString(16).slice(2, 10)}`,
+    });
+    client = c;
+    let connackSeen = false;
+
+    c.on('connect', () => {
+      connackSeen = true;
+      cb.onState('connected', `connected to ${opts.url} as ${opts.username || '(anonymous)'}, MQTT ${version === 5 ? '5' : '3.1.1'}`);
+      cb.onConnected(version);
+      c.subscribe(`${opts.prefix}/#`, { qos: 1 }, (err) => {
+        if (err) {
+          cb.onState('error', `subscribe refused: ${err.message}`);
+          return;
+        }
+        const r = stateRequest(opts.prefix, opts.operator, Date.now());
+        c.publish(r.topic, r.payload, { qos: 1, retain: false });
+        probe(c);
+      });
+    });
+    c.on('message', (topic, payload, packet) => {
+      if (c === client) cb.onMessage(topic, payload, !!packet.retain);
+    });
+    c.on('reconnect', () => c === client && cb.onState('connecting', `reconnecting to ${opts.url}`));
+    c.on('offline', () => c === client && !ended && cb.onState('offline', `no connection to ${opts.url}; retrying`));
+    c.on('error', (err) => {
+      // A client given up for another (the fallback) says nothing more.
+      if (c !== client) return;
+      const code = err && typeof err.code === 'number' ? err.code : null;
+      if (!connackSeen && version === 5 && (RC_BAD_VERSION.has(code) || /protocol/i.test(err.message))) {
+        // A broker that speaks only 3.1.1: try again with it.
+        version = 4;
+        c.end(true);
+        start();
+        return;
+      }
+      cb.onState('error', `${err.message}`);
+      if (code !== null && RC_RETRY.has(code) && !ended) {
+        retryTimer = setTimeout(() => !ended && c.reconnect(), 5000);
+      }
+    });
+  }
+
+  // Read-only detection, MQTT 5 only: the broker answers a publish it will
+  // not accept with PUBACK 0x87.  MQTT 3.1.1 has no such answer (mosquitto
+  // acknowledges and drops it), so there commands are assumed allowed and
+  // their outcome shows as "no answer" if the ACL drops them.
+  function probe(c) {
+    if (version !== 5) {
+      cb.onReadonly(false);
+      return;
+    }
+    c.publish(probeTopic(opts.prefix, opts.username), '{}', { qos: 1, retain: false }, (err) => {
+      cb.onReadonly(!!err && err.code === RC_NOT_AUTHORIZED);
+    });
+  }
+
+  start();
+  return {
+    // done(err): err.code is the MQTT 5 reason code when the broker refused.
+    publish(topic, payload, done) {
+      if (!client || !client.connected) {
+        done(new Error('not connected'));
+        return;
+      }
+      client.publish(topic, payload, { qos: 1, retain: false }, done);
+    },
+    end() {
+      ended = true;
+      clearTimeout(retryTimer);
+      if (client) client.end(true);
+    },
+  };
+}

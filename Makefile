@@ -9,6 +9,8 @@
 #   make asan       build everything with AddressSanitizer + UBSan into build/asan/
 #   make valgrind   run the unit tests under valgrind
 #   make install    install programs, profiles, boards, man pages and the unit
+#   make console    rebuild the NOC web console (agent/console/dist) from its
+#                   lockfile; make console-check: that it reproduces dist/
 
 # Test builds and the installed build.  A test build compiles in the fault
 # switches some integration tests use (EMBERD_FAULT, EMBER_DRAIN_FAULT; see
@@ -120,7 +122,7 @@ pkg_libs     = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 # goal does: a missing module stops make here, naming it, instead of a
 # compiler error about a missing header.
 NOPKG_GOALS := demo check bench deps deps-demo deps-check deps-bench fuzz clean format firmware \
-               cross-deps cross-check deb deb-arm64
+               cross-deps cross-check deb deb-arm64 console console-check
 ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NOPKG_GOALS),$(MAKECMDGOALS)),all),)
 # Module -> Debian package, for the message.
 DEB_libmodbus    := libmodbus-dev
@@ -392,6 +394,34 @@ install: all
 	    [ -e $(ETC_EMBER)/$$c.conf ] || \
 	    sed -e '/^profile_dir[ =]/d' -e '/^board_dir[ =]/d' agent/examples/$$c.conf \
 	        > $(ETC_EMBER)/$$c.conf; done
+
+# ---- the NOC console: agent/console/ ----------------------------------------
+#
+#   make console        install the console's npm packages from its lockfile
+#                       and rebuild agent/console/dist/, which is committed so
+#                       that the demo, make install and the Debian package
+#                       need no registry
+#   make console-check  rebuild from the lockfile into build/console-check/ and
+#                       fail, naming the files, unless that is byte for byte
+#                       the dist/ in the tree; then the console's unit tests
+#                       (node's own test runner, node 18 and later)
+#
+# Both need node and npm (Debian's nodejs and npm) and the npm registry.
+CONSOLE_DIR   := agent/console
+CONSOLE_CHECK := build/console-check
+NPM_CI        := npm ci --no-audit --no-fund
+.PHONY: console console-check
+console:
+	cd $(CONSOLE_DIR) && $(NPM_CI) && node build.mjs
+
+console-check:
+	cd $(CONSOLE_DIR) && $(NPM_CI) && node build.mjs --outdir $(abspath $(CONSOLE_CHECK))
+	@if ! diff -r -q $(CONSOLE_DIR)/dist $(CONSOLE_CHECK) > $(CONSOLE_CHECK).diff; then \
+	    sed 's/^/  DIFFERS /' $(CONSOLE_CHECK).diff; \
+	    echo "$(CONSOLE_DIR)/dist is not what its sources and lockfile build: run make console and commit it"; \
+	    exit 1; fi
+	@echo "  OK      $(CONSOLE_DIR)/dist reproduced from the lockfile"
+	node --test $(sort $(wildcard $(CONSOLE_DIR)/test/*.test.mjs))
 
 # make deb: the Debian package (debian/), built for this machine's
 # architecture into build/deb/, then checked by lintian; make deb-arm64: the

@@ -21,10 +21,24 @@ export function openLink(opts, cb) {
   let client = null;
   let ended = false;
   let retryTimer = null;
+  let everConnected = false;
 
   function start() {
     cb.onState('connecting', `connecting to ${opts.url} (MQTT ${version === 5 ? '5' : '3.1.1'})`);
+    let connackSeen = false;
+    let opened = false;
     const c = mqtt.connect(opts.url, {
+      // Our own WebSocket, to know whether the broker took the connection
+      // before it dropped our CONNECT (see 'close' below).
+      createWebsocket(url, protocols) {
+        opened = false;
+        connackSeen = false;
+        const ws = new WebSocket(url, protocols);
+        ws.addEventListener('open', () => {
+          opened = true;
+        });
+        return ws;
+      },
       username: opts.username || undefined,
       password: opts.password || undefined,
       protocolVersion: version,
@@ -37,10 +51,10 @@ export function openLink(opts, cb) {
       clientId: `ember-console-${Math.random().toString(16).slice(2, 10)}`,
     });
     client = c;
-    let connackSeen = false;
 
     c.on('connect', () => {
       connackSeen = true;
+      everConnected = true;
       cb.onState('connected', `connected to ${opts.url} as ${opts.username || '(anonymous)'}, MQTT ${version === 5 ? '5' : '3.1.1'}`);
       cb.onConnected(version);
       c.subscribe(`${opts.prefix}/#`, { qos: 1 }, (err) => {
@@ -53,8 +67,20 @@ export function openLink(opts, cb) {
         probe(c);
       });
     });
+    // Any CONNACK, a refusal too, means the broker read our CONNECT.
+    c.on('packetreceive', (p) => {
+      if (p.cmd === 'connack') connackSeen = true;
+    });
     c.on('message', (topic, payload, packet) => {
       if (c === client) cb.onMessage(topic, payload, !!packet.retain);
+    });
+    // RabbitMQ 3.12 and older do not answer a version-5 CONNECT at all:
+    // they accept the WebSocket and close it.  A broker that never let us
+    // in with 5 but opened the socket gets 3.1.1 from now on.
+    c.on('close', () => {
+      if (c === client && !ended && version === 5 && !everConnected && opened && !connackSeen) {
+        fallBack(c);
+      }
     });
     c.on('reconnect', () => c === client && cb.onState('connecting', `reconnecting to ${opts.url}`));
     c.on('offline', () => c === client && !ended && cb.onState('offline', `no connection to ${opts.url}; retrying`));
@@ -63,10 +89,7 @@ export function openLink(opts, cb) {
       if (c !== client) return;
       const code = err && typeof err.code === 'number' ? err.code : null;
       if (!connackSeen && version === 5 && (RC_BAD_VERSION.has(code) || /protocol/i.test(err.message))) {
-        // A broker that speaks only 3.1.1: try again with it.
-        version = 4;
-        c.end(true);
-        start();
+        fallBack(c);
         return;
       }
       cb.onState('error', `${err.message}`);
@@ -74,6 +97,14 @@ export function openLink(opts, cb) {
         retryTimer = setTimeout(() => !ended && c.reconnect(), 5000);
       }
     });
+  }
+
+  // A broker that speaks only 3.1.1: try again with it.
+  function fallBack(c) {
+    version = 4;
+    client = null;
+    c.end(true);
+    start();
   }
 
   // Read-only detection, MQTT 5 only: the broker answers a publish it will

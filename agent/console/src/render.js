@@ -128,10 +128,14 @@ export function createRenderer(store, sparks) {
     return b;
   }
 
-  // A command button: disabled when read-only or when it does not apply.
-  function enable(b, applies) {
-    b.dataset.na = applies ? 'false' : 'true';
-    const d = readonly || !applies;
+  // A command button.  Disabled only when the session is read-only or the
+  // command can never work (emberd's own _journal alarm); one that seems
+  // not to apply now (release on a site not held) is only dimmed: the
+  // state shown may be a moment old, and the agent's answer tells the truth.
+  function enable(b, allowed, applies = true) {
+    b.dataset.na = allowed ? 'false' : 'true';
+    b.classList.toggle('dim', !applies);
+    const d = readonly || !allowed;
     if (b.disabled !== d) b.disabled = d;
   }
 
@@ -200,8 +204,8 @@ export function createRenderer(store, sparks) {
       bits.push('no drain controller has reported');
     }
     setText(r.info, bits.join(' · '));
-    enable(r.hold, state !== 'held');
-    enable(r.release, state === 'held');
+    enable(r.hold, true, state !== 'held');
+    enable(r.release, true, state === 'held');
     enable(r.undrain, true);
 
     const targets = siteTargets(site);
@@ -374,9 +378,9 @@ export function createRenderer(store, sparks) {
     setText(r.msg, `${p.message ?? ''}${val}`);
     // emberd's own _journal alarm clears itself and takes no ack or shelve.
     const own = p.kind === 'journal';
-    enable(r.ack, !own && !p.acked);
-    enable(r.shelve, !own && !p.shelved);
-    enable(r.unshelve, !own && !!p.shelved);
+    enable(r.ack, !own, !p.acked);
+    enable(r.shelve, !own, !p.shelved);
+    enable(r.unshelve, !own, !!p.shelved);
   }
 
   function alarms(now) {

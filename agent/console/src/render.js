@@ -1,8 +1,9 @@
 // render.js - the store drawn into the page.  Called once per animation
 // frame with what changed since the last one (takeDirty); each element is
 // keyed by its data-* name and updated in place, so the browser tests and
-// the operator's eye both see stable elements.  See /DOM contract in the
-// console's README section: every attribute a test reads is set here.
+// the operator's eye both see stable elements.  The data-* attributes are
+// the page's contract with its browser tests (tests/console): they never
+// depend on CSS classes.
 
 import {
   takeDirty,

@@ -60,10 +60,11 @@ export function agentCommand(prefix, site, agent, verb, args, by, id) {
     body.alarm = args.alarm;
     target = args.alarm;
     if (verb === 'shelve') {
-      if (parseDuration(args.duration) === null) {
-        throw new Error('shelve duration: a number and s, m, h or d, from 1 s to 7 days');
-      }
-      body.duration = String(args.duration).trim();
+      // Sent as typed: the agent checks it (1 s to 7 days) and answers on
+      // cmd/result; parseDuration only warns the operator beforehand.
+      const d = String(args.duration ?? '').trim();
+      if (!d) throw new Error('shelve needs a duration');
+      body.duration = d;
     }
   }
   body.id = id;

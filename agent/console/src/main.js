@@ -144,18 +144,11 @@ function onClick(ev) {
   const siteEl = b.closest('[data-site]');
   if (alarmEl && (action === 'ack' || action === 'shelve' || action === 'unshelve')) {
     const k = splitKey(alarmEl.dataset.alarm);
-    const args = { alarm: k.name };
     if (action === 'shelve') {
-      const input = alarmEl.querySelector('[data-field="duration"]');
-      args.duration = input.value.trim();
-      if (parseDuration(args.duration) === null) {
-        input.setCustomValidity('a number and s, m, h or d, from 1 s to 7 days (e.g. 30m)');
-        input.reportValidity();
-        return;
-      }
-      input.setCustomValidity('');
+      openShelve(alarmEl.dataset.alarm);
+      return;
     }
-    agentAction(action, k.site, k.agent, args);
+    agentAction(action, k.site, k.agent, { alarm: k.name });
   } else if (zoneEl && action === 'test') {
     const k = splitKey(zoneEl.dataset.zone);
     agentAction('test', k.site, k.agent, { zone: k.name });
@@ -164,6 +157,39 @@ function onClick(ev) {
   } else if (siteEl && action === 'undrain') {
     openUndrain(siteEl.dataset.site);
   }
+}
+
+// Shelve asks for how long.  A duration the agents would refuse is said
+// so, and still sent when confirmed: the agent is the authority on its
+// limits, and its refusal shows as the command's outcome.
+function openShelve(key) {
+  const d = $('shelve-dialog');
+  d.dataset.alarm = key;
+  $('shelve-alarm').textContent = key;
+  const input = d.querySelector('[data-field="duration"]');
+  input.value = '30m';
+  d.querySelector('[data-field="hint"]').textContent = '';
+  d.showModal();
+  input.select();
+}
+
+function shelveHint() {
+  const d = $('shelve-dialog');
+  const v = d.querySelector('[data-field="duration"]').value.trim();
+  d.querySelector('[data-field="hint"]').textContent =
+    v === '' || parseDuration(v) !== null ? '' : `${v}: not 1 s to 7 days in s, m, h or d; the agent will refuse it`;
+}
+
+function confirmShelve() {
+  const d = $('shelve-dialog');
+  const duration = d.querySelector('[data-field="duration"]').value.trim();
+  if (!duration) {
+    d.querySelector('[data-field="hint"]').textContent = 'a duration is required, e.g. 30m';
+    return;
+  }
+  d.close();
+  const k = splitKey(d.dataset.alarm);
+  agentAction('shelve', k.site, k.agent, { alarm: k.name, duration });
 }
 
 // Undrain puts a burning site back into service: the operator types the
@@ -216,6 +242,9 @@ function start() {
   });
   document.querySelector('#undrain-dialog [data-action="undrain-confirm"]').addEventListener('click', confirmUndrain);
   document.querySelector('#undrain-dialog [data-action="undrain-cancel"]').addEventListener('click', () => $('undrain-dialog').close());
+  document.querySelector('#shelve-dialog [data-action="shelve-confirm"]').addEventListener('click', confirmShelve);
+  document.querySelector('#shelve-dialog [data-action="shelve-cancel"]').addEventListener('click', () => $('shelve-dialog').close());
+  document.querySelector('#shelve-dialog [data-field="duration"]').addEventListener('input', shelveHint);
   document.addEventListener('click', onClick);
   document.addEventListener('keydown', () => siren.unlock(), { once: true });
   setInterval(() => {

@@ -251,13 +251,11 @@ export function createRenderer(store, sparks) {
       lastHeard: h('span', { class: 'last-heard' }),
       zones: h('div', { class: 'zones' }),
       sensors: h('div', { class: 'sensors' }),
-      normal: h('ol'),
-      normalSum: h('summary'),
+      normal: h('div', { class: 'normal-count' }),
       zoneKeys: [],
       sensorKeys: [],
     };
-    const det = h('details', { class: 'normal-alarms' }, refs.normalSum, refs.normal);
-    el.append(h('div', { class: 'agent-head' }, h('h4', { text: agent.name }), refs.online, refs.lastHeard), refs.zones, refs.sensors, det);
+    el.append(h('div', { class: 'agent-head' }, h('h4', { text: agent.name }), refs.online, refs.lastHeard), refs.zones, refs.sensors, refs.normal);
     el._r = refs;
     el._agent = agent;
     return el;
@@ -303,7 +301,7 @@ export function createRenderer(store, sparks) {
       enable(z._r.test, true);
     }
     const normal = [...agent.alarms.values()].filter((a) => a.isa === 'normal').length;
-    setText(r.normalSum, `${normal} alarm${normal === 1 ? '' : 's'} normal`);
+    setText(r.normal, `${agent.alarms.size - normal} of ${agent.alarms.size} alarm${agent.alarms.size === 1 ? '' : 's'} not normal`);
   }
 
   function updateSensor(s) {
@@ -336,7 +334,7 @@ export function createRenderer(store, sparks) {
 
   // ---- alarms ----
 
-  function createAlarm(key, a) {
+  function createAlarm(key) {
     const el = h('li', { class: 'alarm', 'data-alarm': key });
     const refs = {
       sev: h('span', { class: 'sev' }),
@@ -344,15 +342,14 @@ export function createRenderer(store, sparks) {
       where: h('div', { class: 'where' }),
       msg: h('div', { class: 'msg' }),
       ack: button('ack', 'Ack'),
-      duration: h('input', { 'data-field': 'duration', value: '30m', list: 'shelve-durations', size: '4', title: 'shelve for (s, m, h, d; up to 7 d)' }),
-      shelve: button('shelve', 'Shelve'),
+      shelve: button('shelve', 'Shelve…'),
       unshelve: button('unshelve', 'Unshelve'),
     };
     el.append(
       refs.sev,
       refs.isa,
       h('div', { class: 'what' }, refs.where, refs.msg),
-      h('div', { class: 'actions' }, refs.ack, refs.duration, refs.shelve, refs.unshelve),
+      h('div', { class: 'actions' }, refs.ack, refs.shelve, refs.unshelve),
     );
     el._r = refs;
     return el;
@@ -384,30 +381,13 @@ export function createRenderer(store, sparks) {
     enable(r.unshelve, !own, !!p.shelved);
   }
 
+  // The active list: one element per alarm that is not normal, most
+  // severe first.  A normal alarm has no element at all (the agent's card
+  // counts them), so "no [data-alarm]" means nothing needs a person.
   function alarms(now) {
     const active = activeAlarms(store);
-    const all = new Map();
-    for (const s of store.sites.values()) for (const ag of s.agents.values()) for (const a of ag.alarms.values()) all.set(a.key, a);
-    // Alarms gone from the store lose their element.
-    for (const [k, el] of alarmEls) {
-      if (!all.has(k)) {
-        el.remove();
-        alarmEls.delete(k);
-      }
-    }
-    for (const a of all.values()) if (!alarmEls.has(a.key)) alarmEls.set(a.key, createAlarm(a.key, a));
-    // Active ones, in order, in the list at the top; normal ones in their
-    // agent's folded list.  One element per alarm, moved between the two.
-    const activeCache = new Map(active.map((a) => [a.key, alarmEls.get(a.key)]));
-    reconcile(alarmsBox, active.map((a) => a.key), activeCache, () => null);
-    for (const a of all.values()) {
-      if (a.isa === 'normal') {
-        const aEl = agentEls.get(`${a.site}/${a.agent}`);
-        const el = alarmEls.get(a.key);
-        if (aEl && el.parentNode !== aEl._r.normal) aEl._r.normal.append(el);
-      }
-      updateAlarm(a, now);
-    }
+    reconcile(alarmsBox, active.map((a) => a.key), alarmEls, (k) => createAlarm(k));
+    for (const a of active) updateAlarm(a, now);
     setText(document.getElementById('alarm-count'), active.length ? `(${active.length})` : '');
     document.getElementById('alarms-empty').hidden = active.length > 0;
   }
@@ -496,7 +476,9 @@ export function createRenderer(store, sparks) {
         setText(el._r.lastHeard, a.lastHeard ? `last heard ${ago(now - a.lastHeard)} ago` : 'last heard: —');
       }
       for (const s of store.sites.values()) {
-        for (const ag of s.agents.values()) for (const a of ag.alarms.values()) if (a.isa === 'shelved') updateAlarm(a, now);
+        for (const ag of s.agents.values()) {
+          for (const a of ag.alarms.values()) if (a.isa === 'shelved' && alarmEls.has(a.key)) updateAlarm(a, now);
+        }
       }
     },
     setReadonly(ro) {

@@ -500,3 +500,85 @@ obs_has() { birdc_q observer show route "$1" protocol edge | grep -q "^$1 "; }
 obs_lacks() { birdc_q observer show route "$1" protocol edge | grep -q "Network not found"; }
 # session_up ROUTER PROTOCOL: ROUTER's BGP session PROTOCOL is established.
 session_up() { birdc_q "$1" show protocols "$2" | grep -q Established; }
+
+# ---- a private RabbitMQ node (MQTT plugins) on 127.0.0.1 ----------------------
+# start_rabbitmq PLUGINS [CONF-LINE...]: a RabbitMQ node of its own (node
+# name, ports, epmd, directories and cookie under $T/rabbitmq) with the
+# comma-separated PLUGINS enabled (e.g. rabbitmq_mqtt,rabbitmq_web_mqtt), its
+# MQTT listener on a free port of 127.0.0.1 (MQTT_PORT), anonymous MQTT
+# logins allowed, and CONF-LINEs added to its rabbitmq.conf.  Waits until the
+# MQTT listener accepts; sets RMQ_DIR, RMQ_BEAM (the Erlang VM's PID) and
+# RMQ_VERSION.  The EXIT trap stops the node (stop_rabbitmq), then
+# everything else.
+stop_rabbitmq() {
+    local beam="" i
+    [ -n "${RMQ_WRAPPER:-}" ] || return 0
+    [ -f "$RMQ_DIR/rabbit.pid" ] && beam=$(cat "$RMQ_DIR/rabbit.pid" 2>/dev/null)
+    [ -n "$beam" ] || beam=$(ps -o pid= --ppid "$RMQ_WRAPPER" 2>/dev/null | head -1)
+    if [ -n "$beam" ]; then
+        kill -TERM "$beam" 2>/dev/null
+        for ((i = 0; i < 200; i++)); do # a clean stop takes 1-3 s
+            kill -0 "$beam" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill -KILL "$beam" 2>/dev/null
+    fi
+    stop_pid "$RMQ_WRAPPER"
+    env "${RMQ_ENV[@]}" epmd -kill >>"$T/epmd.log" 2>&1
+    RMQ_WRAPPER=""
+}
+start_rabbitmq() {
+    local plugins=$1 bin=/usr/lib/rabbitmq/bin amqp dist epmd
+    shift
+    [ -x "$bin/rabbitmq-server" ] || die "rabbitmq-server is not installed (tests/install-deps.sh)"
+    # Named outright: RabbitMQ 4 (Debian 13) does not find it from an empty
+    # rabbitmq-env.conf.
+    local pdir
+    pdir=$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins 2>/dev/null | head -1)
+    [ -n "$pdir" ] || die "no RabbitMQ plugins directory"
+    RMQ_VERSION=$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-* | head -1 | sed 's/.*-//')
+    RMQ_DIR=$T/rabbitmq
+    mkdir -p "$RMQ_DIR/home" "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
+    MQTT_PORT=$(free_port)
+    amqp=$(free_port)
+    dist=$(free_port)
+    epmd=$(free_port)
+    [ "$(printf '%s\n' "$MQTT_PORT" "$amqp" "$dist" "$epmd" | sort -u | wc -l)" -eq 4 ] ||
+        die "free_port gave the same port twice; run again"
+    : >"$RMQ_DIR/rabbitmq-env.conf" # not /etc/rabbitmq/rabbitmq-env.conf
+    {
+        printf 'listeners.tcp.1 = 127.0.0.1:%s\nmqtt.listeners.tcp.1 = 127.0.0.1:%s\n' "$amqp" "$MQTT_PORT"
+        printf 'mqtt.allow_anonymous = true\nlog.console = true\nlog.console.level = info\nlog.file = false\n'
+        printf '%s\n' "$@"
+    } >"$RMQ_DIR/rabbitmq.conf"
+    RMQ_ENV=(
+        HOME="$RMQ_DIR/home" # the Erlang cookie
+        RABBITMQ_CONF_ENV_FILE="$RMQ_DIR/rabbitmq-env.conf"
+        RABBITMQ_CONFIG_FILE="$RMQ_DIR/rabbitmq.conf"
+        RABBITMQ_ADVANCED_CONFIG_FILE="$RMQ_DIR/advanced.config"
+        RABBITMQ_ENABLED_PLUGINS_FILE="$RMQ_DIR/enabled_plugins"
+        RABBITMQ_PLUGINS_DIR="$pdir"
+        RABBITMQ_MNESIA_BASE="$RMQ_DIR/mnesia"
+        RABBITMQ_LOG_BASE="$RMQ_DIR/log"
+        RABBITMQ_PID_FILE="$RMQ_DIR/rabbit.pid"
+        RABBITMQ_NODENAME="ember-test-$$@localhost"
+        RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+        RABBITMQ_NODE_PORT="$amqp"
+        RABBITMQ_DIST_PORT="$dist"
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+        ERL_EPMD_ADDRESS=127.0.0.1
+        ERL_EPMD_PORT="$epmd"
+    )
+    trap 'rc=$?; stop_rabbitmq; (exit $rc); cleanup' EXIT
+    env "${RMQ_ENV[@]}" "$bin/rabbitmq-plugins" --offline enable ${plugins//,/ } >"$T/plugins.log" 2>&1 ||
+        die "rabbitmq-plugins --offline enable $plugins failed"
+    start_bg rabbitmq env "${RMQ_ENV[@]}" "$bin/rabbitmq-server"
+    RMQ_WRAPPER=$LAST_PID
+    wait_until 60 rabbitmq_mqtt_open || die "RabbitMQ's MQTT listener did not open within 60 s"
+    wait_until 5 test -s "$RMQ_DIR/rabbit.pid" || die "no pid file from the RabbitMQ node"
+    RMQ_BEAM=$(cat "$RMQ_DIR/rabbit.pid")
+}
+rabbitmq_mqtt_open() {
+    kill -0 "$RMQ_WRAPPER" || return 2
+    (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null
+}

@@ -302,6 +302,12 @@ async function mosquittoStory() {
             });
         } else {
             await d.fill('8d');
+            // The page warns, and leaves the verdict to the agent.
+            await page.waitForFunction(
+                () => /refuse/.test(document.querySelector('#shelve-dialog [data-field="hint"]')?.textContent || ''),
+                null,
+                { timeout: 5000 },
+            );
         }
         await page.click('[data-action="shelve-confirm"]', { timeout: 5000 });
         const c = await cmdOutcome('shelve', 'error');
@@ -326,8 +332,18 @@ async function mosquittoStory() {
         await page.click(`${siteSel} button[data-action="undrain"]`, { timeout: 5000 });
         const dlg = '#undrain-dialog';
         await page.waitForSelector(dlg, { state: 'visible', timeout: 5000 });
-        await page.fill(`${dlg} input[data-field="confirm"]`, SITE);
+        // A wrong site name sends nothing: the dialog stays, and says why.
+        await page.fill(`${dlg} input[data-field="confirm"]`, `${SITE}x`);
         await page.fill(`${dlg} input[data-field="reason"]`, 'fire out, room inspected');
+        await page.click(`${dlg} button[data-action="undrain-confirm"]`, { timeout: 5000 });
+        await page.waitForFunction(
+            (sel) => document.querySelector(sel).textContent.trim() !== '',
+            `${dlg} [data-field="error"]`,
+            { timeout: 5000 },
+        );
+        assert.ok(await page.isVisible(dlg), 'the dialog stays open on a wrong site name');
+        assert.equal(await page.$('#results [data-cmd="undrain"]'), null, 'no undrain sent on a wrong site name');
+        await page.fill(`${dlg} input[data-field="confirm"]`, SITE);
         await page.click(`${dlg} button[data-action="undrain-confirm"]`, { timeout: 5000 });
         await page.waitForSelector(dlg, { state: 'hidden', timeout: 5000 });
         const c = await cmdOutcome('undrain', 'ok');

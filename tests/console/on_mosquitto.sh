@@ -101,6 +101,8 @@ export DRAIN_LOG=$T/drain.log
 node "$TOP/tests/console/console.test.mjs" &
 NODE_PID=$!
 PIDS+=("$NODE_PID")
-check "the page's story on mosquitto (console.test.mjs)" wait "$NODE_PID"
-wait "$A1_PID" 2>/dev/null # killed -9 by the story: reap it quietly
+wait "$NODE_PID" || die "the page's story on mosquitto (console.test.mjs; screenshots in $CONSOLE_SHOTS)"
+CHECKS=$((CHECKS + 1))
+log "ok: the page's story on mosquitto (console.test.mjs)"
+wait "$A1_PID" 2>/dev/null # killed -9 by the story: reaped quietly
 finish

@@ -85,5 +85,7 @@ export MQTT_PORT HX_SOCK A1_PID SIM_CTL=$T/sim.ctl REC=$T/rec.rec
 node "$TOP/tests/console/console.test.mjs" &
 NODE_PID=$!
 PIDS+=("$NODE_PID")
-check "the page's story on RabbitMQ (console.test.mjs)" wait "$NODE_PID"
+wait "$NODE_PID" || die "the page's story on RabbitMQ (console.test.mjs; screenshots in $CONSOLE_SHOTS)"
+CHECKS=$((CHECKS + 1))
+log "ok: the page's story on RabbitMQ (console.test.mjs)"
 finish

@@ -6,8 +6,9 @@
 # installs those of the Debian packages PKG... that dpkg does not list as
 # installed (each once) with apt-get, as root or through sudo, saying
 # "TAG: installing: ..." before and "TAG: done" after; quiet when nothing is
-# missing.  Without root and without sudo it prints "ROOT_TAG: need root to
-# run: apt-get install ..." and exits 1.
+# missing.  apt-get waits up to 10 minutes for another apt or dpkg (a first
+# boot's unattended-upgrades) to release its lock.  Without root and without
+# sudo it prints "ROOT_TAG: need root to run: apt-get install ..." and exits 1.
 # shellcheck shell=sh
 
 install_missing() {
@@ -30,8 +31,8 @@ install_missing() {
         exit 1
     fi
     export DEBIAN_FRONTEND=noninteractive
-    $_im_sudo apt-get update -qq
+    $_im_sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
     # shellcheck disable=SC2086
-    $_im_sudo apt-get install -y -qq --no-install-recommends $_im_missing >/dev/null
+    $_im_sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $_im_missing >/dev/null
     echo "$_im_tag: done"
 }

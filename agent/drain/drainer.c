@@ -699,6 +699,17 @@ restore_dns(struct drainer *d)
     free(saved);
 }
 
+/* A state request: every settled site's state again (the session has
+ * published "online"); an unsettled one publishes it when settled. */
+static void
+on_state_request(void *arg)
+{
+    struct drainer *d = arg;
+
+    for (int i = 0; i < d->conf->nsites && d->settled; i++)
+        publish_site(d, &d->sites[i], true);
+}
+
 static void
 deliver(void *arg, const struct mqtt_msg *msg)
 {
@@ -707,7 +718,8 @@ deliver(void *arg, const struct mqtt_msg *msg)
 
 /* The controller's session: status on {prefix}/_drain/{id}; per site, the
  * agents' drain requests and status, the site's own retained drain/state
- * (to rebuild after a restart) and, when the site allows it, drain/cmd/+. */
+ * (to rebuild after a restart) and, when the site allows it, drain/cmd/+;
+ * state requests for all and for each of its sites. */
 static int
 start_mqtt(struct drainer *d)
 {
@@ -733,6 +745,12 @@ start_mqtt(struct drainer *d)
     for (int k = 0; k < c->drain.npeers && rc == 0; k++)
         if (strcmp(c->drain.peers[k], c->drain.id) != 0)
             rc = mqtt_params_subscribe(&p, 1, "%s/_drain/%s/status", pre, c->drain.peers[k]);
+    if (rc == 0) {
+        const char *names[DCONF_MAX_SITES];
+        for (int i = 0; i < c->nsites; i++)
+            names[i] = c->sites[i].name;
+        rc = mqtt_params_state_requests(&p, pre, names, c->nsites, on_state_request);
+    }
     return rc < 0 ? rc : mqtt_init(&d->mqtt, &p, d->loop);
 }
 

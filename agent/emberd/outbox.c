@@ -261,6 +261,17 @@ on_connect(void *arg)
     outbox_resend(ob);
 }
 
+/* A state request: the current retained states again, after any backlog
+ * being replayed (the session has published "online"). */
+static void
+on_state_request(void *arg)
+{
+    struct outbox *ob = arg;
+
+    ob->states_due = true;
+    refill(ob);
+}
+
 /* The session has one callback argument, the outbox; commands (topics
  * under the agent's base) are passed on to their owner with its own
  * argument. */
@@ -273,16 +284,19 @@ on_message(void *arg, const struct mqtt_msg *msg)
 }
 
 /* The agent's session: status and every topic under {prefix}/{site}/{agent},
- * commands from its cmd/+ topics; states are (re)published once it is ready. */
+ * commands from its cmd/+ topics; states are (re)published once it is ready
+ * and on a state request for all or for its site. */
 static int
 start_mqtt(struct outbox *ob, struct loop *l)
 {
     const struct conf *c = ob->conf;
+    const char *site = c->agent.site;
     struct mqtt_params p = {
         .conf = &c->mqtt, .on_ready = on_connect, .on_message = on_message, .arg = ob};
 
     if (mqtt_params_base(&p, "%s/%s/%s", c->mqtt.prefix, c->agent.site, c->agent.id) < 0 ||
-        mqtt_params_subscribe(&p, 1, "%s/cmd/+", p.base) < 0)
+        mqtt_params_subscribe(&p, 1, "%s/cmd/+", p.base) < 0 ||
+        mqtt_params_state_requests(&p, c->mqtt.prefix, &site, 1, on_state_request) < 0)
         return -ENAMETOOLONG;
     return mqtt_init(&ob->mqtt, &p, l);
 }

@@ -45,6 +45,9 @@ struct mqtt {
     unsigned long dropped;
     int64_t last_warn_ms; /* "broker unreachable" is said once a minute at most */
     char last_err[200];   /* libmosquitto's latest error line (TLS reasons) */
+    int64_t state_served_ms;  /* when the last state request was answered (0: never) */
+    int state_timer;          /* > 0: an answer is due at the end of the gap */
+    unsigned long state_received, state_served;
 };
 
 /* An unreachable broker must be visible at the default log level, without
@@ -107,6 +110,25 @@ mqtt_params_subscribe(struct mqtt_params *p, int qos, const char *filter_fmt, ..
     if (rc < 0)
         return rc;
     p->subs[p->nsubs++].qos = qos;
+    return 0;
+}
+
+int
+mqtt_params_state_requests(struct mqtt_params *p, const char *prefix, const char *const *sites,
+                           int nsites, mqtt_republish_fn fn)
+{
+    int first = p->nsubs;
+    int rc = mqtt_params_subscribe(p, 1, "%s/_state/request", prefix);
+
+    for (int i = 0; i < nsites && rc == 0; i++)
+        rc = mqtt_params_subscribe(p, 1, "%s/_state/request/%s", prefix, sites[i]);
+    if (rc < 0) {
+        p->nsubs = first;
+        return rc;
+    }
+    p->on_state_request = fn;
+    p->state_sub0 = first;
+    p->nstate_subs = p->nsubs - first;
     return 0;
 }
 
@@ -246,6 +268,56 @@ on_publish(struct mosquitto *mosq, void *obj, int mid)
         m->on_acked(m->p.arg, mid);
 }
 
+/* Republishes "online" and every retained state of the program. */
+static void
+answer_state_request(void *arg)
+{
+    struct mqtt *m = arg;
+    unsigned long asked = m->state_received;
+
+    m->state_timer = 0;
+    if (!m->connected)
+        return; /* the next connect republishes everything anyway */
+    m->state_served_ms = mono_ms();
+    m->state_served++;
+    log_info("mqtt: state request: republishing every state (%lu request%s so far)", asked,
+             asked == 1 ? "" : "s");
+    mosquitto_publish(m->mosq, NULL, m->status_topic, 6, "online", 1, true);
+    m->p.on_state_request(m->p.arg);
+}
+
+/* A state-request topic has no wildcard, so a message on it matches the
+ * filter exactly. */
+static bool
+is_state_request(const struct mqtt *m, const char *topic)
+{
+    for (int i = m->p.state_sub0; i < m->p.state_sub0 + m->p.nstate_subs; i++)
+        if (strcmp(topic, m->p.subs[i].filter) == 0)
+            return true;
+    return false;
+}
+
+static void
+on_state_request(struct mqtt *m, const struct mosquitto_message *msg)
+{
+    int64_t now = mono_ms();
+
+    if (msg->retain) {
+        log_warnx("mqtt: state request on %s ignored: it is retained (publish state requests "
+                  "without retain, or the broker replays them on every connect)",
+                  msg->topic);
+        return;
+    }
+    m->state_received++;
+    if (m->state_timer > 0)
+        return; /* coalesced into the answer already due */
+    if (m->state_served_ms == 0 || now - m->state_served_ms >= MQTT_STATE_REQUEST_GAP_MS)
+        answer_state_request(m);
+    else
+        m->state_timer = loop_timer(m->loop, m->state_served_ms + MQTT_STATE_REQUEST_GAP_MS - now,
+                                    answer_state_request, m);
+}
+
 static void
 on_msg(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 {
@@ -259,6 +331,10 @@ on_msg(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
     };
     (void)mosq;
 
+    if (m->p.nstate_subs > 0 && is_state_request(m, msg->topic)) {
+        on_state_request(m, msg);
+        return;
+    }
     if (m->p.on_message == NULL)
         return;
     if (strncmp(msg->topic, m->p.base, blen) == 0 && msg->topic[blen] == '/')
@@ -421,6 +497,8 @@ mqtt_fini(struct mqtt *m, int timeout_ms)
     if (m->reconnect_timer > 0)
         loop_timer_cancel(m->loop, m->reconnect_timer);
     loop_timer_cancel(m->loop, m->misc_timer);
+    if (m->state_timer > 0)
+        loop_timer_cancel(m->loop, m->state_timer);
     loop_remove(m->loop, m);
     if (m->connected && mosquitto_publish(m->mosq, &m->offline_mid, m->status_topic, 7, "offline",
                                           1, true) == MOSQ_ERR_SUCCESS) {
@@ -539,4 +617,11 @@ unsigned long
 mqtt_dropped(const struct mqtt *m)
 {
     return m->dropped;
+}
+
+void
+mqtt_state_request_counts(const struct mqtt *m, unsigned long *received, unsigned long *served)
+{
+    *received = m->state_received;
+    *served = m->state_served;
 }

@@ -12,6 +12,17 @@
  * libmosquitto error (a TLS reason) is part of the "cannot reach broker"
  * warning.
  *
+ * State requests (mqtt_params_state_requests): a message on
+ * {prefix}/_state/request, or {prefix}/_state/request/{site} for a site the
+ * program serves, makes the session publish "online" again and call the
+ * program's republish callback, so that a consumer that gets no retained
+ * messages (RabbitMQ with a wildcard subscription, a console that connects
+ * late) still sees every retained state.  At most one republish per
+ * MQTT_STATE_REQUEST_GAP_MS: requests in between are coalesced into one
+ * republish at the end of the gap, so none goes unanswered and a fleet
+ * answers a reloading console at most once per gap.  Retained requests are
+ * ignored (the broker would replay them on every connect).
+ *
  * May call: loop, log, util, libmosquitto (this module alone includes
  * <mosquitto.h>).
  */
@@ -28,6 +39,8 @@
 #define MQTT_TOPIC_MAX 512
 /* Subscriptions one session may hold. */
 #define MQTT_MAX_SUBS 64
+/* Shortest time between two answers to state requests. */
+#define MQTT_STATE_REQUEST_GAP_MS 5000
 
 struct mqtt;
 
@@ -46,6 +59,8 @@ typedef void (*mqtt_ready_fn)(void *arg);
 typedef void (*mqtt_message_fn)(void *arg, const struct mqtt_msg *msg);
 /* Called when the broker has acknowledged (PUBACK) the message with `mid`. */
 typedef void (*mqtt_acked_fn)(void *arg, int mid);
+/* Called to answer a state request: publish every retained state again. */
+typedef void (*mqtt_republish_fn)(void *arg);
 
 struct mqtt_sub {
     char filter[MQTT_TOPIC_MAX];
@@ -64,6 +79,8 @@ struct mqtt_params {
     int nsubs;
     mqtt_ready_fn on_ready;
     mqtt_message_fn on_message;
+    mqtt_republish_fn on_state_request; /* set by mqtt_params_state_requests() */
+    int state_sub0, nstate_subs;        /* subs[state_sub0 ...] are state-request topics */
     void *arg;
 };
 
@@ -79,6 +96,12 @@ int mqtt_params_base(struct mqtt_params *p, const char *base_fmt, ...)
  * -ENAMETOOLONG or -ENOSPC (MQTT_MAX_SUBS reached). */
 int mqtt_params_subscribe(struct mqtt_params *p, int qos, const char *filter_fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Answers state requests: subscribes to {prefix}/_state/request and to
+ * {prefix}/_state/request/{site} for each of the sites, whose messages then
+ * go to `fn` (rate-limited, see above) instead of on_message.  Call it
+ * once.  Returns 0, -ENAMETOOLONG or -ENOSPC. */
+int mqtt_params_state_requests(struct mqtt_params *p, const char *prefix,
+                               const char *const *sites, int nsites, mqtt_republish_fn fn);
 
 /* Creates the client and starts connecting in the background.  Returns 0,
  * -ENOMEM, -EINVAL (TLS, login or will rejected by libmosquitto, logged) or
@@ -108,6 +131,9 @@ bool mqtt_connected(const struct mqtt *m);
 void mqtt_set_conf(struct mqtt *m, const struct mqtt_conf *conf);
 /* Messages not sent because the broker was unreachable. */
 unsigned long mqtt_dropped(const struct mqtt *m);
+/* State requests received and republishes made for them, since start. */
+void mqtt_state_request_counts(const struct mqtt *m, unsigned long *received,
+                               unsigned long *served);
 /* Brackets a burst of publishes made in one pass of the loop (a batch of
  * readings): on, the messages are held in the kernel's socket buffer
  * (TCP_CORK) and go out together when it is turned off, in as few segments

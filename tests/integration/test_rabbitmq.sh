@@ -3,8 +3,8 @@
 # private node on loopback (its own node name, ports, epmd, directories and
 # cookie under $T).  Real emberd + ember-sim: status online retained for a
 # late subscriber, telemetry, an alarm activation (retained state + event),
-# an ack over cmd/ack, the zone's drain request, and the Last Will "offline"
-# after kill -9.
+# an ack over cmd/ack, the zone's drain request, a state request answered
+# to a wildcard subscriber, and the Last Will "offline" after kill -9.
 #
 # RabbitMQ 3.10 keeps retained messages per node and sends them only to
 # subscriptions without wildcards; late subscribers here name exact topics.
@@ -137,6 +137,16 @@ check "late subscriber reads the retained drain request" glob "$r" '1 {*"request
 n=$(timeout 10 mosquitto_sub -h 127.0.0.1 -p "$MQTT_PORT" -V mqttv311 -W 2 -F '%r %t' -t "$P/#" 2>/dev/null |
     grep -c '^1 ')
 log "NOTE: a late subscriber to $P/# got $n retained messages (RabbitMQ sends retained messages only to exact topics)"
+# What a console does instead: subscribe to the wildcard, then ask for the
+# state (contract v1.2); emberd republishes it, with the seq it had.
+rec_start late "emberwatch/#"
+m=$(rec_mark late)
+mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -V mqttv311 -q 1 -t emberwatch/_state/request -m '{"by":"console"}'
+check "state request: status online to a wildcard subscriber" rec_wait_after "$m" 10 late " $P/status online$"
+check "state request: the active alarm state" rec_wait_after "$m" 10 late \
+    " $P/alarm/room-hot .*\"state\":\"active\",\"acked\":false"
+check "state request: the zone's drain request" rec_wait_after "$m" 10 late " $P/drain/b3 .*\"request\":\"drain\""
+stop_pid "$REC_PID"
 
 mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -V mqttv311 -q 1 -t "$P/cmd/ack" -m '{"alarm":"room-hot","by":"noc"}'
 check "ack over cmd/ack" rec_wait 5 rec " $P/event .*\"alarm\":\"room-hot\".*\"acked\":true.*\"transition\":\"acked\""

@@ -209,6 +209,22 @@ async function openConsole(operator) {
     return rq;
 }
 
+// Ack room-hot with its button: acked by OP on the page, and at the broker
+// that very command's result, the acked event by OP and the retained state.
+async function ackRoomHot(OP) {
+    const from = recLines().length;
+    await page.click(`${alarmSel('a1', 'room-hot')} button[data-action="ack"]`, { timeout: 5000 });
+    await on(`${alarmSel('a1', 'room-hot')}[data-isa="acked"][data-by="${OP}"]`);
+    const c = await cmdOutcome('ack', 'ok');
+    await recWait(`ack ${c.id}'s result`, 10000, `${P}/${SITE}/a1/cmd/result`,
+        (j) => j && j.id === c.id && j.cmd === 'ack' && j.ok === true && j.by === OP, from);
+    await recWait('the acked event by the operator', 10000, `${P}/${SITE}/a1/event`,
+        (j) => j && j.alarm === 'room-hot' && j.transition === 'acked' && j.acked === true && j.by === OP, from);
+    const r = json(retained(`${P}/${SITE}/a1/alarm/room-hot`));
+    assert.equal(r.acked, true, 'retained state acked');
+    assert.equal(r.state, 'active');
+}
+
 // ---- mosquitto: the whole story -------------------------------------------------
 
 async function mosquittoStory() {
@@ -271,21 +287,7 @@ async function mosquittoStory() {
         assert.equal(hx['b4-web1'], 'ready', 'the other room\'s server stays ready');
     });
 
-    await step('acked', async () => {
-        const from = recLines().length;
-        await page.click(`${alarmSel('a1', 'room-hot')} button[data-action="ack"]`, { timeout: 5000 });
-        await on(`${alarmSel('a1', 'room-hot')}[data-isa="acked"][data-by="${OP}"]`);
-        const c = await cmdOutcome('ack', 'ok');
-        // At the broker: the result of that very command, the event, the
-        // retained state.
-        await recWait(`ack ${c.id}'s result`, 10000, `${P}/${SITE}/a1/cmd/result`,
-            (j) => j && j.id === c.id && j.cmd === 'ack' && j.ok === true && j.by === OP, from);
-        await recWait('the acked event by the operator', 10000, `${P}/${SITE}/a1/event`,
-            (j) => j && j.alarm === 'room-hot' && j.transition === 'acked' && j.acked === true && j.by === OP, from);
-        const r = json(retained(`${P}/${SITE}/a1/alarm/room-hot`));
-        assert.equal(r.acked, true, 'retained state acked');
-        assert.equal(r.state, 'active');
-    });
+    await step('acked', () => ackRoomHot(OP));
 
     await step('refused', async () => {
         const from = recLines().length;
@@ -390,15 +392,7 @@ async function rabbitmqStory() {
         assert.ok(after.some((l) => l.topic === `${P}/${SITE}/a1/alarm/room-hot`), 'emberd republished the alarm state');
         assert.ok(after.some((l) => l.topic === `${P}/${SITE}/drain/state`), 'ember-drain republished the drain state');
     });
-    await step('rabbitmq-acked', async () => {
-        const from = recLines().length;
-        await page.click(`${alarmSel('a1', 'room-hot')} button[data-action="ack"]`, { timeout: 5000 });
-        await on(`${alarmSel('a1', 'room-hot')}[data-isa="acked"][data-by="${OP}"]`);
-        const c = await cmdOutcome('ack', 'ok');
-        await recWait(`ack ${c.id}'s result`, 10000, `${P}/${SITE}/a1/cmd/result`,
-            (j) => j && j.id === c.id && j.ok === true && j.by === OP, from);
-        assert.equal(json(retained(`${P}/${SITE}/a1/alarm/room-hot`)).acked, true);
-    });
+    await step('rabbitmq-acked', () => ackRoomHot(OP));
 }
 
 // ---- launch: chromium starts and renders (a check of the machine) ---------------

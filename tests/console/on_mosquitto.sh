@@ -8,11 +8,7 @@
 # real HAProxy; a paho recorder as the independent MQTT reader.  Then
 # console.test.mjs drives the page through the story and checks each step
 # on the page, at the broker and at HAProxy.
-. "$(dirname "$0")/../integration/lib.sh"
-. "$TOP/bench/drain_lib.sh"
-
-DIST=${CONSOLE_DIST:-$TOP/agent/console/dist}
-[ -f "$DIST/index.html" ] || die "$DIST/index.html missing"
+. "$(dirname "$0")/stack.sh"
 
 # ---- mosquitto: TCP for the programs, websockets (and the page) for the browser
 WS_PORT=$(free_port)
@@ -71,38 +67,11 @@ A1_PID=$EMBERD_PID
 start_emberd a2 "$T/a2.conf"
 
 # ---- HAProxy and ember-drain --------------------------------------------------
-start_backends b3-web1 b3-web2 b4-web1
-start_haproxy web:b3-web1,b3-web2,b4-web1
-write_drain_conf "$T/drain.conf" <<EOC
-[site lab]
-agents = a1, a2
-zones = b3, b4
-vote = 1
-hold_down = 0
-targets = hx
-mqtt_commands = yes
-
-[haproxy hx]
-socket = $HX_SOCK
-servers = web/b3-web1, web/b3-web2
-refresh = 500ms
-EOC
-"$EMBER_BIN/ember-drain" -n -c "$T/drain.conf" >"$T/drain-check.log" 2>&1 || die "ember-drain -n rejects drain.conf"
-start_drain drain "$T/drain.conf"
-check "site lab serving" site_is lab serving
+lab_site "a1, a2" "b3, b4"
 check "both agents online at the broker" eval "rec_wait 10 rec ' emberwatch/lab/a1/status online' &&
     rec_wait 10 rec ' emberwatch/lab/a2/status online'"
 
 # ---- the browser ------------------------------------------------------------
-export CONSOLE_PHASE=mosquitto
-export CONSOLE_URL="http://127.0.0.1:$WS_PORT/?broker=ws://127.0.0.1:$WS_PORT/&operator=noc-kim&prefix=emberwatch&autoconnect=1"
-export MQTT_PORT HX_SOCK A1_PID SIM_CTL=$T/sim.ctl REC=$T/rec.rec
-export DRAIN_LOG=$T/drain.log
-node "$TOP/tests/console/console.test.mjs" &
-NODE_PID=$!
-PIDS+=("$NODE_PID")
-wait "$NODE_PID" || die "the page's story on mosquitto (console.test.mjs; screenshots in $CONSOLE_SHOTS)"
-CHECKS=$((CHECKS + 1))
-log "ok: the page's story on mosquitto (console.test.mjs)"
+run_story mosquitto "http://127.0.0.1:$WS_PORT/?broker=ws://127.0.0.1:$WS_PORT/&operator=noc-kim&prefix=emberwatch&autoconnect=1"
 wait "$A1_PID" 2>/dev/null # killed -9 by the story: reaped quietly
 finish

@@ -8,11 +8,7 @@
 # message to a wildcard subscription, so the page shows the alarm, the
 # agent and the drain only because emberd and ember-drain answer its state
 # request ({p}/_state/request).
-. "$(dirname "$0")/../integration/lib.sh"
-. "$TOP/bench/drain_lib.sh"
-
-DIST=${CONSOLE_DIST:-$TOP/agent/console/dist}
-[ -f "$DIST/index.html" ] || die "$DIST/index.html missing"
+. "$(dirname "$0")/stack.sh"
 [ -d "$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins/rabbitmq_web_mqtt-* 2>/dev/null | head -1)" ] ||
     die "the rabbitmq_web_mqtt plugin is missing (rabbitmq-server)"
 # Without the state request this phase can only time out: say so at once.
@@ -43,24 +39,7 @@ rec_start rec "emberwatch/#"
 start_emberd a1 "$T/a1.conf"
 A1_PID=$EMBERD_PID
 
-start_backends b3-web1 b3-web2 b4-web1
-start_haproxy web:b3-web1,b3-web2,b4-web1
-write_drain_conf "$T/drain.conf" <<EOC
-[site lab]
-agents = a1
-zones = b3
-vote = 1
-hold_down = 0
-targets = hx
-mqtt_commands = yes
-
-[haproxy hx]
-socket = $HX_SOCK
-servers = web/b3-web1, web/b3-web2
-refresh = 500ms
-EOC
-start_drain drain "$T/drain.conf"
-check "site lab serving" site_is lab serving
+lab_site a1 b3
 
 # The crossing, before any page is open.
 P=emberwatch/lab
@@ -79,13 +58,6 @@ HTTP_PORT=$(free_port)
 start_bg http $PY -m http.server "$HTTP_PORT" --bind 127.0.0.1 --directory "$DIST"
 wait_until 10 curl -sf -o /dev/null "http://127.0.0.1:$HTTP_PORT/" || die "http.server did not start"
 
-export CONSOLE_PHASE=rabbitmq CONSOLE_SHOT_FIRST=21
-export CONSOLE_URL="http://127.0.0.1:$HTTP_PORT/?broker=ws://127.0.0.1:$WEB_PORT/ws&username=guest&password=guest&operator=noc-lee&prefix=emberwatch&autoconnect=1"
-export MQTT_PORT HX_SOCK A1_PID SIM_CTL=$T/sim.ctl REC=$T/rec.rec
-node "$TOP/tests/console/console.test.mjs" &
-NODE_PID=$!
-PIDS+=("$NODE_PID")
-wait "$NODE_PID" || die "the page's story on RabbitMQ (console.test.mjs; screenshots in $CONSOLE_SHOTS)"
-CHECKS=$((CHECKS + 1))
-log "ok: the page's story on RabbitMQ (console.test.mjs)"
+export CONSOLE_SHOT_FIRST=21
+run_story rabbitmq "http://127.0.0.1:$HTTP_PORT/?broker=ws://127.0.0.1:$WEB_PORT/ws&username=guest&password=guest&operator=noc-lee&prefix=emberwatch&autoconnect=1"
 finish

@@ -13,6 +13,9 @@
 #                    -m http.server): a page that connects after the alarm
 #                    gets the whole state through the state request
 #
+# Both source stack.sh (lib.sh, drain_lib.sh, the drained site, the story's
+# launch); console.test.mjs is the browser's side of each story.
+#
 # CONSOLE_PHASES="mosquitto rabbitmq" (the default) picks phases.
 # EMBER_BIN names the programs (default build/, from make all).  Screenshots:
 # build/console-shots/NN-name.png.  Prints "console: N passed, N failed".

@@ -574,11 +574,18 @@ start_rabbitmq() {
         die "rabbitmq-plugins --offline enable $plugins failed"
     start_bg rabbitmq env "${RMQ_ENV[@]}" "$bin/rabbitmq-server"
     RMQ_WRAPPER=$LAST_PID
-    wait_until 60 rabbitmq_mqtt_open || die "RabbitMQ's MQTT listener did not open within 60 s"
+    wait_until 60 rabbitmq_mqtt_open
+    alive "$RMQ_WRAPPER" || die "RabbitMQ stopped before its MQTT listener opened (rabbitmq.log)"
+    rabbitmq_mqtt_open || die "RabbitMQ's MQTT listener did not open within 60 s"
     wait_until 5 test -s "$RMQ_DIR/rabbit.pid" || die "no pid file from the RabbitMQ node"
     RMQ_BEAM=$(cat "$RMQ_DIR/rabbit.pid")
 }
+# rabbitmq_mqtt_open: the MQTT port accepts; also true once the node is gone
+# (wait_until need not wait out its bound for a node that stopped).
 rabbitmq_mqtt_open() {
-    kill -0 "$RMQ_WRAPPER" || return 2
+    alive "$RMQ_WRAPPER" || return 0
     (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null
 }
+# alive PID: PID runs (kill -0 is true for a child that exited and was not
+# yet reaped).
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }

@@ -193,7 +193,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 PROGS := $(B)/emberd $(B)/ember-sim $(B)/emberctl $(B)/ember-drain
 
-.PHONY: all check unit integration asan demo deps deps-demo deps-check deps-bench valgrind clean install format bench firmware \
+.PHONY: all check unit integration browser asan demo deps deps-demo deps-check deps-bench valgrind clean install format bench firmware \
         fault-free check-config cross-deps cross-check
 # Keep intermediate objects (unit-test and fuzz objects would be deleted otherwise).
 .SECONDARY:
@@ -330,8 +330,15 @@ deps-demo deps-check deps-bench:
 integration: all
 	EMBER_BIN=$(abspath $(B)) tests/integration/run.sh
 
+# make browser: the console in Debian's chromium against this build's
+# programs (tests/console/run.sh, which runs npm ci in agent/console first
+# when playwright-core is not there).
+browser: all
+	EMBER_BIN=$(abspath $(B)) tests/console/run.sh
+
 # make check: the whole suite.  Unit tests run plain and under ASan+UBSan;
-# integration tests drive the sanitizer build of every program.
+# integration tests and the console's browser tests drive the sanitizer build
+# of every program; the console's dist/ must be what its lockfile builds.
 check: deps-check
 	$(MAKE) fault-free
 	$(MAKE) unit
@@ -343,6 +350,8 @@ check: deps-check
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 unit
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 fuzz-regress
 	$(MAKE) B=build/asan SAN=1 OPT=-O1 integration
+	$(MAKE) console-check
+	$(MAKE) B=build/asan SAN=1 OPT=-O1 browser
 
 # The installed build must not contain the fault switches.
 fault-free: all

@@ -8,9 +8,11 @@
 #                           python3-paho-mqtt, BIND 9 (named, dig) (no firmware
 #                           toolchain, no test tools)
 #   install-deps.sh check   everything make check needs: the test tools, valgrind,
-#                           RabbitMQ, and (firmware/install-deps.sh qemu) the
-#                           firmware cross toolchain and qemu-system-arm
-#   install-deps.sh console check's packages + chromium, nodejs, npm (tests/console)
+#                           RabbitMQ, chromium, nodejs and npm (the console's
+#                           build check and browser tests), and
+#                           (firmware/install-deps.sh qemu) the firmware cross
+#                           toolchain and qemu-system-arm
+#   install-deps.sh console the same as check (an older name)
 #   install-deps.sh bench   build + what make bench runs besides its peers
 #                           (bench/run.sh installs NUT, collectd and gnuplot itself)
 #   install-deps.sh fuzz    build + clang with its libFuzzer and sanitizer runtimes
@@ -28,9 +30,10 @@ DEMO="mosquitto mosquitto-clients socat haproxy python3-paho-mqtt bind9 bind9-dn
 # iproute2 (ss) and procps (ps): tests check listening sockets and processes;
 # a minbase system has neither.  bind9 and bind9-dnsutils: test_drain_dns's
 # named and dig.  bird2: test_drain_bgp's two BIRD 2 routers (bird, birdc).
-# console: check's packages, and chromium, nodejs and npm for tests/console's
-# browser tests (Playwright's library, installed by npm ci in agent/console
-# from the npm registry, drives Debian's chromium headless).  A nodejs from
+# chromium, nodejs and npm: make console-check (the console rebuilt from its
+# lockfile) and tests/console's browser tests (Playwright's library, installed
+# by npm ci in agent/console from the npm registry, drives Debian's chromium
+# headless).  A nodejs from
 # elsewhere (NodeSource's package) brings its own npm and conflicts with
 # Debian's: then npm is not asked for.
 NPM=npm
@@ -41,8 +44,7 @@ fi
 CHECK="libcmocka-dev mosquitto mosquitto-clients socat mbpoll haproxy curl
 python3-pymodbus python3-serial python3-serial-asyncio python3-paho-mqtt
 valgrind openssl rabbitmq-server faketime iproute2 procps bind9 bind9-dnsutils
-bird2"
-CONSOLE="chromium nodejs $NPM"
+bird2 chromium nodejs $NPM"
 BENCH="mosquitto mosquitto-clients socat haproxy curl python3-pymodbus python3-paho-mqtt"
 
 what=${1:-check}
@@ -50,7 +52,7 @@ case $what in
 build) PKGS=$BUILD ;;
 demo) PKGS="$BUILD $DEMO" ;;
 check) PKGS="$BUILD $CHECK" ;;
-console) PKGS="$BUILD $CHECK $CONSOLE" ;;
+console) what=check PKGS="$BUILD $CHECK" ;;
 bench) PKGS="$BUILD $BENCH" ;;
 # libclang-rt-dev: libFuzzer and the sanitizer runtimes of the default clang.
 fuzz) PKGS="$BUILD clang libclang-rt-dev" ;;

@@ -41,9 +41,9 @@ say() { echo "[console] $*" >&2; }
 if [ -z "${EMBER_CONSOLE_NS:-}" ]; then
     # ---- outside the namespace: what needs the network or the host ----------
     for c in node npm unshare ip mosquitto mosquitto_sub haproxy socat curl; do
-        command -v "$c" >/dev/null || { say "$c missing (tests/install-deps.sh console)"; exit 2; }
+        command -v "$c" >/dev/null || { say "$c missing (tests/install-deps.sh check)"; exit 2; }
     done
-    [ -x /usr/bin/chromium ] || { say "/usr/bin/chromium missing (tests/install-deps.sh console)"; exit 2; }
+    [ -x /usr/bin/chromium ] || { say "/usr/bin/chromium missing (tests/install-deps.sh check)"; exit 2; }
     for p in emberd ember-sim ember-drain; do
         [ -x "$EMBER_BIN/$p" ] || { say "$EMBER_BIN/$p missing: make all (or set EMBER_BIN)"; exit 2; }
     done

@@ -23,7 +23,15 @@
 # runs both suites in parallel without port clashes.  apt reaches the mirror
 # through a socat relay: 127.0.1.80:80 in the namespace (deb.debian.org in
 # the chroot's /etc/hosts) -> a unix socket -> deb.debian.org:80 from the
-# host.  /usr/sbin/policy-rc.d (exit 101) keeps package scripts from starting
+# host; npm (make check's npm ci in agent/console) reaches the npm registry
+# the same way, 127.0.1.43:443 -> registry.npmjs.org:443 (TLS end to end;
+# FRESH_NPM_HOST names another registry host).  The host's local CA
+# certificates (/usr/local/share/ca-certificates, where a network that
+# inspects TLS keeps its CA) are copied into the chroot before the
+# prerequisite line, whose ca-certificates package adds them to the system
+# store, as on a machine of that network.  The phase "console" (a short
+# check of that path) runs make console-check and make browser only.
+# /usr/sbin/policy-rc.d (exit 101) keeps package scripts from starting
 # system brokers.  Mounts (proc, sys, dev, dev/pts, dev/shm), processes left
 # in the chroot, the relay and the namespace are removed on exit.  Needs root,
 # debootstrap, socat and iproute2 on the host.  Logs: build/fresh/SUITE/*.log.
@@ -31,6 +39,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 MIRROR=${FRESH_MIRROR:-http://deb.debian.org/debian}
 MIRROR_HOST=$(echo "$MIRROR" | sed -E 's|^[a-z]+://([^/:]+).*|\1|')
+NPM_HOST=${FRESH_NPM_HOST:-registry.npmjs.org}
 PHASES=${FRESH_PHASES:-prereq demo check package}
 DEMO_SECONDS=${FRESH_DEMO_SECONDS:-130}
 PREREQ='apt-get update && apt-get install -y make git ca-certificates'
@@ -73,6 +82,7 @@ CACHE=${FRESH_CACHE:-$TOP/build/fresh}
 TGZ=$CACHE/$SUITE-minbase.tgz
 NS=emberfresh-$SUITE-$$
 RELAY=$D/apt-relay.sock
+NPM_RELAY=$D/npm-relay.sock
 MOUNTS=(proc sys dev dev/pts dev/shm)
 RELAY_PIDS=()
 PHASE_PID=
@@ -118,7 +128,7 @@ cleanup() {
         kill "$p" 2>/dev/null
         wait "$p" 2>/dev/null
     done
-    rm -f "$RELAY"
+    rm -f "$RELAY" "$NPM_RELAY"
     ip netns del "$NS" 2>/dev/null
     if [ -n "$(mounted_below)" ]; then
         say "still mounted below $ROOT:"
@@ -191,8 +201,12 @@ printf '#!/bin/sh\n# tests/fresh: no package starts a service in this chroot.\ne
     >"$ROOT/usr/sbin/policy-rc.d"
 chmod 755 "$ROOT/usr/sbin/policy-rc.d"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
-printf '127.0.0.1 localhost\n::1 localhost\n127.0.1.1 %s\n127.0.1.80 %s\n' \
-    "$(hostname)" "$MIRROR_HOST" >"$ROOT/etc/hosts"
+printf '127.0.0.1 localhost\n::1 localhost\n127.0.1.1 %s\n127.0.1.80 %s\n127.0.1.43 %s\n' \
+    "$(hostname)" "$MIRROR_HOST" "$NPM_HOST" >"$ROOT/etc/hosts"
+mkdir -p "$ROOT/usr/local/share/ca-certificates"
+for c in /usr/local/share/ca-certificates/*.crt; do
+    [ -f "$c" ] && cp "$c" "$ROOT/usr/local/share/ca-certificates/"
+done
 
 # The network namespace and the mirror relay.
 ip netns add "$NS" || fail "ip netns add $NS"
@@ -203,6 +217,13 @@ RELAY_PIDS+=($!)
 for _ in $(seq 100); do [ -S "$RELAY" ] && break; sleep 0.05; done
 ip netns exec "$NS" socat TCP-LISTEN:80,bind=127.0.1.80,fork,reuseaddr "UNIX-CONNECT:$RELAY" \
     2>"$D/relay-ns.log" &
+RELAY_PIDS+=($!)
+rm -f "$NPM_RELAY"
+socat "UNIX-LISTEN:$NPM_RELAY,fork,mode=600" "TCP:$NPM_HOST:443" 2>"$D/npm-relay-host.log" &
+RELAY_PIDS+=($!)
+for _ in $(seq 100); do [ -S "$NPM_RELAY" ] && break; sleep 0.05; done
+ip netns exec "$NS" socat TCP-LISTEN:443,bind=127.0.1.43,fork,reuseaddr "UNIX-CONNECT:$NPM_RELAY" \
+    2>"$D/npm-relay-ns.log" &
 RELAY_PIDS+=($!)
 
 # Exactly what is committed.
@@ -243,6 +264,10 @@ for phase in $PHASES; do
         ;;
     check)
         run_phase check 5400 "make check" || fail "make check" "$D/check.log"
+        ;;
+    console)
+        run_phase console 1800 "tests/install-deps.sh check && make console-check && make browser" ||
+            fail "make console-check browser" "$D/console.log"
         ;;
     package)
         if [ -x "$ROOT/root/emberwatch/tests/package/run.sh" ]; then

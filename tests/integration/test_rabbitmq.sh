@@ -10,89 +10,15 @@
 # subscriptions without wildcards; late subscribers here name exact topics.
 . "$(dirname "$0")/lib.sh"
 
-RMQ_BIN=/usr/lib/rabbitmq/bin
-[ -x "$RMQ_BIN/rabbitmq-server" ] || die "rabbitmq-server is not installed (tests/install-deps.sh)"
 [ -d "$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins/rabbitmq_mqtt-* 2>/dev/null | head -1)" ] ||
     die "the rabbitmq_mqtt plugin is missing"
-# Named outright: RabbitMQ 4 (Debian 13) does not find it from an empty
-# rabbitmq-env.conf (":plugins_dir_does_not_exist").
-RMQ_PLUGINS=$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins | head -1)
 
 # ---------------------------------------------------------------- a private node
-R=$T/rabbitmq
-mkdir -p "$R/home" "$R/mnesia" "$R/log"
-MQTT_PORT=$(free_port)
-AMQP_PORT=$(free_port)
-DIST_PORT=$(free_port)
-EPMD_PORT=$(free_port)
-[ "$(printf '%s\n' $MQTT_PORT $AMQP_PORT $DIST_PORT $EPMD_PORT | sort -u | wc -l)" -eq 4 ] ||
-    die "free_port gave the same port twice; run again"
-: >"$R/rabbitmq-env.conf" # not /etc/rabbitmq/rabbitmq-env.conf
-cat >"$R/rabbitmq.conf" <<EOF
-listeners.tcp.1 = 127.0.0.1:$AMQP_PORT
-mqtt.listeners.tcp.1 = 127.0.0.1:$MQTT_PORT
-mqtt.allow_anonymous = true
-log.console = true
-log.console.level = info
-log.file = false
-EOF
-RMQ_ENV=(
-    HOME="$R/home" # the Erlang cookie
-    RABBITMQ_CONF_ENV_FILE="$R/rabbitmq-env.conf"
-    RABBITMQ_CONFIG_FILE="$R/rabbitmq.conf"
-    RABBITMQ_ADVANCED_CONFIG_FILE="$R/advanced.config"
-    RABBITMQ_ENABLED_PLUGINS_FILE="$R/enabled_plugins"
-    RABBITMQ_PLUGINS_DIR="$RMQ_PLUGINS"
-    RABBITMQ_MNESIA_BASE="$R/mnesia"
-    RABBITMQ_LOG_BASE="$R/log"
-    RABBITMQ_PID_FILE="$R/rabbit.pid"
-    RABBITMQ_NODENAME="ember-test-$$@localhost"
-    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
-    RABBITMQ_NODE_PORT="$AMQP_PORT"
-    RABBITMQ_DIST_PORT="$DIST_PORT"
-    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
-    ERL_EPMD_ADDRESS=127.0.0.1
-    ERL_EPMD_PORT="$EPMD_PORT"
-)
-rmq() { env "${RMQ_ENV[@]}" "$@"; }
-
-# Stop the node (the Erlang VM first, then its wrapper script), then the
-# private epmd it started, then everything else as usual.
-rmq_stop() {
-    local beam=""
-    [ -n "${RMQ_WRAPPER:-}" ] || return 0
-    [ -f "$R/rabbit.pid" ] && beam=$(cat "$R/rabbit.pid" 2>/dev/null)
-    [ -n "$beam" ] || beam=$(ps -o pid= --ppid "$RMQ_WRAPPER" 2>/dev/null | head -1)
-    if [ -n "$beam" ]; then
-        kill -TERM "$beam" 2>/dev/null
-        for ((i = 0; i < 200; i++)); do # a clean stop takes 1-3 s
-            kill -0 "$beam" 2>/dev/null || break
-            sleep 0.05
-        done
-        kill -KILL "$beam" 2>/dev/null
-    fi
-    stop_pid "$RMQ_WRAPPER"
-    rmq epmd -kill >>"$T/epmd.log" 2>&1
-    RMQ_WRAPPER=""
-}
-# shellcheck disable=SC2154 # rc is set inside the trap
-trap 'rc=$?; rmq_stop; (exit $rc); cleanup' EXIT
-
-rmq "$RMQ_BIN/rabbitmq-plugins" --offline enable rabbitmq_mqtt >"$T/plugins.log" 2>&1 ||
-    die "rabbitmq-plugins --offline enable rabbitmq_mqtt failed"
-check "rabbitmq_mqtt enabled in the private plugins file" grep -q rabbitmq_mqtt "$R/enabled_plugins"
-
 t0=$(date +%s%N)
-start_bg rabbitmq env "${RMQ_ENV[@]}" "$RMQ_BIN/rabbitmq-server"
-RMQ_WRAPPER=$LAST_PID
-mqtt_port_open() {
-    kill -0 "$RMQ_WRAPPER" || return 2
-    (exec 3<>"/dev/tcp/127.0.0.1/$MQTT_PORT") 2>/dev/null
-}
-wait_until 60 mqtt_port_open || die "RabbitMQ's MQTT listener did not open within 60 s"
-log "RabbitMQ $(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-* | sed 's/.*-//') MQTT ready after $((($(date +%s%N) - t0) / 1000000)) ms"
-wait_until 5 test -s "$R/rabbit.pid" || die "no pid file from the RabbitMQ node"
-BEAM=$(cat "$R/rabbit.pid")
+start_rabbitmq rabbitmq_mqtt
+check "rabbitmq_mqtt enabled in the private plugins file" grep -q rabbitmq_mqtt "$RMQ_DIR/enabled_plugins"
+log "RabbitMQ $RMQ_VERSION MQTT ready after $((($(date +%s%N) - t0) / 1000000)) ms"
+BEAM=$RMQ_BEAM
 listens_only_loopback() {
     local n
     n=$(loopback_listeners "$BEAM") && [ "$n" -ge 3 ] # AMQP, MQTT, Erlang distribution

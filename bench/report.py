@@ -460,6 +460,41 @@ def main():
     else:
         p("   %-42s not measured (ember-drain did not run)" % "ember-drain")
 
+    # ---- 8. the NOC console ------------------------------------------------------
+    cs = load(d, "console.json")
+    res["console"] = cs
+    p("")
+    p("8. NOC console (agent/console) in Debian's chromium, headless: a fleet of 100 agents x 20 sensors at 1 Hz")
+    p("   (2,000 messages/s) + 5 alarm transitions/s on mosquitto, the page on its websockets listener;")
+    p("   no peer has a console for battery rooms to compare with")
+    if cs and cs.get("per_minute"):
+        p("   %-8s %9s %9s %7s %10s %10s %9s" % ("minute", "busy %", "script %", "fps", "heap MB", "after GC", "DOM nodes"))
+        for m in cs["per_minute"]:
+            p("   %-8d %9.1f %9.1f %7.1f %10.1f %10s %9d" % (
+                m["minute"], m["busy_pct"], m["script_pct"], m["fps"], m["heap_mb"],
+                "%.1f" % m["heap_gc_mb"] if m.get("heap_gc_mb") is not None else "", m.get("dom_nodes") or 0))
+        idl, cf, bp = cs["input_delay_ms"], cs["click_to_frame_ms"], cs["broker_to_page_ms"]
+        p("   main thread busy (median of minutes) %.1f %% (max %.1f %%); frames %.1f/s (min %.1f)" % (
+            cs["busy_pct_median"], cs["busy_pct_max"], cs["fps_median"], cs["fps_min"]))
+        p("   input delay (a click every 5 s, %d clicks): median %s, p99 %s, max %s ms; click to next frame p99 %s ms" % (
+            idl["n"], f1(idl["p50"]).strip(), f1(idl["p99"]).strip(), f1(idl["max"]).strip(), f1(cf["p99"]).strip()))
+        p("   broker -> page: a probe alarm every 5 s, from its delivery to a TCP subscriber (mosquitto_sub) to the")
+        p("      first frame showing its row, %d probes (%d not seen): median %s, p99 %s, max %s ms" % (
+            bp["n"], bp["missed"], f1(bp["p50"]).strip(), f1(bp["p99"]).strip(), f1(bp["max"]).strip()))
+        for k, what in (("publish_to_tcp_subscriber_ms", "the load's publish -> TCP subscriber"),
+                        ("publish_to_websocket_event_ms", "the load's publish -> the page's websocket event"),
+                        ("websocket_event_to_frame_ms", "the page's websocket event -> the frame showing it")):
+            v = cs.get(k)
+            if v:
+                p("      %-50s median %s, p99 %s ms" % (what, f1(v["p50"]).strip(), f1(v["p99"]).strip()))
+        hg = cs["heap_gc_mb"]
+        p("   JS heap after GC: %s MB at minute %s, %s MB at minute %s: %+.1f %%" % (
+            hg[min(hg, key=int)], min(hg, key=int), hg[max(hg, key=int)], max(hg, key=int), cs["heap_growth_pct"]))
+        if cs.get("page_errors"):
+            p("   page errors: %s" % "; ".join(cs["page_errors"]))
+    else:
+        p("   not measured (bench/console_scale.sh failed or did not run)")
+
     # ---- targets -------------------------------------------------------------
     p("")
     p("Targets (reported, not asserted)")
@@ -532,6 +567,15 @@ def main():
                    v["p99_ms"], v["n"], f1(w.get("p99_ms")).strip()))
     if rp and rp.get("events_per_s"):
         target("replay: over 2,000 events/s", rp["events_per_s"] > 2000, "%.0f events/s" % rp["events_per_s"])
+    if cs and cs.get("per_minute"):
+        target("console: input delay under 100 ms (p99) under the fleet's load",
+               cs["input_delay_ms"]["p99"] is not None and cs["input_delay_ms"]["p99"] < 100,
+               "p99 %s ms over %d clicks; %.1f frames/s" % (
+                   f1(cs["input_delay_ms"]["p99"]).strip(), cs["input_delay_ms"]["n"], cs["fps_median"]))
+        hg = cs["heap_gc_mb"]
+        target("console: JS heap grows under 10 %% from minute %s to %s" % (min(hg, key=int), max(hg, key=int)),
+               cs["heap_growth_pct"] is not None and cs["heap_growth_pct"] < 10,
+               "%+.1f %% (%s -> %s MB after GC)" % (cs["heap_growth_pct"], hg[min(hg, key=int)], hg[max(hg, key=int)]))
     res["targets"] = tg
 
     # ---- files ---------------------------------------------------------------

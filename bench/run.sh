@@ -30,6 +30,10 @@
 #   7 replay    10,000 alarm events journaled during a broker outage, then
 #               delivered to a QoS 1 subscriber: events/s
 #   8 footprint binary sizes and RSS
+#   9 console   the NOC console in Debian's chromium under 100 agents x 20
+#               sensors at 1 Hz plus alarm churn (bench/console_scale.sh):
+#               main-thread busy time, frames/s, input delay, JS heap from
+#               minute 5 to CONSOLE_MINUTES, broker -> page delay
 #
 # Knobs (environment):
 #   RAMPS           ramps in the ramp phase (50)
@@ -43,10 +47,11 @@
 #                   for a build that caps sensors per process below the load)
 #   REPLAY_N        events in the replay phase (10000)
 #   RUNS_DRAIN      runs in each drain phase (100)
+#   CONSOLE_MINUTES minutes the console phase runs (10)
 #   PHASES          all: ramp detect gpio scale scale10k drain drain_dnsbgp
-#                   drain_takeover replay footprint; a subset (spaces or commas) runs only those,
+#                   drain_takeover replay footprint console; a subset (spaces or commas) runs only those,
 #                   the table says "not measured" for the rest
-# Takes about 10 minutes on a 2-core VM.
+# Takes about 20 minutes on a 2-core VM (10 of them the console's).
 set -u
 export TMPDIR=${TMPDIR:-/tmp}
 BENCH_START=$(date +%s)
@@ -498,10 +503,18 @@ bench_footprint() {
     } >"$R/footprint.json"
 }
 
-PHASES=${PHASES:-ramp detect gpio scale scale10k drain drain_dnsbgp drain_takeover replay footprint}
+# ---- 9. the NOC console under a fleet's load ---------------------------------
+bench_console() {
+    phase "console: 100 agents x 20 sensors at 1 Hz + alarm churn, the page in chromium, ${CONSOLE_MINUTES:-10} min"
+    "$TOP/bench/console_scale.sh" "$R/console.json" 2>"$T/console_scale.log" ||
+        log "console phase failed: $(tail -n 5 "$T/console_scale.log")"
+    grep -F '"minute"' "$T/console_scale.log" >&2
+}
+
+PHASES=${PHASES:-ramp detect gpio scale scale10k drain drain_dnsbgp drain_takeover replay footprint console}
 for ph in ${PHASES//,/ }; do
     declare -F "bench_$ph" >/dev/null ||
-        die "unknown phase $ph (PHASES: ramp detect gpio scale scale10k drain drain_dnsbgp drain_takeover replay footprint)"
+        die "unknown phase $ph (PHASES: ramp detect gpio scale scale10k drain drain_dnsbgp drain_takeover replay footprint console)"
     "bench_$ph"
 done
 

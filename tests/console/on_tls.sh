@@ -209,4 +209,9 @@ check "the broker refused none of emberd's own publishes (the README's agent blo
     bash -c "! grep -q 'Denied PUBLISH from emberd-lab-a1' '$T/broker.log'"
 check "emberd ran noc-kim's ack" log_has "$T/a1.log" "mqtt command ack room-hot by noc-kim done"
 check "... and no other command" test "$(grep -c 'mqtt command' "$T/a1.log")" -eq 1
+stop_pid "$A1_PID"
+check "emberd's clean stop publishes offline (the ACL lets a1 write its status)" \
+    rec_wait 5 rec " emberwatch/lab/a1/status offline$"
+check "no sanitizer report from emberd or ember-sim" \
+    bash -c "! cat '$T/a1.log' '$T/sim.log' | grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:'"
 finish

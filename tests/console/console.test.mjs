@@ -496,12 +496,12 @@ async function tlsStory() {
         await on(`${alarmSel('a1', 'room-hot')}[data-isa="unacked"]`);
         await on(`${alarmSel('a1', 'room-warm')}[data-isa="unacked"]`);
         assert.ok(await page.isEnabled(`${alarmSel('a1', 'room-hot')} button[data-action="ack"]`), 'noc may ack');
+        // Every command button enabled (one that seems not to apply now,
+        // unshelve on an alarm not shelved, is only dimmed).
         const b = await commandButtons();
         for (const a of COMMAND_ACTIONS) {
             assert.ok(b[a] && b[a].length > 0, `a ${a} button is on the page`);
-        }
-        for (const a of ['ack', 'shelve', 'test', 'hold', 'release', 'undrain']) {
-            assert.ok(b[a].every((d) => !d), `every ${a} button is enabled for noc (${b[a]})`);
+            assert.ok(b[a].every((d) => !d), `every ${a} button is enabled for noc (disabled: ${b[a]})`);
         }
     });
 
@@ -524,7 +524,7 @@ async function tlsStory() {
         const b = await commandButtons();
         for (const a of COMMAND_ACTIONS) {
             assert.ok(b[a] && b[a].length > 0, `a ${a} button is on the read-only page`);
-            assert.ok(b[a].every((d) => d), `every ${a} button is disabled for noc-view (${b[a]})`);
+            assert.ok(b[a].every((d) => d), `every ${a} button is disabled for noc-view (disabled: ${b[a]})`);
         }
         const extra = Object.keys(b).filter((a) => !COMMAND_ACTIONS.includes(a));
         assert.deepEqual(extra, [], 'no other command button');

@@ -5,12 +5,16 @@
 // CONSOLE_SHOTS/NN-name.png (NN-name-FAILED.png when it fails).  Node 18
 // and 20; plain ESM, node:assert.
 //
-// Environment (from on_PHASE.sh): CONSOLE_PHASE (mosquitto|rabbitmq),
+// Environment (from on_PHASE.sh): CONSOLE_PHASE (mosquitto|rabbitmq|tls),
 // CONSOLE_URL (the page, with its query parameters), MQTT_PORT (the broker's
-// TCP listener, for mosquitto_sub), REC (the paho recorder's file: "ms
-// retained topic payload" lines), SIM_CTL (ember-sim's control FIFO), HX_SOCK
+// TCP listener, for mosquitto_sub; MQTT_USER and MQTT_PASSWORD its login
+// when the broker wants one), REC (the paho recorder's file: "ms retained
+// topic payload" lines), SIM_CTL (ember-sim's control FIFO), HX_SOCK
 // (HAProxy's admin socket), A1_PID (emberd a1), CONSOLE_SHOTS,
-// CONSOLE_SHOT_FIRST (the first NN).
+// CONSOLE_SHOT_FIRST (the first NN).  tls only: CHROMIUM_SPKI (the base64
+// SHA-256 of the broker certificate's public key, the one certificate
+// chromium accepts), NOC_PASSWORD and VIEW_PASSWORD (users noc and
+// noc-view), WSS_PORT.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -134,9 +138,10 @@ function recWait(what, ms, topic, pred, from = 0) {
 // retained(TOPIC): a fresh mosquitto_sub's first message on TOPIC (the
 // broker's retained one), MQTT 3.1.1.
 function retained(topic) {
+    const login = env.MQTT_USER ? ['-u', env.MQTT_USER, '-P', need('MQTT_PASSWORD')] : [];
     return execFileSync(
         'mosquitto_sub',
-        ['-h', '127.0.0.1', '-p', need('MQTT_PORT'), '-V', 'mqttv311', '-C', '1', '-W', '5', '-t', topic],
+        ['-h', '127.0.0.1', '-p', need('MQTT_PORT'), ...login, '-V', 'mqttv311', '-C', '1', '-W', '5', '-t', topic],
         { timeout: 10000, encoding: 'utf8' },
     ).trim();
 }
@@ -178,10 +183,11 @@ async function cmdOutcome(cmd, outcome, notIds = []) {
 
 // ---- the browser ------------------------------------------------------------
 
-async function launch() {
+// launch([ARGS]): chromium with these extra command-line switches; sets page.
+async function launch(args = []) {
     const browser = await chromium.launch({
         executablePath: env.CHROMIUM || '/usr/bin/chromium',
-        args: ['--no-sandbox'],
+        args: ['--no-sandbox', ...args],
         headless: true,
         timeout: 60000,
     });
@@ -395,6 +401,156 @@ async function rabbitmqStory() {
     await step('rabbitmq-acked', () => ackRoomHot(OP));
 }
 
+// ---- TLS: logging in over wss with the README's ACL ------------------------------
+
+// The command buttons of the page, one of each kind: an alarm's, a zone's
+// and a site's.
+const COMMAND_ACTIONS = ['ack', 'shelve', 'unshelve', 'test', 'hold', 'release', 'undrain'];
+
+// login(USER, PASSWORD, [OPERATOR]): the login form, as an operator fills it.
+async function login(user, password, operator) {
+    if (!(await page.isVisible('#login'))) await page.click('#show-login', { timeout: 5000 });
+    await page.fill('#username', user, { timeout: 5000 });
+    await page.fill('#password', password, { timeout: 5000 });
+    if (operator !== undefined) await page.fill('#operator', operator, { timeout: 5000 });
+    await page.click('#connect', { timeout: 5000 });
+}
+
+// The page connected over wss as USER, and what it decided about commands.
+async function connectedAs(user, access) {
+    const url = `wss://127.0.0.1:${need('WSS_PORT')}/`;
+    await page.waitForFunction(
+        (want) => {
+            const c = document.querySelector('#conn');
+            return c.dataset.conn === 'connected' && c.textContent.includes(want);
+        },
+        `connected to ${url} as ${user},`,
+        { timeout: 15000 },
+    );
+    assert.equal(await page.evaluate(() => location.protocol), 'https:', 'the page came over https');
+    // Until the broker answers the probe, the page may not know: wait for
+    // its verdict, not for the read-only default.
+    await on(`body[data-access="${access}"]`);
+    assert.equal(await page.getAttribute('body', 'data-readonly'), String(access !== 'command'));
+}
+
+// Every command button of the page: {action: [disabled...]}.
+async function commandButtons() {
+    return page.evaluate(() => {
+        const out = {};
+        for (const b of document.querySelectorAll('main button[data-action]')) {
+            (out[b.dataset.action] ||= []).push(b.disabled);
+        }
+        return out;
+    });
+}
+
+async function tlsStory() {
+    const OP = 'noc-kim';
+    const VIEW_OP = 'view-lee';
+    const url = need('CONSOLE_URL');
+
+    // A chromium that was not told about the test's certificate refuses the
+    // page: the trust below comes from the SPKI switch alone.
+    const trusted = page;
+    const other = await launch();
+    try {
+        await step('tls-untrusted', () =>
+            assert.rejects(page.goto(url, { timeout: 20000 }), /ERR_CERT_AUTHORITY_INVALID/));
+    } finally {
+        await other.close();
+        page = trusted;
+    }
+
+    await step('tls-wrong-password', async () => {
+        await page.goto(url, { timeout: 20000 });
+        assert.equal(await page.inputValue('#broker'), `wss://127.0.0.1:${need('WSS_PORT')}/`, 'the broker field says wss');
+        await login('noc', `wrong-${need('NOC_PASSWORD')}`);
+        await on('#conn[data-conn="refused"]');
+        const text = await page.textContent('#conn');
+        assert.match(text, /user name or password/i, `the page says why (${text})`);
+        assert.ok(await page.isVisible('#login'), 'the login form stays open');
+        // Refused is final: no retry with the same password (3 s is the
+        // page's reconnect period).
+        const end = Date.now() + 4000;
+        while (Date.now() < end) {
+            assert.equal(await page.getAttribute('#conn', 'data-conn'), 'refused', 'still refused, not retrying');
+            await sleep(200);
+        }
+        assert.equal(await page.$('[data-agent]'), null, 'nothing shown without a login');
+    });
+
+    await step('tls-noc', async () => {
+        const from = recLines().length;
+        await login('noc', need('NOC_PASSWORD'));
+        await connectedAs('noc', 'command');
+        assert.equal(await page.isVisible('#login'), false, 'the login form closes once logged in');
+        await recWait('the page\'s state request', 10000, `${P}/_state/request`, (j) => j && j.by === OP, from);
+        await on(`${agentSel('a1')}[data-online="true"]`);
+        await on(`[data-sensor="${SITE}/a1/room-temp"][data-quality="good"]`);
+        await on(`[data-zone="${SITE}/a1/b3"][data-request="none"]`);
+    });
+
+    await step('tls-noc-alarm', async () => {
+        sim('set xy-md02.temperature 50');
+        await on(`${alarmSel('a1', 'room-hot')}[data-isa="unacked"]`);
+        await on(`${alarmSel('a1', 'room-warm')}[data-isa="unacked"]`);
+        assert.ok(await page.isEnabled(`${alarmSel('a1', 'room-hot')} button[data-action="ack"]`), 'noc may ack');
+        // Every command button enabled (one that seems not to apply now,
+        // unshelve on an alarm not shelved, is only dimmed).
+        const b = await commandButtons();
+        for (const a of COMMAND_ACTIONS) {
+            assert.ok(b[a] && b[a].length > 0, `a ${a} button is on the page`);
+            assert.ok(b[a].every((d) => !d), `every ${a} button is enabled for noc (disabled: ${b[a]})`);
+        }
+    });
+
+    await step('tls-noc-acked', () => ackRoomHot(OP));
+
+    await step('tls-view', async () => {
+        const from = recLines().length;
+        await login('noc-view', need('VIEW_PASSWORD'), VIEW_OP);
+        await connectedAs('noc-view', 'readonly');
+        // The same state: the agent, its sensor, the alarms as they are
+        // (who acked is in the acked event only, which came before this
+        // page: the retained alarm state does not say).
+        await recWait('the read-only page\'s state request', 10000, `${P}/_state/request`, (j) => j && j.by === VIEW_OP, from);
+        await on(`${agentSel('a1')}[data-online="true"]`);
+        await on(`[data-sensor="${SITE}/a1/room-temp"][data-quality="good"]`);
+        await on(`${alarmSel('a1', 'room-hot')}[data-isa="acked"]`);
+        await on(`${alarmSel('a1', 'room-warm')}[data-isa="unacked"]`);
+        await on(`[data-zone="${SITE}/a1/b3"][data-request="drain"]`);
+        await on(siteSel);
+        const b = await commandButtons();
+        for (const a of COMMAND_ACTIONS) {
+            assert.ok(b[a] && b[a].length > 0, `a ${a} button is on the read-only page`);
+            assert.ok(b[a].every((d) => d), `every ${a} button is disabled for noc-view (disabled: ${b[a]})`);
+        }
+        const extra = Object.keys(b).filter((a) => !COMMAND_ACTIONS.includes(a));
+        assert.deepEqual(extra, [], 'no other command button');
+        assert.match(await page.textContent('#access'), /read-only/, 'the page says it is read-only');
+    });
+
+    await step('tls-view-refused', async () => {
+        // A command forced out of the read-only page (its button enabled by
+        // hand): the broker refuses it, the page says so, no agent hears it.
+        const from = recLines().length;
+        await page.evaluate((sel) => {
+            const btn = document.querySelector(sel);
+            btn.disabled = false;
+            btn.click();
+        }, `${alarmSel('a1', 'room-warm')} button[data-action="ack"]`);
+        const c = await cmdOutcome('ack', 'error');
+        assert.match(c.text, /not authori[sz]ed/, `the page shows the broker's refusal (${c.text})`);
+        // PUBACK 0x87 came back; give an agent time it would have needed.
+        await sleep(1500);
+        const cmds = recLines().slice(from).filter((l) => l.topic.startsWith(`${P}/${SITE}/a1/cmd/`));
+        assert.deepEqual(cmds, [], 'nothing reached the agent\'s command topics');
+        await on(`${alarmSel('a1', 'room-warm')}[data-isa="unacked"]`, 1000);
+        assert.equal(json(retained(`${P}/${SITE}/a1/alarm/room-warm`)).acked, false, 'room-warm not acked');
+    });
+}
+
 // ---- launch: chromium starts and renders (a check of the machine) ---------------
 
 async function launchCheck() {
@@ -405,7 +561,7 @@ async function launchCheck() {
     checks++;
 }
 
-const stories = { mosquitto: mosquittoStory, rabbitmq: rabbitmqStory, launch: launchCheck };
+const stories = { mosquitto: mosquittoStory, rabbitmq: rabbitmqStory, tls: tlsStory, launch: launchCheck };
 const story = stories[PHASE];
 if (!story) {
     log(`unknown CONSOLE_PHASE ${PHASE}`);
@@ -413,7 +569,8 @@ if (!story) {
 }
 mkdirSync(SHOTS, { recursive: true });
 const t0 = Date.now();
-const browser = await launch();
+// tls: the broker's certificate, and no other, is accepted by its public key.
+const browser = await launch(PHASE === 'tls' ? [`--ignore-certificate-errors-spki-list=${need('CHROMIUM_SPKI')}`] : []);
 let rc = 0;
 try {
     await story();

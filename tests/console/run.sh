@@ -12,11 +12,18 @@
 #   on_rabbitmq.sh   RabbitMQ with its Web MQTT plugin (the page from python3
 #                    -m http.server): a page that connects after the alarm
 #                    gets the whole state through the state request
+#   on_tls.sh        mosquitto with the README's Security section: a test CA,
+#                    a password file and the README's ACL; the page over
+#                    https, MQTT over wss, chromium trusting the broker's
+#                    certificate by its public key alone: a wrong password
+#                    refused and said so, noc acking an alarm, the read-only
+#                    noc-view with every command button disabled and a
+#                    command forced out of its page refused by the broker
 #
-# Both source stack.sh (lib.sh, drain_lib.sh, the drained site, the story's
+# All source stack.sh (lib.sh, drain_lib.sh, the drained site, the story's
 # launch); console.test.mjs is the browser's side of each story.
 #
-# CONSOLE_PHASES="mosquitto rabbitmq" (the default) picks phases.
+# CONSOLE_PHASES="mosquitto rabbitmq tls" (the default) picks phases.
 # EMBER_BIN names the programs (default build/, from make all).  Screenshots:
 # build/console-shots/NN-name.png.  Prints "console: N passed, N failed".
 #
@@ -34,13 +41,13 @@ CONSOLE=$TOP/agent/console
 export EMBER_BIN=${EMBER_BIN:-$TOP/build}
 export CONSOLE_DIST=${CONSOLE_DIST:-$CONSOLE/dist}
 export CONSOLE_SHOTS=${CONSOLE_SHOTS:-$TOP/build/console-shots}
-PHASES=${CONSOLE_PHASES:-mosquitto rabbitmq}
+PHASES=${CONSOLE_PHASES:-mosquitto rabbitmq tls}
 
 say() { echo "[console] $*" >&2; }
 
 if [ -z "${EMBER_CONSOLE_NS:-}" ]; then
     # ---- outside the namespace: what needs the network or the host ----------
-    for c in node npm unshare ip mosquitto mosquitto_sub haproxy socat curl; do
+    for c in node npm unshare ip mosquitto mosquitto_sub mosquitto_passwd openssl haproxy socat curl; do
         command -v "$c" >/dev/null || { say "$c missing (tests/install-deps.sh check)"; exit 2; }
     done
     [ -x /usr/bin/chromium ] || { say "/usr/bin/chromium missing (tests/install-deps.sh check)"; exit 2; }

@@ -1,5 +1,5 @@
-# stack.sh - what both phases of tests/console set up alike (sourced by
-# on_mosquitto.sh and on_rabbitmq.sh, bash): tests/integration/lib.sh,
+# stack.sh - what the phases of tests/console set up alike (sourced by
+# on_mosquitto.sh, on_rabbitmq.sh and on_tls.sh, bash): tests/integration/lib.sh,
 # bench/drain_lib.sh, site "lab" drained by ember-drain in a real HAProxy,
 # and the browser's story.
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"

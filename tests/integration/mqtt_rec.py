@@ -5,6 +5,8 @@ Subscribes to the given topic filters and appends one line per message to
 OUT:  <monotonic ms> <retained 0|1> <topic> <payload>
 A line "# subscribed" is written once the broker has acknowledged every
 subscription, so tests can wait for readiness instead of sleeping.
+With --username (and --password-file, whose first line is the password) it
+logs in as that broker user.
 Stops on SIGTERM or after --max-seconds.
 """
 import argparse
@@ -22,6 +24,8 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--max-seconds", type=float, default=170)
+    ap.add_argument("--username")
+    ap.add_argument("--password-file")
     ap.add_argument("topics", nargs="+")
     a = ap.parse_args()
 
@@ -46,6 +50,12 @@ def main():
         out.write("%.1f %d %s %s\n" % (now, 1 if m.retain else 0, m.topic, payload))
 
     c = mqttcompat.client(protocol=mqtt.MQTTv311)
+    if a.username:
+        password = None
+        if a.password_file:
+            with open(a.password_file) as f:
+                password = f.readline().rstrip("\n")
+        c.username_pw_set(a.username, password)
     mqttcompat.on_connect(c, on_connect)
     mqttcompat.on_subscribe(c, on_subscribe)
     c.on_message = on_message

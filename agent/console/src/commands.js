@@ -1,5 +1,5 @@
 // commands.js - what the console publishes: command topics and payloads, ids,
-// durations, the state request and the read-only probe.  Pure: no DOM, no
+// durations, the state request and the read-only probe's topic.  Pure: no DOM, no
 // MQTT, so the unit tests check exactly the bytes an agent would receive.
 
 export const AGENT_VERBS = ['ack', 'shelve', 'unshelve', 'test'];
@@ -98,5 +98,3 @@ export function probeTopic(prefix, username) {
   return `${prefix}/_console/${u}/cmd/probe`;
 }
 
-// MQTT 5 PUBACK reason 0x87: the broker refused the publish (its ACL).
-export const RC_NOT_AUTHORIZED = 0x87;

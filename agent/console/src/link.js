@@ -4,7 +4,8 @@
 // the callbacks.
 
 import mqtt from 'mqtt';
-import { stateRequest, probeTopic, RC_NOT_AUTHORIZED } from './commands.js';
+import { stateRequest, probeTopic } from './commands.js';
+import { loginRefusal, probeAccess } from './access.js';
 
 // CONNACK codes that mean "not this protocol version": 3.1.1's 1
 // (unacceptable protocol version; what a 3.1.1-only broker such as
@@ -14,8 +15,12 @@ const RC_BAD_VERSION = new Set([1, 0x84]);
 const RC_RETRY = new Set([3, 0x88, 0x89]);
 
 // opts: {url, username, password, prefix, operator}; cb: {onState(conn,
-// text), onMessage(topic, payload, retained), onReadonly(bool),
-// onConnected(version)}.  Returns {publish(topic, payload, done), end()}.
+// text), onMessage(topic, payload, retained), onAccess(access),
+// onConnected(version)}.  conn is connecting, connected, offline, error or
+// refused (the broker refused the login: the link has ended, since trying
+// the same password again cannot help); access is what access.js's
+// probeAccess says, or 'probing' while the probe is out.  Returns
+// {publish(topic, payload, done), end()}.
 export function openLink(opts, cb) {
   let version = 5;
   let client = null;
@@ -72,7 +77,7 @@ export function openLink(opts, cb) {
       if (p.cmd === 'connack') connackSeen = true;
     });
     c.on('message', (topic, payload, packet) => {
-      if (c === client) cb.onMessage(topic, payload, !!packet.retain);
+      if (c === client && !ended) cb.onMessage(topic, payload, !!packet.retain);
     });
     // RabbitMQ 3.12 and older do not answer a version-5 CONNECT at all:
     // they accept the WebSocket and close it.  A broker that never let us
@@ -85,11 +90,20 @@ export function openLink(opts, cb) {
     c.on('reconnect', () => c === client && cb.onState('connecting', `reconnecting to ${opts.url}`));
     c.on('offline', () => c === client && !ended && cb.onState('offline', `no connection to ${opts.url}; retrying`));
     c.on('error', (err) => {
-      // A client given up for another (the fallback) says nothing more.
-      if (c !== client) return;
+      // A client given up for another (the fallback), or ended, says
+      // nothing more.
+      if (c !== client || ended) return;
       const code = err && typeof err.code === 'number' ? err.code : null;
       if (!connackSeen && version === 5 && (RC_BAD_VERSION.has(code) || /protocol/i.test(err.message))) {
         fallBack(c);
+        return;
+      }
+      const refused = loginRefusal(err);
+      if (refused) {
+        ended = true;
+        clearTimeout(retryTimer);
+        c.end(true);
+        cb.onState('refused', refused);
         return;
       }
       cb.onState('error', `${err.message}`);
@@ -108,16 +122,16 @@ export function openLink(opts, cb) {
   }
 
   // Read-only detection, MQTT 5 only: the broker answers a publish it will
-  // not accept with PUBACK 0x87.  MQTT 3.1.1 has no such answer (mosquitto
-  // acknowledges and drops it), so there commands are assumed allowed and
-  // their outcome shows as "no answer" if the ACL drops them.
+  // not accept with PUBACK 0x87 (access.js's probeAccess).  An answer that
+  // comes after this client was ended or replaced is not this session's.
   function probe(c) {
     if (version !== 5) {
-      cb.onReadonly(false);
+      cb.onAccess(probeAccess(version, null));
       return;
     }
+    cb.onAccess('probing');
     c.publish(probeTopic(opts.prefix, opts.username), '{}', { qos: 1, retain: false }, (err) => {
-      cb.onReadonly(!!err && err.code === RC_NOT_AUTHORIZED);
+      if (c === client && !ended) cb.onAccess(probeAccess(version, err));
     });
   }
 

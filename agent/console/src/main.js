@@ -5,6 +5,7 @@
 import { createStore, applyMessage, silenceAlert, commandSent, commandFailed, expireCommands } from './state.js';
 import { agentCommand, drainCommand, newCommandId, parseDuration } from './commands.js';
 import { openLink } from './link.js';
+import { ACCESS_TEXT, RC_NOT_AUTHORIZED } from './access.js';
 import { createRenderer, clockTime } from './render.js';
 import { createSparks } from './spark.js';
 import { createSiren } from './alert.js';
@@ -18,6 +19,9 @@ let sparks = null;
 let operator = '';
 let prefix = 'emberwatch';
 let framePending = false;
+// One per connect(): callbacks of an older session (a link ended by a new
+// login) change nothing.
+let session = 0;
 const siren = createSiren();
 
 function scheduleFrame() {
@@ -33,6 +37,15 @@ function setConn(state, text) {
   const c = $('conn');
   c.dataset.conn = state;
   c.textContent = text;
+}
+
+// What this login may do (access.js): none before the broker took it,
+// probing while the probe is out, then command, readonly or unknown.  Only
+// command enables the command buttons.
+function setAccess(access) {
+  document.body.dataset.access = access;
+  $('access').textContent = ACCESS_TEXT[access] ?? '';
+  if (renderer) renderer.setReadonly(access !== 'command');
 }
 
 // ---- login --------------------------------------------------------------------
@@ -65,7 +78,8 @@ function connect() {
   $('events').replaceChildren();
   $('results').replaceChildren();
   renderer = createRenderer(store, sparks);
-  renderer.setReadonly(true);
+  setAccess('none');
+  const mine = ++session;
   link = openLink(
     {
       url: $('broker').value.trim(),
@@ -76,20 +90,26 @@ function connect() {
     },
     {
       onState(state, text) {
+        if (mine !== session) return;
         setConn(state, text);
         if (state === 'connected') {
           $('login').hidden = true;
           $('show-login').hidden = false;
+        } else if (state === 'refused') {
+          setAccess('none');
+          $('login').hidden = false;
+          $('password').select();
         }
       },
       onConnected() {
         // Until the probe answers, no command: it may be refused.
-        renderer.setReadonly(true);
+        if (mine === session) setAccess('probing');
       },
-      onReadonly(ro) {
-        renderer.setReadonly(ro);
+      onAccess(access) {
+        if (mine === session) setAccess(access);
       },
       onMessage(topic, payload, retained) {
+        if (mine !== session) return;
         applyMessage(store, topic, payload, retained, Date.now());
         scheduleFrame();
       },
@@ -104,7 +124,7 @@ function send(rec, built) {
   scheduleFrame();
   link.publish(built.topic, built.payload, (err) => {
     if (err) {
-      const why = err.code === 0x87 ? 'not authorized (refused by the broker)' : err.message;
+      const why = err.code === RC_NOT_AUTHORIZED ? 'not authorized (refused by the broker)' : err.message;
       commandFailed(store, rec.id, why, Date.now());
       scheduleFrame();
     }

@@ -107,7 +107,7 @@ UNIT_SKIP    ?=
 # A bound per test under a runner, so a hang fails make instead of stopping it.
 UNIT_TIMEOUT ?= 300
 UNIT_WRAP    := $(if $(RUNNER),timeout $(UNIT_TIMEOUT) $(RUNNER))
-PKGS_EMBERD := libmodbus libmosquitto libcjson inih libsystemd sqlite3 libgpiod
+PKGS_EMBERD := libmodbus libmosquitto libcjson inih libsystemd sqlite3 libgpiod libmicrohttpd
 PKGS_DRAIN  := libmosquitto libcjson inih libsystemd ldns
 PKGS_SIM    := libmodbus libcjson inih
 PKGS_CTL    := libcjson inih
@@ -133,6 +133,7 @@ DEB_libsystemd   := libsystemd-dev
 DEB_sqlite3      := libsqlite3-dev
 DEB_libgpiod     := libgpiod-dev
 DEB_ldns         := libldns-dev
+DEB_libmicrohttpd := libmicrohttpd-dev
 PKG_MISSING := $(shell command -v $(firstword $(PKG_CONFIG)) >/dev/null 2>&1 || echo NOPKGCONFIG; \
                  for m in $(PKGS); do $(PKG_CONFIG) --exists $$m 2>/dev/null || echo $$m; done)
 ifneq ($(filter NOPKGCONFIG,$(PKG_MISSING)),)
@@ -393,6 +394,7 @@ install: all
 	install -m 755 $(B)/ember-sim $(B)/emberctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 agent/profiles/*.ini $(DESTDIR)$(DATADIR)/profiles/
 	install -m 644 boards/*.conf $(DESTDIR)$(DATADIR)/boards/
+	install -m 644 agent/examples/emberwatch-alerts.yml $(DESTDIR)$(DATADIR)/
 	install -m 644 agent/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 agent/man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 agent/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/

@@ -6,7 +6,7 @@
 set -eu
 
 LIBS="libmodbus-dev libmosquitto-dev libgpiod-dev libcjson-dev libinih-dev
-libsqlite3-dev libsystemd-dev libldns-dev"
+libsqlite3-dev libsystemd-dev libldns-dev libmicrohttpd-dev"
 PKGS="build-essential pkg-config debhelper devscripts lintian fakeroot file $LIBS"
 if [ "${1:-}" = arm64 ]; then
     PKGS="$PKGS crossbuild-essential-arm64"

@@ -22,7 +22,7 @@ esac
 # to run the target's unit tests on this machine.
 PKGS="crossbuild-essential-$ARCH pkgconf:$ARCH qemu-user-static
 libmodbus-dev:$ARCH libmosquitto-dev:$ARCH libgpiod-dev:$ARCH libcjson-dev:$ARCH
-libinih-dev:$ARCH libsqlite3-dev:$ARCH libsystemd-dev:$ARCH libldns-dev:$ARCH libcmocka-dev:$ARCH"
+libinih-dev:$ARCH libsqlite3-dev:$ARCH libsystemd-dev:$ARCH libldns-dev:$ARCH libmicrohttpd-dev:$ARCH libcmocka-dev:$ARCH"
 
 if [ "$(id -u)" -eq 0 ]; then
     SUDO=""

@@ -131,10 +131,12 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
         rc = cfgfile_apply(cf, section, agent_keys, ARRAY_LEN(agent_keys), &c->agent, key, value);
     } else if (strcmp(section, "mqtt") == 0) {
         rc = mqttconf_key(cf, &c->mqtt, key, value);
+    } else if (strcmp(section, "metrics") == 0) {
+        rc = metricsconf_key(cf, &c->metrics, key, value);
     } else {
         rc = cfgfile_named_section(cf, section, buf, sizeof(buf), &kind, &name);
         if (rc == -EINVAL)
-            cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [bus NAME], "
+            cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [metrics], [bus NAME], "
                               "[device NAME], [sensor NAME], [alarm NAME] or [zone NAME])",
                           section);
         if (rc < 0)
@@ -211,7 +213,7 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
                 return;
             rc = cfgfile_apply(cf, section, zone_keys, ARRAY_LEN(zone_keys), item, key, value);
         } else {
-            cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [bus NAME], "
+            cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [metrics], [bus NAME], "
                               "[device NAME], [sensor NAME], [alarm NAME] or [zone NAME])",
                           section);
             return;
@@ -609,7 +611,7 @@ int
 conf_load(const char *path, struct conf **out, struct cfgerr *err)
 {
     struct conf *c = xcalloc(1, sizeof(*c));
-    static const char *const singletons[] = {"agent", "mqtt", NULL};
+    static const char *const singletons[] = {"agent", "mqtt", "metrics", NULL};
     struct cfgfile cf = {
         .path = path, .err = err, .key = on_key, .user = c, .singletons = singletons};
     int rc;
@@ -632,6 +634,7 @@ conf_free(struct conf *c)
         return;
     cfgfile_free_strings(agent_keys, ARRAY_LEN(agent_keys), &c->agent);
     mqttconf_free(&c->mqtt);
+    metricsconf_free(&c->metrics);
     for (int i = 0; i < c->nbuses; i++)
         cfgfile_free_strings(bus_keys, ARRAY_LEN(bus_keys), &c->buses[i]);
     for (int i = 0; i < c->ndevices; i++) {

@@ -15,6 +15,7 @@
 #include "alarm.h"
 #include "board.h"
 #include "cfgfile.h"
+#include "httpd.h"
 #include "mqttconf.h"
 #include "profile.h"
 #include "util.h"
@@ -140,6 +141,7 @@ struct conf {
     bool site_seen;
     struct conf_agent agent;
     struct mqtt_conf mqtt; /* [mqtt]: agent/lib/mqttconf.h */
+    struct metrics_conf metrics; /* [metrics]: agent/lib/httpd.h */
     struct board *board;
     /* Section arrays grow while parsing (cap_*: allocated length). */
     struct conf_bus *buses;

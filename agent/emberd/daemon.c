@@ -28,6 +28,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "reload.h"
 #include "util.h"
@@ -41,6 +42,7 @@ struct daemon {
     struct outbox *outbox;
     struct ingest *ingest;
     struct control *control;
+    struct metrics *metrics; /* [metrics] endpoint, or NULL */
     struct gpio *gpio;
     int gpio_timer;
     uint64_t watchdog_usec;
@@ -248,6 +250,8 @@ daemon_init(void **out, void *conf)
         goto fail;
     if ((rc = control_open(&d->control, c, d->loop, d->ingest, d->outbox, reload, d)) < 0)
         goto fail;
+    if ((rc = metrics_open(&d->metrics, c, d->loop, d->ingest, d->outbox)) < 0)
+        goto fail;
     if ((rc = outbox_connect(d->outbox, d->loop, control_mqtt, d->control)) < 0)
         goto fail;
     if ((rc = gpio_start(d)) < 0)
@@ -307,6 +311,7 @@ daemon_fini(void *arg)
     bus_signal_stop(bs);
     outbox_disconnect(d->outbox);
     bus_stop(bs);
+    metrics_close(d->metrics);
     control_close(d->control);
     if (d->gpio != NULL) {
         /* Leave the annunciators off when the agent stops. */

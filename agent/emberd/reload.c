@@ -64,6 +64,9 @@ reload_check(const struct conf *o, const struct conf *n, struct reload_plan *p, 
         snprintf(p->refused, sizeof(p->refused), "[agent] %s", key);
     else if ((key = mqttconf_restart_key(&o->mqtt, &n->mqtt)) != NULL)
         snprintf(p->refused, sizeof(p->refused), "[mqtt] %s", key);
+    else if ((o->metrics.listen == NULL) != (n->metrics.listen == NULL) ||
+             (o->metrics.listen != NULL && strcmp(o->metrics.listen, n->metrics.listen) != 0))
+        snprintf(p->refused, sizeof(p->refused), "[metrics] listen");
     else if (gpio_differs(o, n))
         snprintf(p->refused, sizeof(p->refused), "GPIO inputs/outputs");
     else if (watchdog_differs(o, n))

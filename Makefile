@@ -108,7 +108,7 @@ UNIT_SKIP    ?=
 UNIT_TIMEOUT ?= 300
 UNIT_WRAP    := $(if $(RUNNER),timeout $(UNIT_TIMEOUT) $(RUNNER))
 PKGS_EMBERD := libmodbus libmosquitto libcjson inih libsystemd sqlite3 libgpiod libmicrohttpd
-PKGS_DRAIN  := libmosquitto libcjson inih libsystemd ldns
+PKGS_DRAIN  := libmosquitto libcjson inih libsystemd ldns libmicrohttpd
 PKGS_SIM    := libmodbus libcjson inih
 PKGS_CTL    := libcjson inih
 # Every module, for the check below, the compiler flags and the unit tests

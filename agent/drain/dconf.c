@@ -97,7 +97,7 @@ static const struct cfg_directive hook_keys[] = {
 };
 
 #define UNKNOWN_SECTION                                                                            \
-    "[%s]: unknown section (expected [drain], [mqtt], [site NAME], [haproxy NAME], "               \
+    "[%s]: unknown section (expected [drain], [mqtt], [metrics], [site NAME], [haproxy NAME], "               \
     "[bgp NAME], [dns NAME] or [hook NAME])"
 
 static void
@@ -124,6 +124,8 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
         rc = cfgfile_apply(cf, section, drain_keys, ARRAY_LEN(drain_keys), &c->drain, key, value);
     } else if (strcmp(section, "mqtt") == 0) {
         rc = mqttconf_key(cf, &c->mqtt, key, value);
+    } else if (strcmp(section, "metrics") == 0) {
+        rc = metricsconf_key(cf, &c->metrics, key, value);
     } else {
         rc = cfgfile_named_section(cf, section, buf, sizeof(buf), &kind, &name);
         if (rc == -EINVAL)
@@ -982,7 +984,7 @@ int
 dconf_load(const char *path, struct dconf **out, struct cfgerr *err)
 {
     struct dconf *c = xcalloc(1, sizeof(*c));
-    static const char *const singletons[] = {"drain", "mqtt", NULL};
+    static const char *const singletons[] = {"drain", "mqtt", "metrics", NULL};
     struct cfgfile cf = {
         .path = path, .err = err, .key = on_key, .user = c, .singletons = singletons};
     int rc;
@@ -1010,6 +1012,7 @@ dconf_free(struct dconf *c)
     cfgfile_free_strings(drain_keys, ARRAY_LEN(drain_keys), &c->drain);
     free(c->drain.peers);
     mqttconf_free(&c->mqtt);
+    metricsconf_free(&c->metrics);
     for (int i = 0; i < c->nsites; i++) {
         cfgfile_free_strings(site_keys, ARRAY_LEN(site_keys), &c->sites[i]);
         free(c->sites[i].agents);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "cfgfile.h"
+#include "httpd.h"
 #include "mqttconf.h"
 #include "util.h"
 
@@ -169,6 +170,7 @@ struct dconf {
     int drain_line;
     struct dconf_drain drain;
     struct mqtt_conf mqtt; /* [mqtt]: agent/lib/mqttconf.h */
+    struct metrics_conf metrics; /* [metrics]: agent/lib/httpd.h */
     struct dconf_site *sites;
     int nsites;
     struct dconf_haproxy *haproxies;

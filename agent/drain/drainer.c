@@ -23,13 +23,16 @@
 #include "command.h"
 #include "dns.h"
 #include "ctlsock.h"
+#include "dmetrics.h"
 #include "drain_json.h"
 #include "dstate.h"
 #include "haproxy.h"
 #include "hook.h"
+#include "httpd.h"
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
+#include "openmetrics.h"
 #include "safefile.h"
 #include "site.h"
 #include "util.h"
@@ -52,6 +55,7 @@ struct drainer {
     struct loop *loop;
     struct mqtt *mqtt;
     struct ctlsock *ctl;
+    struct httpd *http; /* [metrics], or NULL */
     struct hooks *hooks;
     struct audit *audit;
     struct haproxy *hx[DCONF_MAX_HAPROXY];
@@ -235,6 +239,31 @@ watchdog_tick(void *arg)
     struct drainer *d = arg;
     sd_notify(0, "WATCHDOG=1");
     loop_timer(d->loop, (int64_t)(d->watchdog_usec / 2000), watchdog_tick, d);
+}
+
+/* ---- [metrics] ---------------------------------------------------------- */
+
+static char *
+metrics_get(void *arg, const char *path, const char *accept, const char **ctype, int *status)
+{
+    struct drainer *d = arg;
+    const struct site *all[DCONF_MAX_SITES];
+    bool om = om_wants_openmetrics(accept);
+    char *page;
+
+    if (strcmp(path, "/metrics") != 0) {
+        *status = 404;
+        return NULL;
+    }
+    for (int i = 0; i < d->conf->nsites; i++)
+        all[i] = &d->sites[i].m;
+    page = dmetrics_page(d->conf, all, d->views, d->dviews, d->mqtt && mqtt_connected(d->mqtt), om);
+    if (page == NULL) {
+        *status = 500;
+        return NULL;
+    }
+    *ctype = om_content_type(om);
+    return page;
 }
 
 /* ---- control socket ----------------------------------------------------- */
@@ -764,6 +793,7 @@ drainer_fini(void *arg)
     if (d->audit != NULL)
         audit_event(d->audit, NULL, "stop", NULL);
     mqtt_fini(d->mqtt, 2000);
+    httpd_close(d->http);
     ctlsock_close(d->ctl);
     for (int h = 0; h < d->conf->nhaproxies; h++)
         haproxy_stop(d->hx[h]);
@@ -892,6 +922,9 @@ drainer_init(void **out, void *conf)
                  rc == -EADDRINUSE ? "another ember-drain is listening on it" : strerror(-rc));
         goto fail;
     }
+    if (c->metrics.listen != NULL &&
+        (rc = httpd_open(&d->http, d->loop, "metrics", c->metrics.listen, metrics_get, d)) < 0)
+        goto fail;
     if ((rc = start_mqtt(d)) < 0) {
         log_errx("mqtt: cannot create client: %s", strerror(-rc));
         goto fail;

@@ -1,14 +1,16 @@
 #!/bin/bash
-# emberd's [metrics] endpoint, scraped by a real Prometheus (Debian's) on
-# loopback: the page in both formats (Prometheus text 0.0.4 by default,
+# emberd's and ember-drain's [metrics] endpoints, scraped by a real
+# Prometheus (Debian's) on loopback: the page in both formats (Prometheus text 0.0.4 by default,
 # OpenMetrics when asked), its names linted by promtool check metrics,
 # values read back through Prometheus's HTTP API (a sensor's value and
 # quality, an alarm raised by a crossing, the zone's drain request, the MQTT
-# link going down and the journal filling), the shipped alerting rules
+# link going down and the journal filling; ember-drain's site state, votes,
+# agents and HAProxy's target states through a drain), the shipped alerting rules
 # (promtool check rules, then loaded and firing), bad [metrics] lines
 # refused with file:line, a port in use that emberd goes on without and
 # takes once it is free, and what the endpoint answers besides GET /metrics.
 . "$(dirname "$0")/lib.sh"
+. "$TOP/bench/drain_lib.sh"
 
 command -v prometheus >/dev/null && command -v promtool >/dev/null ||
     die "prometheus and promtool are not installed (tests/install-deps.sh)"
@@ -63,7 +65,34 @@ check "other paths are 404" eval "[ \"\$(curl -s -o /dev/null -w '%{http_code}' 
 check "POST is 405" eval "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -X POST -d x '$URL')\" = 405 ]"
 check "HEAD is answered" eval "[ \"\$(curl -s -I -o /dev/null -w '%{http_code}' '$URL')\" = 200 ]"
 
-# ---- Prometheus scraping it, with the shipped rules ------------------------------
+# ---- ember-drain with an endpoint: site lab, HAProxy's b3 pair ---------------------
+D_PORT=$(free_port)
+start_backends b3-web1 b3-web2 b4-web1
+start_haproxy web:b3-web1,b3-web2,b4-web1
+write_drain_conf "$T/drain.conf" <<EOC
+[metrics]
+listen = 127.0.0.1:$D_PORT
+
+[site lab]
+agents = a1
+zones = b3
+vote = 1
+hold_down = 0
+targets = hx
+
+[haproxy hx]
+socket = $HX_SOCK
+servers = web/b3-web1, web/b3-web2
+refresh = 500ms
+EOC
+check "ember-drain -n accepts [metrics]" "$EMBER_BIN/ember-drain" -n -c "$T/drain.conf"
+start_drain drain "$T/drain.conf"
+check "site lab serving" site_is lab serving
+check "ember-drain serves its page" wait_until 10 log_has "$T/drain.log" "metrics: serving http://127.0.0.1:$D_PORT/metrics"
+curl -s "http://127.0.0.1:$D_PORT/metrics" >"$T/dprom.txt"
+check "promtool check metrics: ember-drain's page" eval "promtool check metrics <'$T/dprom.txt' >'$T/dlint.out' 2>&1"
+
+# ---- Prometheus scraping both, with the shipped rules ------------------------------
 P_PORT=$(free_port)
 cp "$RULES" "$T/rules.yml"
 cat >"$T/prometheus.yml" <<EOC
@@ -75,6 +104,9 @@ scrape_configs:
   - job_name: emberd
     static_configs:
       - targets: ['127.0.0.1:$M_PORT']
+  - job_name: ember-drain
+    static_configs:
+      - targets: ['127.0.0.1:$D_PORT']
 EOC
 check "promtool check rules: the shipped rules" promtool check rules "$RULES"
 start_bg prometheus prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/prom" \
@@ -96,6 +128,11 @@ check "the MQTT link is up" wait_until 10 is emberd_mqtt_connected 1
 check "no alarm active yet" is 'emberd_alarm_active{alarm="room-hot",severity="critical"}' 0
 check "bus polls counted" wait_until 10 eval "[ \"\$(q 'emberd_bus_polls_total{bus=\"t\"} > 2')\" != '' ]"
 check "the build info names site and agent" is 'emberd_build_info{site="lab",agent="a1"}' 1
+check "ember-drain: up, site lab serving" eval "wait_until 20 is 'up{job=\"ember-drain\"}' 1 &&
+    wait_until 10 is 'ember_drain_site_state{site=\"lab\",state=\"serving\"}' 1"
+check "ember-drain: HAProxy's b3-web1 read back ready" \
+    wait_until 10 is 'ember_drain_target_state{site="lab",target="hx/web/b3-web1",kind="haproxy",state="ready"}' 1
+check "ember-drain: agent a1 online" wait_until 10 is 'ember_drain_agent_online{site="lab",agent="a1"}' 1
 
 echo "set xy-md02.temperature 50" >"$T/sim.ctl"
 check "the crossing raises room-hot at the broker" rec_wait 10 rec '"alarm":"room-hot".*"transition":"activated"'
@@ -110,12 +147,19 @@ sys.exit(0 if a else 1)' "$1"
 }
 check "the shipped rule EmberCriticalAlarmUnacknowledged fires" wait_until 20 alert_firing EmberCriticalAlarmUnacknowledged
 check "and EmberZoneDrainRequested" wait_until 20 alert_firing EmberZoneDrainRequested
+check "ember-drain: the zone's request counts, 1 of 1 votes" eval "wait_until 10 is 'ember_drain_zone_drain_requested{site=\"lab\",agent=\"a1\",zone=\"b3\"}' 1 &&
+    is 'ember_drain_site_votes{site=\"lab\"}' 1 && is 'ember_drain_site_votes_required{site=\"lab\"}' 1"
+check "ember-drain: site lab drained, in Prometheus" wait_until 20 is 'ember_drain_site_state{site="lab",state="drained"}' 1
+check "ember-drain: HAProxy's b3 pair read back in DRAIN" eval "wait_until 10 is 'ember_drain_target_state{target=\"hx/web/b3-web1\",state=\"drain\"}' 1 &&
+    wait_until 10 is 'ember_drain_target_state{target=\"hx/web/b3-web2\",state=\"drain\"}' 1 && hx_is web/b3-web1 drain"
+check "ember-drain: the shipped rule EmberSiteDrained fires" wait_until 20 alert_firing EmberSiteDrained
 "$EMBER_BIN/emberctl" -s "$T/ctl.sock" ack room-hot >/dev/null || die "emberctl ack"
 check "the ack shows" wait_until 20 is 'emberd_alarm_acknowledged{alarm="room-hot"}' 1
 
 # ---- the broker goes away: the link and the journal ---------------------------
 stop_pid "$BROKER_PID"
 check "MQTT link down in Prometheus" wait_until 30 is emberd_mqtt_connected 0
+check "ember-drain's too" wait_until 30 is ember_drain_mqtt_connected 0
 echo "set xy-md02.temperature 24" >"$T/sim.ctl"
 check "the clearing waits in the journal" wait_until 30 eval "[ \"\$(q 'emberd_journal_pending_messages > 0')\" != '' ]"
 check "a sensor going silent turns its quality" eval "stop_pid $SIM_PID; wait_until 30 is 'emberd_sensor_quality{sensor=\"room-temp\",quality=\"comms_lost\"}' 1"

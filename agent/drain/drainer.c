@@ -32,7 +32,6 @@
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
-#include "openmetrics.h"
 #include "safefile.h"
 #include "site.h"
 #include "util.h"
@@ -244,26 +243,15 @@ watchdog_tick(void *arg)
 /* ---- [metrics] ---------------------------------------------------------- */
 
 static char *
-metrics_get(void *arg, const char *path, const char *accept, const char **ctype, int *status)
+metrics_page(void *arg, bool openmetrics)
 {
     struct drainer *d = arg;
     const struct site *all[DCONF_MAX_SITES];
-    bool om = om_wants_openmetrics(accept);
-    char *page;
 
-    if (strcmp(path, "/metrics") != 0) {
-        *status = 404;
-        return NULL;
-    }
     for (int i = 0; i < d->conf->nsites; i++)
         all[i] = &d->sites[i].m;
-    page = dmetrics_page(d->conf, all, d->views, d->dviews, d->mqtt && mqtt_connected(d->mqtt), om);
-    if (page == NULL) {
-        *status = 500;
-        return NULL;
-    }
-    *ctype = om_content_type(om);
-    return page;
+    return dmetrics_page(d->conf, all, d->views, d->dviews, d->mqtt && mqtt_connected(d->mqtt),
+                         openmetrics);
 }
 
 /* ---- control socket ----------------------------------------------------- */
@@ -923,7 +911,7 @@ drainer_init(void **out, void *conf)
         goto fail;
     }
     if (c->metrics.listen != NULL &&
-        (rc = httpd_open(&d->http, d->loop, "metrics", c->metrics.listen, metrics_get, d)) < 0)
+        (rc = httpd_open(&d->http, d->loop, c->metrics.listen, metrics_page, d)) < 0)
         goto fail;
     if ((rc = start_mqtt(d)) < 0) {
         log_errx("mqtt: cannot create client: %s", strerror(-rc));

@@ -164,22 +164,9 @@ metrics_page(struct metrics *m, bool openmetrics)
 }
 
 static char *
-get(void *arg, const char *path, const char *accept, const char **ctype, int *status)
+page(void *arg, bool openmetrics)
 {
-    struct metrics *m = arg;
-    bool om = om_wants_openmetrics(accept);
-    char *body;
-
-    if (strcmp(path, "/metrics") != 0) {
-        *status = 404;
-        return NULL;
-    }
-    if ((body = metrics_page(m, om)) == NULL) {
-        *status = 500;
-        return NULL;
-    }
-    *ctype = om_content_type(om);
-    return body;
+    return metrics_page(arg, openmetrics);
 }
 
 int
@@ -196,7 +183,7 @@ metrics_open(struct metrics **out, const struct conf *c, struct loop *l, struct 
     m->in = in;
     m->ob = ob;
     m->started_ms = real_ms();
-    if ((rc = httpd_open(&m->http, l, "metrics", c->metrics.listen, get, m)) < 0) {
+    if ((rc = httpd_open(&m->http, l, c->metrics.listen, page, m)) < 0) {
         free(m);
         return rc;
     }

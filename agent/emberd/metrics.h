@@ -17,7 +17,7 @@ struct metrics;
  * Returns 0 (a port in use is retried: httpd.h), or -errno. */
 int metrics_open(struct metrics **out, const struct conf *c, struct loop *l, struct ingest *in,
                  struct outbox *ob);
-/* The page itself (malloc'd), for the endpoint and the unit tests. */
+/* The page itself (malloc'd): what GET /metrics answers. */
 char *metrics_page(struct metrics *m, bool openmetrics);
 void metrics_close(struct metrics *m);
 

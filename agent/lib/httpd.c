@@ -17,11 +17,11 @@
 
 #include "log.h"
 #include "loop.h"
+#include "openmetrics.h"
 #include "util.h"
 
 struct httpd {
     struct loop *loop;
-    char *what;
     char *listen;
     struct sockaddr_storage sa;
     socklen_t salen;
@@ -29,7 +29,7 @@ struct httpd {
     int epfd; /* MHD's epoll fd, watched by the loop */
     int retry_timer, tick_timer;
     bool warned; /* the bind failure was logged */
-    httpd_get_fn fn;
+    httpd_page_fn page;
     void *arg;
 };
 
@@ -156,15 +156,17 @@ answer(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
         status = MHD_HTTP_METHOD_NOT_ALLOWED;
         body = xstrdup("only GET and HEAD\n");
+    } else if (strcmp(url, "/metrics") != 0) {
+        status = MHD_HTTP_NOT_FOUND;
+        body = xstrdup("not found (try /metrics)\n");
     } else {
-        int st = 0;
-        body = h->fn(h->arg, url,
-                     MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
-                     &ctype, &st);
-        if (body == NULL) {
-            status = st == 404 ? MHD_HTTP_NOT_FOUND : MHD_HTTP_INTERNAL_SERVER_ERROR;
-            body = xstrdup(st == 404 ? "not found (try /metrics)\n" : "could not make the page\n");
-            ctype = "text/plain; charset=utf-8";
+        bool om = om_wants_openmetrics(
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
+        if ((body = h->page(h->arg, om)) != NULL) {
+            ctype = om_content_type(om);
+        } else {
+            status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+            body = xstrdup("could not make the page\n");
         }
     }
     resp = MHD_create_response_from_buffer_with_free_callback(strlen(body), body, free);
@@ -245,33 +247,31 @@ try_listen(void *arg)
 
     h->retry_timer = 0;
     if ((rc = start(h)) == 0) {
-        log_info("%s: serving http://%s/metrics%s", h->what, h->listen, h->warned ? " (the address is free now)" : "");
+        log_info("metrics: serving http://%s/metrics%s", h->listen, h->warned ? " (the address is free now)" : "");
         return;
     }
     if (!h->warned)
-        log_errx("%s: cannot listen on %s: %s; going on without it, trying again every %d s",
-                 h->what, h->listen, strerror(-rc), HTTPD_RETRY_MS / 1000);
+        log_errx("metrics: cannot listen on %s: %s; going on without it, trying again every %d s",
+                 h->listen, strerror(-rc), HTTPD_RETRY_MS / 1000);
     h->warned = true;
     h->retry_timer = loop_timer(h->loop, HTTPD_RETRY_MS, try_listen, h);
 }
 
 int
-httpd_open(struct httpd **out, struct loop *l, const char *what, const char *listen,
-           httpd_get_fn fn, void *arg)
+httpd_open(struct httpd **out, struct loop *l, const char *listen, httpd_page_fn page, void *arg)
 {
     struct httpd *h;
     char err[160];
 
     h = xcalloc(1, sizeof(*h));
     if (httpd_parse_listen(listen, &h->sa, &h->salen, err, sizeof(err)) < 0) {
-        log_errx("%s: listen %s", what, err);
+        log_errx("metrics: listen %s", err);
         free(h);
         return -EINVAL;
     }
     h->loop = l;
-    h->what = xstrdup(what);
     h->listen = xstrdup(listen);
-    h->fn = fn;
+    h->page = page;
     h->arg = arg;
     h->epfd = -1;
     try_listen(h);
@@ -298,7 +298,6 @@ httpd_close(struct httpd *h)
         loop_remove_fd(h->loop, h->epfd);
         MHD_stop_daemon(h->mhd); /* closes the listening socket too */
     }
-    free(h->what);
     free(h->listen);
     free(h);
 }

@@ -43,17 +43,16 @@ void metricsconf_free(struct metrics_conf *mc);
 int httpd_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *salen, char *err,
                        size_t errlen);
 
-/* Answers GET path: returns the body (malloc'd) and sets *ctype (static), or
- * returns NULL with *status set (404 for an unknown path, 500 when the body
- * could not be made).  accept is the request's Accept header or NULL. */
-typedef char *(*httpd_get_fn)(void *arg, const char *path, const char *accept, const char **ctype,
-                              int *status);
+/* Makes the metrics page (malloc'd) in OpenMetrics 1.0 or, openmetrics
+ * false, Prometheus text 0.0.4 (openmetrics.h); NULL when it could not. */
+typedef char *(*httpd_page_fn)(void *arg, bool openmetrics);
 
-/* Listens on `listen` (already checked by httpd_parse_listen) for `what`
- * ("metrics", for messages) and serves fn.  Returns 0, also when the address
- * cannot be bound yet (then logged, and retried); -errno otherwise. */
-int httpd_open(struct httpd **out, struct loop *l, const char *what, const char *listen,
-               httpd_get_fn fn, void *arg);
+/* Listens on `listen` (already checked by httpd_parse_listen) and answers
+ * GET /metrics with page(): OpenMetrics when the Accept header names it,
+ * Prometheus text otherwise, with the matching Content-Type; another path
+ * is 404, a page that could not be made 500.  Returns 0, also when the
+ * address cannot be bound yet (then logged, and retried); -errno otherwise. */
+int httpd_open(struct httpd **out, struct loop *l, const char *listen, httpd_page_fn page, void *arg);
 /* True once the endpoint listens (for a status). */
 bool httpd_listening(const struct httpd *h);
 void httpd_close(struct httpd *h);

@@ -38,6 +38,10 @@ struct mqtt {
     bool ever_connected;
     int64_t backoff_ms;
     int reconnect_timer;
+    int cur;             /* the broker in use or being tried: index into conf->brokers */
+    int failed;          /* attempts that failed since the last connection */
+    bool retry_same;     /* the next attempt goes to the same broker (a closed connection) */
+    int connect_timer;   /* > 0: the attempt under way is given up when it fires */
     int misc_timer;
     int offline_mid;
     bool offline_acked;
@@ -50,6 +54,12 @@ struct mqtt {
     unsigned long state_received, state_served;
 };
 
+static const struct mqtt_broker *
+broker(const struct mqtt *m)
+{
+    return &m->p.conf->brokers[m->cur];
+}
+
 /* An unreachable broker must be visible at the default log level, without
  * flooding it during a long outage. */
 static void
@@ -60,9 +70,9 @@ warn_unreachable(struct mqtt *m, const char *why)
     if (m->last_warn_ms != 0 && now - m->last_warn_ms < 60000)
         return;
     m->last_warn_ms = now;
-    log_warnx("mqtt: cannot reach broker %s:%d: %s%s%s (retrying; %lu messages dropped so far)",
-              m->p.conf->host, m->p.conf->port, why, m->last_err[0] ? ": " : "", m->last_err,
-              m->dropped);
+    log_warnx("mqtt: cannot reach broker %s:%d: %s%s%s (%s; %lu messages dropped so far)",
+              broker(m)->host, broker(m)->port, why, m->last_err[0] ? ": " : "", m->last_err,
+              m->p.conf->nbrokers > 1 ? "trying the others in turn" : "retrying", m->dropped);
 }
 
 int
@@ -134,39 +144,90 @@ mqtt_params_state_requests(struct mqtt_params *p, const char *prefix, const char
 
 static void schedule_reconnect(struct mqtt *m);
 
+/* An attempt that has neither failed nor been answered with a CONNACK
+ * within the keepalive (a host that drops packets, a broker that accepts
+ * and hangs) is given up: shutting the socket down makes the next read fail,
+ * and the failure takes its usual path to the next broker. */
+static void
+connect_deadline(void *arg)
+{
+    struct mqtt *m = arg;
+    int fd = mosquitto_socket(m->mosq);
+
+    m->connect_timer = 0;
+    if (m->connected || m->stopping)
+        return;
+    snprintf(m->last_err, sizeof(m->last_err), "no CONNACK within %d s", m->p.conf->keepalive_s);
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
+    else
+        schedule_reconnect(m);
+}
+
 static void
 try_connect(void *arg)
 {
     struct mqtt *m = arg;
     const struct mqtt_conf *mc = m->p.conf;
+    const struct mqtt_broker *b = broker(m);
     int rc;
 
     m->reconnect_timer = 0;
     if (m->stopping)
         return;
-    if (!m->ever_connected && !m->connecting)
-        rc = mosquitto_connect_async(m->mosq, mc->host, mc->port, mc->keepalive_s);
-    else
-        rc = mosquitto_reconnect_async(m->mosq);
+    /* connect_async names the broker each time: after a switch it is another. */
+    rc = mosquitto_connect_async(m->mosq, b->host, b->port, mc->keepalive_s);
     if (rc != MOSQ_ERR_SUCCESS) {
         warn_unreachable(m, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
         schedule_reconnect(m);
         return;
     }
     m->connecting = true;
+    if (m->connect_timer > 0)
+        loop_timer_cancel(m->loop, m->connect_timer);
+    m->connect_timer = loop_timer(m->loop, (int64_t)mc->keepalive_s * 1000, connect_deadline, m);
 }
 
+/* After a failure: which broker next, and when.  A broker that closed an
+ * established connection gets one more attempt (a restart, a load
+ * balancer); one that refused, timed out or stopped answering keepalives is
+ * left for the next in the list.  The brokers are tried in turn,
+ * reconnect_min apart; after a whole round without a connection the wait
+ * doubles (reconnect_min up to reconnect_max), as with one broker. */
 static void
 schedule_reconnect(struct mqtt *m)
 {
     const struct mqtt_conf *mc = m->p.conf;
+    int n = mc->nbrokers;
+    int64_t delay;
 
     if (m->stopping || m->reconnect_timer > 0)
         return;
-    m->backoff_ms = m->backoff_ms ? m->backoff_ms * 2 : mc->reconnect_min_ms;
-    if (m->backoff_ms > mc->reconnect_max_ms)
-        m->backoff_ms = mc->reconnect_max_ms;
-    m->reconnect_timer = loop_timer(m->loop, m->backoff_ms, try_connect, m);
+    if (m->connect_timer > 0) {
+        loop_timer_cancel(m->loop, m->connect_timer);
+        m->connect_timer = 0;
+    }
+    m->failed++;
+    if (m->retry_same) {
+        m->retry_same = false;
+        delay = mc->reconnect_min_ms;
+    } else if (n > 1) {
+        m->cur = (m->cur + 1) % n;
+        if (m->failed % n != 0) {
+            delay = mc->reconnect_min_ms;
+        } else {
+            m->backoff_ms = m->backoff_ms ? m->backoff_ms * 2 : mc->reconnect_min_ms;
+            if (m->backoff_ms > mc->reconnect_max_ms)
+                m->backoff_ms = mc->reconnect_max_ms;
+            delay = m->backoff_ms;
+        }
+    } else {
+        m->backoff_ms = m->backoff_ms ? m->backoff_ms * 2 : mc->reconnect_min_ms;
+        if (m->backoff_ms > mc->reconnect_max_ms)
+            m->backoff_ms = mc->reconnect_max_ms;
+        delay = m->backoff_ms;
+    }
+    m->reconnect_timer = loop_timer(m->loop, delay, try_connect, m);
 }
 
 static void
@@ -192,9 +253,18 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
     m->connected = true;
     m->ever_connected = true;
     m->backoff_ms = 0;
+    m->failed = 0;
     m->last_warn_ms = 0;
     m->last_err[0] = '\0';
-    log_info("mqtt: connected to %s:%d", m->p.conf->host, m->p.conf->port);
+    if (m->connect_timer > 0) {
+        loop_timer_cancel(m->loop, m->connect_timer);
+        m->connect_timer = 0;
+    }
+    if (m->p.conf->nbrokers > 1)
+        log_info("mqtt: connected to %s:%d (broker %d of %d)", broker(m)->host, broker(m)->port,
+                 m->cur + 1, m->p.conf->nbrokers);
+    else
+        log_info("mqtt: connected to %s:%d", broker(m)->host, broker(m)->port);
     mosquitto_publish(m->mosq, NULL, m->status_topic, 6, "online", 1, true);
     m->pending_subs = 0;
     for (int i = 0; i < m->p.nsubs; i++) {
@@ -240,13 +310,15 @@ on_disconnect(struct mosquitto *mosq, void *obj, int rc)
         m->connected = false;
         return;
     }
-    if (m->connected)
-        log_warnx("mqtt: connection to %s:%d lost (%s); reconnecting", m->p.conf->host,
-                  m->p.conf->port,
+    if (m->connected) {
+        log_warnx("mqtt: connection to %s:%d lost (%s); reconnecting", broker(m)->host,
+                  broker(m)->port,
                   rc == MOSQ_ERR_KEEPALIVE   ? "no reply within the keepalive"
                   : rc == MOSQ_ERR_CONN_LOST ? "closed by the broker or the network"
                                              : mosquitto_strerror(rc));
-    else
+        /* A broker that stopped answering is not tried again first. */
+        m->retry_same = rc != MOSQ_ERR_KEEPALIVE && m->p.conf->nbrokers > 1;
+    } else
         warn_unreachable(m, rc == MOSQ_ERR_CONN_LOST ? "connection refused or closed"
                                                      : mosquitto_strerror(rc));
     m->connected = false;
@@ -496,6 +568,8 @@ mqtt_fini(struct mqtt *m, int timeout_ms)
     m->stopping = true;
     if (m->reconnect_timer > 0)
         loop_timer_cancel(m->loop, m->reconnect_timer);
+    if (m->connect_timer > 0)
+        loop_timer_cancel(m->loop, m->connect_timer);
     loop_timer_cancel(m->loop, m->misc_timer);
     if (m->state_timer > 0)
         loop_timer_cancel(m->loop, m->state_timer);

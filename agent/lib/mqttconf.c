@@ -142,12 +142,106 @@ read_password(struct mqtt_conf *m, const char *path, struct cfgerr *err)
     explicit_bzero(text, sizeof(text));
 }
 
+int
+mqttconf_parse_hosts(const char *list, int default_port, struct mqtt_broker *out, int max, char *err,
+                     size_t errlen)
+{
+    const char *p = list;
+    int n = 0;
+
+    for (;;) {
+        const char *end = strchr(p, ','), *h, *hend, *port = NULL;
+        size_t len;
+
+        if (end == NULL)
+            end = p + strlen(p);
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        len = (size_t)(end - p);
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0) {
+            snprintf(err, errlen, "an empty broker in \"%s\"", list);
+            return -EINVAL;
+        }
+        if (n == max) {
+            snprintf(err, errlen, "more than %d brokers", max);
+            return -EINVAL;
+        }
+        if (p[0] == '[') {
+            const char *close = memchr(p, ']', len);
+            if (close == NULL || (close + 1 < p + len && close[1] != ':')) {
+                snprintf(err, errlen, "\"%.*s\": write an IPv6 address as [ADDRESS] or [ADDRESS]:PORT",
+                         (int)len, p);
+                return -EINVAL;
+            }
+            h = p + 1;
+            hend = close;
+            if (close + 1 < p + len)
+                port = close + 2;
+        } else {
+            const char *colon = memchr(p, ':', len);
+            if (colon != NULL && memchr(colon + 1, ':', (size_t)(p + len - colon - 1)) != NULL) {
+                snprintf(err, errlen, "\"%.*s\": write an IPv6 address as [ADDRESS] or [ADDRESS]:PORT",
+                         (int)len, p);
+                return -EINVAL;
+            }
+            h = p;
+            hend = colon ? colon : p + len;
+            if (colon != NULL)
+                port = colon + 1;
+        }
+        if (hend == h || (size_t)(hend - h) > MQTT_HOST_MAX || memchr(h, ' ', (size_t)(hend - h))) {
+            snprintf(err, errlen, "\"%.*s\": no host name or address", (int)len, p);
+            return -EINVAL;
+        }
+        memcpy(out[n].host, h, (size_t)(hend - h));
+        out[n].host[hend - h] = '\0';
+        out[n].port = default_port;
+        if (port != NULL) {
+            char buf[8];
+            size_t plen = (size_t)(p + len - port);
+            char *e;
+            long v;
+            if (plen == 0 || plen >= sizeof(buf)) {
+                snprintf(err, errlen, "\"%.*s\": the port must be a number from 1 to 65535", (int)len, p);
+                return -EINVAL;
+            }
+            memcpy(buf, port, plen);
+            buf[plen] = '\0';
+            v = strtol(buf, &e, 10);
+            if (*e != '\0' || v < 1 || v > 65535 || buf[0] == '+' || buf[0] == '-') {
+                snprintf(err, errlen, "\"%.*s\": the port must be a number from 1 to 65535", (int)len, p);
+                return -EINVAL;
+            }
+            out[n].port = (int)v;
+        }
+        for (int i = 0; i < n; i++) {
+            if (strcmp(out[i].host, out[n].host) == 0 && out[i].port == out[n].port) {
+                snprintf(err, errlen, "%s port %d is listed twice", out[n].host, out[n].port);
+                return -EINVAL;
+            }
+        }
+        n++;
+        if (*end == '\0')
+            return n;
+        p = end + 1;
+    }
+}
+
 void
 mqttconf_validate(struct mqtt_conf *m, const char *path, const char *default_client_id,
                   struct cfgerr *err)
 {
+    char why[200];
+    int n;
+
     if (m->client_id == NULL && default_client_id != NULL)
         m->client_id = xstrdup(default_client_id);
+    n = mqttconf_parse_hosts(m->host, m->port, m->brokers, MQTT_MAX_BROKERS, why, sizeof(why));
+    if (n < 0)
+        cfgerr_add(err, path, line_of(m, "host"), "[mqtt] host: %s", why);
+    m->nbrokers = n < 0 ? 0 : n;
     check_readable(m, path, err, "cafile", m->cafile);
     check_readable(m, path, err, "capath", m->capath);
     check_readable(m, path, err, "certfile", m->certfile);

@@ -23,9 +23,21 @@
 /* Rows the [mqtt] table may have (for the per-key line numbers). */
 #define MQTTCONF_MAX_KEYS 24
 
-struct mqtt_conf {
-    char *host;
+/* Brokers [mqtt] host may list. */
+#define MQTT_MAX_BROKERS 8
+#define MQTT_HOST_MAX 255
+
+struct mqtt_broker {
+    char host[MQTT_HOST_MAX + 1]; /* a name, or an address (IPv6 without brackets) */
     int port;
+};
+
+struct mqtt_conf {
+    char *host; /* as written: "a, b:1884, [::1]:1885" */
+    int port;   /* the port of a host that names none */
+    /* host split by mqttconf_validate(), in the file's order. */
+    struct mqtt_broker brokers[MQTT_MAX_BROKERS];
+    int nbrokers;
     char *client_id; /* set by mqttconf_validate() when the file has none */
     char *prefix;
     int keepalive_s;
@@ -67,6 +79,14 @@ int mqttconf_key(struct cfgfile *cf, struct mqtt_conf *m, const char *key, const
  * "path:line: [mqtt] key: ...". */
 void mqttconf_validate(struct mqtt_conf *m, const char *path, const char *default_client_id,
                        struct cfgerr *err);
+
+/* Splits an [mqtt] host list: brokers separated by commas (spaces around
+ * them ignored), each HOST, HOST:PORT, [IPV6] or [IPV6]:PORT; a broker with
+ * no port takes default_port.  Returns the number of brokers (1 to max), or
+ * -EINVAL with the reason in err (an empty entry, a bad port, an IPv6
+ * address without brackets, more than max brokers, the same broker twice). */
+int mqttconf_parse_hosts(const char *list, int default_port, struct mqtt_broker *out, int max,
+                         char *err, size_t errlen);
 
 /* The first key whose value differs between a and b and needs a restart
  * (every [mqtt] key; password_file also when only the password in it

@@ -130,6 +130,75 @@ test_table(void **state)
 }
 
 static void
+test_host_list(void **state)
+{
+    struct mqtt_broker b[MQTT_MAX_BROKERS];
+    struct cfgerr err = {0};
+    struct mqtt_conf m;
+    char why[200];
+    (void)state;
+
+    assert_int_equal(mqttconf_parse_hosts("a", 1883, b, 8, why, sizeof(why)), 1);
+    assert_string_equal(b[0].host, "a");
+    assert_int_equal(b[0].port, 1883);
+    assert_int_equal(mqttconf_parse_hosts(" a ,b:1884,[::1]:1885 , [fe80::1], 10.0.0.1:9",
+                                          1883, b, 8, why, sizeof(why)),
+                     5);
+    assert_string_equal(b[1].host, "b");
+    assert_int_equal(b[1].port, 1884);
+    assert_string_equal(b[2].host, "::1");
+    assert_int_equal(b[2].port, 1885);
+    assert_string_equal(b[3].host, "fe80::1");
+    assert_int_equal(b[3].port, 1883);
+    assert_string_equal(b[4].host, "10.0.0.1");
+    assert_int_equal(b[4].port, 9);
+
+    static const struct {
+        const char *list, *why;
+    } bad[] = {
+        {"a,,b", "an empty broker"},
+        {"a,", "an empty broker"},
+        {"", "an empty broker"},
+        {"a:0", "port must be a number"},
+        {"a:65536", "port must be a number"},
+        {"a:", "port must be a number"},
+        {"a:x", "port must be a number"},
+        {"a:+1", "port must be a number"},
+        {"::1", "write an IPv6 address as [ADDRESS]"},
+        {"[::1", "write an IPv6 address as [ADDRESS]"},
+        {"[::1]x", "write an IPv6 address as [ADDRESS]"},
+        {":1883", "no host name or address"},
+        {"a b", "no host name or address"},
+        {"a,b,a", "a port 1883 is listed twice"},
+        {"a,a:1883", "a port 1883 is listed twice"},
+        {"a,b,c,d,e,f,g,h,i", "more than 8 brokers"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        int n = mqttconf_parse_hosts(bad[i].list, 1883, b, MQTT_MAX_BROKERS, why, sizeof(why));
+        if (n != -EINVAL || strstr(why, bad[i].why) == NULL)
+            fail_msg("\"%s\": got %d, \"%s\"; expected \"%s\"", bad[i].list, n, why, bad[i].why);
+    }
+    assert_int_equal(mqttconf_parse_hosts("a,b:1", 1883, b, 8, why, sizeof(why)), 2);
+
+    /* In a file: the list and the port of those that name none. */
+    assert_int_equal(load("hosts.conf", "[mqtt]\nport = 8883\nhost = m1, m2:8884\n", &m, &err), 0);
+    assert_int_equal(m.nbrokers, 2);
+    assert_string_equal(m.brokers[0].host, "m1");
+    assert_int_equal(m.brokers[0].port, 8883);
+    assert_int_equal(m.brokers[1].port, 8884);
+    mqttconf_free(&m);
+    cfgerr_free(&err);
+    assert_int_equal(load("defhost.conf", "[mqtt]\n", &m, &err), 0);
+    assert_int_equal(m.nbrokers, 1);
+    assert_string_equal(m.brokers[0].host, "127.0.0.1");
+    assert_int_equal(m.brokers[0].port, 1883);
+    mqttconf_free(&m);
+    cfgerr_free(&err);
+    expect_one_error("badhosts.conf", "[mqtt]\n\nhost = m1, ::1\n",
+                     "badhosts.conf:3: [mqtt] host: \"::1\": write an IPv6 address as [ADDRESS]");
+}
+
+static void
 test_values_and_lines(void **state)
 {
     struct cfgerr err = {0};
@@ -355,6 +424,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),         cmocka_unit_test(test_values_and_lines),
+        cmocka_unit_test(test_host_list),
         cmocka_unit_test(test_tls_and_login), cmocka_unit_test(test_restart_key),
         cmocka_unit_test(test_both_loaders),  cmocka_unit_test(test_session_params),
     };

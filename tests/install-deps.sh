@@ -5,7 +5,8 @@
 #
 #   install-deps.sh build   what plain make needs: compiler, pkg-config, -dev libraries
 #   install-deps.sh demo    build + what make demo runs: mosquitto, socat, HAProxy,
-#                           python3-paho-mqtt, BIND 9 (named, dig) (no firmware
+#                           python3-paho-mqtt, BIND 9 (named, dig), iproute2 and
+#                           util-linux (its network namespace) (no firmware
 #                           toolchain, no test tools)
 #   install-deps.sh check   everything make check needs: the test tools, valgrind,
 #                           RabbitMQ, chromium, nodejs and npm (the console's
@@ -25,8 +26,9 @@ libsystemd-dev libldns-dev"
 # agent/examples/demo.sh: mosquitto, socat (the RTU pty pair), haproxy,
 # python3 -m http.server and demo_watch.py (paho), named (bind9) for the DNS
 # target and dig (bind9-dnsutils) reading its answers; mosquitto_sub is in
-# the hints it prints.
-DEMO="mosquitto mosquitto-clients socat haproxy python3-paho-mqtt bind9 bind9-dnsutils"
+# the hints it prints; its network namespace: unshare (util-linux), ip and ss
+# (iproute2; a minbase system has no iproute2).
+DEMO="mosquitto mosquitto-clients socat haproxy python3-paho-mqtt bind9 bind9-dnsutils iproute2 util-linux"
 # iproute2 (ss) and procps (ps): tests check listening sockets and processes;
 # a minbase system has neither.  bind9 and bind9-dnsutils: test_drain_dns's
 # named and dig.  bird2: test_drain_bgp's two BIRD 2 routers (bird, birdc).

@@ -22,7 +22,7 @@ set -eu
 
 BUILD="build-essential pkg-config
 libmodbus-dev libmosquitto-dev libgpiod-dev libcjson-dev libinih-dev libsqlite3-dev
-libsystemd-dev libldns-dev"
+libsystemd-dev libldns-dev libmicrohttpd-dev"
 # agent/examples/demo.sh: mosquitto, socat (the RTU pty pair), haproxy,
 # python3 -m http.server and demo_watch.py (paho), named (bind9) for the DNS
 # target and dig (bind9-dnsutils) reading its answers; mosquitto_sub is in

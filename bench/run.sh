@@ -30,6 +30,9 @@
 #   7 replay    10,000 alarm events journaled during a broker outage, then
 #               delivered to a QoS 1 subscriber: events/s
 #   8 footprint binary sizes and RSS
+#  10 failover  emberd with [mqtt] host listing 3 mosquitto brokers: the one
+#               it is on killed -9 FAILOVER_N times (restarted after): the
+#               kill -> its "online" at a subscriber of the next broker
 #   9 console   the NOC console in Debian's chromium under 100 agents x 20
 #               sensors at 1 Hz plus alarm churn (bench/console_scale.sh):
 #               main-thread busy time, frames/s, input delay, JS heap from
@@ -48,8 +51,9 @@
 #   REPLAY_N        events in the replay phase (10000)
 #   RUNS_DRAIN      runs in each drain phase (100)
 #   CONSOLE_MINUTES minutes the console phase runs (10)
+#   FAILOVER_N      kills in the failover phase (20)
 #   PHASES          all: ramp detect gpio scale scale10k drain drain_dnsbgp
-#                   drain_takeover replay footprint console; a subset (spaces or commas) runs only those,
+#                   drain_takeover replay failover footprint console; a subset (spaces or commas) runs only those,
 #                   the table says "not measured" for the rest
 # Takes about 20 minutes on a 2-core VM (10 of them the console's).
 set -u
@@ -68,6 +72,7 @@ SCALE10K_RUNS=${SCALE10K_RUNS:-3}
 SCALE_PROCS=${SCALE_PROCS:-1}
 REPLAY_N=${REPLAY_N:-10000}
 RUNS_DRAIN=${RUNS_DRAIN:-100}
+FAILOVER_N=${FAILOVER_N:-20}
 OUT=$TOP/build/bench
 R=$T/results # per-phase JSON, merged by report.py
 mkdir -p "$OUT" "$R"
@@ -503,6 +508,53 @@ bench_footprint() {
     } >"$R/footprint.json"
 }
 
+# ---- 10. broker failover: the current broker killed -9, FAILOVER_N times --------
+bench_failover() {
+    phase "failover: emberd on a list of 3 mosquitto brokers, the one it is on killed -9 $FAILOVER_N times"
+    local n p i cur t0 port
+    declare -A FP FPID
+    for n in 1 2 3; do
+        FP[$n]=$(free_port)
+        printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "${FP[$n]}" >"$T/fo-$n.conf"
+        start_bg "fo-broker-$n" mosquitto -c "$T/fo-$n.conf"
+        FPID[$n]=$LAST_PID
+        wait_until 10 log_has "$T/fo-broker-$n.log" "running" || die "mosquitto (failover $n) did not start"
+        # Each broker's own view: when the agent's "online" reaches a subscriber there.
+        start_bg "fo-sub-$n" mosquitto_sub -h 127.0.0.1 -p "${FP[$n]}" -F "%U $n %p" -t emberwatch/lab/a1/status
+    done
+    MQTT_PORT=${FP[1]}
+    write_contact_conf "$T/fo.conf" "host = 127.0.0.1:${FP[1]}, 127.0.0.1:${FP[2]}, 127.0.0.1:${FP[3]}" \
+        "keepalive = 5" "reconnect_min = 100ms" "reconnect_max = 1s"
+    start_emberd fo "$T/fo.conf"
+    local FOE=$EMBERD_PID
+    wait_until 10 log_has "$T/fo.log" "mqtt: connected" || die "emberd (failover) did not connect"
+    : >"$T/fo-samples"
+    for ((i = 0; i < FAILOVER_N; i++)); do
+        port=$(grep -o 'mqtt: connected to 127.0.0.1:[0-9]*' "$T/fo.log" | tail -1 | cut -d: -f3)
+        cur=""
+        for n in 1 2 3; do [ "${FP[$n]}" = "$port" ] && cur=$n; done
+        [ -n "$cur" ] || die "failover: cannot tell which broker emberd is on"
+        t0=$(date +%s.%N)
+        kill -KILL "${FPID[$cur]}"
+        wait "${FPID[$cur]}" 2>/dev/null
+        # The first "online" after the kill at another broker's subscriber.
+        online_after() { cat "$T"/fo-sub-?.log | awk -v t="$t0" -v c="$cur" '$1 > t && $2 != c && $3 == "online"' | sort -n | head -1; }
+        wait_until 30 eval '[ -n "$(online_after)" ]' || die "failover: emberd did not come back on another broker"
+        online_after | awk -v t="$t0" '{ printf "%.1f\n", ($1 - t) * 1000 }' >>"$T/fo-samples"
+        # The killed broker back (its mosquitto_sub reconnects by itself).
+        start_bg "fo-broker-$cur" mosquitto -c "$T/fo-$cur.conf"
+        FPID[$cur]=$LAST_PID
+        wait_until 10 eval "(exec 3<>/dev/tcp/127.0.0.1/${FP[$cur]}) 2>/dev/null" || die "mosquitto $cur did not restart"
+    done
+    stop_pid "$FOE"
+    for n in 1 2 3; do stop_pid "${FPID[$n]}"; done
+    $PY - "$T/fo-samples" "$R/failover.json" "$FAILOVER_N" <<'EOF2' || die "failover analysis"
+import json, sys
+xs = [float(l) for l in open(sys.argv[1]) if l.strip()]
+json.dump({"kills": int(sys.argv[3]), "switch_ms": xs}, open(sys.argv[2], "w"))
+EOF2
+}
+
 # ---- 9. the NOC console under a fleet's load ---------------------------------
 bench_console() {
     phase "console: 100 agents x 20 sensors at 1 Hz + alarm churn, the page in chromium, ${CONSOLE_MINUTES:-10} min"
@@ -511,10 +563,10 @@ bench_console() {
     grep -F '"minute"' "$T/console_scale.log" >&2
 }
 
-PHASES=${PHASES:-ramp detect gpio scale scale10k drain drain_dnsbgp drain_takeover replay footprint console}
+PHASES=${PHASES:-ramp detect gpio scale scale10k drain drain_dnsbgp drain_takeover replay failover footprint console}
 for ph in ${PHASES//,/ }; do
     declare -F "bench_$ph" >/dev/null ||
-        die "unknown phase $ph (PHASES: ramp detect gpio scale scale10k drain drain_dnsbgp drain_takeover replay footprint console)"
+        die "unknown phase $ph (PHASES: ramp detect gpio scale scale10k drain drain_dnsbgp drain_takeover replay failover footprint console)"
     "bench_$ph"
 done
 

@@ -465,7 +465,9 @@ refill(struct outbox *ob)
 {
     int room, n;
 
-    if (ob->mqtt == NULL || !mqtt_connected(ob->mqtt) || ob->refilling)
+    /* Not before on_connect has reset the window: a new row sent ahead of
+     * the replay of older ones would reach consumers out of seq order. */
+    if (ob->mqtt == NULL || !mqtt_ready(ob->mqtt) || ob->refilling)
         return;
     ob->refilling = true;
     ob->send_failed = false;

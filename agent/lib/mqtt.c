@@ -23,6 +23,7 @@
 #include "util.h"
 
 #define MISC_PERIOD_MS 250
+#define MQTT_CLIENT_ID_MAX 256
 
 struct mqtt {
     struct mosquitto *mosq;
@@ -33,6 +34,7 @@ struct mqtt {
     int sub_mids[MQTT_MAX_SUBS]; /* -1 once acknowledged */
     int pending_subs;
     bool connected;
+    bool is_ready; /* on_ready has run for this connection */
     bool connecting;
     bool stopping;
     bool ever_connected;
@@ -42,6 +44,8 @@ struct mqtt {
     int failed;          /* attempts that failed since the last connection */
     bool retry_same;     /* the next attempt goes to the same broker (a closed connection) */
     int connect_timer;   /* > 0: the attempt under way is given up when it fires */
+    char base_id[MQTT_CLIENT_ID_MAX]; /* the client id for the first broker */
+    int id_broker;       /* the broker whose client id mosq now has */
     int misc_timer;
     int offline_mid;
     bool offline_acked;
@@ -143,6 +147,7 @@ mqtt_params_state_requests(struct mqtt_params *p, const char *prefix, const char
 }
 
 static void schedule_reconnect(struct mqtt *m);
+static int use_broker_id(struct mqtt *m);
 
 /* An attempt that has neither failed nor been answered with a CONNACK
  * within the keepalive (a host that drops packets, a broker that accepts
@@ -176,7 +181,9 @@ try_connect(void *arg)
     if (m->stopping)
         return;
     /* connect_async names the broker each time: after a switch it is another. */
-    rc = mosquitto_connect_async(m->mosq, b->host, b->port, mc->keepalive_s);
+    rc = use_broker_id(m);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_connect_async(m->mosq, b->host, b->port, mc->keepalive_s);
     if (rc != MOSQ_ERR_SUCCESS) {
         warn_unreachable(m, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
         schedule_reconnect(m);
@@ -233,6 +240,7 @@ schedule_reconnect(struct mqtt *m)
 static void
 ready(struct mqtt *m)
 {
+    m->is_ready = true;
     if (m->p.on_ready != NULL)
         m->p.on_ready(m->p.arg);
 }
@@ -251,6 +259,7 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
         return; /* on_disconnect follows and schedules the retry */
     }
     m->connected = true;
+    m->is_ready = false;
     m->ever_connected = true;
     m->backoff_ms = 0;
     m->failed = 0;
@@ -322,6 +331,7 @@ on_disconnect(struct mosquitto *mosq, void *obj, int rc)
         warn_unreachable(m, rc == MOSQ_ERR_CONN_LOST ? "connection refused or closed"
                                                      : mosquitto_strerror(rc));
     m->connected = false;
+    m->is_ready = false;
     /* Subscriptions still unacknowledged are made again on the next connect. */
     for (int i = 0; i < m->p.nsubs; i++)
         m->sub_mids[i] = -1;
@@ -510,6 +520,58 @@ set_tls_and_login(struct mqtt *m)
     return MOSQ_ERR_SUCCESS;
 }
 
+/* Options, callbacks, TLS, login and the Last Will: what a new (or
+ * reinitialised) libmosquitto handle needs.  Returns a MOSQ_ERR_* code. */
+static int
+configure(struct mqtt *m)
+{
+    int rc;
+
+    /* Alarms and drain commands are small and latency-bound: do not let
+     * Nagle hold one behind the broker's delayed ACK of the previous one. */
+    mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+                         m->p.conf->protocol == 1 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+    mosquitto_connect_callback_set(m->mosq, on_connect);
+    mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
+    mosquitto_publish_callback_set(m->mosq, on_publish);
+    mosquitto_subscribe_callback_set(m->mosq, on_subscribe);
+    mosquitto_log_callback_set(m->mosq, on_log);
+    mosquitto_message_callback_set(m->mosq, on_msg);
+    if ((rc = set_tls_and_login(m)) != MOSQ_ERR_SUCCESS)
+        return rc;
+    return mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true);
+}
+
+/* The client id for broker `cur` of a list: the configured one for the
+ * first, ID-brokerN for the Nth.  A cluster that kept the session of a node
+ * that died (RabbitMQ 3.10 keeps a client's QoS 1 subscription queue on one
+ * node, durable, and refuses the id while that node is down) takes the
+ * agent on another node under another id; a broker that is back gets the
+ * id it had.  Changing it means a new handle: mosquitto_reinitialise(), then
+ * everything configure() sets. */
+static int
+use_broker_id(struct mqtt *m)
+{
+    char id[MQTT_CLIENT_ID_MAX + 32];
+    int rc;
+
+    if (m->id_broker == m->cur)
+        return MOSQ_ERR_SUCCESS;
+    if (m->cur == 0)
+        snprintf(id, sizeof(id), "%s", m->base_id);
+    else
+        snprintf(id, sizeof(id), "%s-broker%d", m->base_id, m->cur + 1);
+    if (m->corked_fd >= 0)
+        m->corked_fd = -1;
+    rc = mosquitto_reinitialise(m->mosq, id, true, m);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = configure(m);
+    if (rc == MOSQ_ERR_SUCCESS)
+        m->id_broker = m->cur;
+    return rc;
+}
+
 int
 mqtt_init(struct mqtt **out, const struct mqtt_params *p, struct loop *l)
 {
@@ -526,25 +588,18 @@ mqtt_init(struct mqtt **out, const struct mqtt_params *p, struct loop *l)
         destroy(m);
         return -ENAMETOOLONG;
     }
-    m->p.client_id = NULL; /* libmosquitto keeps its own copy */
-    m->mosq = mosquitto_new(p->client_id ? p->client_id : p->conf->client_id, true, m);
+    if (snprintf(m->base_id, sizeof(m->base_id), "%s", p->client_id ? p->client_id : p->conf->client_id) >=
+        (int)sizeof(m->base_id)) {
+        destroy(m);
+        return -ENAMETOOLONG;
+    }
+    m->p.client_id = NULL; /* kept in base_id */
+    m->mosq = mosquitto_new(m->base_id, true, m);
     if (m->mosq == NULL) {
         destroy(m);
         return -ENOMEM;
     }
-    /* Alarms and drain commands are small and latency-bound: do not let
-     * Nagle hold one behind the broker's delayed ACK of the previous one. */
-    mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
-    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
-                         m->p.conf->protocol == 1 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
-    mosquitto_connect_callback_set(m->mosq, on_connect);
-    mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
-    mosquitto_publish_callback_set(m->mosq, on_publish);
-    mosquitto_subscribe_callback_set(m->mosq, on_subscribe);
-    mosquitto_log_callback_set(m->mosq, on_log);
-    mosquitto_message_callback_set(m->mosq, on_msg);
-    if (set_tls_and_login(m) != MOSQ_ERR_SUCCESS ||
-        mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true) != MOSQ_ERR_SUCCESS) {
+    if (configure(m) != MOSQ_ERR_SUCCESS) {
         destroy(m);
         return -EINVAL;
     }
@@ -685,6 +740,12 @@ bool
 mqtt_connected(const struct mqtt *m)
 {
     return m->connected;
+}
+
+bool
+mqtt_ready(const struct mqtt *m)
+{
+    return m->connected && m->is_ready;
 }
 
 unsigned long

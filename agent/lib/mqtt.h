@@ -126,6 +126,10 @@ int mqtt_publish_topic(struct mqtt *m, const char *topic, const char *payload, s
 void mqtt_set_acked_cb(struct mqtt *m, mqtt_acked_fn fn);
 /* True between the broker's CONNACK and the loss of the connection. */
 bool mqtt_connected(const struct mqtt *m);
+/* True once the connection's subscriptions are acknowledged and on_ready
+ * has run, until the connection is lost: what was queued before the
+ * connection goes out first (on_ready's business), then what is new. */
+bool mqtt_ready(const struct mqtt *m);
 /* Points the session at a reloaded [mqtt] (the caller has checked that it
  * is the same: mqttconf_restart_key()), so the old one can be freed. */
 void mqtt_set_conf(struct mqtt *m, const struct mqtt_conf *conf);

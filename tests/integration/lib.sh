@@ -589,3 +589,124 @@ rabbitmq_mqtt_open() {
 # alive PID: PID runs (kill -0 is true for a child that exited and was not
 # yet reaped).
 alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+
+# ---- a private 3-node RabbitMQ cluster (MQTT plugin) on 127.0.0.1 ------------
+# start_rabbitmq_cluster [CONF-LINE...]: nodes a, b and c (node names
+# ember-X-PID@localhost), each with its own directories, AMQP, MQTT and
+# Erlang distribution ports, one private epmd and one cookie under
+# $T/rmqc, clustered at first boot by classic peer discovery.  Waits until
+# every node's MQTT listener accepts and the cluster has all three running
+# nodes.  Sets RMQC_MQTT[X] (MQTT ports), RMQC_BEAM[X] and RMQC_WRAPPER[X];
+# the EXIT trap stops every node still running (stop_rabbitmq_node X), then
+# the epmd, then everything else.  kill_rabbitmq_node X kills X's VM -9.
+declare -A RMQC_MQTT RMQC_BEAM RMQC_WRAPPER RMQC_DIST RMQC_AMQP
+RMQC_NODES="a b c"
+rmqc_env() { # rmqc_env X: the environment of node X, one NAME=value per line
+    local x=$1 d=$T/rmqc/$1
+    printf '%s\n' "HOME=$T/rmqc/home" "RABBITMQ_CONF_ENV_FILE=$d/rabbitmq-env.conf" \
+        "RABBITMQ_CONFIG_FILE=$d/rabbitmq.conf" "RABBITMQ_ADVANCED_CONFIG_FILE=$d/advanced.config" \
+        "RABBITMQ_ENABLED_PLUGINS_FILE=$T/rmqc/enabled_plugins" "RABBITMQ_PLUGINS_DIR=$RMQC_PDIR" \
+        "RABBITMQ_MNESIA_BASE=$d/mnesia" "RABBITMQ_LOG_BASE=$d/log" "RABBITMQ_PID_FILE=$d/rabbit.pid" \
+        "RABBITMQ_NODENAME=ember-$x-$$@localhost" "RABBITMQ_NODE_IP_ADDRESS=127.0.0.1" \
+        "RABBITMQ_NODE_PORT=${RMQC_AMQP[$x]}" "RABBITMQ_DIST_PORT=${RMQC_DIST[$x]}" \
+        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}" \
+        "ERL_EPMD_ADDRESS=127.0.0.1" "ERL_EPMD_PORT=$RMQC_EPMD"
+}
+rmqc() { # rmqc X CMD...: CMD in node X's environment
+    local x=$1 e=()
+    shift
+    mapfile -t e < <(rmqc_env "$x")
+    env "${e[@]}" "$@"
+}
+# rmqc_exec X CMD...: the same, in place of the calling (background) shell,
+# so that start_bg's PID is the node's own process chain.
+rmqc_exec() {
+    local x=$1 e=()
+    shift
+    mapfile -t e < <(rmqc_env "$x")
+    exec env "${e[@]}" "$@"
+}
+stop_rabbitmq_node() {
+    local x=$1 beam="" i
+    [ -n "${RMQC_WRAPPER[$x]:-}" ] || return 0
+    [ -f "$T/rmqc/$x/rabbit.pid" ] && beam=$(cat "$T/rmqc/$x/rabbit.pid" 2>/dev/null)
+    if [ -n "$beam" ]; then
+        kill -TERM "$beam" 2>/dev/null
+        for ((i = 0; i < 200; i++)); do
+            kill -0 "$beam" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill -KILL "$beam" 2>/dev/null
+    fi
+    stop_pid "${RMQC_WRAPPER[$x]}"
+    RMQC_WRAPPER[$x]=""
+}
+kill_rabbitmq_node() {
+    local x=$1
+    kill -KILL "${RMQC_BEAM[$x]}" 2>/dev/null
+    stop_pid "${RMQC_WRAPPER[$x]}"
+    RMQC_WRAPPER[$x]=""
+}
+stop_rabbitmq_cluster() {
+    local x
+    for x in $RMQC_NODES; do stop_rabbitmq_node "$x"; done
+    [ -n "${RMQC_EPMD:-}" ] && rmqc a epmd -kill >>"$T/epmd.log" 2>&1
+    RMQC_EPMD=""
+}
+start_rabbitmq_cluster() {
+    local bin=/usr/lib/rabbitmq/bin x y ports=() i
+    [ -x "$bin/rabbitmq-server" ] || die "rabbitmq-server is not installed (tests/install-deps.sh)"
+    RMQC_PDIR=$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins 2>/dev/null | head -1)
+    [ -n "$RMQC_PDIR" ] || die "no RabbitMQ plugins directory"
+    RMQ_VERSION=$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-* | head -1 | sed 's/.*-//')
+    RMQC_EPMD=$(free_port)
+    ports+=("$RMQC_EPMD")
+    for x in $RMQC_NODES; do
+        RMQC_MQTT[$x]=$(free_port)
+        RMQC_AMQP[$x]=$(free_port)
+        RMQC_DIST[$x]=$(free_port)
+        ports+=("${RMQC_MQTT[$x]}" "${RMQC_AMQP[$x]}" "${RMQC_DIST[$x]}")
+    done
+    [ "$(printf '%s\n' "${ports[@]}" | sort -u | wc -l)" -eq ${#ports[@]} ] ||
+        die "free_port gave the same port twice; run again"
+    mkdir -p "$T/rmqc/home"
+    # One cookie for the three nodes and their CLI tools.
+    head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$T/rmqc/home/.erlang.cookie"
+    chmod 400 "$T/rmqc/home/.erlang.cookie"
+    for x in $RMQC_NODES; do
+        mkdir -p "$T/rmqc/$x/mnesia" "$T/rmqc/$x/log"
+        : >"$T/rmqc/$x/rabbitmq-env.conf"
+        {
+            printf 'listeners.tcp.1 = 127.0.0.1:%s\nmqtt.listeners.tcp.1 = 127.0.0.1:%s\n' \
+                "${RMQC_AMQP[$x]}" "${RMQC_MQTT[$x]}"
+            printf 'mqtt.allow_anonymous = true\nlog.console = true\nlog.console.level = info\nlog.file = false\n'
+            printf 'cluster_formation.peer_discovery_backend = classic_config\n'
+            i=1
+            for y in $RMQC_NODES; do
+                printf 'cluster_formation.classic_config.nodes.%d = ember-%s-%s@localhost\n' "$i" "$y" "$$"
+                i=$((i + 1))
+            done
+            printf '%s\n' "$@"
+        } >"$T/rmqc/$x/rabbitmq.conf"
+    done
+    trap 'rc=$?; stop_rabbitmq_cluster; (exit $rc); cleanup' EXIT
+    rmqc a "$bin/rabbitmq-plugins" --offline enable rabbitmq_mqtt >"$T/plugins.log" 2>&1 ||
+        die "rabbitmq-plugins --offline enable rabbitmq_mqtt failed"
+    for x in $RMQC_NODES; do
+        start_bg "rabbitmq-$x" rmqc_exec "$x" "$bin/rabbitmq-server"
+        RMQC_WRAPPER[$x]=$LAST_PID
+    done
+    for x in $RMQC_NODES; do
+        wait_until 120 eval "! alive ${RMQC_WRAPPER[$x]} || (exec 3<>/dev/tcp/127.0.0.1/${RMQC_MQTT[$x]}) 2>/dev/null"
+        alive "${RMQC_WRAPPER[$x]}" || die "RabbitMQ node $x stopped before its MQTT listener opened (rabbitmq-$x.log)"
+        (exec 3<>"/dev/tcp/127.0.0.1/${RMQC_MQTT[$x]}") 2>/dev/null ||
+            die "RabbitMQ node $x: MQTT listener not open within 120 s"
+        wait_until 5 test -s "$T/rmqc/$x/rabbit.pid" || die "no pid file from RabbitMQ node $x"
+        RMQC_BEAM[$x]=$(cat "$T/rmqc/$x/rabbit.pid")
+    done
+    rmqc_running() {
+        rmqc a "$bin/rabbitmqctl" -n "ember-a-$$@localhost" -q cluster_status --formatter json 2>/dev/null |
+            $PY -c 'import json,sys; sys.exit(0 if len(json.load(sys.stdin).get("running_nodes", [])) == 3 else 1)'
+    }
+    wait_until 60 rmqc_running || die "the three RabbitMQ nodes did not form one cluster"
+}

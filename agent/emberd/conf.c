@@ -52,6 +52,12 @@ static const struct cfg_directive agent_keys[] = {
     CFG_ROW("alarm_outputs", CFG_STR, offsetof(struct conf_agent, alarm_outputs)),
 };
 
+static const struct cfg_directive ha_keys[] = {
+    CFG_ROW("discovery", CFG_BOOL, offsetof(struct conf_ha, discovery), .def = "no", .reload = CFG_RESTART),
+    CFG_ROW("prefix", CFG_STR, offsetof(struct conf_ha, prefix), .def = "homeassistant",
+            .reload = CFG_RESTART),
+};
+
 static const struct cfg_directive bus_keys[] = {
     CFG_ROW("type", CFG_ENUM, offsetof(struct conf_bus, type), .names = bus_types),
     CFG_ROW("serial", CFG_STR, offsetof(struct conf_bus, serial)),
@@ -133,10 +139,20 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
         rc = mqttconf_key(cf, &c->mqtt, key, value);
     } else if (strcmp(section, "metrics") == 0) {
         rc = metricsconf_key(cf, &c->metrics, key, value);
+    } else if (strcmp(section, "homeassistant") == 0) {
+        c->ha_line = cf->section_line;
+        rc = cfgfile_apply(cf, section, ha_keys, ARRAY_LEN(ha_keys), &c->ha, key, value);
+        if (rc == 0 && strcmp(key, "prefix") == 0 &&
+            (value[0] == '\0' || strpbrk(value, "+#") != NULL || value[0] == '/' ||
+             value[strlen(value) - 1] == '/' || strstr(value, "//") != NULL)) {
+            cfgfile_error(cf, "[homeassistant] prefix: '%s' must be a topic without wildcards or "
+                              "leading/trailing '/'", value);
+            rc = 0;
+        }
     } else {
         rc = cfgfile_named_section(cf, section, buf, sizeof(buf), &kind, &name);
         if (rc == -EINVAL)
-            cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [metrics], [bus NAME], "
+            cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [metrics], [homeassistant], [bus NAME], "
                               "[device NAME], [sensor NAME], [alarm NAME] or [zone NAME])",
                           section);
         if (rc < 0)
@@ -213,7 +229,7 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
                 return;
             rc = cfgfile_apply(cf, section, zone_keys, ARRAY_LEN(zone_keys), item, key, value);
         } else {
-            cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [metrics], [bus NAME], "
+            cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [metrics], [homeassistant], [bus NAME], "
                               "[device NAME], [sensor NAME], [alarm NAME] or [zone NAME])",
                           section);
             return;
@@ -239,6 +255,7 @@ set_defaults(struct conf *c, struct cfgerr *err)
     }
     strcpy(c->agent.id, host[0] ? host : "agent");
     mqttconf_defaults(&c->mqtt, c->path, err);
+    cfgfile_defaults(c->path, ha_keys, ARRAY_LEN(ha_keys), &c->ha, err);
 }
 
 static bool
@@ -611,7 +628,7 @@ int
 conf_load(const char *path, struct conf **out, struct cfgerr *err)
 {
     struct conf *c = xcalloc(1, sizeof(*c));
-    static const char *const singletons[] = {"agent", "mqtt", "metrics", NULL};
+    static const char *const singletons[] = {"agent", "mqtt", "metrics", "homeassistant", NULL};
     struct cfgfile cf = {
         .path = path, .err = err, .key = on_key, .user = c, .singletons = singletons};
     int rc;
@@ -635,6 +652,7 @@ conf_free(struct conf *c)
     cfgfile_free_strings(agent_keys, ARRAY_LEN(agent_keys), &c->agent);
     mqttconf_free(&c->mqtt);
     metricsconf_free(&c->metrics);
+    cfgfile_free_strings(ha_keys, ARRAY_LEN(ha_keys), &c->ha);
     for (int i = 0; i < c->nbuses; i++)
         cfgfile_free_strings(bus_keys, ARRAY_LEN(bus_keys), &c->buses[i]);
     for (int i = 0; i < c->ndevices; i++) {
@@ -704,6 +722,12 @@ const char *
 conf_agent_restart_key(const struct conf *a, const struct conf *b)
 {
     return cfgfile_restart_key(agent_keys, ARRAY_LEN(agent_keys), &a->agent, &b->agent);
+}
+
+const char *
+conf_ha_restart_key(const struct conf *a, const struct conf *b)
+{
+    return cfgfile_restart_key(ha_keys, ARRAY_LEN(ha_keys), &a->ha, &b->ha);
 }
 
 void

@@ -55,6 +55,12 @@ struct conf_agent {
     int log_level;
 };
 
+/* [homeassistant]: Home Assistant MQTT discovery (hadisc.h). */
+struct conf_ha {
+    bool discovery;
+    char *prefix; /* Home Assistant's discovery prefix */
+};
+
 struct conf_bus {
     char name[NAME_MAX_LEN + 1];
     int type; /* enum bus_type */
@@ -142,6 +148,8 @@ struct conf {
     struct conf_agent agent;
     struct mqtt_conf mqtt; /* [mqtt]: agent/lib/mqttconf.h */
     struct metrics_conf metrics; /* [metrics]: agent/lib/httpd.h */
+    struct conf_ha ha;           /* [homeassistant] */
+    int ha_line;
     struct board *board;
     /* Section arrays grow while parsing (cap_*: allocated length). */
     struct conf_bus *buses;
@@ -173,6 +181,8 @@ void conf_free(struct conf *c);
  * needs), for emberd -n, the start and a reload. */
 void conf_summary(const struct conf *c, char *buf, size_t len);
 
+/* The first [homeassistant] key whose change needs a restart, or NULL. */
+const char *conf_ha_restart_key(const struct conf *a, const struct conf *b);
 int conf_bus_find(const struct conf *c, const char *name);
 int conf_device_find(const struct conf *c, const char *name);
 int conf_sensor_find(const struct conf *c, const char *name);

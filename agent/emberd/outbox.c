@@ -30,6 +30,7 @@
 #include "cmdmsg.h"
 #include "inflight.h"
 #include "log.h"
+#include "hadisc.h"
 #include "payload.h"
 #include "state.h"
 #include "util.h"
@@ -252,10 +253,21 @@ on_acked(void *arg, int mid)
 /* A new connection: the ids of the last one are void, and everything not
  * yet acknowledged goes out again from the oldest row. */
 static void
+publish_discovery(void *arg, const char *topic, const char *payload)
+{
+    struct outbox *ob = arg;
+    mqtt_publish_topic(ob->mqtt, topic, payload, strlen(payload), 1, true);
+}
+
+static void
 on_connect(void *arg)
 {
     struct outbox *ob = arg;
 
+    /* Home Assistant's discovery first, so that it follows the state
+     * topics before the states come. */
+    if (ob->conf->ha.discovery)
+        hadisc_each(ob->conf, publish_discovery, ob);
     state_journal_flush(ob->state);
     inflight_reset(ob->window);
     outbox_resend(ob);

@@ -67,6 +67,8 @@ reload_check(const struct conf *o, const struct conf *n, struct reload_plan *p, 
     else if ((o->metrics.listen == NULL) != (n->metrics.listen == NULL) ||
              (o->metrics.listen != NULL && strcmp(o->metrics.listen, n->metrics.listen) != 0))
         snprintf(p->refused, sizeof(p->refused), "[metrics] listen");
+    else if ((key = conf_ha_restart_key(o, n)) != NULL)
+        snprintf(p->refused, sizeof(p->refused), "[homeassistant] %s", key);
     else if (gpio_differs(o, n))
         snprintf(p->refused, sizeof(p->refused), "GPIO inputs/outputs");
     else if (watchdog_differs(o, n))

@@ -30,7 +30,8 @@ usage(FILE *fp)
             "Operate a running emberd over its control socket.\n"
             "\n"
             "Commands:\n"
-            "  status                   agent, MQTT link, buses, sensors and zones\n"
+            "  status                   agent, MQTT link and drops, journal, buses, sensors,\n"
+            "                           alarm outputs and zones\n"
             "  alarms                   every alarm with its ISA-18.2 state\n"
             "  ack ALARM                acknowledge an alarm\n"
             "  shelve ALARM DURATION    suppress an alarm for DURATION (30m, 8h; at most 7d)\n"
@@ -117,8 +118,9 @@ print_status(const cJSON *o)
     char a[32], b[32], c[72], d[32], e[32];
 
     num(o, "uptime_s", a, sizeof(a));
-    printf("agent %s/%s   mqtt %s   up %ss\n", ctlclient_str(o, "site"), ctlclient_str(o, "agent"), ctlclient_str(o, "mqtt"),
-           a);
+    num(o, "mqtt_dropped", b, sizeof(b));
+    printf("agent %s/%s   mqtt %s (telemetry dropped while away: %s)   up %ss\n", ctlclient_str(o, "site"),
+           ctlclient_str(o, "agent"), ctlclient_str(o, "mqtt"), b, a);
     num(o, "journal_pending", a, sizeof(a));
     num(o, "journal_dropped", b, sizeof(b));
     num(o, "journal_unstored", c, sizeof(c));
@@ -148,6 +150,16 @@ print_status(const cJSON *o)
         num(x, "value", a, sizeof(a));
         printf("%-24s %10s %-7s %-10s %s\n", ctlclient_str(x, "name"), a, ctlclient_str(x, "unit"), ctlclient_str(x, "quality"),
                ctlclient_str(x, "ts"));
+    }
+    x = cJSON_GetObjectItemCaseSensitive(o, "outputs");
+    if (cJSON_GetArraySize(x) > 0) {
+        printf("\n%-16s %s\n", "OUTPUT", "STATE");
+        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "outputs"))
+        {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "value");
+            printf("%-16s %s\n", ctlclient_str(x, "name"),
+                   cJSON_IsNumber(v) ? (v->valuedouble != 0 ? "on" : "off") : "-");
+        }
     }
     x = cJSON_GetObjectItemCaseSensitive(o, "zones");
     if (cJSON_GetArraySize(x) > 0) {

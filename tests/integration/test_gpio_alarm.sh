@@ -69,8 +69,10 @@ check "alarm event" rec_wait_after "$m" 5 rec " $P/event .*\"alarm\":\"smoke\".*
 check "retained alarm state" rec_wait_after "$m" 5 rec " $P/alarm/smoke .*\"state\":\"active\""
 check "zone drain request" rec_wait_after "$m" 5 rec " $P/drain/b3 .*\"request\":\"drain\",.*\"alarms\":\\[\"smoke\"\\]"
 check "buzzer on for an unacknowledged critical alarm" wait_until 5 bash -c "[ \"\$($(declare -f status_output); EMBER_BIN=$EMBER_BIN T=$T PY=$PY status_output)\" = 1 ]"
+check "emberctl status (text) shows the buzzer on" eval "'$EMBER_BIN/emberctl' -s '$T/ctl.sock' status | grep -qE '^buzzer +on\$'"
 "$EMBER_BIN/emberctl" -s "$T/ctl.sock" ack smoke >/dev/null
 check "buzzer off once acknowledged" test "$(status_output)" = 0
+check "emberctl status (text) shows it off" eval "'$EMBER_BIN/emberctl' -s '$T/ctl.sock' status | grep -qE '^buzzer +off\$'"
 gpio smoke1 0
 check "clears after the 2 s contact off-delay" rec_wait_after "$m" 5 rec " $P/event .*\"alarm\":\"smoke\".*\"transition\":\"cleared\""
 

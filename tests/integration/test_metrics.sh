@@ -160,6 +160,8 @@ check "the ack shows" wait_until 20 is 'emberd_alarm_acknowledged{alarm="room-ho
 stop_pid "$BROKER_PID"
 check "MQTT link down in Prometheus" wait_until 30 is emberd_mqtt_connected 0
 check "ember-drain's too" wait_until 30 is ember_drain_mqtt_connected 0
+check "emberctl status says so, with the telemetry dropped meanwhile" wait_until 10 eval "'$EMBER_BIN/emberctl' -s '$T/ctl.sock' status |
+    grep -qE '^agent lab/a1   mqtt disconnected \(telemetry dropped while away: [1-9][0-9]*\)'"
 echo "set xy-md02.temperature 24" >"$T/sim.ctl"
 check "the clearing waits in the journal" wait_until 30 eval "[ \"\$(q 'emberd_journal_pending_messages > 0')\" != '' ]"
 check "a sensor going silent turns its quality" eval "stop_pid $SIM_PID; wait_until 30 is 'emberd_sensor_quality{sensor=\"room-temp\",quality=\"comms_lost\"}' 1"

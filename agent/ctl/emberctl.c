@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cfgfile.h"
 #include "ctlclient.h"
@@ -40,6 +41,12 @@ usage(FILE *fp)
             "                           and a test drain request, end to end (default 30s);\n"
             "                           a test never drains anything\n"
             "  reload                   re-read the configuration, keeping alarm states\n"
+            "  events                   the history: alarm events and drain requests the\n"
+            "                           broker has acknowledged, oldest first, in local time\n"
+            "      --since DURATION     only those of the last DURATION (1h, 7d)\n"
+            "      --alarm ALARM        only that alarm's events\n"
+            "      --limit N            the newest N at most (default 100, at most 10000)\n"
+            "      --utc                times in UTC instead of local time\n"
             "\n"
             "Options:\n"
             "  -s, --socket PATH        control socket (default " DEFAULT_SOCKET ")\n"
@@ -174,6 +181,56 @@ print_status(const cJSON *o)
     }
 }
 
+/* "2026-11-25T06:37:36.123Z" in local time (or UTC): "2026-11-25 15:37:36.123". */
+static void
+when(const char *rfc3339, bool utc, char *buf, size_t len)
+{
+    struct tm tm = {0};
+    int ms = 0;
+    time_t t;
+
+    if (sscanf(rfc3339, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
+        snprintf(buf, len, "%s", rfc3339);
+        return;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    t = timegm(&tm);
+    if (utc)
+        gmtime_r(&t, &tm);
+    else
+        localtime_r(&t, &tm);
+    snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+}
+
+static void
+print_events(const cJSON *o, bool utc)
+{
+    const cJSON *x;
+    char t[40], v[32], seq[32], what[80];
+
+    printf("%-23s %8s %-24s %-14s %10s %-12s %s\n", utc ? "TIME (UTC)" : "TIME", "SEQ", "ALARM/ZONE",
+           "EVENT", "VALUE", "BY", "MESSAGE");
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "events"))
+    {
+        const char *alarm = ctlclient_str(x, "alarm"), *zone = ctlclient_str(x, "zone");
+        bool drain = cJSON_GetObjectItemCaseSensitive(x, "request") != NULL;
+        when(ctlclient_str(x, "ts"), utc, t, sizeof(t));
+        num(x, "seq", seq, sizeof(seq));
+        num(x, drain ? "votes" : "value", v, sizeof(v));
+        if (drain)
+            snprintf(what, sizeof(what), "zone %s", zone);
+        else
+            snprintf(what, sizeof(what), "%s", alarm);
+        printf("%-23s %8s %-24s %-14s %10s %-12s %s\n", t, seq, what,
+               drain ? ctlclient_str(x, "request") : ctlclient_str(x, "transition"), v,
+               ctlclient_str(x, "by")[0] ? ctlclient_str(x, "by") : "-",
+               drain ? ctlclient_str(x, "reason") : ctlclient_str(x, "message"));
+    }
+}
+
 static void
 print_alarms(const cJSON *o)
 {
@@ -199,8 +256,13 @@ main(int argc, char **argv)
         {"socket", required_argument, NULL, 's'},  {"config", required_argument, NULL, 'c'},
         {"json", no_argument, NULL, 'j'},          {"by", required_argument, NULL, 'b'},
         {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},       {"since", required_argument, NULL, 'S'},
+        {"alarm", required_argument, NULL, 'A'},   {"limit", required_argument, NULL, 'L'},
+        {"utc", no_argument, NULL, 'U'},           {NULL, 0, NULL, 0},
     };
+    const char *since = NULL, *alarm = NULL;
+    long limit = 0;
+    bool utc = false, ev_opts = false;
     const char *sock = NULL, *config = NULL, *by = NULL, *cmd;
     bool json = false;
     double timeout = 5;
@@ -232,6 +294,25 @@ main(int argc, char **argv)
                 return PROG_EXIT_USAGE;
             }
             break;
+        case 'S':
+            since = optarg;
+            ev_opts = true;
+            break;
+        case 'A':
+            alarm = optarg;
+            ev_opts = true;
+            break;
+        case 'L':
+            if (parse_long(optarg, 1, 10000, &limit) < 0) {
+                fprintf(stderr, "emberctl: bad limit '%s' (1 to 10000)\n", optarg);
+                return PROG_EXIT_USAGE;
+            }
+            ev_opts = true;
+            break;
+        case 'U':
+            utc = true;
+            ev_opts = true;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -248,6 +329,10 @@ main(int argc, char **argv)
         return PROG_EXIT_USAGE;
     }
     cmd = argv[optind++];
+    if (ev_opts && strcmp(cmd, "events") != 0) {
+        fprintf(stderr, "emberctl: --since, --alarm, --limit and --utc go with events only\n");
+        return PROG_EXIT_USAGE;
+    }
     req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "cmd", cmd);
     if (by != NULL)
@@ -267,6 +352,15 @@ main(int argc, char **argv)
         cJSON_AddStringToObject(req, "zone", argv[optind]);
         if (argc - optind == 2)
             cJSON_AddStringToObject(req, "duration", argv[optind + 1]);
+    } else if (strcmp(cmd, "events") == 0) {
+        if (argc - optind != 0)
+            goto bad_args;
+        if (since != NULL)
+            cJSON_AddStringToObject(req, "since", since);
+        if (alarm != NULL)
+            cJSON_AddStringToObject(req, "alarm", alarm);
+        if (limit > 0)
+            cJSON_AddNumberToObject(req, "limit", (double)limit);
     } else if (strcmp(cmd, "status") == 0 || strcmp(cmd, "alarms") == 0 ||
                strcmp(cmd, "reload") == 0) {
         if (argc - optind != 0)
@@ -303,6 +397,8 @@ main(int argc, char **argv)
         print_status(o);
     } else if (strcmp(cmd, "alarms") == 0) {
         print_alarms(o);
+    } else if (strcmp(cmd, "events") == 0) {
+        print_events(o, utc);
     } else {
         printf("%s: done\n", cmd);
     }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 static const char *const names[] = {"ack",    "shelve", "unshelve", "test",
-                                    "status", "alarms", "reload"};
+                                    "status", "alarms", "reload", "events"};
 
 const char *
 cmd_name(enum cmd_kind k)
@@ -108,6 +108,27 @@ parse_object(const char *name, const cJSON *o, bool remote, struct cmd *c, char 
             return -EINVAL;
         return get_duration(o, false, CMD_TEST_DEFAULT_MS, CMD_TEST_MAX_MS, &c->duration_ms, err,
                             errlen);
+    case CMD_EVENTS: {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "since");
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(o, "limit");
+        if (v != NULL && (!cJSON_IsString(v) || parse_duration_ms(v->valuestring, &c->since_ms) < 0 ||
+                          c->since_ms <= 0)) {
+            snprintf(err, errlen, "\"since\" must be a duration like \"1h\" or \"7d\"");
+            return -EINVAL;
+        }
+        c->limit = 100;
+        if (l != NULL) {
+            if (!cJSON_IsNumber(l) || l->valuedouble < 1 || l->valuedouble > CMD_EVENTS_MAX ||
+                l->valuedouble != (int)l->valuedouble) {
+                snprintf(err, errlen, "\"limit\" must be a whole number from 1 to %d", CMD_EVENTS_MAX);
+                return -EINVAL;
+            }
+            c->limit = (int)l->valuedouble;
+        }
+        if (cJSON_GetObjectItemCaseSensitive(o, "alarm") != NULL)
+            return get_name(o, "alarm", true, c->alarm, err, errlen);
+        return 0;
+    }
     default:
         return 0;
     }

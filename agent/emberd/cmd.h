@@ -15,7 +15,10 @@
 #include "cmdmsg.h"
 #include "util.h"
 
-enum cmd_kind { CMD_ACK, CMD_SHELVE, CMD_UNSHELVE, CMD_TEST, CMD_STATUS, CMD_ALARMS, CMD_RELOAD };
+enum cmd_kind { CMD_ACK, CMD_SHELVE, CMD_UNSHELVE, CMD_TEST, CMD_STATUS, CMD_ALARMS, CMD_RELOAD, CMD_EVENTS };
+
+/* events: at most this many rows in one answer (the default: 100). */
+#define CMD_EVENTS_MAX 10000
 
 #define CMD_MAX_PAYLOAD 4096
 /* The longest reason a command's refusal carries (the control socket's
@@ -33,6 +36,8 @@ struct cmd {
     int64_t duration_ms;          /* shelve, test */
     char by[NAME_MAX_LEN + 1];    /* who asked, for the log and events; may be empty */
     char id[CMDMSG_ID_MAX + 1];   /* the command's id (contract v1.1); may be empty */
+    int64_t since_ms;             /* events: how far back (0: all kept) */
+    int limit;                    /* events: newest rows at most */
 };
 
 /* Parses command `name` with arguments `json` (len bytes, not necessarily

@@ -46,6 +46,8 @@ static const struct cfg_directive agent_keys[] = {
     CFG_ROW("log_level", CFG_ENUM, offsetof(struct conf_agent, log_level), .names = levels, .def = "info"),
     CFG_ROW("journal", CFG_PATH, offsetof(struct conf_agent, journal), .def = "/var/lib/emberwatch/journal.db", .reload = CFG_RESTART),
     CFG_ROW("journal_max", CFG_INT, offsetof(struct conf_agent, journal_max), .min = 100, .max = 10000000, .def = "100000"),
+    CFG_ROW("history_max", CFG_INT, offsetof(struct conf_agent, history_max), .min = 0, .max = 1000000, .def = "10000"),
+    CFG_ROW("history_age", CFG_DUR, offsetof(struct conf_agent, history_age_ms), .min = 60000, .max = 315360000000LL, .def = "30d"),
     CFG_ROW("control", CFG_PATH, offsetof(struct conf_agent, control), .def = "/run/emberwatch/emberd.sock", .reload = CFG_RESTART),
     CFG_ROW("control_mode", CFG_MODE, offsetof(struct conf_agent, control_mode), .min = 0, .max = 0777, .def = "0660"),
     CFG_ROW("gpio_sim", CFG_PATH, offsetof(struct conf_agent, gpio_sim), .def = "/run/emberwatch/gpio-sim", .reload = CFG_RESTART),

@@ -48,6 +48,8 @@ struct conf_agent {
     char *board_dir;
     char *journal;  /* SQLite: seq, alarm states, events until acknowledged */
     int journal_max; /* rows; past it the oldest non-critical are dropped */
+    int history_max;        /* acknowledged events kept for emberctl events; 0: none */
+    int64_t history_age_ms; /* and for how long */
     char *control;  /* emberctl unix socket */
     int control_mode;
     char *gpio_sim; /* FIFO of the simulated GPIO backend */

@@ -260,6 +260,60 @@ alarms_json(struct control *ctl)
     return o;
 }
 
+struct events_ctx {
+    cJSON *arr;
+    const char *alarm; /* "" or the one alarm asked for */
+};
+
+static void
+add_event(void *arg, uint64_t seq, int64_t acked_ms, const char *topic, const char *payload)
+{
+    struct events_ctx *x = arg;
+    cJSON *o = cJSON_Parse(payload), *a;
+    char ts[32];
+    (void)seq;
+
+    if (o == NULL || !cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return;
+    }
+    a = cJSON_GetObjectItemCaseSensitive(o, "alarm");
+    if (x->alarm[0] && !(cJSON_IsString(a) && strcmp(a->valuestring, x->alarm) == 0)) {
+        cJSON_Delete(o);
+        return;
+    }
+    /* A drain request has no "transition": say what it is. */
+    if (strncmp(topic, "drain/", 6) == 0 && cJSON_GetObjectItemCaseSensitive(o, "transition") == NULL)
+        cJSON_AddStringToObject(o, "transition", "drain_request");
+    fmt_rfc3339_ms(acked_ms, ts, sizeof(ts));
+    cJSON_AddStringToObject(o, "acked_by_broker", ts);
+    cJSON_AddItemToArray(x->arr, o);
+}
+
+static cJSON *
+events_json(struct control *ctl, const struct cmd *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    struct events_ctx x = {cJSON_AddArrayToObject(o, "events"), c->alarm};
+    int64_t since = c->since_ms > 0 ? real_ms() - c->since_ms : 0;
+    /* With an alarm filter the newest `limit` rows are read more widely,
+     * then filtered. */
+    int n = outbox_history(ctl->ob, since, c->alarm[0] ? CMD_EVENTS_MAX : c->limit, add_event, &x);
+
+    if (n < 0) {
+        cJSON_Delete(o);
+        o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "ok", false);
+        cJSON_AddStringToObject(o, "error", "cannot read the history from the journal");
+        return o;
+    }
+    while (cJSON_GetArraySize(x.arr) > c->limit)
+        cJSON_DeleteItemFromArray(x.arr, 0);
+    cJSON_AddBoolToObject(o, "ok", true);
+    cJSON_AddNumberToObject(o, "history_max", ingest_conf(ctl->in)->agent.history_max);
+    return o;
+}
+
 /* A request is one command payload; a client has 2 s to send it and to
  * take the answer. */
 static const struct ctlsock_limits ctl_limits = {CMD_MAX_PAYLOAD, 8, 2000};
@@ -285,6 +339,8 @@ ctl_request(void *arg, const char *req, size_t len, uid_t uid, pid_t pid)
         o = status_json(ctl);
     } else if (c.kind == CMD_ALARMS) {
         o = alarms_json(ctl);
+    } else if (c.kind == CMD_EVENTS) {
+        o = events_json(ctl, &c);
     } else {
         o = cJSON_CreateObject();
         cJSON_AddBoolToObject(o, "ok", true);

@@ -103,6 +103,7 @@ outbox_open(struct outbox **out, const struct conf *c)
                   "memory; the _journal alarm is raised until it can be written",
                   err);
     state_set_journal_max(ob->state, c->agent.journal_max);
+    state_set_history(ob->state, c->agent.history_max, c->agent.history_age_ms);
     *out = ob;
     return 0;
 }
@@ -132,6 +133,7 @@ outbox_bind(struct outbox *ob, const struct conf *c, struct alarm_engine *e)
 {
     ob->conf = c;
     ob->engine = e;
+    state_set_history(ob->state, c->agent.history_max, c->agent.history_age_ms);
     if (ob->mqtt != NULL)
         mqtt_set_conf(ob->mqtt, &c->mqtt);
 }
@@ -332,6 +334,16 @@ void
 outbox_set_outputs(struct outbox *ob, struct gpio *g)
 {
     ob->gpio = g;
+}
+
+int
+outbox_history(struct outbox *ob, int64_t since_ms, int limit,
+               void (*fn)(void *arg, uint64_t seq, int64_t acked_ms, const char *topic,
+                          const char *payload),
+               void *arg)
+{
+    state_journal_flush(ob->state); /* what is acknowledged so far, in */
+    return state_history_each(ob->state, since_ms, limit, fn, arg);
 }
 
 void

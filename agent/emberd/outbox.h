@@ -104,6 +104,13 @@ void outbox_command_result(struct outbox *ob, const char *json);
 /* The alarm's JSON as on alarm/NAME (transition NULL) or event; malloc'd. */
 char *outbox_alarm_json(const struct outbox *ob, int alarm, const char *transition);
 void outbox_get_stats(const struct outbox *ob, struct outbox_stats *st);
+/* The history (state_history_each): the newest `limit` events and drain
+ * requests the broker acknowledged at or after since_ms, oldest first.
+ * Returns how many, or -EIO. */
+int outbox_history(struct outbox *ob, int64_t since_ms, int limit,
+                   void (*fn)(void *arg, uint64_t seq, int64_t acked_ms, const char *topic,
+                              const char *payload),
+                   void *arg);
 /* The self-alarm's JSON as on alarm/_journal (transition NULL); malloc'd. */
 char *outbox_journal_alarm_json(const struct outbox *ob, const char *transition);
 bool outbox_journal_alarm_active(const struct outbox *ob);

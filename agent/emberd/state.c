@@ -37,6 +37,10 @@ struct state {
     sqlite3_stmt *next;
     sqlite3_stmt *add;
     sqlite3_stmt *del;
+    sqlite3_stmt *keep; /* outbox row -> history, on its acknowledgement */
+    int64_t history_max;    /* rows; 0: no history */
+    int64_t history_age_ms; /* older rows go */
+    uint64_t history_lost;  /* acknowledged rows not kept (a write that failed) */
     uint64_t first;
     uint64_t reserved; /* highest seq covered by the durable reservation */
     int64_t max_rows;
@@ -62,7 +66,11 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KE
                              " votes INTEGER, since_ms INTEGER, seq INTEGER);"
                              "CREATE TABLE IF NOT EXISTS outbox ("
                              " seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL,"
-                             " retain INTEGER NOT NULL, critical INTEGER NOT NULL);";
+                             " retain INTEGER NOT NULL, critical INTEGER NOT NULL);"
+                             "CREATE TABLE IF NOT EXISTS history ("
+                             " seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL,"
+                             " acked_ms INTEGER NOT NULL);"
+                             "CREATE INDEX IF NOT EXISTS history_acked ON history (acked_ms);";
 
 static int64_t pending_file(struct state *s);
 
@@ -162,6 +170,14 @@ setup(struct state *s)
                                 -1, &s->add, NULL);
     if (rc == SQLITE_OK && s->del == NULL)
         rc = sqlite3_prepare_v2(s->db, "DELETE FROM outbox WHERE seq = ?", -1, &s->del, NULL);
+    /* Events and drain requests only: the journal self-alarm's rows are
+     * about the journal itself. */
+    if (rc == SQLITE_OK && s->keep == NULL)
+        rc = sqlite3_prepare_v2(s->db,
+                                "INSERT OR REPLACE INTO history (seq, topic, payload, acked_ms)"
+                                " SELECT seq, topic, payload, ? FROM outbox WHERE seq = ?"
+                                " AND (topic = 'event' OR topic LIKE 'drain/%')",
+                                -1, &s->keep, NULL);
     if (rc == SQLITE_OK) {
         s->ready = true;
         s->rows = -1;
@@ -297,6 +313,7 @@ state_close(struct state *s)
     sqlite3_finalize(s->next);
     sqlite3_finalize(s->add);
     sqlite3_finalize(s->del);
+    sqlite3_finalize(s->keep);
     sqlite3_close(s->db);
     free(s);
 }
@@ -625,6 +642,39 @@ state_journal_done(struct state *s, uint64_t seq)
     s->done[s->ndone++] = seq;
 }
 
+/* The acknowledged rows of the batch into the history, and the history cut
+ * to its bounds, in a transaction of its own before the deletions: when it
+ * fails (a full disk) only history is lost, never an acknowledgement, and
+ * the outbox is never cut to make room for it. */
+static void
+keep_history(struct state *s)
+{
+    int64_t now = real_ms();
+    bool ok = true;
+    char sql[160];
+
+    if (s->history_max <= 0 || s->keep == NULL)
+        return;
+    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return;
+    for (int i = 0; i < s->ndone && ok; i++) {
+        sqlite3_bind_int64(s->keep, 1, now);
+        sqlite3_bind_int64(s->keep, 2, (sqlite3_int64)s->done[i]);
+        ok = sqlite3_step(s->keep) == SQLITE_DONE;
+        sqlite3_reset(s->keep);
+    }
+    snprintf(sql, sizeof(sql),
+             "DELETE FROM history WHERE acked_ms < %lld OR seq <= (SELECT seq FROM history"
+             " ORDER BY seq DESC LIMIT 1 OFFSET %lld)",
+             (long long)(now - s->history_age_ms), (long long)s->history_max);
+    if (ok)
+        ok = sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK;
+    if (ok && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return;
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->history_lost += (uint64_t)s->ndone;
+}
+
 int
 state_journal_flush(struct state *s)
 {
@@ -632,6 +682,7 @@ state_journal_flush(struct state *s)
 
     if (s->ndone == 0 || !s->ready)
         return 0;
+    keep_history(s);
     /* Losing a deletion only means a duplicate after a restart, which
      * consumers dedupe by seq; one transaction per batch keeps it cheap. */
     sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
@@ -761,6 +812,41 @@ state_journal_dropped(const struct state *s)
 }
 
 void
+state_set_history(struct state *s, int64_t max_rows, int64_t max_age_ms)
+{
+    s->history_max = max_rows;
+    s->history_age_ms = max_age_ms;
+}
+
+int
+state_history_each(struct state *s, int64_t since_ms, int limit,
+                   void (*fn)(void *arg, uint64_t seq, int64_t acked_ms, const char *topic,
+                              const char *payload),
+                   void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    int n = 0;
+
+    if (!s->ready)
+        return -EIO;
+    /* The newest `limit` rows since since_ms, handed out oldest first. */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT seq, acked_ms, topic, payload FROM (SELECT * FROM history"
+                           " WHERE acked_ms >= ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, since_ms);
+    sqlite3_bind_int(st, 2, limit);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fn(arg, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+           (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3));
+        n++;
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+void
 state_set_journal_max(struct state *s, int64_t max_rows)
 {
     s->max_rows = max_rows;
@@ -782,10 +868,14 @@ reopen(struct state *s)
 {
     int rc;
 
+    /* Every statement, or the old connection cannot close. */
     sqlite3_finalize(s->save);
+    sqlite3_finalize(s->save_zone);
+    sqlite3_finalize(s->next);
     sqlite3_finalize(s->add);
     sqlite3_finalize(s->del);
-    s->save = s->add = s->del = NULL;
+    sqlite3_finalize(s->keep);
+    s->save = s->save_zone = s->next = s->add = s->del = s->keep = NULL;
     sqlite3_close(s->db);
     s->db = NULL;
     rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);

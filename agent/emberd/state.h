@@ -109,6 +109,16 @@ int state_journal_next(struct state *s, uint64_t after, int limit,
 int64_t state_journal_pending(struct state *s);
 uint64_t state_journal_dropped(const struct state *s);
 void state_set_journal_max(struct state *s, int64_t max_rows);
+/* History: events and drain requests the broker has acknowledged, kept in
+ * a table of their own (never in the outbox's place) up to max_rows rows
+ * (0: none kept) and max_age_ms; a write that fails loses history only. */
+void state_set_history(struct state *s, int64_t max_rows, int64_t max_age_ms);
+/* Calls fn for the newest `limit` history rows acknowledged at or after
+ * since_ms (real ms), oldest first.  Returns how many, or -EIO. */
+int state_history_each(struct state *s, int64_t since_ms, int limit,
+                       void (*fn)(void *arg, uint64_t seq, int64_t acked_ms, const char *topic,
+                                  const char *payload),
+                       void *arg);
 /* Calls fn for every saved alarm. */
 int state_load_alarms(struct state *s, void (*fn)(void *arg, const struct state_alarm *a),
                       void *arg);

@@ -111,6 +111,24 @@ cp "$T/rec.sh" "$T/gone.sh"
 chmod 755 "$T"/*.sh "$T/fake-sendmail"
 mkdir -p "$T/q"
 
+# ---- every key and variable is documented ------------------------------------
+# Each key of conf.c's notify_keys has its own entry (".TP" then ".B key")
+# in emberd.conf(5)'s [notify NAME] section, and each EMBER_* variable
+# notifymsg.c sets is named there.
+man=$(sed -n '/^\.SH \[notify NAME\]/,/^\.SH /p' "$TOP/agent/man/emberd.conf.5")
+keys=$(sed -n '/^static const struct cfg_directive notify_keys\[\]/,/^};/p' "$TOP/agent/emberd/conf.c" |
+    sed -nE 's/^ *CFG_ROW\("([a-z_]+)", CFG_.*/\1/p')
+check "(the [notify] keys were found in conf.c: $(echo $keys))" test "$(wc -w <<<"$keys")" -ge 8
+has_entry() { [[ $man == *$'.TP\n.B '"$1"$'\n'* ]]; }
+for k in $keys; do
+    check "emberd.conf(5) documents [notify] $k" has_entry "$k"
+done
+vars=$(grep -oE '"EMBER_[A-Z]+"' "$TOP/agent/emberd/notifymsg.c" | tr -d '"' | sort -u)
+check "(the variables were found in notifymsg.c)" test "$(wc -w <<<"$vars")" -ge 18
+for v in $vars EMBER_NOTIFIER; do
+    check "emberd.conf(5) names $v" grep -qw "$v" <<<"$man"
+done
+
 # ---- a missing or non-executable command is refused ---------------------------
 start_broker
 : >"$T/notexec"

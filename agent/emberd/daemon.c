@@ -258,6 +258,7 @@ daemon_init(void **out, void *conf)
         goto fail;
     if ((rc = control_open(&d->control, c, d->loop, d->ingest, d->outbox, reload, d)) < 0)
         goto fail;
+    control_set_notify(d->control, d->notify);
     if ((rc = metrics_open(&d->metrics, c, d->loop, d->ingest, d->outbox)) < 0)
         goto fail;
     if ((rc = outbox_connect(d->outbox, d->loop, control_mqtt, d->control)) < 0)

@@ -337,6 +337,20 @@ check "the notifier then runs what stayed" wait_until 10 bash -c "[ \$(wc -l <'$
 check "... in order: the running one, c5 (critical), the last two c1" \
     test "$(tr '\n' ' ' <"$T/q/ran")" = "${c1_seqs[0]} $c5_seq ${c1_seqs[7]} ${c1_seqs[8]} "
 check "... and nothing more" stays 1 test "$(wc -l <"$T/q/ran")" -eq 4
+"${CTL[@]}" -j status >"$T/status.json"
+$PY - "$T/status.json" <<'EOF'
+import json, sys
+n = {x["name"]: x for x in json.load(open(sys.argv[1]))["notifiers"]}
+assert list(n) == ["main", "q", "warn", "fail", "gone", "hang", "flood"], list(n)
+q, fail, gone, hang = n["q"], n["fail"], n["gone"], n["hang"]
+assert (q["runs"], q["ok"], q["dropped"], q["pending"], q["running"]) == (4, 4, 6, 0, False), q
+assert (fail["runs"], fail["failed"]) == (1, 1), fail
+assert (gone["runs"], gone["failed"]) == (1, 1), gone
+assert (hang["failed"], hang["dropped"]) == (1, 0), hang
+EOF
+check "emberctl -j status counts each notifier's runs, failures and drops" test $? -eq 0
+check "... and its table shows them" \
+    bash -c "'${CTL[0]}' -s '$T/ctl.sock' status | grep -qE '^q +4 +4 +0 +6 +0 +no\$'"
 
 # ---- a reload adds and removes notifiers; the shipped examples ---------------
 body "$MAIN

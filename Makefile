@@ -47,6 +47,9 @@ DESTDIR ?=
 # PREFIX is (the systemd units name it there).
 DATADIR    ?= $(PREFIX)/share/emberwatch
 SYSCONFDIR ?= /etc
+# The example notifiers ([notify] command = ...): programs, not data, so
+# under lib as Debian keeps a package's helper programs.
+NOTIFYDIR  ?= $(PREFIX)/lib/emberwatch/notify
 
 # pkg-config modules, per program: each program links only what it uses
 # (emberctl needs none of libmodbus, SQLite or libgpiod).
@@ -388,13 +391,16 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
 	    $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)/boards \
 	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSTEMDUNITDIR) $(ETC_EMBER)
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(SYSTEMDUNITDIR) $(ETC_EMBER) \
+	    $(DESTDIR)$(NOTIFYDIR)
 	install -m 755 $(B)/emberd $(DESTDIR)$(PREFIX)/sbin/
 	install -m 755 $(B)/ember-drain $(DESTDIR)$(PREFIX)/sbin/
 	install -m 755 $(B)/ember-sim $(B)/emberctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 agent/profiles/*.ini $(DESTDIR)$(DATADIR)/profiles/
 	install -m 644 boards/*.conf $(DESTDIR)$(DATADIR)/boards/
 	install -m 644 agent/examples/emberwatch-alerts.yml $(DESTDIR)$(DATADIR)/
+	install -m 755 agent/examples/notify/ember-mail agent/examples/notify/ember-webhook \
+	    $(DESTDIR)$(NOTIFYDIR)/
 	install -m 644 agent/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 agent/man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 agent/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/

@@ -179,6 +179,21 @@ print_status(const cJSON *o)
             printf("%-16s %-8s %6s %5s\n", ctlclient_str(x, "name"), ctlclient_str(x, "request"), c, yesno(x, "test"));
         }
     }
+    x = cJSON_GetObjectItemCaseSensitive(o, "notifiers");
+    if (cJSON_GetArraySize(x) > 0) {
+        printf("\n%-16s %8s %8s %8s %8s %8s %8s\n", "NOTIFIER", "RUNS", "OK", "FAILED", "DROPPED",
+               "PENDING", "RUNNING");
+        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(o, "notifiers"))
+        {
+            num(x, "runs", a, sizeof(a));
+            num(x, "ok", b, sizeof(b));
+            num(x, "failed", c, sizeof(c));
+            num(x, "dropped", d, sizeof(d));
+            num(x, "pending", e, sizeof(e));
+            printf("%-16s %8s %8s %8s %8s %8s %8s\n", ctlclient_str(x, "name"), a, b, c, d, e,
+                   yesno(x, "running"));
+        }
+    }
 }
 
 /* "2026-11-25T06:37:36.123Z" in local time (or UTC): "2026-11-25 15:37:36.123". */

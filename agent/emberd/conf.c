@@ -121,6 +121,29 @@ static const struct cfg_directive zone_keys[] = {
     CFG_ROW("drain", CFG_STR, ZOFF(drain)),
 };
 
+#define NOFF(f) offsetof(struct conf_notify, f)
+static const struct cfg_directive notify_keys[] = {
+    CFG_ROW("command", CFG_STR, NOFF(command)),
+    CFG_ROW("on", CFG_STR, NOFF(on_str), .def = "activated, drain"),
+    CFG_ROW("severity", CFG_ENUM, NOFF(severity), .names = severities),
+    CFG_ROW("alarms", CFG_STR, NOFF(alarms_str)),
+    CFG_ROW("timeout", CFG_DUR, NOFF(timeout_ms), .min = 100, .max = 3600000, .def = "10s"),
+    CFG_ROW("retries", CFG_INT, NOFF(retries), .min = 0, .max = 10, .def = "2"),
+    CFG_ROW("retry_delay", CFG_DUR, NOFF(retry_delay_ms), .min = 0, .max = 3600000, .def = "5s"),
+    CFG_ROW("queue", CFG_INT, NOFF(queue), .min = 0, .max = 1000, .def = "100"),
+};
+
+/* enum notify_ev's names: the alarm transitions as transition_name() says
+ * them, then the zone's two. */
+static const char *const notify_events[] = {"activated", "cleared", "acked",    "shelved",
+                                            "unshelved", "test",    "test_end", "drain",
+                                            "undrain",   NULL};
+
+#define UNKNOWN_SECTION                                                                            \
+    "[%s]: unknown section (expected [agent], [mqtt], [metrics], [homeassistant], [bus NAME], "\
+    "[device NAME], "      \
+    "[sensor NAME], [alarm NAME], [zone NAME] or [notify NAME])"
+
 static void
 on_key(struct cfgfile *cf, const char *section, const char *key, const char *value)
 {
@@ -154,9 +177,7 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
     } else {
         rc = cfgfile_named_section(cf, section, buf, sizeof(buf), &kind, &name);
         if (rc == -EINVAL)
-            cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [metrics], [homeassistant], [bus NAME], "
-                              "[device NAME], [sensor NAME], [alarm NAME] or [zone NAME])",
-                          section);
+            cfgfile_error(cf, UNKNOWN_SECTION, section);
         if (rc < 0)
             return;
         if (strcmp(kind, "bus") == 0) {
@@ -230,10 +251,26 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
             if (item == NULL)
                 return;
             rc = cfgfile_apply(cf, section, zone_keys, ARRAY_LEN(zone_keys), item, key, value);
+        } else if (strcmp(kind, "notify") == 0) {
+            struct conf_notify *nt;
+            struct cfg_sections sa = {(void **)&c->notifiers, &c->nnotifiers, &c->cap_notifiers,
+                                       CONF_MAX_NOTIFIERS, sizeof(*c->notifiers),
+                                       offsetof(struct conf_notify, line), notify_keys,
+                                       ARRAY_LEN(notify_keys)};
+            item = cfgfile_section_item(cf, section, &sa, name);
+            if (item == NULL)
+                return;
+            nt = item;
+            rc = cfgfile_apply(cf, section, notify_keys, ARRAY_LEN(notify_keys), item, key, value);
+            /* The line of each key checked after parsing, for its errors. */
+            if (strcmp(key, "command") == 0)
+                nt->command_line = cf->line;
+            else if (strcmp(key, "on") == 0)
+                nt->on_line = cf->line;
+            else if (strcmp(key, "alarms") == 0)
+                nt->alarms_line = cf->line;
         } else {
-            cfgfile_error(cf, "[%s]: unknown section (expected [agent], [mqtt], [metrics], [homeassistant], [bus NAME], "
-                              "[device NAME], [sensor NAME], [alarm NAME] or [zone NAME])",
-                          section);
+            cfgfile_error(cf, UNKNOWN_SECTION, section);
             return;
         }
     }
@@ -437,6 +474,97 @@ validate_alarms(struct conf *c, struct cfgerr *err)
         c->zone_defs[i] = c->zones[i].def;
 }
 
+/* Notifiers: the command's program exists and may be run (checked as the
+ * user running emberd -n or emberd), the events and alarms they name. */
+static void
+validate_notifiers(struct conf *c, struct cfgerr *err)
+{
+    const char *f = c->path;
+
+    for (int i = 0; i < c->nnotifiers; i++) {
+        struct conf_notify *nt = &c->notifiers[i];
+        int line = nt->command_line ? nt->command_line : nt->line;
+        char *words, *save = NULL;
+        int argc = 0;
+        struct stat st;
+
+        if (nt->command == NULL) {
+            cfgerr_add(err, f, nt->line, "[notify %s]: missing key 'command' (the program to run)",
+                       nt->name);
+        } else {
+            nt->argv = xcalloc(CONF_NOTIFY_MAX_ARGS + 1, sizeof(*nt->argv));
+            words = xstrdup(nt->command);
+            for (char *tok = strtok_r(words, " \t", &save); tok != NULL;
+                 tok = strtok_r(NULL, " \t", &save)) {
+                if (argc == CONF_NOTIFY_MAX_ARGS) {
+                    cfgerr_add(err, f, line, "[notify %s] command: more than %d words", nt->name,
+                               CONF_NOTIFY_MAX_ARGS);
+                    break;
+                }
+                nt->argv[argc] = argc == 0 ? path_relative_to(f, tok) : xstrdup(tok);
+                if (nt->argv[argc++] == NULL)
+                    abort();
+            }
+            free(words);
+            if (argc == 0)
+                cfgerr_add(err, f, line, "[notify %s] command: no program", nt->name);
+            else if (stat(nt->argv[0], &st) < 0)
+                cfgerr_add(err, f, line, "[notify %s] command: %s: %s", nt->name, nt->argv[0],
+                           strerror(errno));
+            else if (!S_ISREG(st.st_mode) || access(nt->argv[0], X_OK) != 0)
+                cfgerr_add(err, f, line, "[notify %s] command: %s is not an executable file",
+                           nt->name, nt->argv[0]);
+        }
+
+        line = nt->on_line ? nt->on_line : nt->line;
+        if (nt->on_str != NULL) {
+            words = xstrdup(nt->on_str);
+            for (char *tok = strtok_r(words, ", \t", &save); tok != NULL;
+                 tok = strtok_r(NULL, ", \t", &save)) {
+                int ev = conf_notify_event(tok);
+                if (ev < 0)
+                    cfgerr_add(err, f, line,
+                               "[notify %s] on: '%s' is not one of: activated, cleared, acked, "
+                               "shelved, unshelved, test, test_end, drain, undrain",
+                               nt->name, tok);
+                else
+                    nt->on |= 1u << ev;
+            }
+            free(words);
+            if (nt->on == 0 && strspn(nt->on_str, ", \t") == strlen(nt->on_str))
+                cfgerr_add(err, f, line, "[notify %s] on: names no event", nt->name);
+        }
+
+        if (nt->alarms_str != NULL) {
+            int n = 0;
+            line = nt->alarms_line ? nt->alarms_line : nt->line;
+            nt->alarms = xcalloc(strlen(nt->alarms_str) / 2 + 2, sizeof(*nt->alarms));
+            words = xstrdup(nt->alarms_str);
+            for (char *tok = strtok_r(words, ", \t", &save); tok != NULL;
+                 tok = strtok_r(NULL, ", \t", &save)) {
+                /* outbox.h's JOURNAL_ALARM may be named too. */
+                if (conf_alarm_find(c, tok) < 0 && strcmp(tok, "_journal") != 0)
+                    cfgerr_add(err, f, line,
+                               "[notify %s] alarms: no [alarm %s] in this file (nor is it "
+                               "_journal)",
+                               nt->name, tok);
+                else
+                    nt->alarms[n++] = xstrdup(tok);
+            }
+            free(words);
+            if (n == 0 && strspn(nt->alarms_str, ", \t") == strlen(nt->alarms_str))
+                cfgerr_add(err, f, line, "[notify %s] alarms: names no alarm", nt->name);
+            /* Zone events are no alarm's: say so rather than never run. */
+            if (nt->on_line != 0 && (nt->on & (1u << NOTIFY_DRAIN | 1u << NOTIFY_UNDRAIN)))
+                cfgerr_add(err, f, nt->on_line,
+                           "[notify %s] on: drain and undrain are a zone's events, which a "
+                           "notifier with 'alarms' never gets; use another [notify] section "
+                           "for them",
+                           nt->name);
+        }
+    }
+}
+
 /* Cross-checks after parsing: required keys, references, board defaults. */
 static void
 validate(void *user, struct cfgerr *err)
@@ -624,6 +752,7 @@ validate(void *user, struct cfgerr *err)
     }
     build_plans(c, err);
     validate_alarms(c, err);
+    validate_notifiers(c, err);
 }
 
 int
@@ -673,6 +802,12 @@ conf_free(struct conf *c)
         cfgfile_free_strings(zone_keys, ARRAY_LEN(zone_keys), &c->zones[i]);
         free(c->zones[i].def.members);
     }
+    for (int i = 0; i < c->nnotifiers; i++) {
+        cfgfile_free_strings(notify_keys, ARRAY_LEN(notify_keys), &c->notifiers[i]);
+        strv_free(c->notifiers[i].argv);
+        strv_free(c->notifiers[i].alarms);
+    }
+    free(c->notifiers);
     free(c->alarms);
     free(c->zones);
     free(c->alarm_defs);
@@ -715,6 +850,27 @@ conf_zone_find(const struct conf *c, const char *name)
 }
 
 int
+conf_notify_find(const struct conf *c, const char *name)
+{
+    return cfgfile_item_find(c->notifiers, c->nnotifiers, sizeof(*c->notifiers), name);
+}
+
+int
+conf_notify_event(const char *name)
+{
+    for (int i = 0; notify_events[i] != NULL; i++)
+        if (strcmp(notify_events[i], name) == 0)
+            return i;
+    return -1;
+}
+
+const char *
+conf_notify_event_name(int ev)
+{
+    return ev >= 0 && ev < NOTIFY_NEVENTS ? notify_events[ev] : "?";
+}
+
+int
 conf_sensor_find(const struct conf *c, const char *name)
 {
     return cfgfile_item_find(c->sensors, c->nsensors, sizeof(*c->sensors), name);
@@ -735,9 +891,14 @@ conf_ha_restart_key(const struct conf *a, const struct conf *b)
 void
 conf_summary(const struct conf *c, char *buf, size_t len)
 {
-    snprintf(buf, len, "%d %s, %d %s, %d %s, %d %s, %d %s", c->nbuses,
-             plural(c->nbuses, "bus", "buses"), c->ndevices,
-             plural(c->ndevices, "device", "devices"), c->nsensors,
-             plural(c->nsensors, "sensor", "sensors"), c->nalarms,
-             plural(c->nalarms, "alarm", "alarms"), c->nzones, plural(c->nzones, "zone", "zones"));
+    int n = snprintf(buf, len, "%d %s, %d %s, %d %s, %d %s, %d %s", c->nbuses,
+                     plural(c->nbuses, "bus", "buses"), c->ndevices,
+                     plural(c->ndevices, "device", "devices"), c->nsensors,
+                     plural(c->nsensors, "sensor", "sensors"), c->nalarms,
+                     plural(c->nalarms, "alarm", "alarms"), c->nzones,
+                     plural(c->nzones, "zone", "zones"));
+
+    if (c->nnotifiers > 0 && n >= 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, ", %d %s", c->nnotifiers,
+                 plural(c->nnotifiers, "notifier", "notifiers"));
 }

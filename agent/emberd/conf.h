@@ -1,6 +1,7 @@
 /*
- * conf.h - emberd configuration: [agent], [mqtt], [bus NAME], [device NAME],
- * [sensor NAME].  The format is documented in emberd.conf(5) and the README.
+ * conf.h - emberd configuration: [agent], [mqtt], [metrics], [bus NAME],
+ * [device NAME], [sensor NAME], [alarm NAME], [zone NAME], [notify NAME].
+ * The format is documented in emberd.conf(5) and the README.
  *
  * conf_load() parses, range-checks and cross-checks everything (buses exist,
  * profiles load, points exist) so that a config that loads is one emberd can
@@ -28,6 +29,11 @@ enum bus_type { BUS_TCP, BUS_RTU };
 #define CONF_MAX_BUSES 32
 #define CONF_MAX_ALARMS 2048
 #define CONF_MAX_ZONES 64
+/* Each notifier may run one program at a time, with three pipes or pidfds
+ * in the poll loop. */
+#define CONF_MAX_NOTIFIERS 8
+/* Words of a [notify] command, the program included. */
+#define CONF_NOTIFY_MAX_ARGS 32
 
 /* A list of sensor indices (into conf.sensors), built once at load. */
 struct conf_index {
@@ -137,6 +143,40 @@ struct conf_zone {
     char *members_str;
 };
 
+/* What a [notify] section may name in `on`: every alarm transition, by
+ * its name (the first seven are enum transition's, in its order), a zone's
+ * request turning to drain, and a drain request back to none. */
+enum notify_ev {
+    NOTIFY_ACTIVATED,
+    NOTIFY_CLEARED,
+    NOTIFY_ACKED,
+    NOTIFY_SHELVED,
+    NOTIFY_UNSHELVED,
+    NOTIFY_TEST,
+    NOTIFY_TEST_END,
+    NOTIFY_DRAIN,
+    NOTIFY_UNDRAIN,
+    NOTIFY_NEVENTS
+};
+
+/* [notify NAME]: a program run on chosen events (notify.c). */
+struct conf_notify {
+    char name[NAME_MAX_LEN + 1];
+    char *command;  /* as written: the program and its arguments */
+    char *on_str;   /* as written */
+    int severity;   /* enum severity: the lowest notified */
+    char *alarms_str;
+    int64_t timeout_ms; /* per attempt */
+    int retries;
+    int64_t retry_delay_ms;
+    int queue; /* pending notifications kept while one runs */
+    int line, command_line, on_line, alarms_line;
+    /* Built at load. */
+    char **argv;   /* the command's words; argv[0] resolved like a path key */
+    unsigned on;   /* bit (1u << enum notify_ev) per event taken */
+    char **alarms; /* only these alarms; NULL: every alarm */
+};
+
 /* GPIO inputs and outputs used by this config, in board order. */
 struct conf_gpio {
     const struct board_gpio *bg;
@@ -164,6 +204,8 @@ struct conf {
     int nalarms, cap_alarms;
     struct conf_zone *zones;
     int nzones, cap_zones;
+    struct conf_notify *notifiers;
+    int nnotifiers, cap_notifiers;
     /* Built after validation, in the layout the alarm engine takes. */
     struct alarm_def *alarm_defs;
     struct zone_def *zone_defs;
@@ -180,7 +222,8 @@ struct conf {
 int conf_load(const char *path, struct conf **out, struct cfgerr *err);
 void conf_free(struct conf *c);
 /* "3 buses, 4 devices, 7 sensors, 5 alarms, 1 zone" (each noun as its count
- * needs), for emberd -n, the start and a reload. */
+ * needs; ", 2 notifiers" when there are any), for emberd -n, the start and a
+ * reload. */
 void conf_summary(const struct conf *c, char *buf, size_t len);
 
 /* The first [homeassistant] key whose change needs a restart, or NULL. */
@@ -190,6 +233,12 @@ int conf_device_find(const struct conf *c, const char *name);
 int conf_sensor_find(const struct conf *c, const char *name);
 int conf_alarm_find(const struct conf *c, const char *name);
 int conf_zone_find(const struct conf *c, const char *name);
+int conf_notify_find(const struct conf *c, const char *name);
+
+/* The event `on` names "activated" ... "test_end" (transition_name()),
+ * "drain" and "undrain" stand for, or -1. */
+int conf_notify_event(const char *name);
+const char *conf_notify_event_name(int ev);
 
 /* The first [agent] key of reload class CFG_RESTART whose value differs
  * between a and b ("gpio_sim"), or NULL. */

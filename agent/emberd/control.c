@@ -6,7 +6,7 @@
  * the memory of recent MQTT command ids.  May call: cmd_* (parsing), cmdmsg_*
  * (results, ids), alarm_* on the ingest's engine (ack, shelve, test), the
  * outbox (the operator of events, results), the reload callback, and read-only getters of the
- * ingest, outbox, bus set and GPIO outputs for the status.
+ * ingest, outbox, bus set, GPIO outputs and notifiers for the status.
  */
 #include "control.h"
 
@@ -31,6 +31,7 @@ struct control {
     struct ingest *in;
     struct outbox *ob;
     struct gpio *gpio;
+    struct notify *notify;
     control_reload_fn reload;
     void *reload_arg;
     int64_t started_ms;
@@ -231,6 +232,23 @@ status_json(struct control *ctl)
         cJSON_AddBoolToObject(x, "test", zs->test && !zs->request);
         cJSON_AddItemToArray(arr, x);
     }
+    arr = cJSON_AddArrayToObject(o, "notifiers");
+    for (int i = 0; i < conf->nnotifiers; i++) {
+        struct notify_stats st;
+        const char *name;
+        cJSON *x;
+        if (notify_get_stats(ctl->notify, i, &name, &st) < 0)
+            continue;
+        x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "name", name);
+        cJSON_AddNumberToObject(x, "runs", (double)st.runs);
+        cJSON_AddNumberToObject(x, "ok", (double)st.ok);
+        cJSON_AddNumberToObject(x, "failed", (double)st.failed);
+        cJSON_AddNumberToObject(x, "dropped", (double)st.dropped);
+        cJSON_AddNumberToObject(x, "pending", st.pending);
+        cJSON_AddBoolToObject(x, "running", st.running);
+        cJSON_AddItemToArray(arr, x);
+    }
     return o;
 }
 
@@ -396,6 +414,12 @@ void
 control_set_gpio(struct control *ctl, struct gpio *g)
 {
     ctl->gpio = g;
+}
+
+void
+control_set_notify(struct control *ctl, struct notify *n)
+{
+    ctl->notify = n;
 }
 
 int

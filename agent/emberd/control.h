@@ -13,6 +13,7 @@
 #include "gpio.h"
 #include "ingest.h"
 #include "loop.h"
+#include "notify.h"
 #include "outbox.h"
 
 struct control;
@@ -30,6 +31,8 @@ int control_open(struct control **out, const struct conf *c, struct loop *l, str
 void control_close(struct control *ctl);
 /* The alarm outputs shown in the status (borrowed; NULL: none). */
 void control_set_gpio(struct control *ctl, struct gpio *g);
+/* The notifiers whose counters the status shows (borrowed; NULL: none). */
+void control_set_notify(struct control *ctl, struct notify *n);
 /* Applies a changed control_mode to the socket.  Returns 0 or -errno. */
 int control_set_mode(struct control *ctl, int mode);
 /* An inbound MQTT command (outbox_command_fn; arg is the control).  A

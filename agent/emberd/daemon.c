@@ -1,7 +1,8 @@
 /*
  * daemon.c - emberd's wiring: opens the modules in order (journal and
- * outbox, ingest with the alarm engine, control socket, MQTT session, GPIO,
- * bus workers), closes them in reverse, and runs the timers and signals.
+ * outbox, notifiers, ingest with the alarm engine, control socket, MQTT
+ * session, GPIO, bus workers), closes them in reverse, and runs the timers
+ * and signals.
  *
  * Owns: the loop, the GPIO backend, the bus set and the running
  * configuration.  May call every module's init/fini, gpio_* (open, arm,
@@ -29,6 +30,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "notify.h"
 #include "outbox.h"
 #include "reload.h"
 #include "util.h"
@@ -40,6 +42,7 @@ struct daemon {
     struct conf *conf;
     struct loop *loop;
     struct outbox *outbox;
+    struct notify *notify; /* [notify] sections: programs run on events */
     struct ingest *ingest;
     struct control *control;
     struct metrics *metrics; /* [metrics] endpoint, or NULL */
@@ -227,7 +230,7 @@ static int
 reload(void *arg, char *err, size_t errlen)
 {
     struct daemon *d = arg;
-    return reload_run(&d->conf, d->loop, d->ingest, d->outbox, d->control, err, errlen);
+    return reload_run(&d->conf, d->loop, d->ingest, d->outbox, d->notify, d->control, err, errlen);
 }
 
 static void daemon_fini(void *arg);
@@ -246,10 +249,16 @@ daemon_init(void **out, void *conf)
     loop_signals(d->loop, true); /* from here a stop request is a clean stop */
     if ((rc = outbox_open(&d->outbox, c)) < 0)
         goto fail;
+    /* Before the engine: a zone that settles at start (its drain request
+     * back to none while emberd was stopped) is notified too. */
+    if ((rc = notify_open(&d->notify, c, d->loop)) < 0)
+        goto fail;
+    outbox_set_notify(d->outbox, d->notify);
     if ((rc = ingest_init(&d->ingest, c, d->outbox)) < 0)
         goto fail;
     if ((rc = control_open(&d->control, c, d->loop, d->ingest, d->outbox, reload, d)) < 0)
         goto fail;
+    control_set_notify(d->control, d->notify);
     if ((rc = metrics_open(&d->metrics, c, d->loop, d->ingest, d->outbox)) < 0)
         goto fail;
     if ((rc = outbox_connect(d->outbox, d->loop, control_mqtt, d->control)) < 0)
@@ -311,6 +320,11 @@ daemon_fini(void *arg)
     bus_signal_stop(bs);
     outbox_disconnect(d->outbox);
     bus_stop(bs);
+    /* A notifier still running is terminated, pending ones are dropped
+     * (both logged): the MQTT events, journaled, are the record. */
+    if (d->outbox != NULL)
+        outbox_set_notify(d->outbox, NULL);
+    notify_close(d->notify);
     metrics_close(d->metrics);
     control_close(d->control);
     if (d->gpio != NULL) {

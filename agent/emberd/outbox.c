@@ -7,7 +7,10 @@
  * exactly its seq), the alarm outputs' on/off state, this run's epoch and
  * the journal self-alarm (`_journal`).  May call: state_*, mqtt_*,
  * inflight_*, payload_*, alarm_* getters, alarm_take_seq (the self-alarm's
- * events), gpio_set; publishes the command results control.c builds.  Reads
+ * events), gpio_set, notify_event (every new event, once journaled and
+ * handed to the session); publishes the command results control.c builds.
+ * Remembers which zones last asked to drain, to tell a drain request
+ * back to none ("undrain") from a zone announcing none.  Reads
  * the bound conf; changes the engine only to restore it at start
  * (outbox_restore) and by taking seq numbers from it.
  *
@@ -31,12 +34,18 @@
 #include "inflight.h"
 #include "log.h"
 #include "hadisc.h"
+#include "notify.h"
 #include "payload.h"
 #include "state.h"
 #include "util.h"
 
 /* While the journal cannot be written, how often to try it again. */
 #define JOURNAL_RETRY_MS 5000
+
+/* An alarm transition is the notifier event of the same number. */
+_Static_assert((int)NOTIFY_ACTIVATED == (int)TR_ACTIVATED &&
+                   (int)NOTIFY_TEST_END == (int)TR_TEST_END && (int)NOTIFY_DRAIN == (int)TR_DRAIN,
+               "enum notify_ev follows enum transition");
 
 /* The journal self-alarm: raised while the journal cannot be written. */
 struct journal_alarm {
@@ -59,6 +68,8 @@ struct outbox {
     bool states_due;  /* republish the retained states once the backlog is out */
     struct gpio *gpio;
     bool outputs_on;
+    struct notify *notify;        /* borrowed; NULL: none */
+    bool *zone_drain;             /* per zone: its last request was drain (or test) */
     outbox_command_fn on_message; /* inbound commands go here, with msg_arg */
     void *msg_arg;
     char by[NAME_MAX_LEN + 1]; /* operator of the command being run; "" for none */
@@ -125,7 +136,21 @@ outbox_close(struct outbox *ob)
     outbox_disconnect(ob);
     state_close(ob->state);
     inflight_free(ob->window);
+    free(ob->zone_drain);
     free(ob);
+}
+
+/* Which zones ask to drain now, as the engine has them: what a later drain
+ * request is compared with. */
+static void
+zones_seen(struct outbox *ob)
+{
+    free(ob->zone_drain);
+    ob->zone_drain = xcalloc((size_t)ob->conf->nzones + 1, sizeof(*ob->zone_drain));
+    for (int z = 0; ob->engine != NULL && z < ob->conf->nzones; z++) {
+        const struct zone_state *zs = alarm_zone_get(ob->engine, z);
+        ob->zone_drain[z] = zs->request || zs->test;
+    }
 }
 
 void
@@ -136,6 +161,13 @@ outbox_bind(struct outbox *ob, const struct conf *c, struct alarm_engine *e)
     state_set_history(ob->state, c->agent.history_max, c->agent.history_age_ms);
     if (ob->mqtt != NULL)
         mqtt_set_conf(ob->mqtt, &c->mqtt);
+    zones_seen(ob);
+}
+
+void
+outbox_set_notify(struct outbox *ob, struct notify *n)
+{
+    ob->notify = n;
 }
 
 uint64_t
@@ -230,6 +262,8 @@ outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono, int6
             log_warnx("alarm %s: cannot save its clamped shelve", sa.name);
     }
     free(clamped);
+    /* The restored requests are what the settled ones are compared with. */
+    zones_seen(ob);
     /* A zone whose restored alarms now say something else than its last
      * request (or that never said anything) announces it with a new seq. */
     if (rc == 0)
@@ -562,7 +596,14 @@ publish_drain(struct outbox *ob, int z, bool journal)
     snprintf(topic, sizeof(topic), "drain/%s", zd->name);
     if (journal) {
         struct state_zone sz = {zd->name, zs->request, zs->test, zs->votes, zs->since_ms, zs->seq};
+        bool drain = zs->request || zs->test, was = ob->zone_drain[z];
         send_event(ob, zs->seq, topic, json, true, zs->request, NULL, &sz);
+        /* drain whenever it asks to drain (a test, or a test turned real,
+         * included); undrain only back from drain, not when it announces
+         * none at a first start or after a restart. */
+        ob->zone_drain[z] = drain;
+        if (drain || was)
+            notify_event(ob->notify, drain ? NOTIFY_DRAIN : NOTIFY_UNDRAIN, json);
     } else if (ob->mqtt != NULL) {
         mqtt_publish(ob->mqtt, topic, json, strlen(json), 1, true);
     }
@@ -623,6 +664,7 @@ outbox_transition(void *arg, enum transition tr, int a, int z, uint64_t seq)
                      (unsigned long long)seq);
         if (json != NULL) {
             send_event(ob, seq, "event", json, false, def->severity == SEV_CRITICAL, &sa, NULL);
+            notify_event(ob->notify, (int)tr, json);
             free(json);
         } else {
             state_save_alarm(ob->state, &sa);
@@ -685,6 +727,7 @@ journal_alarm_set(struct outbox *ob, bool active)
     json = outbox_journal_alarm_json(ob, tr);
     if (json != NULL) {
         send_event(ob, seq, "event", json, false, false, &sa, NULL);
+        notify_event(ob->notify, active ? NOTIFY_ACTIVATED : NOTIFY_CLEARED, json);
         free(json);
     }
     publish_journal_alarm_state(ob);

@@ -22,6 +22,7 @@
 #include "gpio.h"
 #include "loop.h"
 #include "mqtt.h"
+#include "notify.h"
 #include "sensor.h"
 
 struct outbox;
@@ -74,6 +75,11 @@ int outbox_restore(struct outbox *ob, struct alarm_engine *e, int64_t now_mono, 
 int outbox_connect(struct outbox *ob, struct loop *l, outbox_command_fn on_message, void *arg);
 /* The alarm outputs to drive (borrowed; NULL: none). */
 void outbox_set_outputs(struct outbox *ob, struct gpio *g);
+/* The notifiers every new event goes to (borrowed; NULL: none): each alarm
+ * transition with its event JSON, the journal self-alarm's too, and each
+ * zone's drain request with its JSON, as drain when it asks to drain and
+ * as undrain when it goes back to none from drain. */
+void outbox_set_notify(struct outbox *ob, struct notify *n);
 void outbox_set_journal_max(struct outbox *ob, int max_rows);
 
 /* Alarm engine callback (arg is the outbox): journal, then publish the

@@ -5,7 +5,7 @@
  *
  * Owns nothing past a call.  May call: conf_load/conf_free,
  * conf_agent_restart_key, mqttconf_restart_key, bus_start/bus_stop, ingest_*, outbox_*,
- * control_set_mode, log_set_level.  reload_check is pure.
+ * notify_set_conf, control_set_mode, log_set_level.  reload_check is pure.
  */
 #include "reload.h"
 
@@ -136,7 +136,7 @@ report_errors(const struct cfgerr *ce, char *err, size_t errlen)
 
 int
 reload_run(struct conf **running, struct loop *l, struct ingest *in, struct outbox *ob,
-           struct control *ctl, char *err, size_t errlen)
+           struct notify *nt, struct control *ctl, char *err, size_t errlen)
 {
     struct cfgerr ce = {0};
     struct conf *nc = NULL, *oc = *running;
@@ -174,6 +174,9 @@ reload_run(struct conf **running, struct loop *l, struct ingest *in, struct outb
         return rc;
     }
 
+    /* [notify] sections are settings only: always applied (a run in
+     * flight finishes), before the new engine's first events. */
+    notify_set_conf(nt, nc);
     ingest_reload(in, nc, mono_ms(), real_ms());
     apply_in_place(&plan, oc, nc, ob, ctl);
     *running = nc;

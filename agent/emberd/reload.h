@@ -16,6 +16,7 @@
 #include "control.h"
 #include "ingest.h"
 #include "loop.h"
+#include "notify.h"
 #include "outbox.h"
 
 /* What a reload from o to n does besides restarting the bus workers with
@@ -35,10 +36,11 @@ int reload_check(const struct conf *o, const struct conf *n, struct reload_plan 
                  size_t errlen);
 
 /* Loads (*running)->path and, when it is valid and reload_check allows it,
- * switches every module to it and frees the old configuration (then
+ * switches every module to it (the notifiers nt too: a [notify] change
+ * never refuses a reload) and frees the old configuration (then
  * *running is the new one).  Returns 0 or -errno with the reason in err
  * (logged); on failure the running configuration stays. */
 int reload_run(struct conf **running, struct loop *l, struct ingest *in, struct outbox *ob,
-               struct control *ctl, char *err, size_t errlen);
+               struct notify *nt, struct control *ctl, char *err, size_t errlen);
 
 #endif

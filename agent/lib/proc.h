@@ -1,6 +1,6 @@
 /*
- * proc.h - running child programs from the poll loop: hooks now, notifiers
- * later.
+ * proc.h - running child programs from the poll loop: ember-drain's hooks and
+ * emberd's notifiers.
  *
  * One run is one program, started again after a failure up to `retries`
  * times.  Each attempt runs in its own session, with stdin from a payload

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "fuzz.h"
@@ -194,6 +195,19 @@ check_conf(const struct conf *c)
             FUZZ_CHECK(zd->members[k] >= 0 && zd->members[k] < c->nalarms);
             FUZZ_CHECK(c->alarm_defs[zd->members[k]].zone == z);
         }
+    }
+    FUZZ_CHECK(c->nnotifiers <= CONF_MAX_NOTIFIERS);
+    for (int i = 0; i < c->nnotifiers; i++) {
+        const struct conf_notify *nt = &c->notifiers[i];
+        FUZZ_CHECK(name_valid(nt->name));
+        /* A program that was an executable file at load, events to take,
+         * and no zone event for a notifier that lists alarms. */
+        FUZZ_CHECK(nt->argv != NULL && nt->argv[0] != NULL && access(nt->argv[0], X_OK) == 0);
+        FUZZ_CHECK(nt->on != 0 && nt->on < 1u << NOTIFY_NEVENTS);
+        FUZZ_CHECK(nt->timeout_ms >= 100 && nt->queue >= 0 && nt->queue <= 1000);
+        for (int k = 0; nt->alarms != NULL && nt->alarms[k] != NULL; k++)
+            FUZZ_CHECK(conf_alarm_find(c, nt->alarms[k]) >= 0 ||
+                       strcmp(nt->alarms[k], "_journal") == 0);
     }
 }
 

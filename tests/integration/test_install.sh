@@ -30,6 +30,9 @@ for f in sbin/emberd sbin/ember-drain bin/emberctl bin/ember-sim share/emberwatc
     share/emberwatch/boards/cm4-rs485.conf share/man/man8/emberd.8; do
     check "installed $f" test -e "$PFX/$f"
 done
+for f in lib/emberwatch/notify/ember-mail lib/emberwatch/notify/ember-webhook; do
+    check "installed $f, executable" test -x "$PFX/$f"
+done
 check "emberd.service runs $PFX/sbin/emberd with $ETC/emberwatch/emberd.conf" \
     grep -q "^ExecStart=$PFX/sbin/emberd -c $ETC/emberwatch/emberd.conf" "$STAGE/lib/systemd/system/emberd.service"
 check "the example config is installed without profile_dir/board_dir" \

@@ -2,7 +2,8 @@
 # tests/package/contents.sh DEB ARCH - checks a built emberwatch package
 # without installing it: Architecture ARCH; exactly the expected files (the
 # programs, every profile in agent/profiles, every board in boards/, every
-# man page in agent/man, units, conffiles and system integration files); the
+# man page in agent/man, the example notifiers, units, conffiles and system
+# integration files); the
 # conffiles; and each program an ELF executable for ARCH (readelf's Machine:
 # AArch64 for arm64, Advanced Micro Devices X86-64 for amd64).
 # make deb-arm64 runs it on the arm64 package.
@@ -32,9 +33,11 @@ a=$(dpkg-deb -f "$DEB" Architecture)
         /lib/systemd/system/emberd.service /lib/systemd/system/ember-drain.service \
         /lib/udev/rules.d/60-emberwatch.rules /usr/lib/sysusers.d/emberwatch.conf \
         /usr/lib/tmpfiles.d/emberwatch.conf \
-        /usr/share/doc/emberwatch/changelog.gz /usr/share/doc/emberwatch/copyright
+        /usr/share/doc/emberwatch/changelog.gz /usr/share/doc/emberwatch/copyright \
+        /usr/lib/emberwatch/notify/ember-mail /usr/lib/emberwatch/notify/ember-webhook
     for f in agent/profiles/*.ini; do echo "/usr/share/emberwatch/profiles/${f##*/}"; done
     for f in boards/*.conf; do echo "/usr/share/emberwatch/boards/${f##*/}"; done
+    echo /usr/share/emberwatch/emberwatch-alerts.yml
     for f in agent/man/*.[158]; do echo "/usr/share/man/man${f##*.}/${f##*/}.gz"; done
 } | sed 's|^/lib/|/usr/lib/|' | sort >"$T/expected"
 # /lib and /usr/lib are one directory (merged /usr); Debian 13 wants /usr/lib.

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -134,6 +135,13 @@ test_summary_plurals(void **state)
     many.nalarms = 5;
     conf_summary(&many, buf, sizeof(buf));
     assert_string_equal(buf, "3 buses, 4 devices, 7 sensors, 5 alarms, 0 zones");
+    /* Notifiers are named only when there are some. */
+    one.nnotifiers = 1;
+    conf_summary(&one, buf, sizeof(buf));
+    assert_string_equal(buf, "1 bus, 1 device, 1 sensor, 1 alarm, 1 zone, 1 notifier");
+    many.nnotifiers = 2;
+    conf_summary(&many, buf, sizeof(buf));
+    assert_string_equal(buf, "3 buses, 4 devices, 7 sensors, 5 alarms, 0 zones, 2 notifiers");
 }
 
 static void
@@ -371,6 +379,160 @@ test_missing_file(void **state)
     cfgerr_free(&err);
 }
 
+/* A file in the test directory with the given mode; returns its path. */
+static const char *
+make_file(const char *name, mode_t mode)
+{
+    static char path[128];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\n", f);
+    fclose(f);
+    assert_int_equal(chmod(path, mode), 0);
+    return path;
+}
+
+static const char *notify_sensor = "[bus b]\ntype = tcp\nhost = h\n"
+                                   "[device d]\nbus = b\nprofile = xy-md02\n"
+                                   "[sensor t]\ndevice = d\npoint = temperature\n"
+                                   "[alarm hot]\nsensor = t\nkind = high\nsetpoint = 40\n";
+
+static void
+test_notify(void **state)
+{
+    struct cfgerr err = {0};
+    struct conf *c = NULL;
+    char body[2048], prog[128], summary[160];
+    (void)state;
+
+    snprintf(prog, sizeof(prog), "%s", make_file("notifier", 0755));
+    snprintf(body, sizeof(body),
+             "%s[notify page]\ncommand = %s  --to\tops@example.com\n"
+             "[notify rel]\ncommand = notifier\non = cleared,acked shelved, undrain\n"
+             "severity = critical\nalarms = hot, _journal\ntimeout = 1m\nretries = 0\n"
+             "retry_delay = 0\nqueue = 0\n",
+             notify_sensor, prog);
+    assert_int_equal(conf_load(write_conf("n.conf", "", body), &c, &err), -EINVAL);
+    /* undrain with alarms: a zone's event such a notifier never gets */
+    assert_non_null(strstr(err.text, "[notify rel] on: drain and undrain are a zone's events"));
+    cfgerr_free(&err);
+
+    snprintf(body, sizeof(body),
+             "%s[notify page]\ncommand = %s  --to\tops@example.com\n"
+             "[notify rel]\ncommand = notifier\non = cleared,acked shelved\n"
+             "severity = critical\nalarms = hot, _journal\ntimeout = 1m\nretries = 0\n"
+             "retry_delay = 0\nqueue = 0\n",
+             notify_sensor, prog);
+    assert_int_equal(conf_load(write_conf("n.conf", "", body), &c, &err), 0);
+    assert_null(err.text);
+    assert_int_equal(c->nnotifiers, 2);
+    /* Defaults. */
+    assert_string_equal(c->notifiers[0].name, "page");
+    assert_string_equal(c->notifiers[0].argv[0], prog);
+    assert_string_equal(c->notifiers[0].argv[1], "--to");
+    assert_string_equal(c->notifiers[0].argv[2], "ops@example.com");
+    assert_null(c->notifiers[0].argv[3]);
+    assert_int_equal(c->notifiers[0].on, 1u << NOTIFY_ACTIVATED | 1u << NOTIFY_DRAIN);
+    assert_int_equal(c->notifiers[0].severity, SEV_WARNING);
+    assert_null(c->notifiers[0].alarms);
+    assert_int_equal(c->notifiers[0].timeout_ms, 10000);
+    assert_int_equal(c->notifiers[0].retries, 2);
+    assert_int_equal(c->notifiers[0].retry_delay_ms, 5000);
+    assert_int_equal(c->notifiers[0].queue, 100);
+    /* Set: a relative program is relative to the file, like any path. */
+    assert_string_equal(c->notifiers[1].argv[0], prog);
+    assert_null(c->notifiers[1].argv[1]);
+    assert_int_equal(c->notifiers[1].on,
+                     1u << NOTIFY_CLEARED | 1u << NOTIFY_ACKED | 1u << NOTIFY_SHELVED);
+    assert_int_equal(c->notifiers[1].severity, SEV_CRITICAL);
+    assert_string_equal(c->notifiers[1].alarms[0], "hot");
+    assert_string_equal(c->notifiers[1].alarms[1], "_journal");
+    assert_null(c->notifiers[1].alarms[2]);
+    assert_int_equal(c->notifiers[1].timeout_ms, 60000);
+    assert_int_equal(c->notifiers[1].retries, 0);
+    assert_int_equal(c->notifiers[1].retry_delay_ms, 0);
+    assert_int_equal(c->notifiers[1].queue, 0);
+    assert_int_equal(conf_notify_find(c, "rel"), 1);
+    conf_summary(c, summary, sizeof(summary));
+    assert_string_equal(summary, "1 bus, 1 device, 1 sensor, 1 alarm, 0 zones, 2 notifiers");
+    conf_free(c);
+
+    /* The event names of `on`, both ways. */
+    for (int ev = 0; ev < NOTIFY_NEVENTS; ev++)
+        assert_int_equal(conf_notify_event(conf_notify_event_name(ev)), ev);
+    assert_string_equal(conf_notify_event_name(NOTIFY_TEST_END), "test_end");
+    assert_string_equal(conf_notify_event_name(NOTIFY_UNDRAIN), "undrain");
+    assert_int_equal(conf_notify_event("drained"), -1);
+}
+
+static void
+test_notify_errors(void **state)
+{
+    char body[1024], prog[128];
+    (void)state;
+
+    snprintf(prog, sizeof(prog), "%s", make_file("notifier", 0755));
+    make_file("plain", 0644);
+    /* Body lines: 7 [notify a], 8 the key under test. */
+    expect_error("n1.conf", "", "[notify a]\ncommand = /nonexistent/prog arg\n",
+                 "8: [notify a] command: /nonexistent/prog: No such file or directory");
+    snprintf(body, sizeof(body), "8: [notify a] command: %s/plain is not an executable file", dir);
+    expect_error("n2.conf", "", "[notify a]\ncommand = plain\n", body);
+    expect_error("n4.conf", "", "[notify a]\ncommand = /tmp\n",
+                 "8: [notify a] command: /tmp is not an executable file");
+    expect_error("n5.conf", "", "[notify a]\ntimeout = 5s\n",
+                 "7: [notify a]: missing key 'command' (the program to run)");
+    snprintf(body, sizeof(body), "[notify a]\ncommand = %s\non = activated, drained\n", prog);
+    expect_error("n6.conf", "", body,
+                 "9: [notify a] on: 'drained' is not one of: activated, cleared, acked, shelved, "
+                 "unshelved, test, test_end, drain, undrain");
+    snprintf(body, sizeof(body), "[notify a]\ncommand = %s\non = ,\n", prog);
+    expect_error("n7.conf", "", body, "9: [notify a] on: names no event");
+    snprintf(body, sizeof(body), "[notify a]\ncommand = %s\nalarms = ghost\n", prog);
+    expect_error("n8.conf", "", body,
+                 "9: [notify a] alarms: no [alarm ghost] in this file (nor is it _journal)");
+    snprintf(body, sizeof(body), "[notify a]\ncommand = %s\nalarms = _journal\non = drain\n",
+             prog);
+    expect_error("n9.conf", "", body,
+                 "10: [notify a] on: drain and undrain are a zone's events, which a notifier "
+                 "with 'alarms' never gets");
+    snprintf(body, sizeof(body), "[notify a]\ncommand = %s\nqueue = 1001\n", prog);
+    expect_error("n10.conf", "", body, "9: [notify a] queue: 1001 is out of range (0..1000)");
+    snprintf(body, sizeof(body), "[notify a]\ncommand = %s\ntimeout = 50ms\n", prog);
+    expect_error("n11.conf", "", body, "9: [notify a] timeout: ");
+    snprintf(body, sizeof(body), "[notify a]\ncommand = %s\nretries = 11\n", prog);
+    expect_error("n12.conf", "", body, "9: [notify a] retries: 11 is out of range (0..10)");
+    snprintf(body, sizeof(body), "[notify a]\ncommand = %s\nseverity = major\n", prog);
+    expect_error("n13.conf", "", body, "9: [notify a] severity: ");
+    snprintf(body, sizeof(body), "[notify a]\ncommand = %s\nwhen = always\n", prog);
+    expect_error("n14.conf", "", body, "9: [notify a]: unknown key 'when'");
+    snprintf(body, sizeof(body),
+             "[notify a]\ncommand = %s a b c d e f g h i j k l m n o p q r s t u v w x y z 1 2 3 "
+             "4 5 6\n",
+             prog);
+    expect_error("n15.conf", "", body, "8: [notify a] command: more than 32 words");
+    expect_error("n16.conf", "", "[notify]\ncommand = /bin/true\n",
+                 "8: [notify]: unknown section (expected [agent], [mqtt], [metrics], [bus NAME], "
+                 "[device NAME], [sensor NAME], [alarm NAME], [zone NAME] or [notify NAME])");
+}
+
+static void
+test_notify_limit(void **state)
+{
+    char body[4096], prog[128];
+    size_t n = 0;
+    (void)state;
+
+    snprintf(prog, sizeof(prog), "%s", make_file("notifier", 0755));
+    for (int i = 0; i <= CONF_MAX_NOTIFIERS; i++)
+        n += (size_t)snprintf(body + n, sizeof(body) - n, "[notify n%d]\ncommand = %s\n", i, prog);
+    /* The ninth starts at line 7 + 2 * 8; its first key is the next line. */
+    expect_error("nmax.conf", "", body, "24: [notify n8]: too many sections of this kind (max 8)");
+}
+
 int
 main(void)
 {
@@ -385,6 +547,9 @@ main(void)
         cmocka_unit_test(test_alarm_errors),
         cmocka_unit_test(test_not_a_regular_file),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_notify),
+        cmocka_unit_test(test_notify_errors),
+        cmocka_unit_test(test_notify_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

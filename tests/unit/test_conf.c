@@ -515,7 +515,7 @@ test_notify_errors(void **state)
              prog);
     expect_error("n15.conf", "", body, "8: [notify a] command: more than 32 words");
     expect_error("n16.conf", "", "[notify]\ncommand = /bin/true\n",
-                 "8: [notify]: unknown section (expected [agent], [mqtt], [metrics], [bus NAME], "
+                 "8: [notify]: unknown section (expected [agent], [mqtt], [metrics], [homeassistant], [bus NAME], "
                  "[device NAME], [sensor NAME], [alarm NAME], [zone NAME] or [notify NAME])");
 }
 

@@ -883,6 +883,15 @@ conf_agent_restart_key(const struct conf *a, const struct conf *b)
 }
 
 const char *
+conf_alarm_zone(const struct conf *c, int a)
+{
+    const struct alarm_def *def = &c->alarm_defs[a];
+    if (def->zone >= 0)
+        return c->zone_defs[def->zone].name;
+    return c->sensors[def->sensor].zone;
+}
+
+const char *
 conf_ha_restart_key(const struct conf *a, const struct conf *b)
 {
     return cfgfile_restart_key(ha_keys, ARRAY_LEN(ha_keys), &a->ha, &b->ha);

@@ -226,6 +226,8 @@ void conf_free(struct conf *c);
  * reload. */
 void conf_summary(const struct conf *c, char *buf, size_t len);
 
+/* The zone alarm a is in: its own, or else its sensor's ("" for none). */
+const char *conf_alarm_zone(const struct conf *c, int a);
 /* The first [homeassistant] key whose change needs a restart, or NULL. */
 const char *conf_ha_restart_key(const struct conf *a, const struct conf *b);
 int conf_bus_find(const struct conf *c, const char *name);

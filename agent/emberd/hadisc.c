@@ -119,7 +119,10 @@ hadisc_message(const struct conf *c, int kind, int i, char **topic)
             cJSON_AddStringToObject(o, "unit_of_measurement", unit);
         if (cls != NULL)
             cJSON_AddStringToObject(o, "device_class", cls);
-        cJSON_AddStringToObject(o, "state_class", "measurement");
+        /* Home Assistant keeps statistics of an energy meter only as a
+         * total that increases. */
+        cJSON_AddStringToObject(o, "state_class",
+                                cls != NULL && strcmp(cls, "energy") == 0 ? "total_increasing" : "measurement");
         break;
     }
     case HA_ALARM: {

@@ -131,9 +131,9 @@ metrics_page(struct metrics *m, bool openmetrics)
 #define ALARM_LABELS(a)                                                                          \
     (const char *const[])                                                                        \
     {                                                                                            \
-        "alarm", c->alarms[a].def.name, "sensor", c->sensors[c->alarms[a].def.sensor].name,      \
-            "zone", c->alarms[a].def.zone >= 0 ? c->zone_defs[c->alarms[a].def.zone].name : "", \
-            "severity", severity_name(c->alarms[a].def.severity), NULL                           \
+        "alarm", c->alarm_defs[a].name, "sensor", c->sensors[c->alarm_defs[a].sensor].name,      \
+            "zone", conf_alarm_zone(c, a), \
+            "severity", severity_name(c->alarm_defs[a].severity), NULL                           \
     }
     om_family(&p, "emberd_alarm_active", OM_GAUGE, "1 while the alarm is active (a test activation included)");
     for (int a = 0; a < c->nalarms; a++)

@@ -414,14 +414,6 @@ outbox_get_stats(const struct outbox *ob, struct outbox_stats *st)
 
 /* ---- payloads ----------------------------------------------------------- */
 
-static const char *
-alarm_zone_name(const struct conf *c, int a)
-{
-    const struct alarm_def *def = &c->alarm_defs[a];
-    if (def->zone >= 0)
-        return c->zone_defs[def->zone].name;
-    return c->sensors[def->sensor].zone;
-}
 
 void
 outbox_set_operator(struct outbox *ob, const char *by)
@@ -458,7 +450,7 @@ outbox_alarm_json(const struct outbox *ob, int a, const char *transition)
         .shelved_until = alarm_shelve_end_real(st, mono_ms(), now),
         .by = event_by(ob, transition),
     };
-    return payload_alarm(def, st, cs->name, alarm_zone_name(ob->conf, a), cs->unit, transition, &x,
+    return payload_alarm(def, st, cs->name, conf_alarm_zone(ob->conf, a), cs->unit, transition, &x,
                          now, ob->epoch);
 }
 

@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,21 +183,46 @@ answer(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
     return rc;
 }
 
+static void tick(void *arg);
+
+/* Runs MHD, then arms the timer for when it wants to run next: at once
+ * when it left work half done (a request body or long header read in
+ * part: its epoll reports only new events), else at its nearest
+ * connection timeout, at most a second away. */
+static void
+run(struct httpd *h)
+{
+#if MHD_VERSION >= 0x01000000 /* Debian 13: the 64-bit form */
+    uint64_t ms = 1000;
+
+    MHD_run(h->mhd);
+    if (MHD_get_timeout64(h->mhd, &ms) != MHD_YES || ms > 1000)
+        ms = 1000;
+#else /* Debian 12: 0.9.75 */
+    MHD_UNSIGNED_LONG_LONG ms = 1000;
+
+    MHD_run(h->mhd);
+    if (MHD_get_timeout(h->mhd, &ms) != MHD_YES || ms > 1000)
+        ms = 1000;
+#endif
+    if (h->tick_timer > 0)
+        loop_timer_cancel(h->loop, h->tick_timer);
+    h->tick_timer = loop_timer(h->loop, (int64_t)ms, tick, h);
+}
+
 static void
 on_ready(void *arg, short revents)
 {
-    struct httpd *h = arg;
     (void)revents;
-    MHD_run(h->mhd);
+    run(arg);
 }
 
-/* Once a second: MHD closes connections past their timeout. */
 static void
 tick(void *arg)
 {
     struct httpd *h = arg;
-    MHD_run(h->mhd);
-    h->tick_timer = loop_timer(h->loop, 1000, tick, h);
+    h->tick_timer = 0;
+    run(h);
 }
 
 static void try_listen(void *arg);

@@ -214,12 +214,16 @@ schedule_reconnect(struct mqtt *m)
         loop_timer_cancel(m->loop, m->connect_timer);
         m->connect_timer = 0;
     }
-    m->failed++;
     if (m->retry_same) {
+        /* Not counted: the round of the list starts after it. */
         m->retry_same = false;
         delay = mc->reconnect_min_ms;
     } else if (n > 1) {
+        m->failed++;
         m->cur = (m->cur + 1) % n;
+        if (m->failed <= n) /* the first round after a loss; then the warnings say it */
+            log_info("mqtt: trying the next broker, %s:%d (broker %d of %d)", broker(m)->host,
+                     broker(m)->port, m->cur + 1, n);
         if (m->failed % n != 0) {
             delay = mc->reconnect_min_ms;
         } else {
@@ -229,6 +233,7 @@ schedule_reconnect(struct mqtt *m)
             delay = m->backoff_ms;
         }
     } else {
+        m->failed++;
         m->backoff_ms = m->backoff_ms ? m->backoff_ms * 2 : mc->reconnect_min_ms;
         if (m->backoff_ms > mc->reconnect_max_ms)
             m->backoff_ms = mc->reconnect_max_ms;
@@ -327,9 +332,15 @@ on_disconnect(struct mosquitto *mosq, void *obj, int rc)
                                              : mosquitto_strerror(rc));
         /* A broker that stopped answering is not tried again first. */
         m->retry_same = rc != MOSQ_ERR_KEEPALIVE && m->p.conf->nbrokers > 1;
-    } else
-        warn_unreachable(m, rc == MOSQ_ERR_CONN_LOST ? "connection refused or closed"
-                                                     : mosquitto_strerror(rc));
+    } else {
+        char why[80];
+        /* libmosquitto's own keepalive check gives up a connect that got no
+         * CONNACK (its error text for that code is "Unknown error."). */
+        snprintf(why, sizeof(why), "no CONNACK within %d s", m->p.conf->keepalive_s);
+        warn_unreachable(m, rc == MOSQ_ERR_CONN_LOST   ? "connection refused or closed"
+                            : rc == MOSQ_ERR_KEEPALIVE ? why
+                                                       : mosquitto_strerror(rc));
+    }
     m->connected = false;
     m->is_ready = false;
     /* Subscriptions still unacknowledged are made again on the next connect. */

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The console logging in over TLS (run by tests/console/run.sh inside its
-# network namespace): a CA and a broker certificate for 127.0.0.1/localhost
+# network namespace): a CA and a broker certificate for 127.0.0.1/localhost (emberd names 127.0.0.1: where localhost is ::1 first, as in /etc/hosts on Debian, the IPv4-only listener would not answer it)
 # made here with openssl; a private mosquitto with the README's Security
 # section as it is written -- per_listener_settings false, allow_anonymous
 # false, a password file (mosquitto_passwd -b) and the README's ACL, taken
@@ -169,7 +169,7 @@ check "an anonymous client is refused" anon_refused
 # ---- the room: ember-sim, emberd a1 over TLS as user a1 ------------------------------
 SIM_PORT=$(free_port)
 start_sim sim -p xy-md02 --tcp "127.0.0.1:$SIM_PORT" -c "$T/sim.ctl"
-write_room_conf "$T/a1.conf" "$SIM_PORT" "host = localhost" "cafile = $PKI/ca.crt" "username = a1" \
+write_room_conf "$T/a1.conf" "$SIM_PORT" "host = 127.0.0.1" "cafile = $PKI/ca.crt" "username = a1" \
     "password_file = $T/a1.pw" "keepalive = 5" "reconnect_min = 100ms" "reconnect_max = 1s"
 sed -i "s/^port = $MQTT_PORT\$/port = $MQTTS_PORT/" "$T/a1.conf"
 grep -qx "port = $MQTTS_PORT" "$T/a1.conf" || die "a1.conf does not name the TLS port"

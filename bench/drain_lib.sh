@@ -130,6 +130,21 @@ write_drain_conf() {
 # write_peer_conf ID PEER < BODY: $T/ID.conf, a controller ID whose
 # [drain] peers is PEER, its state, audit log and socket at $T/ID-state.json,
 # $T/ID-audit.log, $T/ID.sock, on the test broker; then BODY.
+# write_b3_conf FILE AGENTS ZONES [SITE-LINE...]: write_drain_conf with
+# site "lab" (AGENTS, ZONES, vote 1, hold_down 0, SITE-LINEs) draining
+# web/b3-web1 and web/b3-web2 through HAProxy's $HX_SOCK; stdin goes first,
+# under [mqtt] (more keys, or sections of their own).
+write_b3_conf() {
+    local file=$1 agents=$2 zones=$3
+    shift 3
+    {
+        cat
+        printf '\n[site lab]\nagents = %s\nzones = %s\nvote = 1\nhold_down = 0\ntargets = hx\n' "$agents" "$zones"
+        printf '%s\n' "$@"
+        printf '\n[haproxy hx]\nsocket = %s\nservers = web/b3-web1, web/b3-web2\nrefresh = 500ms\n' "$HX_SOCK"
+    } | write_drain_conf "$file"
+}
+
 write_peer_conf() {
     local DRAIN_EXTRA=("peers = $2")
     write_drain_conf "$T/$1.conf"

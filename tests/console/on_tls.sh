@@ -31,17 +31,11 @@ command -v mosquitto_passwd >/dev/null || die "mosquitto_passwd is not installed
 PKI=$T/pki
 mkdir -p "$PKI"
 umask 077 # keys, passwords and the password file are private
-ossl() { openssl "$@" >>"$T/openssl.log" 2>&1 || die "openssl $1 failed"; }
-ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/ca.key"
-ossl req -x509 -new -key "$PKI/ca.key" -subj "/O=emberwatch test/CN=emberwatch console test CA" -days 2 \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -out "$PKI/ca.crt"
-ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/broker.key"
-ossl req -new -key "$PKI/broker.key" -subj "/O=emberwatch test/CN=broker" -out "$PKI/broker.csr"
-printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-    "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$PKI/broker.ext"
-ossl x509 -req -in "$PKI/broker.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
-    -days 2 -extfile "$PKI/broker.ext" -out "$PKI/broker.crt"
+mkca ca "emberwatch console test CA"
+mkcert broker ca broker "basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,DNS:localhost"
 check "the broker's certificate verifies against the test CA" \
     bash -c "openssl verify -CAfile '$PKI/ca.crt' '$PKI/broker.crt' >/dev/null 2>&1"
 # What chromium is told to trust: the SHA-256 of the broker certificate's

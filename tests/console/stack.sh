@@ -15,20 +15,7 @@ DIST=${CONSOLE_DIST:-$TOP/agent/console/dist}
 lab_site() {
     start_backends b3-web1 b3-web2 b4-web1
     start_haproxy web:b3-web1,b3-web2,b4-web1
-    write_drain_conf "$T/drain.conf" <<EOC
-[site lab]
-agents = $1
-zones = $2
-vote = 1
-hold_down = 0
-targets = hx
-mqtt_commands = yes
-
-[haproxy hx]
-socket = $HX_SOCK
-servers = web/b3-web1, web/b3-web2
-refresh = 500ms
-EOC
+    write_b3_conf "$T/drain.conf" "$1" "$2" "mqtt_commands = yes" </dev/null
     "$EMBER_BIN/ember-drain" -n -c "$T/drain.conf" >"$T/drain-check.log" 2>&1 || die "ember-drain -n rejects drain.conf"
     start_drain drain "$T/drain.conf"
     check "site lab serving" site_is lab serving

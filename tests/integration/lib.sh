@@ -710,3 +710,24 @@ start_rabbitmq_cluster() {
     }
     wait_until 60 rmqc_running || die "the three RabbitMQ nodes did not form one cluster"
 }
+
+# ---- a test PKI (openssl), in $PKI (the caller sets it and makes it) ---------
+# mkca NAME CN: a CA, $PKI/NAME.key and NAME.crt (EC P-256, 2 days);
+# mkcert NAME CA CN EXTENSIONS: a certificate signed by CA, EXTENSIONS one
+# openssl extension per line.  A failing openssl stops the test (its output
+# in $T/openssl.log).
+ossl() { openssl "$@" >>"$T/openssl.log" 2>&1 || die "openssl $1 failed"; }
+newkey() { ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/$1.key"; }
+mkca() {
+    newkey "$1"
+    ossl req -x509 -new -key "$PKI/$1.key" -subj "/O=emberwatch test/CN=$2" -days 2 \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -out "$PKI/$1.crt"
+}
+mkcert() {
+    newkey "$1"
+    ossl req -new -key "$PKI/$1.key" -subj "/O=emberwatch test/CN=$3" -out "$PKI/$1.csr"
+    printf '%s\n' "$4" >"$PKI/$1.ext"
+    ossl x509 -req -in "$PKI/$1.csr" -CA "$PKI/$2.crt" -CAkey "$PKI/$2.key" -CAcreateserial \
+        -days 2 -extfile "$PKI/$1.ext" -out "$PKI/$1.crt"
+}

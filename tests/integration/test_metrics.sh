@@ -69,22 +69,7 @@ check "HEAD is answered" eval "[ \"\$(curl -s -I -o /dev/null -w '%{http_code}' 
 D_PORT=$(free_port)
 start_backends b3-web1 b3-web2 b4-web1
 start_haproxy web:b3-web1,b3-web2,b4-web1
-write_drain_conf "$T/drain.conf" <<EOC
-[metrics]
-listen = 127.0.0.1:$D_PORT
-
-[site lab]
-agents = a1
-zones = b3
-vote = 1
-hold_down = 0
-targets = hx
-
-[haproxy hx]
-socket = $HX_SOCK
-servers = web/b3-web1, web/b3-web2
-refresh = 500ms
-EOC
+printf '[metrics]\nlisten = 127.0.0.1:%s\n' "$D_PORT" | write_b3_conf "$T/drain.conf" a1 b3
 check "ember-drain -n accepts [metrics]" "$EMBER_BIN/ember-drain" -n -c "$T/drain.conf"
 start_drain drain "$T/drain.conf"
 check "site lab serving" site_is lab serving

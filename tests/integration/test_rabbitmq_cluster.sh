@@ -29,22 +29,7 @@ start_bg consumer $PY "$TOP/tests/integration/seq_sub.py" --port "${RMQC_MQTT[c]
 wait_until 20 log_has "$T/events" "# subscribed" || die "the consumer on c did not subscribe"
 start_backends b3-web1 b3-web2 b4-web1
 start_haproxy web:b3-web1,b3-web2,b4-web1
-write_drain_conf "$T/drain.conf" <<EOC
-host = $(list a c b)
-keepalive = 5
-
-[site lab]
-agents = a1
-zones = b3
-vote = 1
-hold_down = 0
-targets = hx
-
-[haproxy hx]
-socket = $HX_SOCK
-servers = web/b3-web1, web/b3-web2
-refresh = 500ms
-EOC
+printf 'host = %s\nkeepalive = 5\n' "$(list a c b)" | write_b3_conf "$T/drain.conf" a1 b3
 start_drain drain "$T/drain.conf"
 check "ember-drain on node a" log_has "$T/drain.log" "mqtt: connected to 127.0.0.1:${RMQC_MQTT[a]} (broker 1 of 3)"
 check "site lab serving" site_is lab serving

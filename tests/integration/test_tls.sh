@@ -20,21 +20,6 @@ command -v mosquitto_passwd >/dev/null || die "mosquitto_passwd is not installed
 PKI=$T/pki
 mkdir -p "$PKI"
 umask 077 # keys, passwords and the password file are private
-ossl() { openssl "$@" >>"$T/openssl.log" 2>&1 || die "openssl $1 failed"; }
-newkey() { ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/$1.key"; }
-mkca() { # mkca NAME CN
-    newkey "$1"
-    ossl req -x509 -new -key "$PKI/$1.key" -subj "/O=emberwatch test/CN=$2" -days 2 \
-        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-        -out "$PKI/$1.crt"
-}
-mkcert() { # mkcert NAME CA CN EXTENSIONS
-    newkey "$1"
-    ossl req -new -key "$PKI/$1.key" -subj "/O=emberwatch test/CN=$3" -out "$PKI/$1.csr"
-    printf '%s\n' "$4" >"$PKI/$1.ext"
-    ossl x509 -req -in "$PKI/$1.csr" -CA "$PKI/$2.crt" -CAkey "$PKI/$2.key" -CAcreateserial \
-        -days 2 -extfile "$PKI/$1.ext" -out "$PKI/$1.crt"
-}
 CLIENT_EXT="basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=clientAuth"

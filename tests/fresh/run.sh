@@ -166,7 +166,11 @@ run_phase() {
 
 fail() {
     say "FAIL: $*"
-    [ -n "${2:-}" ] && tail -n 40 "$2" | sed "s/^/[$SUITE]   /"
+    if [ -n "${2:-}" ]; then
+        # A test's own failure lines first (the tail is often another test's).
+        grep -m 3 -A 12 -e '] FAIL: ' -e '^FAIL' "$2" | sed "s/^/[$SUITE]   /"
+        tail -n 25 "$2" | sed "s/^/[$SUITE]   /"
+    fi
     log_phase total "$(($(date +%s) - T_START))" FAIL
     exit 1
 }

@@ -29,6 +29,24 @@ die() {
     exit 1
 }
 
+# proc_state PID: what a process that stopped making progress is doing: its
+# state, the kernel function it sleeps in, and its threads' stacks (gdb,
+# when installed), for the test's log.
+proc_state() {
+    local pid=$1
+    if ! kill -0 "$pid" 2>/dev/null; then
+        log "process $pid is gone"
+        return 0
+    fi
+    local t
+    for t in /proc/"$pid"/task/*; do
+        log "process $pid thread ${t##*/}: $(grep '^State' "$t/status" | tr -s '\t ' ' '), in $(cat "$t/wchan" 2>/dev/null)"
+    done
+    command -v gdb >/dev/null &&
+        timeout 30 gdb -batch -p "$pid" -ex 'thread apply all bt 15' 2>/dev/null | grep -E '^(#|Thread)' >&2
+    return 0
+}
+
 check() { # check DESCRIPTION CMD...: runs CMD, fails the test when it fails
     local what=$1
     shift

@@ -44,7 +44,7 @@ echo "set xy-md02.temperature 50" >"$T/sim.ctl"
 check "critical alarm at crit: <2>" \
     wait_until 10 log_has "$T/emberj.log" "^<2>critical: alarm room-hot: critical activated"
 check "warning alarm at warning: <4>" \
-    log_has "$T/emberj.log" "^<4>warning: alarm room-warm: warning activated"
+    wait_until 10 log_has "$T/emberj.log" "^<4>warning: alarm room-warm: warning activated"
 echo "set xy-md02.temperature 24" >"$T/sim.ctl"
 check "every line under the journal has a priority" \
     bash -c "! grep -qv '^<[0-9]>' '$T/emberj.log'"

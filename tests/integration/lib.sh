@@ -659,6 +659,19 @@ stop_rabbitmq_node() {
     stop_pid "${RMQC_WRAPPER[$x]}"
     RMQC_WRAPPER[$x]=""
 }
+# restart_rabbitmq_node X: node X (stopped or killed) started again with its
+# directories, so it rejoins the cluster; waits for its MQTT listener.
+restart_rabbitmq_node() {
+    local x=$1
+    rm -f "$T/rmqc/$x/rabbit.pid" # the killed VM's
+    start_bg "rabbitmq-$x" rmqc_exec "$x" /usr/lib/rabbitmq/bin/rabbitmq-server
+    RMQC_WRAPPER[$x]=$LAST_PID
+    wait_until 120 eval "! alive ${RMQC_WRAPPER[$x]} || (exec 3<>/dev/tcp/127.0.0.1/${RMQC_MQTT[$x]}) 2>/dev/null"
+    (exec 3<>"/dev/tcp/127.0.0.1/${RMQC_MQTT[$x]}") 2>/dev/null ||
+        die "RabbitMQ node $x did not come back (rabbitmq-$x.log)"
+    wait_until 10 test -s "$T/rmqc/$x/rabbit.pid" || die "no pid file from RabbitMQ node $x"
+    RMQC_BEAM[$x]=$(cat "$T/rmqc/$x/rabbit.pid")
+}
 kill_rabbitmq_node() {
     local x=$1
     kill -KILL "${RMQC_BEAM[$x]}" 2>/dev/null

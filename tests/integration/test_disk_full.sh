@@ -104,7 +104,7 @@ before=$(ndistinct)
 toggles 10
 check "it monitors and publishes" \
     wait_until 20 bash -c "[ \$(grep ' $P/event ' '$T/events' | cut -d' ' -f3- | sort -u | wc -l) -ge $((before + 10)) ]"
-check "the self-alarm is active in the restarted emberd" test "$(journal_state)" = active
+check "the self-alarm is active in the restarted emberd" wait_until 10 eval '[ "$(journal_state)" = active ]'
 
 # ---- 4. space freed: the condition clears, keys stay unique ---------------
 rm -f "$DISK/fill"

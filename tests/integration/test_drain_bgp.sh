@@ -97,7 +97,7 @@ check "undrain lab" drain_cli undrain lab --by tester --reason "fire out"
 check "observer relearned 192.0.2.0/24" wait_until 5 obs_has 192.0.2.0/24
 check "observer relearned 203.0.113.0/24" wait_until 5 obs_has 203.0.113.0/24
 check "site serving" wait_until 5 site_is lab serving
-check "audit: the enable command" \
+check "audit: the enable command" wait_until 5 \
     grep -qF '"command":"enable \"anycast\"","result":"anycast: enabled","ok":true' "$T/drain-audit.log"
 check "the session never dropped (one Established since start)" session_up observer edge
 

@@ -105,7 +105,7 @@ check "HAProxy: web/dc1-web READY" wait_until 5 hx_is web/dc1-web ready
 check "HAProxy: api/dc1-api READY" wait_until 5 hx_is api/dc1-api ready
 check "no flapping after the undrain (2 s)" steady web/dc1-web ready 2
 check "c1 never followed c2's stale drained state" eval "! audit_has c1 '\"event\":\"drain_peer\"'"
-check "undrain hooks ran once per controller" \
+check "undrain hooks ran once per controller" wait_until 5 \
     eval "test \$(hooks '^c1 undrain') -eq 1 && test \$(hooks '^c2 undrain') -eq 1"
 
 # 3. A manual drain on c2 alone: c1 follows it, carrying c2's decision.

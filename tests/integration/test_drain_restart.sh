@@ -53,11 +53,11 @@ pub_req a1 b3 drain 10 false '["room-hot"]'
 check "first server drained" wait_until 5 hx_is web/dc1-web drain
 check "hook started" wait_until 5 grep -q "^start drain id=1" "$T/hooks.out"
 check "second server not yet (mid-action)" hx_is api/dc1-api ready
+check "state file recorded the decision: draining" wait_until 5 \
+    $PY -c "import json; s=json.load(open('$T/drain-state.json'))['sites'][0]; assert s['state']=='draining' and not s['hooks_done'], s"
 kill -9 "$DRAIN_PID"
 wait "$DRAIN_PID" 2>/dev/null
 log "killed ember-drain -9 mid-action"
-check "state file recorded the decision: draining" \
-    $PY -c "import json; s=json.load(open('$T/drain-state.json'))['sites'][0]; assert s['state']=='draining' and not s['hooks_done'], s"
 m=$(audit_mark)
 rm -f "$T/drain.sock" # a dead daemon's socket; the next one replaces it anyway
 start_drain drain2 "$T/drain.conf"

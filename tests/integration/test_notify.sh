@@ -396,8 +396,8 @@ check "ember-mail handed a message to sendmail" wait_until 10 test -s "$T/sendma
 check "... as sendmail -t -oi" grep -qx -- "-t -oi" "$T/sendmail.args"
 check "... to both recipients" grep -qx "To: oncall@example.com, noc@example.com" "$T/sendmail.msg"
 check "... with the alarm in the subject" \
-    grep -qx "Subject: \[emberwatch lab/a1\] CRITICAL room-hot activated" "$T/sendmail.msg"
-check "... and the event's JSON in the body" grep -qxF "$(payload "$hot2")" "$T/sendmail.msg"
+    wait_until 10 grep -qx "Subject: \[emberwatch lab/a1\] CRITICAL room-hot activated" "$T/sendmail.msg"
+check "... and the event's JSON in the body" wait_until 10 grep -qxF "$(payload "$hot2")" "$T/sendmail.msg"
 check "... logged done" wait_until 5 log_has "$T/emberd.log" "notify mail: activated room-hot (seq $hot2_seq) done"
 check "the removed notifier gets nothing more" stays 1 test "$(wc -l <"$T/warn/log")" -eq "$warn_lines"
 

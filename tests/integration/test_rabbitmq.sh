@@ -76,9 +76,9 @@ stop_pid "$REC_PID"
 
 mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -V mqttv311 -q 1 -t "$P/cmd/ack" -m '{"alarm":"room-hot","by":"noc"}'
 check "ack over cmd/ack" rec_wait 5 rec " $P/event .*\"alarm\":\"room-hot\".*\"acked\":true.*\"transition\":\"acked\""
-check "emberd logged the command" log_has "$T/emberd.log" "mqtt command ack room-hot by noc done"
-r=$(late "$P/alarm/room-hot")
-check "retained alarm state now acked" glob "$r" '1 {*"state":"active","acked":true*}'
+check "emberd logged the command" wait_until 10 log_has "$T/emberd.log" "mqtt command ack room-hot by noc done"
+late_acked() { glob "$(late "$P/alarm/room-hot")" '1 {*"state":"active","acked":true*}'; }
+check "retained alarm state now acked" wait_until 10 late_acked
 
 echo "set xy-md02.temperature 24" >"$T/sim.ctl"
 check "alarm cleared" rec_wait 10 rec " $P/event .*\"alarm\":\"room-hot\".*\"transition\":\"cleared\""

@@ -258,7 +258,7 @@ check "the retained status is still online" grep -qx online "$T/late2.out"
 timeout 10 mosquitto_pub "${NOC[@]}" -q 1 -t "$P/cmd/ack" -m '{"alarm":"room-hot","by":"noc"}'
 check "noc's ack over cmd/ack is applied" \
     rec_wait 5 noc " $P/event .*\"alarm\":\"room-hot\".*\"acked\":true.*\"transition\":\"acked\""
-check "emberd logged the command by noc" log_has "$T/emberd.log" "mqtt command ack room-hot by noc done"
+check "emberd logged the command by noc" wait_until 10 log_has "$T/emberd.log" "mqtt command ack room-hot by noc done"
 check "exactly one ack event" test "$(grep -c "\"transition\":\"acked\"" "$T/noc.rec")" -eq 1
 check "the retained alarm state says acked" rec_wait 5 noc " $P/alarm/room-hot .*\"state\":\"active\",\"acked\":true"
 check "intruder's subscription to emberwatch/# received nothing" \

@@ -59,7 +59,7 @@
 #   PHASES          all: ramp detect gpio scale scale10k drain drain_dnsbgp
 #                   drain_takeover replay failover failover_rmq footprint console; a subset (spaces or commas) runs only those,
 #                   the table says "not measured" for the rest
-# Takes about 20 minutes on a 2-core VM (10 of them the console's).
+# Takes about 25 minutes on a 2-core VM (10 of them the console's).
 set -u
 export TMPDIR=${TMPDIR:-/tmp}
 BENCH_START=$(date +%s)

@@ -660,15 +660,25 @@ stop_rabbitmq_node() {
     RMQC_WRAPPER[$x]=""
 }
 # restart_rabbitmq_node X: node X (stopped or killed) started again with its
-# directories, so it rejoins the cluster; waits for its MQTT listener.
+# directories, so it rejoins the cluster; waits for its MQTT listener.  A
+# 3.10 node restarted after kill -9 now and then hangs in its MQTT plugin's
+# start (its client-id tracker waits on the cluster); such a start is
+# stopped and made again, up to three times (each log kept: rabbitmq-X.log,
+# rabbitmq-X-retryN.log).
 restart_rabbitmq_node() {
-    local x=$1
-    rm -f "$T/rmqc/$x/rabbit.pid" # the killed VM's
-    start_bg "rabbitmq-$x" rmqc_exec "$x" /usr/lib/rabbitmq/bin/rabbitmq-server
-    RMQC_WRAPPER[$x]=$LAST_PID
-    wait_until 120 eval "! alive ${RMQC_WRAPPER[$x]} || (exec 3<>/dev/tcp/127.0.0.1/${RMQC_MQTT[$x]}) 2>/dev/null"
+    local x=$1 try
+    for try in 1 2 3; do
+        rm -f "$T/rmqc/$x/rabbit.pid" # the previous VM's
+        [ "$try" -gt 1 ] && mv "$T/rabbitmq-$x.log" "$T/rabbitmq-$x-retry$((try - 1)).log"
+        start_bg "rabbitmq-$x" rmqc_exec "$x" /usr/lib/rabbitmq/bin/rabbitmq-server
+        RMQC_WRAPPER[$x]=$LAST_PID
+        wait_until 60 eval "! alive ${RMQC_WRAPPER[$x]} || (exec 3<>/dev/tcp/127.0.0.1/${RMQC_MQTT[$x]}) 2>/dev/null"
+        (exec 3<>"/dev/tcp/127.0.0.1/${RMQC_MQTT[$x]}") 2>/dev/null && break
+        log "RabbitMQ node $x: no MQTT listener 60 s after start $try; starting it again"
+        stop_rabbitmq_node "$x"
+    done
     (exec 3<>"/dev/tcp/127.0.0.1/${RMQC_MQTT[$x]}") 2>/dev/null ||
-        die "RabbitMQ node $x did not come back (rabbitmq-$x.log)"
+        die "RabbitMQ node $x did not come back (rabbitmq-$x*.log)"
     wait_until 10 test -s "$T/rmqc/$x/rabbit.pid" || die "no pid file from RabbitMQ node $x"
     RMQC_BEAM[$x]=$(cat "$T/rmqc/$x/rabbit.pid")
 }

@@ -510,6 +510,16 @@ def main():
         p("   a frozen broker is found by the keepalive instead: test_failover)")
     else:
         p("   not measured")
+    fr = load(d, "failover_rmq.json")
+    p("   on a 3-node RabbitMQ cluster (MQTT plugin): the node emberd is on killed -9, restarted after each")
+    if fr and fr.get("switch_ms"):
+        st = stats(fr["switch_ms"])
+        res["failover_rmq"] = {"kills": fr["kills"], "rabbitmq": fr.get("rabbitmq"), "switch_ms": st}
+        p("   RabbitMQ %s, %d kills: median %s, p90 %s, p99 %s, max %s" % (
+            fr.get("rabbitmq", "?"), len(fr["switch_ms"]), f1(st["median_ms"]).strip(),
+            f1(st["p90_ms"]).strip(), f1(st["p99_ms"]).strip(), f1(st["max_ms"]).strip()))
+    else:
+        p("   not measured")
 
     # ---- targets -------------------------------------------------------------
     p("")

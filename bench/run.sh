@@ -33,6 +33,9 @@
 #  10 failover  emberd with [mqtt] host listing 3 mosquitto brokers: the one
 #               it is on killed -9 FAILOVER_N times (restarted after): the
 #               kill -> its "online" at a subscriber of the next broker
+#  10b failover_rmq  the same on a 3-node RabbitMQ cluster (its MQTT plugin):
+#               the node emberd is on killed -9 FAILOVER_RMQ_N times, restarted
+#               (it rejoins) after each: the kill -> "online" on another node
 #   9 console   the NOC console in Debian's chromium under 100 agents x 20
 #               sensors at 1 Hz plus alarm churn (bench/console_scale.sh):
 #               main-thread busy time, frames/s, input delay, JS heap from
@@ -52,10 +55,11 @@
 #   RUNS_DRAIN      runs in each drain phase (100)
 #   CONSOLE_MINUTES minutes the console phase runs (10)
 #   FAILOVER_N      kills in the failover phase (20)
+#   FAILOVER_RMQ_N  kills in the failover_rmq phase (20)
 #   PHASES          all: ramp detect gpio scale scale10k drain drain_dnsbgp
-#                   drain_takeover replay failover footprint console; a subset (spaces or commas) runs only those,
+#                   drain_takeover replay failover failover_rmq footprint console; a subset (spaces or commas) runs only those,
 #                   the table says "not measured" for the rest
-# Takes about 20 minutes on a 2-core VM (10 of them the console's).
+# Takes about 25 minutes on a 2-core VM (10 of them the console's).
 set -u
 export TMPDIR=${TMPDIR:-/tmp}
 BENCH_START=$(date +%s)
@@ -73,6 +77,7 @@ SCALE_PROCS=${SCALE_PROCS:-1}
 REPLAY_N=${REPLAY_N:-10000}
 RUNS_DRAIN=${RUNS_DRAIN:-100}
 FAILOVER_N=${FAILOVER_N:-20}
+FAILOVER_RMQ_N=${FAILOVER_RMQ_N:-20}
 OUT=$TOP/build/bench
 R=$T/results # per-phase JSON, merged by report.py
 mkdir -p "$OUT" "$R"
@@ -555,6 +560,45 @@ json.dump({"kills": int(sys.argv[3]), "switch_ms": xs}, open(sys.argv[2], "w"))
 EOF2
 }
 
+# ---- 10b. the same on a 3-node RabbitMQ cluster ---------------------------------
+bench_failover_rmq() {
+    phase "failover_rmq: emberd on a 3-node RabbitMQ cluster, the node it is on killed -9 $FAILOVER_RMQ_N times"
+    local i x cur port t0 seen
+    start_rabbitmq_cluster
+    for x in a b c; do
+        start_bg "rq-sub-$x" mosquitto_sub -h 127.0.0.1 -p "${RMQC_MQTT[$x]}" -V mqttv311 -F "%U $x %p" \
+            -t emberwatch/lab/a1/status
+    done
+    MQTT_PORT=${RMQC_MQTT[a]}
+    write_contact_conf "$T/rq.conf" \
+        "host = 127.0.0.1:${RMQC_MQTT[a]}, 127.0.0.1:${RMQC_MQTT[b]}, 127.0.0.1:${RMQC_MQTT[c]}" \
+        "keepalive = 5" "reconnect_min = 100ms" "reconnect_max = 1s"
+    sed -i -e "s|$T/journal.db|$T/rq-journal.db|" -e "s|$T/ctl.sock|$T/rq.sock|" -e "s|$T/gpio-sim|$T/rq-gpio|" "$T/rq.conf"
+    start_emberd rq "$T/rq.conf"
+    local RQE=$EMBERD_PID
+    wait_until 20 log_has "$T/rq.log" "mqtt: connected" || die "emberd (failover_rmq) did not connect"
+    : >"$T/rq-samples"
+    for ((i = 0; i < FAILOVER_RMQ_N; i++)); do
+        port=$(grep -o 'mqtt: connected to 127.0.0.1:[0-9]*' "$T/rq.log" | tail -1 | cut -d: -f3)
+        cur=""
+        for x in a b c; do [ "${RMQC_MQTT[$x]}" = "$port" ] && cur=$x; done
+        [ -n "$cur" ] || die "failover_rmq: cannot tell which node emberd is on"
+        t0=$(date +%s.%N)
+        kill_rabbitmq_node "$cur"
+        seen() { cat "$T"/rq-sub-?.log | awk -v t="$t0" -v c="$cur" '$1 > t && $2 != c && $3 == "online"' | sort -n | head -1; }
+        wait_until 60 eval '[ -n "$(seen)" ]' || die "failover_rmq: emberd did not come back on another node"
+        seen | awk -v t="$t0" '{ printf "%.1f\n", ($1 - t) * 1000 }' >>"$T/rq-samples"
+        restart_rabbitmq_node "$cur"
+    done
+    stop_pid "$RQE"
+    stop_rabbitmq_cluster
+    $PY - "$T/rq-samples" "$R/failover_rmq.json" "$FAILOVER_RMQ_N" "$RMQ_VERSION" <<'EOF2' || die "failover_rmq analysis"
+import json, sys
+xs = [float(l) for l in open(sys.argv[1]) if l.strip()]
+json.dump({"kills": int(sys.argv[3]), "switch_ms": xs, "rabbitmq": sys.argv[4]}, open(sys.argv[2], "w"))
+EOF2
+}
+
 # ---- 9. the NOC console under a fleet's load ---------------------------------
 bench_console() {
     phase "console: 100 agents x 20 sensors at 1 Hz + alarm churn, the page in chromium, ${CONSOLE_MINUTES:-10} min"
@@ -563,10 +607,10 @@ bench_console() {
     grep -F '"minute"' "$T/console_scale.log" >&2
 }
 
-PHASES=${PHASES:-ramp detect gpio scale scale10k drain drain_dnsbgp drain_takeover replay failover footprint console}
+PHASES=${PHASES:-ramp detect gpio scale scale10k drain drain_dnsbgp drain_takeover replay failover failover_rmq footprint console}
 for ph in ${PHASES//,/ }; do
     declare -F "bench_$ph" >/dev/null ||
-        die "unknown phase $ph (PHASES: ramp detect gpio scale scale10k drain drain_dnsbgp drain_takeover replay failover footprint console)"
+        die "unknown phase $ph (PHASES: ramp detect gpio scale scale10k drain drain_dnsbgp drain_takeover replay failover failover_rmq footprint console)"
     "bench_$ph"
 done
 

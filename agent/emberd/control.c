@@ -167,6 +167,7 @@ status_json(struct control *ctl)
     cJSON_AddStringToObject(o, "agent", conf->agent.id);
     cJSON_AddStringToObject(o, "mqtt", os.connected ? "connected" : "disconnected");
     cJSON_AddNumberToObject(o, "mqtt_dropped", (double)os.mqtt_dropped);
+    cJSON_AddNumberToObject(o, "mqtt_stale_wills", (double)os.mqtt_stale_wills);
     cJSON_AddNumberToObject(o, "journal_pending", (double)os.journal_pending);
     cJSON_AddNumberToObject(o, "journal_dropped", (double)os.journal_dropped);
     cJSON_AddStringToObject(o, "journal", os.journal_ok ? "ok" : "degraded");

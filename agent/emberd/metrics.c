@@ -51,6 +51,9 @@ metrics_page(struct metrics *m, bool openmetrics)
     om_family(&p, "emberd_mqtt_dropped_messages", OM_COUNTER,
               "QoS 0 messages (telemetry) not sent while the broker was unreachable");
     om_sample(&p, NULL, (double)os.mqtt_dropped);
+    om_family(&p, "emberd_mqtt_stale_wills_answered", OM_COUNTER,
+              "Stale Last Wills ('offline' from a broker left earlier) answered with 'online'");
+    om_sample(&p, NULL, (double)os.mqtt_stale_wills);
     om_family(&p, "emberd_journal_pending_messages", OM_GAUGE,
               "Events and states journaled and not yet acknowledged by the broker");
     om_sample(&p, NULL, (double)os.journal_pending);

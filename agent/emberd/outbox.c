@@ -403,6 +403,7 @@ outbox_get_stats(const struct outbox *ob, struct outbox_stats *st)
     state_get_stats(ob->state, &ss);
     st->connected = mqtt_connected(ob->mqtt);
     st->mqtt_dropped = mqtt_dropped(ob->mqtt);
+    st->mqtt_stale_wills = mqtt_stale_wills(ob->mqtt);
     st->journal_pending = ss.pending;
     st->journal_dropped = ss.dropped;
     st->journal_ok = state_writable(ob->state);

@@ -39,6 +39,7 @@ typedef void (*outbox_command_fn)(void *arg, const char *suffix, const void *pay
 struct outbox_stats {
     bool connected;
     unsigned long mqtt_dropped; /* QoS 0 messages not sent while offline */
+    unsigned long mqtt_stale_wills; /* stale Last Wills answered with "online" */
     int64_t journal_pending;    /* awaiting a PUBACK, in the file or memory */
     uint64_t journal_dropped;   /* dropped by the journal_max bound */
     bool journal_ok;            /* the journal can be written */

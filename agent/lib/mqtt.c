@@ -31,6 +31,8 @@ struct mqtt {
     struct loop *loop;
     mqtt_acked_fn on_acked;
     char status_topic[MQTT_TOPIC_MAX];
+    int status_sub; /* p.subs[status_sub] is status_topic: a stale Last Will is answered */
+    unsigned long stale_wills;
     int sub_mids[MQTT_MAX_SUBS]; /* -1 once acknowledged */
     int pending_subs;
     bool connected;
@@ -304,7 +306,11 @@ on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count, const in
         if (m->sub_mids[i] != mid)
             continue;
         /* A SUBACK code above 2 (0x80) is a refusal, typically the ACL. */
-        if (qos_count < 1 || granted[0] > 2)
+        if ((qos_count < 1 || granted[0] > 2) && i == m->status_sub)
+            log_warnx("mqtt: the broker refused the subscription to our own status %s, so a "
+                      "stale Last Will cannot be answered (give read on it too: readwrite)",
+                      m->p.subs[i].filter);
+        else if (qos_count < 1 || granted[0] > 2)
             log_errx("mqtt: the broker refused the subscription %s (check its ACL)",
                      m->p.subs[i].filter);
         m->sub_mids[i] = -1;
@@ -411,6 +417,24 @@ on_state_request(struct mqtt *m, const struct mosquitto_message *msg)
                                     answer_state_request, m);
 }
 
+/* "offline" on our own status while we are connected is a Last Will of a
+ * connection we already gave up: a broker we left because it stopped
+ * answering publishes it when it comes back, and a bridge or a cluster
+ * carries it to the broker we are on.  Consumers would take the program
+ * for offline until its next connection, so it says "online" again. */
+static void
+on_own_status(struct mqtt *m, const struct mosquitto_message *msg)
+{
+    if (!m->connected || m->stopping || msg->payloadlen != 7 ||
+        memcmp(msg->payload, "offline", 7) != 0)
+        return;
+    m->stale_wills++;
+    log_warnx("mqtt: %s says 'offline' while we are connected to %s:%d (the Last Will of a "
+              "connection given up earlier); saying 'online' again",
+              m->status_topic, broker(m)->host, broker(m)->port);
+    mosquitto_publish(m->mosq, NULL, m->status_topic, 6, "online", 1, true);
+}
+
 static void
 on_msg(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 {
@@ -426,6 +450,10 @@ on_msg(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 
     if (m->p.nstate_subs > 0 && is_state_request(m, msg->topic)) {
         on_state_request(m, msg);
+        return;
+    }
+    if (strcmp(msg->topic, m->status_topic) == 0) {
+        on_own_status(m, msg);
         return;
     }
     if (m->p.on_message == NULL)
@@ -599,6 +627,13 @@ mqtt_init(struct mqtt **out, const struct mqtt_params *p, struct loop *l)
         destroy(m);
         return -ENAMETOOLONG;
     }
+    if (m->p.nsubs >= MQTT_MAX_SUBS) {
+        destroy(m);
+        return -ENOSPC;
+    }
+    m->status_sub = m->p.nsubs++;
+    memcpy(m->p.subs[m->status_sub].filter, m->status_topic, sizeof(m->status_topic));
+    m->p.subs[m->status_sub].qos = 1;
     if (snprintf(m->base_id, sizeof(m->base_id), "%s", p->client_id ? p->client_id : p->conf->client_id) >=
         (int)sizeof(m->base_id)) {
         destroy(m);
@@ -757,6 +792,12 @@ bool
 mqtt_ready(const struct mqtt *m)
 {
     return m->connected && m->is_ready;
+}
+
+unsigned long
+mqtt_stale_wills(const struct mqtt *m)
+{
+    return m->stale_wills;
 }
 
 unsigned long

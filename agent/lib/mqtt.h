@@ -5,7 +5,10 @@
  * A session is built from struct mqtt_params: the broker settings ([mqtt],
  * struct mqtt_conf), the client id, a base topic and the subscriptions.  It
  * owns the retained {base}/status topic: "offline" is the Last Will, "online"
- * is published on every connect and "offline" again on a clean stop.  After
+ * is published on every connect and "offline" again on a clean stop.  It
+ * subscribes to that topic too: "offline" arriving while connected is the
+ * stale Last Will of a connection given up earlier (a frozen broker that
+ * came back, carried by a bridge or a cluster), answered with "online".  After
  * a connect it subscribes, and calls `ready` once every subscription was
  * acknowledged (a refused one is logged, naming the filter).  Reconnects back
  * off exponentially between reconnect_min and reconnect_max; the latest
@@ -133,6 +136,8 @@ bool mqtt_ready(const struct mqtt *m);
 /* Points the session at a reloaded [mqtt] (the caller has checked that it
  * is the same: mqttconf_restart_key()), so the old one can be freed. */
 void mqtt_set_conf(struct mqtt *m, const struct mqtt_conf *conf);
+/* Stale Last Wills answered with "online" (see above), since start. */
+unsigned long mqtt_stale_wills(const struct mqtt *m);
 /* Messages not sent because the broker was unreachable. */
 unsigned long mqtt_dropped(const struct mqtt *m);
 /* State requests received and republishes made for them, since start. */

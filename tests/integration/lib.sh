@@ -29,6 +29,24 @@ die() {
     exit 1
 }
 
+# proc_state PID: what a process that stopped making progress is doing: its
+# state, the kernel function it sleeps in, and its threads' stacks (gdb,
+# when installed), for the test's log.
+proc_state() {
+    local pid=$1
+    if ! kill -0 "$pid" 2>/dev/null; then
+        log "process $pid is gone"
+        return 0
+    fi
+    local t
+    for t in /proc/"$pid"/task/*; do
+        log "process $pid thread ${t##*/}: $(grep '^State' "$t/status" | tr -s '\t ' ' '), in $(cat "$t/wchan" 2>/dev/null)"
+    done
+    command -v gdb >/dev/null &&
+        timeout 30 gdb -batch -p "$pid" -ex 'thread apply all bt 15' 2>/dev/null | grep -E '^(#|Thread)' >&2
+    return 0
+}
+
 check() { # check DESCRIPTION CMD...: runs CMD, fails the test when it fails
     local what=$1
     shift
@@ -640,6 +658,29 @@ stop_rabbitmq_node() {
     fi
     stop_pid "${RMQC_WRAPPER[$x]}"
     RMQC_WRAPPER[$x]=""
+}
+# restart_rabbitmq_node X: node X (stopped or killed) started again with its
+# directories, so it rejoins the cluster; waits for its MQTT listener.  A
+# 3.10 node restarted after kill -9 now and then hangs in its MQTT plugin's
+# start (its client-id tracker waits on the cluster); such a start is
+# stopped and made again, up to three times (each log kept: rabbitmq-X.log,
+# rabbitmq-X-retryN.log).
+restart_rabbitmq_node() {
+    local x=$1 try
+    for try in 1 2 3; do
+        rm -f "$T/rmqc/$x/rabbit.pid" # the previous VM's
+        [ "$try" -gt 1 ] && mv "$T/rabbitmq-$x.log" "$T/rabbitmq-$x-retry$((try - 1)).log"
+        start_bg "rabbitmq-$x" rmqc_exec "$x" /usr/lib/rabbitmq/bin/rabbitmq-server
+        RMQC_WRAPPER[$x]=$LAST_PID
+        wait_until 60 eval "! alive ${RMQC_WRAPPER[$x]} || (exec 3<>/dev/tcp/127.0.0.1/${RMQC_MQTT[$x]}) 2>/dev/null"
+        (exec 3<>"/dev/tcp/127.0.0.1/${RMQC_MQTT[$x]}") 2>/dev/null && break
+        log "RabbitMQ node $x: no MQTT listener 60 s after start $try; starting it again"
+        stop_rabbitmq_node "$x"
+    done
+    (exec 3<>"/dev/tcp/127.0.0.1/${RMQC_MQTT[$x]}") 2>/dev/null ||
+        die "RabbitMQ node $x did not come back (rabbitmq-$x*.log)"
+    wait_until 10 test -s "$T/rmqc/$x/rabbit.pid" || die "no pid file from RabbitMQ node $x"
+    RMQC_BEAM[$x]=$(cat "$T/rmqc/$x/rabbit.pid")
 }
 kill_rabbitmq_node() {
     local x=$1

@@ -127,7 +127,7 @@ wait_until 10 eval "[ \$(distinct) -ge 200 ]" || die "the burst did not start"
 L=$(($(wc -l <"$T/emberd.log") + 1))
 t0=$(date +%s%N)
 kill -KILL "${BPID[A]}"
-ms=$(switch_ms B "$L" "$t0") || die "emberd did not move to B after A was killed"
+ms=$(switch_ms B "$L" "$t0") || { proc_state "$EMBERD_PID"; die "emberd did not move to B after A was killed"; }
 log "switch A -> B after kill -9: $ms ms"
 check "moved to B, the next in the list" connected_after B "$L"
 wait "$BURST"

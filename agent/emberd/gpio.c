@@ -510,40 +510,44 @@ sim_line(struct gpio *g, char *line, struct clocks *c, gpio_event_fn cb, void *a
     emit(c, i, ch, n, cb, arg);
 }
 
+/* One read() per call: at most SIM_LINE_MAX bytes of lines, then back to
+ * the loop, which calls again while the FIFO stays readable.  A writer that
+ * keeps the FIFO full (ember-sim, a test's burst) must not hold the loop:
+ * MQTT acknowledgements, timers and the control socket wait behind it, as
+ * they do not behind a chattering chip line (EVENTS_PER_DISPATCH).  Only a
+ * partial line is kept between calls, and it needs more bytes anyway. */
 static int
 dispatch_fifo(struct gpio *g, struct clocks *c, gpio_event_fn cb, void *arg)
 {
-    for (;;) {
-        ssize_t n = read(g->fifo_fd, g->buf + g->len, sizeof(g->buf) - 1 - g->len);
-        char *start, *nl;
+    ssize_t n = read(g->fifo_fd, g->buf + g->len, sizeof(g->buf) - 1 - g->len);
+    char *start, *nl;
 
-        if (n < 0)
-            return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-        if (n == 0)
-            return 0;
-        clocks_now(c);
-        g->len += (size_t)n;
-        g->buf[g->len] = '\0';
-        start = g->buf;
-        while ((nl = memchr(start, '\n', g->len - (size_t)(start - g->buf))) != NULL) {
-            *nl = '\0';
-            if (!g->discarding && strlen(start) == (size_t)(nl - start))
-                sim_line(g, start, c, cb, arg);
-            else if (!g->discarding)
-                log_warnx("GPIO FIFO %s: ignored a line containing a NUL byte", g->fifo);
-            g->discarding = false;
-            start = nl + 1;
-        }
-        g->len -= (size_t)(start - g->buf);
-        memmove(g->buf, start, g->len);
-        if (g->len == sizeof(g->buf) - 1) {
-            if (!g->discarding)
-                log_warnx("GPIO FIFO %s: ignored a line longer than %d bytes", g->fifo,
-                          SIM_LINE_MAX);
-            g->len = 0;
-            g->discarding = true;
-        }
+    if (n < 0)
+        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+    if (n == 0)
+        return 0;
+    clocks_now(c);
+    g->len += (size_t)n;
+    g->buf[g->len] = '\0';
+    start = g->buf;
+    while ((nl = memchr(start, '\n', g->len - (size_t)(start - g->buf))) != NULL) {
+        *nl = '\0';
+        if (!g->discarding && strlen(start) == (size_t)(nl - start))
+            sim_line(g, start, c, cb, arg);
+        else if (!g->discarding)
+            log_warnx("GPIO FIFO %s: ignored a line containing a NUL byte", g->fifo);
+        g->discarding = false;
+        start = nl + 1;
     }
+    g->len -= (size_t)(start - g->buf);
+    memmove(g->buf, start, g->len);
+    if (g->len == sizeof(g->buf) - 1) {
+        if (!g->discarding)
+            log_warnx("GPIO FIFO %s: ignored a line longer than %d bytes", g->fifo, SIM_LINE_MAX);
+        g->len = 0;
+        g->discarding = true;
+    }
+    return 0;
 }
 
 int

@@ -33,7 +33,7 @@ struct mqtt {
     char status_topic[MQTT_TOPIC_MAX];
     int status_sub; /* p.subs[status_sub] is status_topic: a stale Last Will is answered */
     unsigned long stale_wills;
-    int sub_mids[MQTT_MAX_SUBS]; /* -1 once acknowledged */
+    int sub_mids[MQTT_MAX_SUBS + 1]; /* -1 once acknowledged */
     int pending_subs;
     bool connected;
     bool is_ready; /* on_ready has run for this connection */
@@ -401,6 +401,9 @@ on_state_request(struct mqtt *m, const struct mosquitto_message *msg)
 {
     int64_t now = mono_ms();
 
+    if (m->stopping)
+        return; /* "offline" is going out: no "online" after it */
+
     if (msg->retain) {
         log_warnx("mqtt: state request on %s ignored: it is retained (publish state requests "
                   "without retain, or the broker replays them on every connect)",
@@ -620,18 +623,14 @@ mqtt_init(struct mqtt **out, const struct mqtt_params *p, struct loop *l)
     m->p = *p;
     m->loop = l;
     m->offline_mid = -1;
-    for (int i = 0; i < MQTT_MAX_SUBS; i++)
+    for (int i = 0; i <= MQTT_MAX_SUBS; i++)
         m->sub_mids[i] = -1;
     if (snprintf(m->status_topic, sizeof(m->status_topic), "%s/status", p->base) >=
         (int)sizeof(m->status_topic)) {
         destroy(m);
         return -ENAMETOOLONG;
     }
-    if (m->p.nsubs >= MQTT_MAX_SUBS) {
-        destroy(m);
-        return -ENOSPC;
-    }
-    m->status_sub = m->p.nsubs++;
+    m->status_sub = m->p.nsubs++; /* subs[] has room for it past MQTT_MAX_SUBS */
     memcpy(m->p.subs[m->status_sub].filter, m->status_topic, sizeof(m->status_topic));
     m->p.subs[m->status_sub].qos = 1;
     if (snprintf(m->base_id, sizeof(m->base_id), "%s", p->client_id ? p->client_id : p->conf->client_id) >=

@@ -78,7 +78,7 @@ struct mqtt_params {
     const struct mqtt_conf *conf; /* borrowed: must outlive the session (see mqtt_set_conf) */
     const char *client_id;        /* NULL: conf->client_id; read by mqtt_init() only */
     char base[MQTT_TOPIC_MAX];    /* "emberwatch/site/agent": status and relative topics */
-    struct mqtt_sub subs[MQTT_MAX_SUBS];
+    struct mqtt_sub subs[MQTT_MAX_SUBS + 1]; /* +1: the session's own status (mqtt_init) */
     int nsubs;
     mqtt_ready_fn on_ready;
     mqtt_message_fn on_message;

@@ -87,7 +87,7 @@ check "B2 keeps emberd 'online', retained" wait_until 10 eval '[ "$(late $P2 $P/
 check "B1 keeps emberd 'online', retained (over the bridge)" \
     wait_until 10 eval '[ "$(late $P1 $P/status)" = "1 online" ]'
 check "both keep ember-drain 'online'" \
-    eval '[ "$(late $P2 $DS)" = "1 online" ] && [ "$(late $P1 $DS)" = "1 online" ]'
+    wait_until 10 eval '[ "$(late $P2 $DS)" = "1 online" ] && [ "$(late $P1 $DS)" = "1 online" ]'
 check "ember-drain counts the agent online again" wait_until 10 eval '[ "$(agent_status)" = online ]'
 check "emberctl -j status counts the answer" eval "'$EMBER_BIN/emberctl' -s '$T/ctl.sock' -j status |
     $PY -c 'import json, sys; sys.exit(0 if json.load(sys.stdin)[\"mqtt_stale_wills\"] >= 1 else 1)'"
@@ -98,6 +98,8 @@ check "no loop: a handful of status messages in all" eval '[ $(tail -n +"$L" "$W
 L=$(($(wc -l <"$WATCH") + 1))
 stop_pid "$EMBERD_PID"
 check "a clean stop leaves 'offline' at the consumer" wait_until 10 eval '[ "$(last $P/status)" = offline ]'
+check "... retained on B2" wait_until 10 eval '[ "$(late $P2 $P/status)" = "1 offline" ]'
+check "... and nothing answered it" eval '! said "$P/status" online'
 check "and ember-drain counts the agent offline" wait_until 10 eval '[ "$(agent_status)" = offline ]'
 check "no sanitizer report" eval "! grep -q 'runtime error\|AddressSanitizer' '$T/emberd.log' '$T/drain.log'"
 finish

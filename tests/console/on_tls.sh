@@ -51,7 +51,7 @@ awk '/^```/ { if (inb) { if (has) { printf "%s", buf; exit } inb = 0 } else { in
     sed -e 's/pangyo-a/lab/g' -e 's/b3-agent1/a1/g' >"$T/acl"
 acl_ok() {
     grep -qx "user a1" "$T/acl" && grep -qx "user noc" "$T/acl" && grep -qx "user noc-view" "$T/acl" &&
-        grep -qx "topic write emberwatch/lab/a1/status" "$T/acl" && ! grep -q "pangyo-a\|b3-agent1" "$T/acl"
+        grep -qx "topic readwrite emberwatch/lab/a1/status" "$T/acl" && ! grep -q "pangyo-a\|b3-agent1" "$T/acl"
 }
 check "the README's ACL, renamed for site lab, agent a1 ($(grep -c '^user ' "$T/acl") users)" acl_ok
 log "ACL: $(grep '^user ' "$T/acl" | tr '\n' ' ')"

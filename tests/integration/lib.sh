@@ -750,6 +750,21 @@ start_rabbitmq_cluster() {
             $PY -c 'import json,sys; sys.exit(0 if len(json.load(sys.stdin).get("running_nodes", [])) == 3 else 1)'
     }
     wait_until 60 rmqc_running || die "the three RabbitMQ nodes did not form one cluster"
+    # A listening node may still refuse every MQTT client: in 3.10 a node
+    # whose client-id tracker joined the cluster's Raft group badly logs
+    # "leader not known" for good.  Each node must answer a real CONNECT;
+    # one that does not within 30 s is stopped and started again.
+    rmqc_accepts() {
+        timeout 8 mosquitto_pub -h 127.0.0.1 -p "${RMQC_MQTT[$1]}" -i "probe-$1-$$" -t probe/ready -m x -q 1 \
+            >/dev/null 2>&1
+    }
+    for x in $RMQC_NODES; do
+        wait_until 30 rmqc_accepts "$x" && continue
+        log "RabbitMQ node $x accepts no MQTT client after 30 s; starting it again"
+        stop_rabbitmq_node "$x"
+        restart_rabbitmq_node "$x"
+        wait_until 60 rmqc_accepts "$x" || die "RabbitMQ node $x accepts no MQTT client (rabbitmq-$x*.log)"
+    done
 }
 
 # ---- a test PKI (openssl), in $PKI (the caller sets it and makes it) ---------

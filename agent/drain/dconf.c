@@ -197,15 +197,7 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
 static void
 set_defaults(struct dconf *c)
 {
-    char host[256] = "ember-drain";
-
-    if (gethostname(host, sizeof(host) - 1) == 0) {
-        host[NAME_MAX_LEN] = '\0';
-        for (char *p = host; *p; p++)
-            if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.'))
-                *p = '-';
-    }
-    strcpy(c->drain.id, host[0] ? host : "ember-drain");
+    name_from_hostname(c->drain.id, "ember-drain");
     c->drain.control_mode = 0660;
     c->drain.log_level = LOG_LVL_INFO;
     c->drain.settle_ms = 1000;

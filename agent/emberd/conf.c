@@ -283,16 +283,8 @@ on_key(struct cfgfile *cf, const char *section, const char *key, const char *val
 static void
 set_defaults(struct conf *c, struct cfgerr *err)
 {
-    char host[256] = "agent";
-
     cfgfile_defaults(c->path, agent_keys, ARRAY_LEN(agent_keys), &c->agent, err);
-    if (gethostname(host, sizeof(host) - 1) == 0) {
-        host[NAME_MAX_LEN] = '\0';
-        for (char *p = host; *p; p++)
-            if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.'))
-                *p = '-';
-    }
-    strcpy(c->agent.id, host[0] ? host : "agent");
+    name_from_hostname(c->agent.id, "agent");
     mqttconf_defaults(&c->mqtt, c->path, err);
     cfgfile_defaults(c->path, ha_keys, ARRAY_LEN(ha_keys), &c->ha, err);
 }

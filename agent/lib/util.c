@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t
 mono_ms(void)
@@ -168,6 +169,24 @@ name_valid(const char *s)
             return false;
     }
     return n > 0 && n <= 64;
+}
+
+void
+name_from_hostname(char out[NAME_MAX_LEN + 1], const char *fallback)
+{
+    char host[256];
+
+    if (gethostname(host, sizeof(host) - 1) != 0)
+        host[0] = '\0';
+    host[sizeof(host) - 1] = '\0';
+    host[NAME_MAX_LEN] = '\0';
+    for (char *p = host; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.'))
+            *p = '-';
+    const char *src = host[0] ? host : fallback;
+    size_t n = strnlen(src, NAME_MAX_LEN);
+    memcpy(out, src, n);
+    out[n] = '\0';
 }
 
 char *

@@ -50,6 +50,10 @@ plural(long long n, const char *one, const char *many)
 /* A name usable as one MQTT topic level and in config section names:
  * 1-64 characters from [A-Za-z0-9_.-]. */
 bool name_valid(const char *s);
+/* The default id of a program (an agent's, a drain controller's): this host's
+ * name cut to NAME_MAX_LEN, with every character name_valid() refuses made
+ * '-'; `fallback` when there is no host name.  out holds NAME_MAX_LEN + 1. */
+void name_from_hostname(char out[NAME_MAX_LEN + 1], const char *fallback);
 
 /* Returns a malloc'd path: `path` itself when absolute, else relative to the
  * directory holding `base_file`.  NULL on allocation failure. */

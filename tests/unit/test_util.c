@@ -11,6 +11,21 @@
 
 #include "util.h"
 
+/* This test's gethostname(2), which util.o links to instead of libc's: the
+ * host name name_from_hostname() sees, or a failure when NULL. */
+static const char *fake_host = "bench-pi";
+
+int
+gethostname(char *name, size_t len)
+{
+    if (fake_host == NULL) {
+        errno = EPERM;
+        return -1;
+    }
+    strncpy(name, fake_host, len);
+    return 0;
+}
+
 static void
 test_duration(void **state)
 {
@@ -130,6 +145,33 @@ test_names_paths(void **state)
     free(p);
 }
 
+static void
+test_name_from_hostname(void **state)
+{
+    char id[NAME_MAX_LEN + 1];
+    char long_host[200];
+    (void)state;
+    fake_host = "bench-pi";
+    name_from_hostname(id, "agent");
+    assert_string_equal(id, "bench-pi");
+    fake_host = "pi 4:b/c+d#e";
+    name_from_hostname(id, "agent");
+    assert_string_equal(id, "pi-4-b-c-d-e");
+    assert_true(name_valid(id));
+    memset(long_host, 'h', sizeof(long_host) - 1);
+    long_host[sizeof(long_host) - 1] = '\0';
+    fake_host = long_host;
+    name_from_hostname(id, "agent");
+    assert_int_equal(strlen(id), NAME_MAX_LEN);
+    assert_true(name_valid(id));
+    fake_host = "";
+    name_from_hostname(id, "ember-drain");
+    assert_string_equal(id, "ember-drain");
+    fake_host = NULL;
+    name_from_hostname(id, "agent");
+    assert_string_equal(id, "agent");
+}
+
 int
 main(void)
 {
@@ -137,6 +179,7 @@ main(void)
         cmocka_unit_test(test_duration), cmocka_unit_test(test_duration_fmt),
         cmocka_unit_test(test_long),     cmocka_unit_test(test_bool_double),
         cmocka_unit_test(test_rfc3339),  cmocka_unit_test(test_names_paths),
+        cmocka_unit_test(test_name_from_hostname),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

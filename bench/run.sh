@@ -247,7 +247,8 @@ bench_gpio() {
 # CPU ticks at both ends of SCALE_SECONDS, memory at its end, then emberd's
 # bus counters; bench/scale_stats.py writes $R/TAG-RUN.json.
 scale_round() {
-    local tag=$1 run=$2 ndev=$3 cd=${4:-} k cds="" sub snapf="$T/$tag-$run.snap"
+    local tag=$1 run=$2 ndev=$3 cd=${4:-} k cds="" sub snapf
+    snapf="$T/$tag-$run.snap" # after the local above: its words expand before it assigns
     local epids=() topics=()
     for ((k = 0; k < SCALE_PROCS; k++)); do
         rm -f "$T/$tag$k.journal.db"*
@@ -514,9 +515,44 @@ bench_footprint() {
 }
 
 # ---- 10. broker failover: the current broker killed -9, FAILOVER_N times --------
+# failover_kills KIND N LOG SUBS SAMPLES TIMEOUT KILL RESTART ID=PORT...: N times,
+# finds the broker of ID=PORT... that emberd (its log LOG) is connected to,
+# runs KILL ID, and appends to SAMPLES the ms from the kill to the first
+# "online" that a subscriber of another broker printed after it (SUBS: a glob
+# of subscriber logs, lines "%U ID %p"); then RESTART ID brings it back.
+failover_kills() {
+    local kind=$1 n=$2 log=$3 subs=$4 samples=$5 timeout=$6 kill=$7 restart=$8 i kv port cur t0
+    shift 8
+    : >"$samples"
+    for ((i = 0; i < n; i++)); do
+        port=$(grep -o 'mqtt: connected to 127.0.0.1:[0-9]*' "$log" | tail -1 | cut -d: -f3)
+        cur=""
+        for kv in "$@"; do [ "${kv#*=}" = "$port" ] && cur=${kv%%=*}; done
+        [ -n "$cur" ] || die "failover ($kind): cannot tell which broker emberd is on"
+        t0=$(date +%s.%N)
+        "$kill" "$cur"
+        # shellcheck disable=SC2086 # SUBS is a glob
+        online_after() { cat $subs | awk -v t="$t0" -v c="$cur" '$1 > t && $2 != c && $3 == "online"' | sort -n | head -1; }
+        wait_until "$timeout" eval '[ -n "$(online_after)" ]' ||
+            die "failover ($kind): emberd did not come back on another broker"
+        online_after | awk -v t="$t0" '{ printf "%.1f\n", ($1 - t) * 1000 }' >>"$samples"
+        "$restart" "$cur"
+    done
+}
+# failover_json SAMPLES OUT KILLS [KEY VALUE]: the samples as the phase's JSON
+failover_json() {
+    $PY - "$@" <<'EOF2' || die "failover analysis ($2)"
+import json, sys
+res = {"kills": int(sys.argv[3]), "switch_ms": [float(l) for l in open(sys.argv[1]) if l.strip()]}
+if len(sys.argv) > 5:
+    res[sys.argv[4]] = sys.argv[5]
+json.dump(res, open(sys.argv[2], "w"))
+EOF2
+}
+
 bench_failover() {
     phase "failover: emberd on a list of 3 mosquitto brokers, the one it is on killed -9 $FAILOVER_N times"
-    local n p i cur t0 port
+    local n
     declare -A FP FPID
     for n in 1 2 3; do
         FP[$n]=$(free_port)
@@ -533,37 +569,23 @@ bench_failover() {
     start_emberd fo "$T/fo.conf"
     local FOE=$EMBERD_PID
     wait_until 10 log_has "$T/fo.log" "mqtt: connected" || die "emberd (failover) did not connect"
-    : >"$T/fo-samples"
-    for ((i = 0; i < FAILOVER_N; i++)); do
-        port=$(grep -o 'mqtt: connected to 127.0.0.1:[0-9]*' "$T/fo.log" | tail -1 | cut -d: -f3)
-        cur=""
-        for n in 1 2 3; do [ "${FP[$n]}" = "$port" ] && cur=$n; done
-        [ -n "$cur" ] || die "failover: cannot tell which broker emberd is on"
-        t0=$(date +%s.%N)
-        kill -KILL "${FPID[$cur]}"
-        wait "${FPID[$cur]}" 2>/dev/null
-        # The first "online" after the kill at another broker's subscriber.
-        online_after() { cat "$T"/fo-sub-?.log | awk -v t="$t0" -v c="$cur" '$1 > t && $2 != c && $3 == "online"' | sort -n | head -1; }
-        wait_until 30 eval '[ -n "$(online_after)" ]' || die "failover: emberd did not come back on another broker"
-        online_after | awk -v t="$t0" '{ printf "%.1f\n", ($1 - t) * 1000 }' >>"$T/fo-samples"
-        # The killed broker back (its mosquitto_sub reconnects by itself).
-        start_bg "fo-broker-$cur" mosquitto -c "$T/fo-$cur.conf"
-        FPID[$cur]=$LAST_PID
-        wait_until 10 eval "(exec 3<>/dev/tcp/127.0.0.1/${FP[$cur]}) 2>/dev/null" || die "mosquitto $cur did not restart"
-    done
+    fo_kill() { kill -KILL "${FPID[$1]}"; wait "${FPID[$1]}" 2>/dev/null; }
+    fo_restart() { # the killed broker back (its mosquitto_sub reconnects by itself)
+        start_bg "fo-broker-$1" mosquitto -c "$T/fo-$1.conf"
+        FPID[$1]=$LAST_PID
+        wait_until 10 eval "(exec 3<>/dev/tcp/127.0.0.1/${FP[$1]}) 2>/dev/null" || die "mosquitto $1 did not restart"
+    }
+    failover_kills mosquitto "$FAILOVER_N" "$T/fo.log" "$T/fo-sub-?.log" "$T/fo-samples" 30 fo_kill fo_restart \
+        1="${FP[1]}" 2="${FP[2]}" 3="${FP[3]}"
     stop_pid "$FOE"
     for n in 1 2 3; do stop_pid "${FPID[$n]}"; done
-    $PY - "$T/fo-samples" "$R/failover.json" "$FAILOVER_N" <<'EOF2' || die "failover analysis"
-import json, sys
-xs = [float(l) for l in open(sys.argv[1]) if l.strip()]
-json.dump({"kills": int(sys.argv[3]), "switch_ms": xs}, open(sys.argv[2], "w"))
-EOF2
+    failover_json "$T/fo-samples" "$R/failover.json" "$FAILOVER_N"
 }
 
 # ---- 10b. the same on a 3-node RabbitMQ cluster ---------------------------------
 bench_failover_rmq() {
     phase "failover_rmq: emberd on a 3-node RabbitMQ cluster, the node it is on killed -9 $FAILOVER_RMQ_N times"
-    local i x cur port t0 seen
+    local x
     start_rabbitmq_cluster
     for x in a b c; do
         start_bg "rq-sub-$x" mosquitto_sub -h 127.0.0.1 -p "${RMQC_MQTT[$x]}" -V mqttv311 -F "%U $x %p" \
@@ -577,26 +599,11 @@ bench_failover_rmq() {
     start_emberd rq "$T/rq.conf"
     local RQE=$EMBERD_PID
     wait_until 20 log_has "$T/rq.log" "mqtt: connected" || die "emberd (failover_rmq) did not connect"
-    : >"$T/rq-samples"
-    for ((i = 0; i < FAILOVER_RMQ_N; i++)); do
-        port=$(grep -o 'mqtt: connected to 127.0.0.1:[0-9]*' "$T/rq.log" | tail -1 | cut -d: -f3)
-        cur=""
-        for x in a b c; do [ "${RMQC_MQTT[$x]}" = "$port" ] && cur=$x; done
-        [ -n "$cur" ] || die "failover_rmq: cannot tell which node emberd is on"
-        t0=$(date +%s.%N)
-        kill_rabbitmq_node "$cur"
-        seen() { cat "$T"/rq-sub-?.log | awk -v t="$t0" -v c="$cur" '$1 > t && $2 != c && $3 == "online"' | sort -n | head -1; }
-        wait_until 60 eval '[ -n "$(seen)" ]' || die "failover_rmq: emberd did not come back on another node"
-        seen | awk -v t="$t0" '{ printf "%.1f\n", ($1 - t) * 1000 }' >>"$T/rq-samples"
-        restart_rabbitmq_node "$cur"
-    done
+    failover_kills RabbitMQ "$FAILOVER_RMQ_N" "$T/rq.log" "$T/rq-sub-?.log" "$T/rq-samples" 60 \
+        kill_rabbitmq_node restart_rabbitmq_node a="${RMQC_MQTT[a]}" b="${RMQC_MQTT[b]}" c="${RMQC_MQTT[c]}"
     stop_pid "$RQE"
     stop_rabbitmq_cluster
-    $PY - "$T/rq-samples" "$R/failover_rmq.json" "$FAILOVER_RMQ_N" "$RMQ_VERSION" <<'EOF2' || die "failover_rmq analysis"
-import json, sys
-xs = [float(l) for l in open(sys.argv[1]) if l.strip()]
-json.dump({"kills": int(sys.argv[3]), "switch_ms": xs, "rabbitmq": sys.argv[4]}, open(sys.argv[2], "w"))
-EOF2
+    failover_json "$T/rq-samples" "$R/failover_rmq.json" "$FAILOVER_RMQ_N" rabbitmq "$RMQ_VERSION"
 }
 
 # ---- 9. the NOC console under a fleet's load ---------------------------------

@@ -308,7 +308,8 @@ on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count, const in
         /* A SUBACK code above 2 (0x80) is a refusal, typically the ACL. */
         if ((qos_count < 1 || granted[0] > 2) && i == m->status_sub)
             log_warnx("mqtt: the broker refused the subscription to our own status %s, so a "
-                      "stale Last Will cannot be answered (give read on it too: readwrite)",
+                      "stale Last Will cannot be answered (give read on it too: readwrite; or "
+                      "set [mqtt] answer_stale_will = no)",
                       m->p.subs[i].filter);
         else if (qos_count < 1 || granted[0] > 2)
             log_errx("mqtt: the broker refused the subscription %s (check its ACL)",
@@ -455,7 +456,7 @@ on_msg(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
         on_state_request(m, msg);
         return;
     }
-    if (strcmp(msg->topic, m->status_topic) == 0) {
+    if (m->status_sub >= 0 && strcmp(msg->topic, m->status_topic) == 0) {
         on_own_status(m, msg);
         return;
     }
@@ -630,9 +631,12 @@ mqtt_init(struct mqtt **out, const struct mqtt_params *p, struct loop *l)
         destroy(m);
         return -ENAMETOOLONG;
     }
-    m->status_sub = m->p.nsubs++; /* subs[] has room for it past MQTT_MAX_SUBS */
-    memcpy(m->p.subs[m->status_sub].filter, m->status_topic, sizeof(m->status_topic));
-    m->p.subs[m->status_sub].qos = 1;
+    m->status_sub = -1;
+    if (p->conf->answer_stale_will) {
+        m->status_sub = m->p.nsubs++; /* subs[] has room for it past MQTT_MAX_SUBS */
+        memcpy(m->p.subs[m->status_sub].filter, m->status_topic, sizeof(m->status_topic));
+        m->p.subs[m->status_sub].qos = 1;
+    }
     if (snprintf(m->base_id, sizeof(m->base_id), "%s", p->client_id ? p->client_id : p->conf->client_id) >=
         (int)sizeof(m->base_id)) {
         destroy(m);

@@ -6,9 +6,10 @@
  * struct mqtt_conf), the client id, a base topic and the subscriptions.  It
  * owns the retained {base}/status topic: "offline" is the Last Will, "online"
  * is published on every connect and "offline" again on a clean stop.  It
- * subscribes to that topic too: "offline" arriving while connected is the
- * stale Last Will of a connection given up earlier (a frozen broker that
- * came back, carried by a bridge or a cluster), answered with "online".  After
+ * subscribes to that topic too (unless [mqtt] answer_stale_will = no):
+ * "offline" arriving while connected is the stale Last Will of a connection
+ * given up earlier (a frozen broker that came back, carried by a bridge or a
+ * cluster), answered with "online".  After
  * a connect it subscribes, and calls `ready` once every subscription was
  * acknowledged (a refused one is logged, naming the filter).  Reconnects back
  * off exponentially between reconnect_min and reconnect_max; the latest

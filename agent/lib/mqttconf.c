@@ -39,6 +39,8 @@ const struct cfg_directive mqttconf_keys[] = {
     CFG_ROW("keyfile", CFG_PATH, M(keyfile), .reload = CFG_RESTART),
     CFG_ROW("username", CFG_STR, M(username), .reload = CFG_RESTART),
     CFG_ROW("password_file", CFG_PATH, M(password_file), .reload = CFG_RESTART),
+    CFG_ROW("answer_stale_will", CFG_BOOL, M(answer_stale_will), .def = "yes",
+            .reload = CFG_RESTART),
 };
 const size_t mqttconf_nkeys = ARRAY_LEN(mqttconf_keys);
 

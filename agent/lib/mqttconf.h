@@ -52,6 +52,9 @@ struct mqtt_conf {
     char *username;
     char *password_file; /* first line is the password; mode 0600/0400 */
     char *password;      /* read from password_file by mqttconf_validate() */
+    /* Subscribe to our own {base}/status and answer a stale "offline" (a
+     * Last Will of an earlier connection) with "online". */
+    bool answer_stale_will;
     /* Where things were said, for messages: the [mqtt] header and each key
      * (in table order; 0 when the key is not in the file). */
     int line;

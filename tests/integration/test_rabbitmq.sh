@@ -5,6 +5,8 @@
 # late subscriber, telemetry, an alarm activation (retained state + event),
 # an ack over cmd/ack, the zone's drain request, a state request answered
 # to a wildcard subscriber, and the Last Will "offline" after kill -9.
+# Then a user without read on its own status topic, with and without
+# [mqtt] answer_stale_will.
 #
 # RabbitMQ 3.10 keeps retained messages per node and sends them only to
 # subscriptions without wildcards; late subscribers here name exact topics.
@@ -104,4 +106,44 @@ check "restarted emberd is online again" rec_wait_after "$m" 10 rec " $P/status 
 check "late subscriber reads online again" test "$(late "$P/status")" = "1 online"
 check "no broker-side error about emberd's session" \
     bash -c "! grep -iE 'error.*(emberd-lab-a1|client id)' '$T/rabbitmq.log'"
+stop_pid "$EMBERD_PID"
+
+# A site whose broker gives the agent no read on its own status topic
+# (RabbitMQ topic permissions, MQTT topics as routing keys with '.'): the
+# session's subscription to it, which answers stale Last Wills, is refused.
+# With [mqtt] answer_stale_will = no the agent makes no such subscription.
+ctl() { env "${RMQ_ENV[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -n "ember-test-$$@localhost" -q "$@" >>"$T/ctl.log" 2>&1; }
+check "user agent added" ctl add_user agent agent-pw
+check "agent may use the vhost" ctl set_permissions -p / agent '.*' '.*' '.*'
+check "agent may write every topic, and read all but its own status" \
+    ctl set_topic_permissions -p / agent amq.topic '.*' '^(?!emberwatch\.lab\.a1\.status$).*'
+printf 'agent-pw\n' >"$T/agent.pw"
+chmod 600 "$T/agent.pw"
+for answer in yes no; do
+    write_zone_conf "$T/emberd-$answer.conf" "$SIM_PORT" 500ms "protocol = 3.1.1" "keepalive = $KEEPALIVE" \
+        "username = agent" "password_file = $T/agent.pw" "reconnect_max = 1s" "answer_stale_will = $answer"
+done
+# The default: the refusal shows, as a warning naming the topic or as the
+# broker closing the connection (RabbitMQ 3.10 does so), and emberd says why.
+m=$(rec_mark rec)
+start_emberd emberd-yes "$T/emberd-yes.conf"
+refused() {
+    log_has "$T/emberd-yes.log" "refused the subscription to our own status $P/status" ||
+        [ "$(grep -c 'mqtt: connected to' "$T/emberd-yes.log")" -ge 2 ]
+}
+check "answer_stale_will = yes: the broker refuses the status subscription" wait_until 20 refused
+log "NOTE: with the read refused, RabbitMQ $RMQ_VERSION: $(grep -m1 -E 'refused the subscription|connection to .* lost|cannot reach' "$T/emberd-yes.log")"
+stop_pid "$EMBERD_PID"
+m=$(rec_mark rec)
+start_emberd emberd-no "$T/emberd-no.conf"
+check "answer_stale_will = no: online" rec_wait_after "$m" 10 rec " $P/status online$"
+echo "set xy-md02.temperature 50" >"$T/sim.ctl"
+check "answer_stale_will = no: an alarm goes out" rec_wait_after "$m" 10 rec \
+    " $P/event .*\"alarm\":\"room-hot\".*\"transition\":\"activated\""
+echo "set xy-md02.temperature 24" >"$T/sim.ctl"
+check "answer_stale_will = no: and its clearing" rec_wait_after "$m" 10 rec \
+    " $P/event .*\"alarm\":\"room-hot\".*\"transition\":\"cleared\""
+check "answer_stale_will = no: one connection, never closed by the broker" \
+    test "$(grep -c 'mqtt: connected to' "$T/emberd-no.log")" -eq 1
+check "answer_stale_will = no: nothing refused" bash -c "! grep -q 'refused the subscription' '$T/emberd-no.log'"
 finish

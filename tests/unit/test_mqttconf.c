@@ -125,6 +125,7 @@ test_table(void **state)
     assert_null(m.cafile);
     assert_null(m.username);
     assert_null(m.password);
+    assert_true(m.answer_stale_will);
     mqttconf_free(&m);
     assert_null(err.text);
 }
@@ -212,7 +213,8 @@ test_values_and_lines(void **state)
                           "client_id = mine\n"    /* 4 */
                           "prefix = acme/fire\n"  /* 5 */
                           "protocol = 5\n"        /* 6 */
-                          "reconnect_max = 2m\n", /* 7 */
+                          "reconnect_max = 2m\n"  /* 7 */
+                          "answer_stale_will = no\n", /* 8 */
                           &m, &err),
                      0);
     assert_string_equal(m.host, "broker.lan");
@@ -221,6 +223,7 @@ test_values_and_lines(void **state)
     assert_string_equal(m.prefix, "acme/fire");
     assert_int_equal(m.protocol, 1);
     assert_int_equal(m.reconnect_max_ms, 120000);
+    assert_false(m.answer_stale_will);
     assert_int_equal(m.line, 1);
     assert_int_equal(m.key_line[1], 3); /* port */
     assert_int_equal(m.key_line[7], 7); /* reconnect_max */
@@ -235,9 +238,11 @@ test_values_and_lines(void **state)
                           "keepalive = 1\n"        /* 5 */
                           "protocol = 4\n"         /* 6 */
                           "reconnect_min = 20s\n"  /* 7 */
-                          "reconnect_max = 10s\n", /* 8 */
+                          "reconnect_max = 10s\n"  /* 8 */
+                          "answer_stale_will = 2\n", /* 9 */
                           &m, &err),
-                     6);
+                     7);
+    expect_in(&err, "bad.conf:9: [mqtt] answer_stale_will: '2' is not yes/no");
     expect_in(&err, "bad.conf:2: [mqtt] prefix: 'a/#' must be a topic without wildcards");
     expect_in(&err, "bad.conf:3: [mqtt] port: 70000 is out of range (1..65535)");
     expect_in(&err, "bad.conf:4: [mqtt]: unknown key 'colour'");

@@ -31,7 +31,8 @@ struct mqtt {
     struct loop *loop;
     mqtt_acked_fn on_acked;
     char status_topic[MQTT_TOPIC_MAX];
-    int status_sub; /* p.subs[status_sub] is status_topic: a stale Last Will is answered */
+    int status_sub; /* p.subs[status_sub] is status_topic: a stale Last Will is answered;
+                     -1: not subscribed ([mqtt] answer_stale_will = no) */
     unsigned long stale_wills;
     int sub_mids[MQTT_MAX_SUBS + 1]; /* -1 once acknowledged */
     int pending_subs;

@@ -518,8 +518,8 @@ bench_footprint() {
 # failover_kills KIND N LOG SUBS SAMPLES TIMEOUT KILL RESTART ID=PORT...: N times,
 # finds the broker of ID=PORT... that emberd (its log LOG) is connected to,
 # runs KILL ID, and appends to SAMPLES the ms from the kill to the first
-# "online" that a subscriber of another broker printed after it (SUBS: a glob
-# of subscriber logs, lines "%U ID %p"); then RESTART ID brings it back.
+# "online" that a subscriber of another broker printed after it (SUBS: the
+# subscriber logs are SUBS?.log, lines "%U ID %p"); then RESTART ID brings it back.
 failover_kills() {
     local kind=$1 n=$2 log=$3 subs=$4 samples=$5 timeout=$6 kill=$7 restart=$8 i kv port cur t0
     shift 8
@@ -531,8 +531,7 @@ failover_kills() {
         [ -n "$cur" ] || die "failover ($kind): cannot tell which broker emberd is on"
         t0=$(date +%s.%N)
         "$kill" "$cur"
-        # shellcheck disable=SC2086 # SUBS is a glob
-        online_after() { cat $subs | awk -v t="$t0" -v c="$cur" '$1 > t && $2 != c && $3 == "online"' | sort -n | head -1; }
+        online_after() { cat "$subs"?.log | awk -v t="$t0" -v c="$cur" '$1 > t && $2 != c && $3 == "online"' | sort -n | head -1; }
         wait_until "$timeout" eval '[ -n "$(online_after)" ]' ||
             die "failover ($kind): emberd did not come back on another broker"
         online_after | awk -v t="$t0" '{ printf "%.1f\n", ($1 - t) * 1000 }' >>"$samples"
@@ -575,7 +574,7 @@ bench_failover() {
         FPID[$1]=$LAST_PID
         wait_until 10 eval "(exec 3<>/dev/tcp/127.0.0.1/${FP[$1]}) 2>/dev/null" || die "mosquitto $1 did not restart"
     }
-    failover_kills mosquitto "$FAILOVER_N" "$T/fo.log" "$T/fo-sub-?.log" "$T/fo-samples" 30 fo_kill fo_restart \
+    failover_kills mosquitto "$FAILOVER_N" "$T/fo.log" "$T/fo-sub-" "$T/fo-samples" 30 fo_kill fo_restart \
         1="${FP[1]}" 2="${FP[2]}" 3="${FP[3]}"
     stop_pid "$FOE"
     for n in 1 2 3; do stop_pid "${FPID[$n]}"; done
@@ -599,7 +598,7 @@ bench_failover_rmq() {
     start_emberd rq "$T/rq.conf"
     local RQE=$EMBERD_PID
     wait_until 20 log_has "$T/rq.log" "mqtt: connected" || die "emberd (failover_rmq) did not connect"
-    failover_kills RabbitMQ "$FAILOVER_RMQ_N" "$T/rq.log" "$T/rq-sub-?.log" "$T/rq-samples" 60 \
+    failover_kills RabbitMQ "$FAILOVER_RMQ_N" "$T/rq.log" "$T/rq-sub-" "$T/rq-samples" 60 \
         kill_rabbitmq_node restart_rabbitmq_node a="${RMQC_MQTT[a]}" b="${RMQC_MQTT[b]}" c="${RMQC_MQTT[c]}"
     stop_pid "$RQE"
     stop_rabbitmq_cluster

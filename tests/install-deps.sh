@@ -35,6 +35,8 @@ DEMO="mosquitto mosquitto-clients socat haproxy python3-paho-mqtt bind9 bind9-dn
 # python3-jsonschema, python3-jinja2: test_ha_discovery checks Home
 # Assistant discovery messages against a schema and renders their templates.
 # sqlite3: test_history reads the journal as the README shows.
+# gdb: a test that finds a program stuck prints its threads' stacks
+# (proc_state in tests/integration/lib.sh).
 # prometheus: test_metrics's Prometheus scraping emberd, and promtool (the
 # package may start a system Prometheus on port 9090; the test runs its own).
 # chromium, nodejs and npm: make console-check (the console rebuilt from its
@@ -51,7 +53,7 @@ fi
 CHECK="libcmocka-dev mosquitto mosquitto-clients socat mbpoll haproxy curl
 python3-pymodbus python3-serial python3-serial-asyncio python3-paho-mqtt
 valgrind openssl rabbitmq-server faketime iproute2 procps bind9 bind9-dnsutils
-bird2 chromium nodejs $NPM prometheus sqlite3 python3-jsonschema python3-jinja2"
+bird2 chromium nodejs $NPM prometheus sqlite3 python3-jsonschema python3-jinja2 gdb"
 BENCH="mosquitto mosquitto-clients socat haproxy curl python3-pymodbus python3-paho-mqtt"
 
 what=${1:-check}

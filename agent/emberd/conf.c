@@ -9,7 +9,6 @@
  */
 #include "conf.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>

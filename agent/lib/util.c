@@ -176,17 +176,13 @@ name_from_hostname(char out[NAME_MAX_LEN + 1], const char *fallback)
 {
     char host[256];
 
-    if (gethostname(host, sizeof(host) - 1) != 0)
+    if (gethostname(host, sizeof(host)) != 0)
         host[0] = '\0';
-    host[sizeof(host) - 1] = '\0';
-    host[NAME_MAX_LEN] = '\0';
+    host[NAME_MAX_LEN] = '\0'; /* also ends a name gethostname() cut short */
     for (char *p = host; *p; p++)
         if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.'))
             *p = '-';
-    const char *src = host[0] ? host : fallback;
-    size_t n = strnlen(src, NAME_MAX_LEN);
-    memcpy(out, src, n);
-    out[n] = '\0';
+    snprintf(out, NAME_MAX_LEN + 1, "%s", host[0] ? host : fallback);
 }
 
 char *

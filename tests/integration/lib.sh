@@ -598,6 +598,11 @@ start_rabbitmq() {
     wait_until 5 test -s "$RMQ_DIR/rabbit.pid" || die "no pid file from the RabbitMQ node"
     RMQ_BEAM=$(cat "$RMQ_DIR/rabbit.pid")
 }
+# rabbitmqctl_node ARGS...: rabbitmqctl on the node start_rabbitmq started
+# (its output appended to $T/ctl.log).
+rabbitmqctl_node() {
+    env "${RMQ_ENV[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -n "ember-test-$$@localhost" -q "$@" >>"$T/ctl.log" 2>&1
+}
 # rabbitmq_mqtt_open: the MQTT port accepts; also true once the node is gone
 # (wait_until need not wait out its bound for a node that stopped).
 rabbitmq_mqtt_open() {

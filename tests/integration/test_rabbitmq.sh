@@ -112,11 +112,10 @@ stop_pid "$EMBERD_PID"
 # (RabbitMQ topic permissions, MQTT topics as routing keys with '.'): the
 # session's subscription to it, which answers stale Last Wills, is refused.
 # With [mqtt] answer_stale_will = no the agent makes no such subscription.
-ctl() { env "${RMQ_ENV[@]}" /usr/lib/rabbitmq/bin/rabbitmqctl -n "ember-test-$$@localhost" -q "$@" >>"$T/ctl.log" 2>&1; }
-check "user agent added" ctl add_user agent agent-pw
-check "agent may use the vhost" ctl set_permissions -p / agent '.*' '.*' '.*'
+check "user agent added" rabbitmqctl_node add_user agent agent-pw
+check "agent may use the vhost" rabbitmqctl_node set_permissions -p / agent '.*' '.*' '.*'
 check "agent may write every topic, and read all but its own status" \
-    ctl set_topic_permissions -p / agent amq.topic '.*' '^(?!emberwatch\.lab\.a1\.status$).*'
+    rabbitmqctl_node set_topic_permissions -p / agent amq.topic '.*' '^(?!emberwatch\.lab\.a1\.status$).*'
 printf 'agent-pw\n' >"$T/agent.pw"
 chmod 600 "$T/agent.pw"
 for answer in yes no; do

@@ -182,7 +182,10 @@ name_from_hostname(char out[NAME_MAX_LEN + 1], const char *fallback)
     for (char *p = host; *p; p++)
         if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.'))
             *p = '-';
-    snprintf(out, NAME_MAX_LEN + 1, "%s", host[0] ? host : fallback);
+    const char *src = host[0] ? host : fallback;
+    size_t n = strnlen(src, NAME_MAX_LEN);
+    memcpy(out, src, n);
+    out[n] = '\0';
 }
 
 char *

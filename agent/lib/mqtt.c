@@ -5,6 +5,15 @@
  * mosquitto_loop_start(): the socket is polled by our loop, which calls
  * loop_read / loop_write (when want_write) and loop_misc on a timer.  Every
  * libmosquitto callback runs inside one of those calls, on the loop's thread.
+ *
+ * libmosquitto holds its callback mutex while a callback runs (and, for the
+ * on_publish of a QoS 0 message, the mutex of the packet it wrote).  Its
+ * mutexes are not recursive: a loop call made from inside a callback would
+ * lock one of them again on the same thread and never return, as a
+ * loop_write that fails does (it calls on_disconnect under the callback
+ * mutex).  So the callbacks below count themselves in in_callback, and a
+ * publish made from one leaves the writing to dispatch(), which writes as
+ * soon as the read that ran the callback returns.
  */
 #include "mqtt.h"
 
@@ -36,6 +45,7 @@ struct mqtt {
     unsigned long stale_wills;
     int sub_mids[MQTT_MAX_SUBS + 1]; /* -1 once acknowledged */
     int pending_subs;
+    int in_callback; /* > 0: inside a libmosquitto callback (see the top of this file) */
     bool connected;
     bool is_ready; /* on_ready has run for this connection */
     bool connecting;
@@ -517,7 +527,8 @@ dispatch(void *arg, short revents)
 
     if (revents & (POLLIN | POLLERR | POLLHUP))
         rc = mosquitto_loop_read(m->mosq, 1);
-    if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT))
+    /* What the read's callbacks published is written here, outside them. */
+    if (rc == MOSQ_ERR_SUCCESS && ((revents & POLLOUT) || mosquitto_want_write(m->mosq)))
         rc = mosquitto_loop_write(m->mosq, 1);
     handle_error(m, rc);
 }
@@ -564,6 +575,44 @@ set_tls_and_login(struct mqtt *m)
     return MOSQ_ERR_SUCCESS;
 }
 
+/* The callbacks as libmosquitto calls them: each counted in in_callback. */
+#define COUNTED(m, call)                                                                           \
+    do {                                                                                           \
+        (m)->in_callback++;                                                                        \
+        call;                                                                                      \
+        (m)->in_callback--;                                                                        \
+    } while (0)
+
+static void
+cb_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+    COUNTED((struct mqtt *)obj, on_connect(mosq, obj, rc));
+}
+
+static void
+cb_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+    COUNTED((struct mqtt *)obj, on_disconnect(mosq, obj, rc));
+}
+
+static void
+cb_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+    COUNTED((struct mqtt *)obj, on_publish(mosq, obj, mid));
+}
+
+static void
+cb_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted)
+{
+    COUNTED((struct mqtt *)obj, on_subscribe(mosq, obj, mid, qos_count, granted));
+}
+
+static void
+cb_msg(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+    COUNTED((struct mqtt *)obj, on_msg(mosq, obj, msg));
+}
+
 /* Options, callbacks, TLS, login and the Last Will: what a new (or
  * reinitialised) libmosquitto handle needs.  Returns a MOSQ_ERR_* code. */
 static int
@@ -576,12 +625,12 @@ configure(struct mqtt *m)
     mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
                          m->p.conf->protocol == 1 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
-    mosquitto_connect_callback_set(m->mosq, on_connect);
-    mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
-    mosquitto_publish_callback_set(m->mosq, on_publish);
-    mosquitto_subscribe_callback_set(m->mosq, on_subscribe);
+    mosquitto_connect_callback_set(m->mosq, cb_connect);
+    mosquitto_disconnect_callback_set(m->mosq, cb_disconnect);
+    mosquitto_publish_callback_set(m->mosq, cb_publish);
+    mosquitto_subscribe_callback_set(m->mosq, cb_subscribe);
     mosquitto_log_callback_set(m->mosq, on_log);
-    mosquitto_message_callback_set(m->mosq, on_msg);
+    mosquitto_message_callback_set(m->mosq, cb_msg);
     if ((rc = set_tls_and_login(m)) != MOSQ_ERR_SUCCESS)
         return rc;
     return mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true);
@@ -722,8 +771,9 @@ publish(struct mqtt *m, const char *topic, const char *payload, size_t len, int 
         m->dropped++;
         return rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST ? -ENOTCONN : -EIO;
     }
-    /* Send now rather than on the next poll() round: alarms are latency-bound. */
-    if (mosquitto_want_write(m->mosq))
+    /* Send now rather than on the next poll() round: alarms are latency-bound.
+     * Inside a callback, dispatch() sends it when the callback returns. */
+    if (m->in_callback == 0 && mosquitto_want_write(m->mosq))
         handle_error(m, mosquitto_loop_write(m->mosq, 1));
     return 0;
 }

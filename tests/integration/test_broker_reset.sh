@@ -1,0 +1,42 @@
+#!/bin/bash
+# A broker connection reset while emberd answers a message that came on it.
+# The first broker in the list (reset_broker.py) answers emberd's first
+# keepalive PINGREQ with a state request and resets the connection right
+# behind it, so emberd reads the request and the write of its answer is
+# refused -- inside libmosquitto's message
+# callback, where libmosquitto holds its callback mutex.  emberd must see
+# the connection lost, move to the next broker (a real mosquitto) and go on
+# publishing; a write made from inside the callback would report the loss
+# through on_disconnect under that same mutex and leave emberd's only
+# thread asleep for good.  (test_failover once ran into this at random: a
+# PUBACK's callback refilled the window on a socket that had just died.)
+. "$(dirname "$0")/lib.sh"
+
+P=emberwatch/lab/a1
+start_broker
+RPORT=$(free_port)
+start_bg reset $PY "$TOP/tests/integration/reset_broker.py" --port "$RPORT" \
+    --send emberwatch/_state/request --payload '{"by":"test"}' \
+    --log "$T/reset.rec"
+wait_until 10 log_has "$T/reset.rec" "# listening" || die "reset_broker.py did not listen"
+rec_start rec "$P/#"
+
+write_contact_conf "$T/emberd.conf" "host = 127.0.0.1:$RPORT, 127.0.0.1:$MQTT_PORT" \
+    "keepalive = 5" "reconnect_min = 100ms" "reconnect_max = 1s"
+start_emberd emberd "$T/emberd.conf"
+check "the first broker sent a state request and reset the connection" \
+    wait_until 20 log_has "$T/reset.rec" "# reset" # a keepalive (5 s) after the connect
+check "emberd read the state request before the reset" \
+    wait_until 10 log_has "$T/emberd.log" "mqtt: state request: republishing"
+if ! wait_until 15 log_has "$T/emberd.log" "mqtt: connection to 127.0.0.1:$RPORT lost"; then
+    proc_state "$EMBERD_PID"
+    die "emberd did not notice the reset connection"
+fi
+check "emberd moved to the next broker" \
+    wait_until 15 log_has "$T/emberd.log" "mqtt: connected to 127.0.0.1:$MQTT_PORT (broker 2 of 2)"
+check "online on the next broker" rec_wait 10 rec " $P/status online$"
+
+toggles 1
+check "an alarm event after the reset reaches a consumer" rec_wait 10 rec " $P/event "
+check "emberd is still running" alive "$EMBERD_PID"
+finish

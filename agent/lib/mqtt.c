@@ -6,14 +6,16 @@
  * loop_read / loop_write (when want_write) and loop_misc on a timer.  Every
  * libmosquitto callback runs inside one of those calls, on the loop's thread.
  *
- * libmosquitto holds its callback mutex while a callback runs (and, for the
- * on_publish of a QoS 0 message, the mutex of the packet it wrote).  Its
- * mutexes are not recursive: a loop call made from inside a callback would
- * lock one of them again on the same thread and never return, as a
- * loop_write that fails does (it calls on_disconnect under the callback
- * mutex).  So the callbacks below count themselves in in_callback, and a
- * publish made from one leaves the writing to dispatch(), which writes as
- * soon as the read that ran the callback returns.
+ * libmosquitto runs some callbacks with its own mutexes held: 2.0.11
+ * (Debian 12) the callback mutex around every callback, every 2.0 the
+ * mutex of the packet being written around a QoS 0 on_publish.  They are
+ * not recursive, so a loop call made from inside a callback can lock one
+ * of them again on the same thread and never return: in 2.0.11 a
+ * loop_write that fails calls on_disconnect under the callback mutex.  So
+ * the callbacks count themselves in in_callback, and a publish made from
+ * one leaves the writing to the call that ran the callback: dispatch()
+ * writes right after its read, and a write under way sends what its
+ * callbacks queued before it returns.
  */
 #include "mqtt.h"
 

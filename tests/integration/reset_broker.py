@@ -1,22 +1,27 @@
 #!/usr/bin/python3
-"""A broker whose host dies in the middle of a conversation.
+"""A broker that resets the connection right behind a message.
 
-reset_broker.py --port PORT --send TOPIC [--payload TEXT] --log FILE
+reset_broker.py --port PORT --send TOPIC [--payload TEXT]
+                [--pause-pidfile FILE] --log FILE
 
 Serves one MQTT 3.1.1 client on 127.0.0.1:PORT as a broker would (CONNACK,
 SUBACK granting what was asked, PUBACK) until the client's first PINGREQ
-after its subscriptions were acknowledged: the client has then been idle
-for a keepalive, with nothing left to write.  Instead of the PINGRESP it
-gets one QoS 0 PUBLISH on the --send topic, and the connection is reset
-right behind it (SO_LINGER 0: an RST), as a dying host or a firewall that
-drops the connection's state does.  The client can read that message, and
-its next write is refused.  No real broker can be made to do this on cue.
-Logs one line per packet to FILE; "# reset" when done.
+after its subscriptions were acknowledged.  Instead of the PINGRESP it gets
+one QoS 0 PUBLISH on the --send topic, and the connection is reset right
+behind it (SO_LINGER 0: an RST), as a rebooted broker host or a firewall
+that rejects the connection does.  The client can read that message, and
+its next write is refused.  With --pause-pidfile, the process whose pid the
+file holds is stopped (SIGSTOP) from before the message until after the
+reset, so that it finds both at once.  No real broker can be made to do
+this on cue.  Logs one line per packet to FILE; "# reset" when done.
 """
 import argparse
+import os
+import signal
 import socket
 import struct
 import sys
+import time
 
 
 def read_exact(sock, n):
@@ -58,11 +63,24 @@ def utf8(s):
     return struct.pack("!H", len(b)) + b
 
 
+def stop_process(pid, seconds=10):
+    """SIGSTOP pid and wait until the kernel shows it stopped."""
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with open("/proc/%d/stat" % pid) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] in ("T", "t"):
+                return
+        time.sleep(0.001)
+    sys.exit("reset_broker.py: process %d did not stop" % pid)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--send", required=True)
     ap.add_argument("--payload", default="{}")
+    ap.add_argument("--pause-pidfile")
     ap.add_argument("--log", required=True)
     ap.add_argument("--max-seconds", type=float, default=60)
     a = ap.parse_args()
@@ -108,10 +126,17 @@ def main():
             conn.sendall(b"\xd0\x00")
         elif kind == 14:  # DISCONNECT
             sys.exit("reset_broker.py: the client disconnected")
-    msg = utf8(a.send) + a.payload.encode()
-    conn.sendall(b"\x30" + encode_length(len(msg)) + msg)
-    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    conn.close()
+    pid = int(open(a.pause_pidfile).read()) if a.pause_pidfile else None
+    if pid is not None:
+        stop_process(pid)
+    try:
+        msg = utf8(a.send) + a.payload.encode()
+        conn.sendall(b"\x30" + encode_length(len(msg)) + msg)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+    finally:
+        if pid is not None:
+            os.kill(pid, signal.SIGCONT)
     log.write("# reset\n")
     lsock.close()
 
